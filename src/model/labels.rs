@@ -1,0 +1,93 @@
+//! Labels files: one class name per line, line N naming class id N.
+
+use std::path::Path;
+
+/// Reads a labels file. Trailing blank lines are ignored (editors add them);
+/// blank lines inside the file keep their place so ids stay aligned.
+pub fn load_labels(path: &Path) -> Result<Vec<String>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read labels file '{}': {e}", path.display()))?;
+    let labels = parse_labels(&text);
+    if labels.is_empty() {
+        return Err(format!(
+            "labels file '{}' has no labels (expected one per line)",
+            path.display()
+        ));
+    }
+    Ok(labels)
+}
+
+/// Parses labels text: one per line, `\r` and surrounding spaces removed.
+pub fn parse_labels(text: &str) -> Vec<String> {
+    let mut labels: Vec<String> = text.lines().map(|l| l.trim().to_string()).collect();
+    while labels.last().is_some_and(|l| l.is_empty()) {
+        labels.pop();
+    }
+    labels
+}
+
+/// Checks that a labels file names exactly the classes a model outputs.
+pub fn check_label_count(labels: &[String], classes: usize, path: &Path) -> Result<(), String> {
+    if labels.len() == classes {
+        return Ok(());
+    }
+    Err(format!(
+        "labels file '{}' has {} labels but the model outputs {classes} classes; \
+         give one label per class, in class-id order",
+        path.display(),
+        labels.len()
+    ))
+}
+
+/// The name for a class id: its label, or the id itself when there is none.
+pub fn label_for(labels: &[String], class_id: usize) -> String {
+    labels
+        .get(class_id)
+        .filter(|l| !l.is_empty())
+        .cloned()
+        .unwrap_or_else(|| class_id.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_lines_and_drops_only_trailing_blanks() {
+        assert_eq!(
+            parse_labels("cat\r\ndog\n\nbird\n\n\n"),
+            vec!["cat", "dog", "", "bird"]
+        );
+        assert!(parse_labels("\n\n").is_empty());
+    }
+
+    #[test]
+    fn a_count_mismatch_names_both_numbers() {
+        let labels = parse_labels("a\nb\n");
+        let err = check_label_count(&labels, 3, Path::new("l.txt")).unwrap_err();
+        assert!(
+            err.contains("2 labels") && err.contains("3 classes"),
+            "{err}"
+        );
+        assert!(check_label_count(&labels, 2, Path::new("l.txt")).is_ok());
+    }
+
+    #[test]
+    fn unknown_ids_fall_back_to_the_number() {
+        let labels = parse_labels("a\n\nc");
+        assert_eq!(label_for(&labels, 0), "a");
+        assert_eq!(label_for(&labels, 1), "1");
+        assert_eq!(label_for(&labels, 7), "7");
+    }
+
+    #[test]
+    fn missing_and_empty_files_are_errors() {
+        assert!(
+            load_labels(Path::new("/nonexistent/labels.txt"))
+                .unwrap_err()
+                .contains("cannot read")
+        );
+        let file = tempfile::NamedTempFile::new().unwrap();
+        assert!(load_labels(file.path()).unwrap_err().contains("no labels"));
+    }
+}

@@ -1,0 +1,10 @@
+//! ONNX Runtime: finding and loading the library once per process, execution
+//! providers with an explicit fallback, and sessions shared per model.
+
+pub mod library;
+pub mod provider;
+pub mod session;
+
+pub use library::{RuntimeLoadError, ensure_loaded};
+pub use provider::ExecutionProvider;
+pub use session::{SessionOptions, SharedSession, open_shared_session};

@@ -1,0 +1,149 @@
+//! Shared by the integration tests: plugin registration, paths to the models
+//! and media that `scripts/setup.sh` prepares, and running pipelines to EOS.
+#![allow(dead_code)] // each test binary uses a different part
+
+use std::path::PathBuf;
+use std::sync::Once;
+use std::time::{Duration, Instant};
+
+use gst::prelude::*;
+
+/// Initialises GStreamer and registers the plugin statically, once per process.
+pub fn init() {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        gst::init().expect("GStreamer initialises");
+        gstdl::plugin_register_static().expect("the dl plugin registers");
+    });
+}
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A file under `.data/` (made by `scripts/setup.sh`); panics with the fix if absent.
+pub fn data(relative: &str) -> PathBuf {
+    let path = root().join(".data").join(relative);
+    assert!(
+        path.exists(),
+        "{} is missing: run scripts/setup.sh first",
+        path.display()
+    );
+    path
+}
+
+/// A generated test model.
+pub fn test_model(name: &str) -> PathBuf {
+    data(&format!("models/test/{name}"))
+}
+
+/// A sample clip or photo.
+pub fn media(name: &str) -> PathBuf {
+    data(&format!("media/{name}"))
+}
+
+/// What a pipeline run produced.
+pub struct Outcome {
+    /// Element messages, in order, with the time they arrived.
+    pub element_messages: Vec<(Instant, gst::Structure)>,
+    /// The error, if the pipeline failed: (message, debug text).
+    pub error: Option<(String, String)>,
+    /// Warnings posted on the bus.
+    pub warnings: Vec<String>,
+}
+
+impl Outcome {
+    /// Element messages with this structure name.
+    pub fn named(&self, name: &str) -> Vec<&gst::Structure> {
+        self.element_messages
+            .iter()
+            .map(|(_, s)| s)
+            .filter(|s| s.name() == name)
+            .collect()
+    }
+}
+
+/// Runs `pipeline` to EOS or error, collecting element messages. `on_message`
+/// sees every element message as it arrives (to seek, say). Fails the test if
+/// neither EOS nor an error arrives within `timeout`.
+pub fn run_to_end(
+    pipeline: &gst::Pipeline,
+    timeout: Duration,
+    mut on_message: impl FnMut(&gst::Pipeline, &gst::StructureRef),
+) -> Outcome {
+    let bus = pipeline.bus().expect("a pipeline has a bus");
+    let mut outcome = Outcome {
+        element_messages: Vec::new(),
+        error: None,
+        warnings: Vec::new(),
+    };
+    if pipeline.set_state(gst::State::Playing).is_err() {
+        // The error message on the bus says why; collect it below.
+    }
+    let deadline = Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(
+            !left.is_zero(),
+            "pipeline neither ended nor failed within {timeout:?}"
+        );
+        let Some(message) = bus.timed_pop(gst::ClockTime::from_nseconds(left.as_nanos() as u64))
+        else {
+            continue;
+        };
+        match message.view() {
+            gst::MessageView::Eos(_) => break,
+            gst::MessageView::Error(err) => {
+                outcome.error = Some((
+                    err.error().to_string(),
+                    err.debug().map(|d| d.to_string()).unwrap_or_default(),
+                ));
+                break;
+            }
+            gst::MessageView::Warning(w) => outcome.warnings.push(w.error().to_string()),
+            gst::MessageView::Element(element) => {
+                if let Some(structure) = element.structure() {
+                    on_message(pipeline, structure);
+                    outcome
+                        .element_messages
+                        .push((Instant::now(), structure.to_owned()));
+                }
+            }
+            _ => {}
+        }
+    }
+    pipeline
+        .set_state(gst::State::Null)
+        .expect("pipeline stops");
+    outcome
+}
+
+/// Parses a launch line into a pipeline.
+pub fn pipeline(description: &str) -> gst::Pipeline {
+    init();
+    gst::parse::launch(description)
+        .unwrap_or_else(|e| panic!("cannot build pipeline '{description}': {e}"))
+        .downcast::<gst::Pipeline>()
+        .expect("a launch line with several elements is a pipeline")
+}
+
+/// Counts the buffers that reach the sink pad of the element named `name`.
+pub fn count_buffers(
+    pipeline: &gst::Pipeline,
+    name: &str,
+) -> std::sync::Arc<std::sync::atomic::AtomicU64> {
+    let counter = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let element = pipeline
+        .by_name(name)
+        .unwrap_or_else(|| panic!("no element named {name}"));
+    let pad = element
+        .static_pad("sink")
+        .expect("the element has a sink pad");
+    let seen = counter.clone();
+    pad.add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+        seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        gst::PadProbeReturn::Ok
+    });
+    counter
+}
