@@ -5,13 +5,21 @@
 
 use gst::glib;
 
+pub mod batch;
+pub mod decode;
+pub mod inference;
+pub mod meta;
 pub mod model;
+pub mod preprocess;
+pub mod props;
 pub mod runtime;
 pub mod stats;
 
+mod dlinfer;
 mod dlstats;
 
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
+    dlinfer::register(plugin)?;
     dlstats::register(plugin)?;
     Ok(())
 }

@@ -14,9 +14,9 @@ pub enum DecodeError {
     Mismatch {
         /// The decoder that was asked for.
         decoder: DecoderKind,
-        /// What that decoder reads, e.g. "one output shaped [4+classes, anchors]".
+        /// What that decoder reads, e.g. `one output shaped [4+classes, anchors]`.
         expected: &'static str,
-        /// The outputs as found, e.g. "2 outputs: boxes [3000,4], scores [3000,21]".
+        /// The outputs as found, e.g. `2 outputs: boxes [3000,4], scores [3000,21]`.
         outputs: String,
         /// What exactly does not fit, when there is more to say than the shapes.
         detail: Option<String>,

@@ -10,8 +10,8 @@
 //!    the user's pick with [`validate_decoder`]; [`num_classes`] tells how many
 //!    lines a labels file should have.
 //! 2. Per frame, they wrap each output (batch dimension removed) in an
-//!    [`OutputView`] and call [`decode_detections`], [`classify`] or
-//!    [`embedding`].
+//!    [`OutputView`] and call [`decode_detections`], [`classify()`] or
+//!    [`embedding()`].
 //!
 //! Boxes come back in model-input pixels; mapping them onto the video frame
 //! (undoing letterboxing and scaling) is the element's job.
@@ -125,9 +125,13 @@ pub struct DeclaredOutput {
 /// `params.max_detections` sorted by confidence (highest first) and clips the
 /// boxes to the model input.
 ///
-/// Fails when the outputs do not fit the decoder (dynamic dims can make a
-/// frame differ from what was validated at start), when a tensor's data
-/// length disagrees with its shape, or when `kind` is not a detector.
+/// # Errors
+///
+/// [`DecodeError::Mismatch`] when the outputs do not fit the decoder (dynamic
+/// dims can make a frame differ from what was validated at start),
+/// [`DecodeError::DataLength`] when a tensor's data length disagrees with
+/// its shape, [`DecodeError::NotADetector`] when `kind` does not produce
+/// boxes.
 pub fn decode_detections(
     kind: DecoderKind,
     outputs: &[OutputView],
@@ -406,6 +410,120 @@ mod tests {
             let error = decode_detections(kind, &[view], &params()).unwrap_err();
             assert_eq!(error, DecodeError::NotADetector(kind));
         }
+    }
+
+    #[test]
+    fn ssd_end_to_end_scales_suppresses_and_skips_background() {
+        let boxes = [
+            0.10, 0.10, 0.30, 0.30, // class 1
+            0.11, 0.10, 0.31, 0.30, // same object, weaker: suppressed
+            0.50, 0.50, 0.70, 0.70, // background only
+        ];
+        let scores = [0.1, 0.9, 0.0, 0.2, 0.8, 0.0, 0.95, 0.01, 0.04];
+        let outputs = [
+            OutputView {
+                name: "boxes",
+                shape: &[3, 4],
+                data: &boxes,
+            },
+            OutputView {
+                name: "scores",
+                shape: &[3, 3],
+                data: &scores,
+            },
+        ];
+        let found = decode_detections(DecoderKind::Ssd, &outputs, &params()).unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!((found[0].class_id, found[0].confidence), (1, 0.9));
+        assert!((found[0].x_min - 64.0).abs() < 1e-3 && (found[0].x_max - 192.0).abs() < 1e-3);
+    }
+
+    #[test]
+    fn centerface_end_to_end_merges_neighbouring_cells() {
+        // Two neighbouring cells fire for the same 16x16 face on a 4x4 grid.
+        let (h, w) = (4, 4);
+        let mut heatmap = vec![0.0; h * w];
+        heatmap[5] = 0.9;
+        heatmap[6] = 0.7;
+        let scale = vec![2.0f32.ln() * 2.0; 2 * h * w];
+        let offset = vec![0.0; 2 * h * w];
+        let landmarks = vec![0.0; 10 * h * w];
+        let outputs = [
+            OutputView {
+                name: "537",
+                shape: &[1, h, w],
+                data: &heatmap,
+            },
+            OutputView {
+                name: "538",
+                shape: &[2, h, w],
+                data: &scale,
+            },
+            OutputView {
+                name: "539",
+                shape: &[2, h, w],
+                data: &offset,
+            },
+            OutputView {
+                name: "540",
+                shape: &[10, h, w],
+                data: &landmarks,
+            },
+        ];
+        let face = DetectionParams {
+            iou_threshold: 0.3,
+            input_width: 16,
+            input_height: 16,
+            ..params()
+        };
+        let found = decode_detections(DecoderKind::Centerface, &outputs, &face).unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!((found[0].class_id, found[0].confidence), (0, 0.9));
+        // Centre (6, 6), 16x16, clipped to the 16x16 input.
+        let edges = [
+            found[0].x_min,
+            found[0].y_min,
+            found[0].x_max,
+            found[0].y_max,
+        ];
+        assert!(
+            edges
+                .iter()
+                .zip([0.0, 0.0, 14.0, 14.0])
+                .all(|(a, b)| (a - b).abs() < 1e-4),
+            "{edges:?}"
+        );
+    }
+
+    #[test]
+    fn frames_that_stop_fitting_are_reported() {
+        // Validated with dynamic dims, then a frame disagrees with itself.
+        let boxes = vec![0.0; 3000 * 4];
+        let scores = vec![0.0; 2000 * 21];
+        let outputs = [
+            OutputView {
+                name: "boxes",
+                shape: &[3000, 4],
+                data: &boxes,
+            },
+            OutputView {
+                name: "scores",
+                shape: &[2000, 21],
+                data: &scores,
+            },
+        ];
+        let error = decode_detections(DecoderKind::Ssd, &outputs, &params()).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "decoder 'ssd' expects boxes [N,4] and scores [N,classes], or TensorFlow's boxes [N,4], \
+             classes [N], scores [N] and a detection count but the model has 2 outputs: boxes [3000,4], \
+             scores [2000,21] (boxes 'boxes' and scores 'scores' disagree on the number of boxes)"
+        );
+        let error = decode_detections(DecoderKind::Centerface, &[], &params()).unwrap_err();
+        assert!(
+            error.to_string().ends_with("but the model has no outputs"),
+            "{error}"
+        );
     }
 
     #[test]

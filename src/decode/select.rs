@@ -25,7 +25,12 @@ use super::{DeclaredOutput, DecodeError, DecoderKind, centerface, ssd};
 
 /// Picks the decoder for `decoder=auto` from the model's declared outputs.
 /// Returns the decoder and a sentence for the log saying why, including how
-/// to override it; fails when no decoder fits.
+/// to override it.
+///
+/// # Errors
+///
+/// [`DecodeError::NoAutoDecoder`] when no decoder fits, or the shapes leave
+/// it open (a single `[?, ?]` output).
 pub fn choose_decoder(outputs: &[DeclaredOutput]) -> Result<(DecoderKind, String), DecodeError> {
     let shapes = shape::from_declared(outputs);
     choose(&shapes).map_err(|reason| DecodeError::NoAutoDecoder {
@@ -39,6 +44,11 @@ pub fn choose_decoder(outputs: &[DeclaredOutput]) -> Result<(DecoderKind, String
 ///
 /// Classification and features read the first output, so extra outputs are
 /// allowed for them.
+///
+/// # Errors
+///
+/// [`DecodeError::Mismatch`], saying what `kind` expects, what the model has
+/// and, when `decoder=auto` would pick another decoder, which one.
 pub fn validate_decoder(kind: DecoderKind, outputs: &[DeclaredOutput]) -> Result<(), DecodeError> {
     let shapes = shape::from_declared(outputs);
     check(kind, &shapes).map_err(|mismatch| mismatch_error(kind, mismatch, &shapes))
@@ -172,10 +182,11 @@ pub(super) fn choose(shapes: &[OutputShape]) -> Result<(DecoderKind, String), St
     }
 }
 
+/// The automatic choice for a model with one output.
 fn choose_single(output: &OutputShape) -> Result<(DecoderKind, String), String> {
     let described = format!("one output '{}' {}", output.name, format_dims(&output.dims));
-    let has_values = output.dims.iter().any(|&dim| dim != Some(1));
-    if is_vector(output) && has_values {
+    let more_than_one_value = output.dims.iter().any(|&dim| dim != Some(1));
+    if is_vector(output) && more_than_one_value {
         return Ok(
             if output.name_contains("embed") || output.name_contains("feature") {
                 (
@@ -232,7 +243,7 @@ fn choose_single(output: &OutputShape) -> Result<(DecoderKind, String), String> 
             }
         }
         Axes::Undecided => Err(format!(
-            "{described} has both dimensions dynamic, so the YOLO layout cannot be told; set decoder=yolov8 or yolov5"
+            "{described} has both dimensions dynamic, so it may be YOLOv8 or YOLOv5 either way round"
         )),
         Axes::TooSmall => Err(format!("{described} is too small for any YOLO layout")),
     }
@@ -355,7 +366,7 @@ mod tests {
         assert_eq!(
             error.to_string(),
             "decoder=auto found no decoder for this model (1 output: output0 [?,?]): one output 'output0' [?,?] \
-             has both dimensions dynamic, so the YOLO layout cannot be told; set decoder=yolov8 or yolov5; \
+             has both dimensions dynamic, so it may be YOLOv8 or YOLOv5 either way round; \
              set decoder= to one of yolov8, yolov5, ssd, centerface, classification, features, none"
         );
         let error = choose_decoder(&[]).unwrap_err();

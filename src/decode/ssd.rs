@@ -110,6 +110,7 @@ fn is_boxes(shape: &OutputShape) -> bool {
     shape.rank() == 2 && shape.last_dim() == Some(4)
 }
 
+/// The two-output layout: boxes `[N, 4]` and scores `[N, classes]`.
 fn check_two(shapes: &[OutputShape]) -> Result<Layout, Mismatch> {
     let candidates: Vec<usize> = (0..shapes.len())
         .filter(|&i| is_boxes(&shapes[i]))
@@ -153,6 +154,7 @@ fn check_two(shapes: &[OutputShape]) -> Result<Layout, Mismatch> {
     Ok(Layout::TwoOutputs { boxes, scores })
 }
 
+/// TensorFlow's layout: boxes `[N, 4]`, classes `[N]`, scores `[N]`, count.
 fn check_four(shapes: &[OutputShape]) -> Result<Layout, Mismatch> {
     let candidates: Vec<usize> = (0..shapes.len())
         .filter(|&i| is_boxes(&shapes[i]))
@@ -220,6 +222,7 @@ fn by_name(shapes: &[OutputShape], rest: &[usize]) -> Option<[usize; 3]> {
     (classes != scores).then_some([classes, scores, count])
 }
 
+/// Every (box, class) pair above the threshold, background excluded.
 fn decode_two(
     boxes: &OutputView,
     scores: &OutputView,
@@ -254,14 +257,15 @@ fn decode_two(
     found
 }
 
+/// The rows within the count whose score clears the threshold.
 fn decode_four(
     [boxes, classes, scores, count]: [&OutputView; 4],
     size: Size,
     threshold: f32,
 ) -> Vec<Detection> {
     let rows = boxes.shape.first().copied().unwrap_or(0);
-    // The count is a float; round so that 2.9999 means 3. NaN and negative
-    // counts mean no valid rows.
+    // The count is a float; round so that 2.9999 means 3. A NaN, infinite
+    // or negative count means no valid rows.
     let valid = match count.data.first() {
         Some(&count) if count.is_finite() && count > 0.0 => (count.round() as usize).min(rows),
         _ => 0,

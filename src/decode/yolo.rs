@@ -165,10 +165,19 @@ pub(super) fn decode(
     };
     let wanted = |anchor: usize| !head.has_objectness() || clears(objectness(anchor), threshold);
 
+    // Without objectness the best class score is the confidence, so anchors
+    // whose best score does not clear the threshold need no further look.
+    let floor = if head.has_objectness() {
+        f32::NEG_INFINITY
+    } else {
+        threshold
+    };
+
     let mut found = Vec::new();
     for_each_best_class(
         &table,
         head.first_class,
+        floor,
         wanted,
         |anchor, class_id, score| {
             let confidence = objectness(anchor) * score;
@@ -229,12 +238,12 @@ impl<'a> Table<'a> {
 const BLOCK: usize = 256;
 
 /// Calls `visit(anchor, class, score)` with the best class of every anchor
-/// for which `wanted(anchor)` holds. NaN scores never win; ties go to the
-/// lower class. An anchor whose scores are all NaN is visited with score
-/// negative infinity.
+/// whose best score is above `floor` and for which `wanted(anchor)` holds.
+/// NaN scores never win; ties go to the lower class.
 fn for_each_best_class(
     table: &Table,
     first_class: usize,
+    floor: f32,
     wanted: impl Fn(usize) -> bool,
     mut visit: impl FnMut(usize, usize, f32),
 ) {
@@ -244,15 +253,22 @@ fn for_each_best_class(
     }
     match table.orientation {
         Orientation::AnchorsFirst => {
-            // Each anchor's attributes are contiguous: scan them in place.
+            // Each anchor's attributes are contiguous: scan them in place
+            // for the maximum, and look for its position only when it clears
+            // the floor, which most anchors do not.
             let rows = table
                 .data
                 .chunks_exact(table.attributes)
                 .take(table.anchors);
             for (anchor, row) in rows.enumerate() {
-                if wanted(anchor) {
-                    let (class_id, score) = best_score(&row[first_class..]);
-                    visit(anchor, class_id, score);
+                if !wanted(anchor) {
+                    continue;
+                }
+                let scores = &row[first_class..];
+                let best = max_score(scores);
+                if best > floor {
+                    let class_id = scores.iter().position(|&score| score == best);
+                    visit(anchor, class_id.unwrap_or(0), best);
                 }
             }
         }
@@ -261,7 +277,7 @@ fn for_each_best_class(
             // class rows over a block of anchors at a time, so reads stay
             // sequential instead of striding by the anchor count.
             let mut best_scores = [f32::NEG_INFINITY; BLOCK];
-            // u32 ids have the scores' lane width, which lets the selects
+            // u32 ids have the scores' lane width, which lets the blends
             // below vectorise.
             let mut best_classes = [0u32; BLOCK];
             for start in (0..table.anchors).step_by(BLOCK) {
@@ -280,16 +296,18 @@ fn for_each_best_class(
                     for ((best, best_class), &score) in
                         scores.iter_mut().zip(class_ids.iter_mut()).zip(row)
                     {
-                        // Branch-free selects let the compiler vectorise this.
-                        let better = score > *best;
-                        *best = if better { score } else { *best };
-                        *best_class = if better { class_id } else { *best_class };
+                        // Written as unconditional stores of masked values:
+                        // plain `if`s compile to per-lane branches, these to
+                        // SIMD compares and blends. `max` ignores NaN.
+                        let take = u32::from(score > *best).wrapping_neg();
+                        *best = best.max(score);
+                        *best_class = (class_id & take) | (*best_class & !take);
                     }
                 }
                 for (index, (&score, &class_id)) in scores.iter().zip(class_ids.iter()).enumerate()
                 {
                     let anchor = start + index;
-                    if wanted(anchor) {
+                    if score > floor && wanted(anchor) {
                         visit(anchor, class_id as usize, score);
                     }
                 }
@@ -298,18 +316,24 @@ fn for_each_best_class(
     }
 }
 
-/// The highest score and its index; NaN never wins, ties keep the first.
-fn best_score(scores: &[f32]) -> (usize, f32) {
-    scores.iter().enumerate().fold(
-        (0, f32::NEG_INFINITY),
-        |(best_class, best), (class_id, &score)| {
-            if score > best {
-                (class_id, score)
-            } else {
-                (best_class, best)
-            }
-        },
-    )
+/// The highest score, ignoring NaN; negative infinity if there is none.
+fn max_score(scores: &[f32]) -> f32 {
+    // Eight independent running maxima: a single one is a serial dependency
+    // chain that cannot use SIMD.
+    const LANES: usize = 8;
+    let mut lanes = [f32::NEG_INFINITY; LANES];
+    let chunks = scores.chunks_exact(LANES);
+    let tail = chunks.remainder();
+    for chunk in chunks {
+        for (lane, &score) in lanes.iter_mut().zip(chunk) {
+            *lane = lane.max(score);
+        }
+    }
+    lanes
+        .iter()
+        .chain(tail)
+        .copied()
+        .fold(f32::NEG_INFINITY, f32::max)
 }
 
 #[cfg(test)]

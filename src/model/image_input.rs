@@ -1,26 +1,7 @@
 //! The single image input a video model is fed through, and its size.
 
 use super::{ElementType, ModelInfo, TensorInfo, shape_text};
-
-/// How pixels are laid out in the input tensor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TensorLayout {
-    /// Batch, channels, height, width (PyTorch exports).
-    Nchw,
-    /// Batch, height, width, channels (TensorFlow exports).
-    Nhwc,
-}
-
-impl TensorLayout {
-    /// Parses `nchw` / `nhwc` (case-insensitive).
-    pub fn from_name(name: &str) -> Option<Self> {
-        match name.to_ascii_lowercase().as_str() {
-            "nchw" => Some(Self::Nchw),
-            "nhwc" => Some(Self::Nhwc),
-            _ => None,
-        }
-    }
-}
+pub use crate::preprocess::TensorLayout;
 
 /// Element type of the image input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 //! the coordinate mapping back to the frame, and the bilinear sampling tables.
 
 use super::ScaleMode;
-use super::kernels::{H_BITS, HTap, V_BITS, VTap};
+use super::kernels::{ColTaps, H_BITS, ROW_PAD, V_BITS, VTap};
 
 /// An integer rectangle in pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -194,22 +194,17 @@ pub(super) struct PlaneTables {
     /// Per destination row: the two source rows and their weights.
     pub rows: Vec<VTap>,
     /// Per destination column: element offset into the row buffer and weights.
-    pub cols: Vec<HTap>,
+    pub cols: ColTaps,
     /// First source column (plane pixels) blended into the row buffer.
     pub col_lo: usize,
     /// Number of source columns blended into the row buffer.
     pub col_fill: usize,
-    /// Row buffer size in pixels (>= `col_fill`; the extra pixel keeps the
-    /// zero-weight right neighbour of the last column in bounds).
-    pub buf_px: usize,
-    /// Bytes per pixel of the plane (1 for Y / gray / U / V, 2 for NV12 UV, 3-4 packed).
-    pub bpp: usize,
 }
 
 impl PlaneTables {
     /// Tables drawing `src` (in luma pixels) onto `dst`, for a plane
-    /// subsampled by `sub` with `bpp` bytes per pixel.
-    pub(super) fn new(src: Rect, dst: Rect, sub: usize, bpp: usize) -> Self {
+    /// subsampled by `sub` whose row buffer holds `elems` elements per pixel.
+    pub(super) fn new(src: Rect, dst: Rect, sub: usize, elems: usize) -> Self {
         let xs = axis_taps(src.x, src.w, dst.w, sub, H_BITS);
         let ys = axis_taps(src.y, src.h, dst.h, sub, V_BITS);
         let last_col = (src.x + src.w - 1) / sub;
@@ -217,22 +212,21 @@ impl PlaneTables {
         let col_lo = xs.iter().map(|t| t.0).min().unwrap_or(0);
         let max_i0 = xs.iter().map(|t| t.0).max().unwrap_or(0);
         let col_hi = (max_i0 + 1).min(last_col);
-        let h_one = 1i32 << H_BITS;
-        let v_one = 1u16 << V_BITS;
-        let cols = xs
-            .iter()
-            .map(|&(i0, w1)| HTap {
-                off: ((i0 - col_lo) * bpp) as u32,
-                w0: h_one - w1 as i32,
-                w1: w1 as i32,
-            })
-            .collect();
+        let h_one = 1u32 << H_BITS;
+        let v_one = 1u32 << V_BITS;
+        let cols = ColTaps::new(xs.iter().map(|&(i0, w1)| {
+            (
+                ((i0 - col_lo) * elems) as u32,
+                (h_one - w1) as u16,
+                w1 as u16,
+            )
+        }));
         let rows = ys
             .iter()
             .map(|&(i0, w1)| VTap {
                 y0: i0,
                 y1: (i0 + 1).min(last_row),
-                w0: v_one - w1 as u16,
+                w0: (v_one - w1) as u16,
                 w1: w1 as u16,
             })
             .collect();
@@ -241,13 +235,12 @@ impl PlaneTables {
             cols,
             col_lo,
             col_fill: col_hi - col_lo + 1,
-            buf_px: max_i0 - col_lo + 2,
-            bpp,
         }
     }
 
-    /// Row buffer length in elements.
+    /// Row buffer length in elements: room for the last pixel pair, whole
+    /// 16-byte loads at every offset, and the blended columns.
     pub(super) fn buf_len(&self) -> usize {
-        self.buf_px * self.bpp
+        self.cols.max_off() + ROW_PAD
     }
 }

@@ -6,45 +6,56 @@
 //! normalises and lays out one frame straight into one batch slot of the
 //! input tensor, without allocating.
 //!
-//! How it works, per output row: the two source rows the row samples are
-//! blended (fixed point, vectorised) into a row buffer; each output pixel then
-//! blends two neighbours of that buffer (bilinear, precomputed taps) into
-//! per-channel rows; those are converted (YUV -> RGB), normalised and written
-//! to the tensor (vectorised). YUV frames are sampled in YUV (luma and chroma
-//! with their own tables) and converted after sampling, which is cheaper than
-//! converting the whole frame first and equal up to clamping of out-of-gamut
-//! colours.
+//! How it works, per output row (`rows.rs`, `kernels.rs`):
+//! 1. the two source rows it samples are blended into a row buffer (fixed
+//!    point, only the columns the taps use; vectorised);
+//! 2. each output pixel blends two neighbours of that buffer (precomputed
+//!    taps; `pshufb` + `pmaddwd` / hardware gathers on AVX2, `simd.rs`);
+//! 3. the sampled row is converted (YUV -> RGB), normalised and written to the
+//!    tensor in its layout (vectorised).
+//!
+//! On x86-64 CPUs with AVX2 the whole row loop runs from a copy compiled for
+//! AVX2 (runtime detection, bit-identical results); elsewhere the portable
+//! copy runs. Dispatch on format, output type and layout happens once per
+//! frame or row, never per pixel.
 //!
 //! Decisions:
 //! - Bilinear with pixel-centre alignment (`src = (dst + 0.5) * scale - 0.5`,
 //!   clamped to the source region), like OpenCV `INTER_LINEAR`. Weights are
-//!   quantised to 1/256 pixel vertically and 1/32768 horizontally; identity
+//!   quantised to 1/256 pixel vertically and 1/16384 horizontally; identity
 //!   and 2:1 averages are exact.
+//! - YUV frames are sampled in YUV (luma and chroma with their own tables) and
+//!   converted after sampling: much cheaper than converting the whole frame
+//!   first, and equal to it except where out-of-gamut colours get clamped.
+//!   Chroma is sampled bilinearly at the position of the luma sample, with
+//!   chroma samples sited at the centre of their 2x2 luma block (JPEG /
+//!   MPEG-1 siting). RGB results are clamped to 0..=255 before normalisation.
 //! - Letterbox: content `round(fw * s) x round(fh * s)` placed at
 //!   `floor((W - cw) / 2), floor((H - ch) / 2)`; the whole frame is drawn onto
 //!   exactly that integer rectangle and [`FrameMapping`] describes exactly it.
 //! - Center crop: crop `round(W / s) x round(H / s)` at
 //!   `floor((fw - cw) / 2), floor((fh - ch) / 2)`, drawn onto the whole input;
 //!   sampling never reads outside the crop (as resizing the cropped image would).
-//! - Chroma (I420, NV12) is sampled bilinearly at the position corresponding
-//!   to the luma sample, with chroma samples sited at the centre of their 2x2
-//!   luma block (JPEG / MPEG-1 siting).
+//! - `u8` output rounds to nearest (packed and gray exactly half-up; YUV ties
+//!   to even).
 
+mod error;
 mod geometry;
 mod kernels;
+mod rows;
+mod simd;
 #[cfg(test)]
 mod tests;
 
-use std::error::Error;
 use std::fmt;
 use std::sync::{Mutex, TryLockError};
 
+pub use error::PreprocessError;
 pub use geometry::FrameMapping;
 use geometry::{PlaneTables, Rect, place};
-use kernels::{
-    FIX_UNIT, Norm, OutElem, VTap, YuvCoeffs, gather1, gather2, gather3, vblend,
-    write_fixed_interleaved, write_fixed_planar, write_yuv_interleaved, write_yuv_planar,
-};
+use kernels::{FIX_UNIT, Norm, OutElem, VTap, YuvCoeffs};
+use rows::{Dest, Src, Writer};
+use simd::{Isa, Portable};
 
 /// Largest frame or model-input side accepted.
 pub const MAX_DIMENSION: usize = 1 << 16;
@@ -224,125 +235,14 @@ impl PreprocessSpec {
     }
 }
 
-/// Why a preprocessor could not be built or a frame could not be processed.
-#[derive(Debug, Clone, PartialEq)]
-pub enum PreprocessError {
-    /// A frame or model-input size has a zero side.
-    ZeroSize {
-        what: &'static str,
-        width: usize,
-        height: usize,
-    },
-    /// A frame or model-input size is larger than [`MAX_DIMENSION`].
-    TooLarge {
-        what: &'static str,
-        width: usize,
-        height: usize,
-    },
-    /// A `std` entry is zero or not finite, or a `mean` entry is not finite.
-    InvalidNormalization { channel: usize, mean: f32, std: f32 },
-    /// The frame's format or size differs from the one the preprocessor was built for.
-    FrameMismatch {
-        expected: (PixelFormat, usize, usize),
-        got: (PixelFormat, usize, usize),
-    },
-    /// A plane the format needs is empty.
-    MissingPlane { format: PixelFormat, plane: usize },
-    /// A plane's stride is smaller than one row of pixels.
-    StrideTooSmall {
-        plane: usize,
-        stride: usize,
-        row_bytes: usize,
-    },
-    /// A plane holds fewer bytes than its stride and rows need.
-    PlaneTooShort {
-        plane: usize,
-        len: usize,
-        needed: usize,
-        stride: usize,
-        rows: usize,
-    },
-    /// The output slot does not have [`Preprocessor::tensor_len`] elements.
-    OutputLength { expected: usize, got: usize },
-}
-
-impl fmt::Display for PreprocessError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            Self::ZeroSize {
-                what,
-                width,
-                height,
-            } => {
-                write!(
-                    f,
-                    "{what} size {width}x{height} is empty: width and height must be at least 1"
-                )
-            }
-            Self::TooLarge {
-                what,
-                width,
-                height,
-            } => {
-                write!(
-                    f,
-                    "{what} size {width}x{height} is too large: each side must be at most {MAX_DIMENSION}"
-                )
-            }
-            Self::InvalidNormalization { channel, mean, std } => write!(
-                f,
-                "normalisation of channel {channel} is invalid (mean {mean}, std {std}): \
-                 mean must be finite and std finite and non-zero"
-            ),
-            Self::FrameMismatch {
-                expected: (ef, ew, eh),
-                got: (gf, gw, gh),
-            } => write!(
-                f,
-                "frame is {gf:?} {gw}x{gh} but the preprocessor was built for {ef:?} {ew}x{eh}; \
-                 build a new preprocessor when the caps change"
-            ),
-            Self::MissingPlane { format, plane } => write!(
-                f,
-                "{format:?} frame needs {} plane(s) but plane {plane} is empty",
-                format.plane_count()
-            ),
-            Self::StrideTooSmall {
-                plane,
-                stride,
-                row_bytes,
-            } => write!(
-                f,
-                "plane {plane} stride is {stride} bytes but one row of pixels needs {row_bytes} bytes"
-            ),
-            Self::PlaneTooShort {
-                plane,
-                len,
-                needed,
-                stride,
-                rows,
-            } => write!(
-                f,
-                "plane {plane} holds {len} bytes but {rows} rows at stride {stride} need {needed} bytes"
-            ),
-            Self::OutputLength { expected, got } => write!(
-                f,
-                "output slot has {got} elements but the tensor needs {expected} (3 x height x width)"
-            ),
-        }
-    }
-}
-
-impl Error for PreprocessError {}
-
 /// Which monomorphised row loop a frame goes through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kernel {
-    /// 3 bytes per pixel; model channels at byte offsets 0,1,2 (`true`) or 2,1,0.
+    /// 3 bytes per pixel; model channels at byte offsets 0,1,2 (`forward`) or 2,1,0.
     Packed3 {
         forward: bool,
     },
-    /// 4 bytes per pixel; colour starts at byte `1` (`skip`) or 0, forward as above.
+    /// 4 bytes per pixel; colour starts at byte 1 (`skip`) or 0, `forward` as above.
     Packed4 {
         skip: bool,
         forward: bool,
@@ -376,12 +276,31 @@ impl Kernel {
 /// Per-frame working memory, reused between frames.
 #[derive(Debug)]
 struct Scratch {
-    /// Vertically blended rows: plane 0 (packed / Y / gray), U or UV, V.
-    rows: [Vec<u16>; 3],
+    /// Vertically blended rows: plane 0 (packed / Y / gray), interleaved UV.
+    rows: [Vec<i16>; 2],
     /// Which taps each row buffer currently holds (valid within one frame).
-    held: [Option<VTap>; 3],
-    /// Horizontally sampled channel rows (model channels, or Y, U, V).
-    chans: [Vec<i32>; 3],
+    held: [Option<VTap>; 2],
+    /// Horizontally sampled rows: 4-interleaved model channels (packed) or
+    /// one channel (gray, Y); interleaved UV.
+    chans: [Vec<i32>; 2],
+}
+
+impl Scratch {
+    fn new(kernel: Kernel, luma: &PlaneTables, chroma: Option<&PlaneTables>, width: usize) -> Self {
+        let (luma_chans, uv_chans) = match kernel {
+            Kernel::Packed3 { .. } | Kernel::Packed4 { .. } => (4 * width, 0),
+            Kernel::Gray => (width, 0),
+            Kernel::I420 | Kernel::Nv12 => (width, 2 * width),
+        };
+        Self {
+            rows: [
+                vec![0; luma.buf_len()],
+                vec![0; chroma.map_or(0, PlaneTables::buf_len)],
+            ],
+            held: [None; 2],
+            chans: [vec![0; luma_chans], vec![0; uv_chans]],
+        }
+    }
 }
 
 /// Converts and scales frames of one format and size into model input tensors.
@@ -401,7 +320,8 @@ pub struct Preprocessor {
     chroma: Option<PlaneTables>,
     norm: Norm,
     yuv: YuvCoeffs,
-    use_avx2: bool,
+    #[cfg(target_arch = "x86_64")]
+    avx2: Option<simd::Avx2>,
     scratch: Mutex<Scratch>,
 }
 
@@ -439,22 +359,30 @@ impl Preprocessor {
             spec.height,
             spec.scale_mode,
         );
+        if spec
+            .width
+            .checked_mul(spec.height)
+            .and_then(|n| n.checked_mul(3))
+            .is_none()
+        {
+            return Err(PreprocessError::TooLarge {
+                what: "model input",
+                width: spec.width,
+                height: spec.height,
+            });
+        }
         let kernel = Kernel::new(format, spec.channel_order);
         let luma_bpp = format.packed_layout().map_or(1, |l| l.0);
         let luma = PlaneTables::new(src, dst, 1, luma_bpp);
-        let chroma = match format {
-            PixelFormat::I420 => Some(PlaneTables::new(src, dst, 2, 1)),
-            PixelFormat::Nv12 => Some(PlaneTables::new(src, dst, 2, 2)),
-            _ => None,
-        };
+        let chroma = format.is_yuv().then(|| PlaneTables::new(src, dst, 2, 2));
+        let scratch = Scratch::new(kernel, &luma, chroma.as_ref(), dst.w);
         let k_px = spec.std.map(|s| 1.0 / s);
         let norm = Norm {
             k_fix: k_px.map(|k| k * FIX_UNIT),
             k_px,
             b: [0, 1, 2].map(|c| -spec.mean[c] / spec.std[c]),
         };
-        let yuv = yuv_coeffs(spec.yuv_matrix, spec.yuv_full_range, spec.channel_order);
-        let pre = Self {
+        Ok(Self {
             format,
             frame_width,
             frame_height,
@@ -462,19 +390,14 @@ impl Preprocessor {
             kernel,
             dst,
             mapping: FrameMapping::from_rects(src, dst, frame_width, frame_height),
-            scratch: Mutex::new(Scratch {
-                rows: Default::default(),
-                held: [None; 3],
-                chans: Default::default(),
-            }),
             luma,
             chroma,
             norm,
-            yuv,
-            use_avx2: detect_avx2(),
-        };
-        *pre.scratch.lock().unwrap_or_else(|e| e.into_inner()) = pre.new_scratch();
-        Ok(pre)
+            yuv: yuv_coeffs(spec.yuv_matrix, spec.yuv_full_range, spec.channel_order),
+            #[cfg(target_arch = "x86_64")]
+            avx2: simd::Avx2::detect(),
+            scratch: Mutex::new(scratch),
+        })
     }
 
     /// How model-input coordinates relate to frame coordinates.
@@ -514,28 +437,6 @@ impl Preprocessor {
         self.run(frame, out)
     }
 
-    fn new_scratch(&self) -> Scratch {
-        let chroma_len = self.chroma.as_ref().map_or(0, PlaneTables::buf_len);
-        let v_len = if self.format == PixelFormat::I420 {
-            chroma_len
-        } else {
-            0
-        };
-        Scratch {
-            rows: [
-                vec![0; self.luma.buf_len()],
-                vec![0; chroma_len],
-                vec![0; v_len],
-            ],
-            held: [None; 3],
-            chans: [
-                vec![0; self.dst.w],
-                vec![0; self.dst.w],
-                vec![0; self.dst.w],
-            ],
-        }
-    }
-
     fn run<T: OutElem>(&self, frame: &FrameView, out: &mut [T]) -> Result<(), PreprocessError> {
         self.check_frame(frame)?;
         if out.len() != self.tensor_len() {
@@ -556,18 +457,18 @@ impl Preprocessor {
                 &mut guard
             }
             Err(TryLockError::WouldBlock) => {
-                own = self.new_scratch();
+                own = Scratch::new(self.kernel, &self.luma, self.chroma.as_ref(), self.dst.w);
                 &mut own
             }
         };
-        scratch.held = [None; 3];
+        scratch.held = [None; 2];
         #[cfg(target_arch = "x86_64")]
-        if self.use_avx2 {
-            // SAFETY: `use_avx2` is only set when the CPU reports AVX2.
-            unsafe { self.process_avx2(frame, out, scratch) };
+        if let Some(avx2) = self.avx2 {
+            // SAFETY: an `Avx2` value only exists when the CPU has AVX2.
+            unsafe { self.process_avx2(frame, out, scratch, avx2) };
             return Ok(());
         }
-        self.process(frame, out, scratch);
+        self.process(frame, out, scratch, Portable);
         Ok(())
     }
 
@@ -613,16 +514,30 @@ impl Preprocessor {
         Ok(())
     }
 
+    /// [`Self::process`] compiled with AVX2 enabled (the vertical blends and
+    /// writers vectorise twice as wide, and the gathers use AVX2).
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    fn process_avx2<T: OutElem>(&self, frame: &FrameView, out: &mut [T], s: &mut Scratch) {
-        self.process(frame, out, s);
+    fn process_avx2<T: OutElem>(
+        &self,
+        frame: &FrameView,
+        out: &mut [T],
+        s: &mut Scratch,
+        isa: simd::Avx2,
+    ) {
+        self.process(frame, out, s, isa);
     }
 
     /// The whole frame; everything below is inlined so it is compiled once
     /// per (output type, instruction set).
     #[inline(always)]
-    fn process<T: OutElem>(&self, frame: &FrameView, out: &mut [T], s: &mut Scratch) {
+    fn process<T: OutElem, I: Isa>(
+        &self,
+        frame: &FrameView,
+        out: &mut [T],
+        s: &mut Scratch,
+        isa: I,
+    ) {
         let plane_len = self.spec.width * self.spec.height;
         let dest = match self.spec.layout {
             TensorLayout::Nchw => {
@@ -642,36 +557,36 @@ impl Preprocessor {
         w.fill_border(self.spec.pad_value);
         match self.kernel {
             Kernel::Packed3 { forward: true } => {
-                self.rows_packed::<T, 3, 0, 1, 2>(frame, &mut w, s)
+                self.rows_packed::<T, I, 3, 0, 1, 2>(frame, &mut w, s, isa)
             }
             Kernel::Packed3 { forward: false } => {
-                self.rows_packed::<T, 3, 2, 1, 0>(frame, &mut w, s)
+                self.rows_packed::<T, I, 3, 2, 1, 0>(frame, &mut w, s, isa)
             }
             Kernel::Packed4 {
                 skip: false,
                 forward: true,
-            } => self.rows_packed::<T, 4, 0, 1, 2>(frame, &mut w, s),
+            } => self.rows_packed::<T, I, 4, 0, 1, 2>(frame, &mut w, s, isa),
             Kernel::Packed4 {
                 skip: false,
                 forward: false,
-            } => self.rows_packed::<T, 4, 2, 1, 0>(frame, &mut w, s),
+            } => self.rows_packed::<T, I, 4, 2, 1, 0>(frame, &mut w, s, isa),
             Kernel::Packed4 {
                 skip: true,
                 forward: true,
-            } => self.rows_packed::<T, 4, 1, 2, 3>(frame, &mut w, s),
+            } => self.rows_packed::<T, I, 4, 1, 2, 3>(frame, &mut w, s, isa),
             Kernel::Packed4 {
                 skip: true,
                 forward: false,
-            } => self.rows_packed::<T, 4, 3, 2, 1>(frame, &mut w, s),
-            Kernel::Gray => self.rows_gray(frame, &mut w, s),
-            Kernel::I420 => self.rows_i420(frame, &mut w, s),
-            Kernel::Nv12 => self.rows_nv12(frame, &mut w, s),
+            } => self.rows_packed::<T, I, 4, 3, 2, 1>(frame, &mut w, s, isa),
+            Kernel::Gray => self.rows_gray(frame, &mut w, s, isa),
+            Kernel::I420 | Kernel::Nv12 => self.rows_yuv(frame, &mut w, s, isa),
         }
     }
 
     #[inline(always)]
     fn rows_packed<
         T: OutElem,
+        I: Isa,
         const BPP: usize,
         const C0: usize,
         const C1: usize,
@@ -681,68 +596,70 @@ impl Preprocessor {
         frame: &FrameView,
         w: &mut Writer<T>,
         s: &mut Scratch,
+        isa: I,
     ) {
         let t = &self.luma;
-        let src = Src::new(frame, 0, t);
-        let [c0, c1, c2] = &mut s.chans;
+        let src = Src::new(frame, 0, t, BPP);
+        let [row, _] = &mut s.rows;
+        let [held, _] = &mut s.held;
+        let [px, _] = &mut s.chans;
         for (j, vt) in t.rows.iter().enumerate() {
-            src.blend(vt, &mut s.rows[0], &mut s.held[0]);
-            gather3::<BPP, C0, C1, C2>(&s.rows[0], &t.cols, [c0, c1, c2]);
-            w.fixed(self.dst.y + j, [c0, c1, c2]);
+            src.blend(vt, row, held);
+            isa.px4::<BPP, C0, C1, C2>(row, &t.cols, px);
+            w.px4(self.dst.y + j, px);
         }
     }
 
     #[inline(always)]
-    fn rows_gray<T: OutElem>(&self, frame: &FrameView, w: &mut Writer<T>, s: &mut Scratch) {
+    fn rows_gray<T: OutElem, I: Isa>(
+        &self,
+        frame: &FrameView,
+        w: &mut Writer<T>,
+        s: &mut Scratch,
+        isa: I,
+    ) {
         let t = &self.luma;
-        let src = Src::new(frame, 0, t);
-        let c0 = &mut s.chans[0];
+        let src = Src::new(frame, 0, t, 1);
+        let [row, _] = &mut s.rows;
+        let [held, _] = &mut s.held;
+        let [gray, _] = &mut s.chans;
         for (j, vt) in t.rows.iter().enumerate() {
-            src.blend(vt, &mut s.rows[0], &mut s.held[0]);
-            gather1::<1, 0>(&s.rows[0], &t.cols, c0);
-            w.fixed(self.dst.y + j, [c0, c0, c0]);
+            src.blend(vt, row, held);
+            isa.one(row, &t.cols, gray);
+            w.gray(self.dst.y + j, gray);
         }
     }
 
     #[inline(always)]
-    fn rows_i420<T: OutElem>(&self, frame: &FrameView, w: &mut Writer<T>, s: &mut Scratch) {
+    fn rows_yuv<T: OutElem, I: Isa>(
+        &self,
+        frame: &FrameView,
+        w: &mut Writer<T>,
+        s: &mut Scratch,
+        isa: I,
+    ) {
         let (lt, Some(ct)) = (&self.luma, &self.chroma) else {
             return;
         };
-        let (ys, us, vs) = (
-            Src::new(frame, 0, lt),
-            Src::new(frame, 1, ct),
-            Src::new(frame, 2, ct),
+        let i420 = self.format == PixelFormat::I420;
+        let ys = Src::new(frame, 0, lt, 1);
+        let (us, vs) = (
+            Src::new(frame, 1, ct, if i420 { 1 } else { 2 }),
+            Src::new(frame, 2, ct, 1),
         );
-        let [r0, r1, r2] = &mut s.rows;
-        let [h0, h1, h2] = &mut s.held;
-        let [c0, c1, c2] = &mut s.chans;
+        let [y_row, uv_row] = &mut s.rows;
+        let [y_held, uv_held] = &mut s.held;
+        let [y, uv] = &mut s.chans;
         for (j, (lv, cv)) in lt.rows.iter().zip(&ct.rows).enumerate() {
-            ys.blend(lv, r0, h0);
-            us.blend(cv, r1, h1);
-            vs.blend(cv, r2, h2);
-            gather1::<1, 0>(r0, &lt.cols, c0);
-            gather1::<1, 0>(r1, &ct.cols, c1);
-            gather1::<1, 0>(r2, &ct.cols, c2);
-            w.yuv(self.dst.y + j, [c0, c1, c2]);
-        }
-    }
-
-    #[inline(always)]
-    fn rows_nv12<T: OutElem>(&self, frame: &FrameView, w: &mut Writer<T>, s: &mut Scratch) {
-        let (lt, Some(ct)) = (&self.luma, &self.chroma) else {
-            return;
-        };
-        let (ys, uvs) = (Src::new(frame, 0, lt), Src::new(frame, 1, ct));
-        let [r0, r1, _] = &mut s.rows;
-        let [h0, h1, _] = &mut s.held;
-        let [c0, c1, c2] = &mut s.chans;
-        for (j, (lv, cv)) in lt.rows.iter().zip(&ct.rows).enumerate() {
-            ys.blend(lv, r0, h0);
-            uvs.blend(cv, r1, h1);
-            gather1::<1, 0>(r0, &lt.cols, c0);
-            gather2::<2, 0, 1>(r1, &ct.cols, c1, c2);
-            w.yuv(self.dst.y + j, [c0, c1, c2]);
+            ys.blend(lv, y_row, y_held);
+            if i420 {
+                Src::blend_uv(&us, &vs, cv, uv_row, uv_held);
+            } else {
+                us.blend(cv, uv_row, uv_held);
+            }
+            isa.one(y_row, &lt.cols, y);
+            isa.uv(uv_row, &ct.cols, uv);
+            w.yuv(self.dst.y + j, y, uv);
         }
     }
 }
@@ -765,18 +682,7 @@ fn check_size(what: &'static str, width: usize, height: usize) -> Result<(), Pre
     Ok(())
 }
 
-fn detect_avx2() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx2")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
-}
-
-/// YUV -> RGB coefficients in model channel order, for fixed-point samples.
+/// YUV -> RGB coefficients for fixed-point samples.
 fn yuv_coeffs(matrix: YuvMatrix, full_range: bool, order: ChannelOrder) -> YuvCoeffs {
     let (kr, kb) = match matrix {
         YuvMatrix::Bt601 => (0.299f64, 0.114f64),
@@ -788,163 +694,19 @@ fn yuv_coeffs(matrix: YuvMatrix, full_range: bool, order: ChannelOrder) -> YuvCo
     } else {
         (255.0 / 219.0, 16.0, 255.0 / 224.0)
     };
-    // (U coefficient, V coefficient) of R, G, B.
-    let r = (0.0, c_scale * 2.0 * (1.0 - kr));
-    let g = (
-        -c_scale * 2.0 * kb * (1.0 - kb) / kg,
-        -c_scale * 2.0 * kr * (1.0 - kr) / kg,
-    );
-    let b = (c_scale * 2.0 * (1.0 - kb), 0.0);
-    let chans = match order {
-        ChannelOrder::Rgb => [r, g, b],
-        ChannelOrder::Bgr => [b, g, r],
-    };
+    let r_v = c_scale * 2.0 * (1.0 - kr);
+    let g_u = -c_scale * 2.0 * kb * (1.0 - kb) / kg;
+    let g_v = -c_scale * 2.0 * kr * (1.0 - kr) / kg;
+    let b_u = c_scale * 2.0 * (1.0 - kb);
+    let y0 = -y_scale * y_off;
     let unit = f64::from(FIX_UNIT);
     YuvCoeffs {
         y_k: (y_scale * unit) as f32,
-        u_k: chans.map(|(u, _)| (u * unit) as f32),
-        v_k: chans.map(|(_, v)| (v * unit) as f32),
-        c_k: chans.map(|(u, v)| (-y_scale * y_off - 128.0 * (u + v)) as f32),
-    }
-}
-
-/// One plane of the frame, ready to read the columns its tables need.
-struct Src<'a> {
-    data: &'a [u8],
-    stride: usize,
-    /// First byte of the needed columns within a row.
-    lo: usize,
-    /// Bytes of needed columns.
-    len: usize,
-}
-
-impl<'a> Src<'a> {
-    #[inline(always)]
-    fn new(frame: &FrameView<'a>, plane: usize, t: &PlaneTables) -> Self {
-        Self {
-            data: frame.planes[plane],
-            stride: frame.strides[plane],
-            lo: t.col_lo * t.bpp,
-            len: t.col_fill * t.bpp,
-        }
-    }
-
-    /// Blends the two rows of `vt` into `buf`, unless it already holds them.
-    #[inline(always)]
-    fn blend(&self, vt: &VTap, buf: &mut [u16], held: &mut Option<VTap>) {
-        if *held == Some(*vt) {
-            return;
-        }
-        *held = Some(*vt);
-        let a = &self.data[vt.y0 * self.stride + self.lo..][..self.len];
-        let b = &self.data[vt.y1 * self.stride + self.lo..][..self.len];
-        vblend(a, b, vt.w0, vt.w1, &mut buf[..self.len]);
-    }
-}
-
-/// The output slot.
-enum Dest<'o, T> {
-    Planar([&'o mut [T]; 3]),
-    Interleaved(&'o mut [T]),
-}
-
-/// Writes channel rows into the content rectangle of the output slot.
-struct Writer<'o, 'p, T> {
-    dest: Dest<'o, T>,
-    /// Model input width.
-    width: usize,
-    /// Content rectangle.
-    dst: Rect,
-    norm: &'p Norm,
-    yuv: &'p YuvCoeffs,
-}
-
-impl<T: OutElem> Writer<'_, '_, T> {
-    /// Fixed-point channel rows (model order) into output row `y`.
-    #[inline(always)]
-    fn fixed(&mut self, y: usize, chans: [&[i32]; 3]) {
-        let start = y * self.width + self.dst.x;
-        let n = self.dst.w;
-        match &mut self.dest {
-            Dest::Planar(planes) => {
-                let it = planes
-                    .iter_mut()
-                    .zip(chans)
-                    .zip(self.norm.k_fix)
-                    .zip(self.norm.b);
-                for (((plane, src), k), b) in it {
-                    write_fixed_planar(src, &mut plane[start..start + n], k, b);
-                }
-            }
-            Dest::Interleaved(out) => {
-                write_fixed_interleaved(chans, &mut out[start * 3..(start + n) * 3], self.norm)
-            }
-        }
-    }
-
-    /// Fixed-point Y, U, V rows into output row `y`.
-    #[inline(always)]
-    fn yuv(&mut self, y: usize, yuv: [&[i32]; 3]) {
-        let start = y * self.width + self.dst.x;
-        let n = self.dst.w;
-        match &mut self.dest {
-            Dest::Planar([p0, p1, p2]) => {
-                let rows = [
-                    &mut p0[start..start + n],
-                    &mut p1[start..start + n],
-                    &mut p2[start..start + n],
-                ];
-                write_yuv_planar(yuv, rows, self.yuv, self.norm);
-            }
-            Dest::Interleaved(out) => write_yuv_interleaved(
-                yuv,
-                &mut out[start * 3..(start + n) * 3],
-                self.yuv,
-                self.norm,
-            ),
-        }
-    }
-
-    /// Fills everything outside the content rectangle with `pad`.
-    fn fill_border(&mut self, pad: u8) {
-        let (mw, d) = (self.width, self.dst);
-        let rows = match &self.dest {
-            Dest::Planar(p) => p[0].len() / mw,
-            Dest::Interleaved(out) => out.len() / (3 * mw),
-        };
-        if d.w == mw && d.h == rows {
-            return;
-        }
-        let n = self.norm;
-        let pad = [0, 1, 2].map(|c| T::from_px(f32::from(pad), n.k_px[c], n.b[c]));
-        let (top, bottom) = (d.y * mw, (d.y + d.h) * mw);
-        match &mut self.dest {
-            Dest::Planar(planes) => {
-                for (plane, v) in planes.iter_mut().zip(pad) {
-                    plane[..top].fill(v);
-                    plane[bottom..].fill(v);
-                    if d.w < mw {
-                        for row in plane[top..bottom].chunks_exact_mut(mw) {
-                            row[..d.x].fill(v);
-                            row[d.x + d.w..].fill(v);
-                        }
-                    }
-                }
-            }
-            Dest::Interleaved(out) => {
-                let fill = |s: &mut [T]| {
-                    s.chunks_exact_mut(3)
-                        .for_each(|px| px.copy_from_slice(&pad))
-                };
-                fill(&mut out[..top * 3]);
-                fill(&mut out[bottom * 3..]);
-                if d.w < mw {
-                    for row in out[top * 3..bottom * 3].chunks_exact_mut(mw * 3) {
-                        fill(&mut row[..d.x * 3]);
-                        fill(&mut row[(d.x + d.w) * 3..]);
-                    }
-                }
-            }
-        }
+        r_v: (r_v * unit) as f32,
+        g_u: (g_u * unit) as f32,
+        g_v: (g_v * unit) as f32,
+        b_u: (b_u * unit) as f32,
+        c: [y0 - 128.0 * r_v, y0 - 128.0 * (g_u + g_v), y0 - 128.0 * b_u].map(|v| v as f32),
+        bgr: order == ChannelOrder::Bgr,
     }
 }

@@ -148,18 +148,54 @@ fn spec(w: usize, h: usize, mode: ScaleMode) -> PreprocessSpec {
     }
 }
 
-fn run_f32(frame: &Owned, spec: &PreprocessSpec) -> Vec<f32> {
+/// The preprocessor as built, plus one forced onto the portable gathers
+/// when the built one uses SIMD (results must be bit-identical).
+fn variants(frame: &Owned, spec: &PreprocessSpec) -> Vec<Preprocessor> {
     let pre = Preprocessor::new(frame.format, frame.width, frame.height, spec).unwrap();
-    let mut out = vec![f32::NAN; pre.tensor_len()];
-    pre.run_f32(&frame.view(), &mut out).unwrap();
-    out
+    #[cfg(target_arch = "x86_64")]
+    if pre.avx2.is_some() {
+        let mut portable =
+            Preprocessor::new(frame.format, frame.width, frame.height, spec).unwrap();
+        portable.avx2 = None;
+        return vec![pre, portable];
+    }
+    vec![pre]
+}
+
+fn run_f32(frame: &Owned, spec: &PreprocessSpec) -> Vec<f32> {
+    let outs: Vec<Vec<f32>> = variants(frame, spec)
+        .iter()
+        .map(|pre| {
+            let mut out = vec![f32::NAN; pre.tensor_len()];
+            pre.run_f32(&frame.view(), &mut out).unwrap();
+            out
+        })
+        .collect();
+    for other in &outs[1..] {
+        assert!(
+            other
+                .iter()
+                .zip(&outs[0])
+                .all(|(a, b)| a.to_bits() == b.to_bits()),
+            "SIMD and portable paths differ"
+        );
+    }
+    outs.into_iter().next().unwrap_or_default()
 }
 
 fn run_u8(frame: &Owned, spec: &PreprocessSpec) -> Vec<u8> {
-    let pre = Preprocessor::new(frame.format, frame.width, frame.height, spec).unwrap();
-    let mut out = vec![0xA5; pre.tensor_len()];
-    pre.run_u8(&frame.view(), &mut out).unwrap();
-    out
+    let outs: Vec<Vec<u8>> = variants(frame, spec)
+        .iter()
+        .map(|pre| {
+            let mut out = vec![0xA5; pre.tensor_len()];
+            pre.run_u8(&frame.view(), &mut out).unwrap();
+            out
+        })
+        .collect();
+    for other in &outs[1..] {
+        assert_eq!(*other, outs[0], "SIMD and portable paths differ");
+    }
+    outs.into_iter().next().unwrap_or_default()
 }
 
 /// NHWC -> NCHW.
@@ -1337,15 +1373,26 @@ fn minimal_and_truncated_planes_never_panic() {
             planes: [cut[0], cut[1], cut[2]],
             strides,
         };
-        let mut out = vec![0u8; pre.tensor_len()];
-        let r = pre.run_u8(&view, &mut out);
+        #[allow(unused_mut)]
+        let mut portable = Preprocessor::new(format, fw, fh, &s).unwrap();
+        #[cfg(target_arch = "x86_64")]
+        {
+            portable.avx2 = None;
+        }
+        let mut outs = [vec![0u8; pre.tensor_len()], vec![1u8; pre.tensor_len()]];
+        for (p, out) in [&pre, &portable].into_iter().zip(&mut outs) {
+            let r = p.run_u8(&view, out);
+            if truncate == 0 {
+                r.unwrap();
+            } else {
+                assert!(
+                    matches!(r, Err(PreprocessError::PlaneTooShort { .. })),
+                    "{format:?} {fw}x{fh}: {r:?}"
+                );
+            }
+        }
         if truncate == 0 {
-            r.unwrap();
-        } else {
-            assert!(
-                matches!(r, Err(PreprocessError::PlaneTooShort { .. })),
-                "{format:?} {fw}x{fh}: {r:?}"
-            );
+            assert_eq!(outs[0], outs[1], "{format:?} {fw}x{fh} -> {mw}x{mh}");
         }
     }
 }
@@ -1438,27 +1485,41 @@ fn bench_preprocess() {
             yuv(PixelFormat::Nv12, fw, fh, &ys, &us, &vs, 0),
         ];
         for frame in &frames {
-            for (mw, mh, mode) in [
-                (640, 640, ScaleMode::Stretch),
-                (640, 640, ScaleMode::Letterbox),
-                (224, 224, ScaleMode::Stretch),
-            ] {
-                let s = spec(mw, mh, mode);
+            let cases = [
+                (640, 640, ScaleMode::Stretch, TensorLayout::Nchw, false),
+                (640, 640, ScaleMode::Letterbox, TensorLayout::Nchw, false),
+                (224, 224, ScaleMode::Stretch, TensorLayout::Nchw, false),
+                (640, 640, ScaleMode::Letterbox, TensorLayout::Nhwc, true),
+            ];
+            for (mw, mh, mode, layout, raw) in cases {
+                let s = PreprocessSpec {
+                    layout,
+                    mean: [123.675, 116.28, 103.53],
+                    std: [58.395, 57.12, 57.375],
+                    pad_value: 114,
+                    ..spec(mw, mh, mode)
+                };
                 let pre = Preprocessor::new(frame.format, fw, fh, &s).unwrap();
-                let mut out = vec![0f32; pre.tensor_len()];
+                let (mut out, mut out8) =
+                    (vec![0f32; pre.tensor_len()], vec![0u8; pre.tensor_len()]);
                 let view = frame.view();
                 let mut times: Vec<u128> = (0..iters + 3)
                     .map(|_| {
                         let t = std::time::Instant::now();
-                        pre.run_f32(std::hint::black_box(&view), &mut out).unwrap();
-                        std::hint::black_box(&out);
+                        if raw {
+                            pre.run_u8(std::hint::black_box(&view), &mut out8).unwrap();
+                        } else {
+                            pre.run_f32(std::hint::black_box(&view), &mut out).unwrap();
+                        }
+                        std::hint::black_box((&out, &out8));
                         t.elapsed().as_nanos()
                     })
                     .skip(3)
                     .collect();
                 times.sort_unstable();
+                let kind = if raw { "u8" } else { "f32" };
                 println!(
-                    "{:?} {fw}x{fh} -> {mw}x{mh} {mode:?} f32 NCHW: median {} ns/frame, min {} ns",
+                    "{:?} {fw}x{fh} -> {mw}x{mh} {mode:?} {kind} {layout:?}: median {} ns/frame, min {} ns",
                     frame.format,
                     times[times.len() / 2],
                     times[0]

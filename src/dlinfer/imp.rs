@@ -1,0 +1,954 @@
+//! SECTION:element-dlinfer
+//!
+//! Runs any ONNX model on video frames (every frame, or every Nth with
+//! `inference-interval`, in batches of `batch-size`) and attaches the results
+//! to the frames, which pass through unchanged:
+//!
+//! - detections (`decoder=yolov8|yolov5|ssd|centerface`) as one
+//!   `GstVideoRegionOfInterestMeta` per box, with a `detection` param
+//!   structure (`label`, `label-id`, `confidence`, `x-min`, `y-min`, `x-max`,
+//!   `y-max` normalised to 0..1): the shape DL Streamer and GStreamer's own
+//!   ONNX detector use.
+//!
+//! Frames are converted and scaled in one pass into the model's input
+//! (`scale-mode`, `input-color`, `input-mean`, `input-std`); boxes are mapped
+//! back to frame pixels. With `post-messages=true` each processed frame also
+//! posts an element message named `dlinfer` with its results.
+//!
+//! ```sh
+//! gst-launch-1.0 filesrc location=carphone.mp4 ! decodebin ! videoconvert ! \
+//!     dlinfer model=centerface.onnx decoder=centerface input-std=1 iou-threshold=0.3 ! \
+//!     fakesink
+//! ```
+
+use std::path::PathBuf;
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
+
+use gst::glib;
+use gst::prelude::*;
+use gst::subclass::prelude::*;
+use gst_base::prelude::*;
+use gst_base::subclass::base_transform::GenerateOutputSuccess;
+use gst_base::subclass::prelude::*;
+use gst_video::prelude::*;
+
+use crate::batch::{BatchQueue, is_inference_frame};
+use crate::decode::{self, DecoderKind, DetectionParams};
+use crate::inference::{BatchRunner, PostprocessConfig, detections_in_frame};
+use crate::meta::{DetectedObject, attach_detection};
+use crate::model::ImageInput;
+use crate::model::labels::{check_label_count, load_labels};
+use crate::preprocess::{FrameView, PixelFormat, PreprocessSpec, Preprocessor, YuvMatrix};
+use crate::props::{
+    DecoderChoice, InputColorChoice, InputLayoutChoice, ScaleModeChoice, format_channel_values,
+    parse_channel_values,
+};
+use crate::runtime::{ExecutionProvider, SessionOptions, SharedSession, open_shared_session};
+
+static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
+    gst::DebugCategory::new(
+        "dlinfer",
+        gst::DebugColorFlags::empty(),
+        Some("Deep learning inference"),
+    )
+});
+
+const DEFAULT_CONFIDENCE_THRESHOLD: f32 = 0.5;
+const DEFAULT_IOU_THRESHOLD: f32 = 0.45;
+const DEFAULT_MAX_DETECTIONS: u32 = 100;
+const DEFAULT_INPUT_MEAN: [f32; 3] = [0.0; 3];
+const DEFAULT_INPUT_STD: [f32; 3] = [255.0; 3];
+const DEFAULT_INFERENCE_INTERVAL: u32 = 1;
+const DEFAULT_BATCH_SIZE: u32 = 1;
+const DEFAULT_EXECUTION_PROVIDER: &str = "cpu";
+const DEFAULT_THREADS: u32 = 0;
+const DEFAULT_POST_MESSAGES: bool = false;
+/// Letterbox border value, the grey YOLO exports are trained with.
+const LETTERBOX_PAD: u8 = 114;
+
+#[derive(Debug, Clone)]
+struct Settings {
+    model: Option<PathBuf>,
+    decoder: DecoderChoice,
+    labels_file: Option<PathBuf>,
+    confidence_threshold: f32,
+    iou_threshold: f32,
+    max_detections: u32,
+    scale_mode: ScaleModeChoice,
+    input_color: InputColorChoice,
+    input_layout: InputLayoutChoice,
+    input_mean: [f32; 3],
+    input_std: [f32; 3],
+    input_width: u32,
+    input_height: u32,
+    inference_interval: u32,
+    batch_size: u32,
+    execution_provider: String,
+    threads: u32,
+    post_messages: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            model: None,
+            decoder: DecoderChoice::default(),
+            labels_file: None,
+            confidence_threshold: DEFAULT_CONFIDENCE_THRESHOLD,
+            iou_threshold: DEFAULT_IOU_THRESHOLD,
+            max_detections: DEFAULT_MAX_DETECTIONS,
+            scale_mode: ScaleModeChoice::default(),
+            input_color: InputColorChoice::default(),
+            input_layout: InputLayoutChoice::default(),
+            input_mean: DEFAULT_INPUT_MEAN,
+            input_std: DEFAULT_INPUT_STD,
+            input_width: 0,
+            input_height: 0,
+            inference_interval: DEFAULT_INFERENCE_INTERVAL,
+            batch_size: DEFAULT_BATCH_SIZE,
+            execution_provider: DEFAULT_EXECUTION_PROVIDER.to_string(),
+            threads: DEFAULT_THREADS,
+            post_messages: DEFAULT_POST_MESSAGES,
+        }
+    }
+}
+
+/// A frame held until its batch has run.
+struct HeldFrame {
+    buffer: gst::Buffer,
+    index: u64,
+}
+
+/// What exists between caps and the next caps: the frame geometry.
+struct Negotiated {
+    info: gst_video::VideoInfo,
+    preprocessor: Preprocessor,
+    runner: BatchRunner,
+}
+
+/// What exists between start and stop.
+struct State {
+    session: Arc<SharedSession>,
+    input: ImageInput,
+    decoder: DecoderKind,
+    labels: Vec<String>,
+    batch_size: usize,
+    negotiated: Option<Negotiated>,
+    queue: BatchQueue<HeldFrame>,
+    ready: std::collections::VecDeque<gst::Buffer>,
+    frames_seen: u64,
+}
+
+/// The `dlinfer` element.
+#[derive(Default)]
+pub struct DlInfer {
+    settings: Mutex<Settings>,
+    state: Mutex<Option<State>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The frame formats we read directly, without a `videoconvert` first.
+const FORMATS: [(gst_video::VideoFormat, PixelFormat); 13] = [
+    (gst_video::VideoFormat::Rgb, PixelFormat::Rgb),
+    (gst_video::VideoFormat::Bgr, PixelFormat::Bgr),
+    (gst_video::VideoFormat::Rgba, PixelFormat::Rgba),
+    (gst_video::VideoFormat::Bgra, PixelFormat::Bgra),
+    (gst_video::VideoFormat::Rgbx, PixelFormat::Rgbx),
+    (gst_video::VideoFormat::Bgrx, PixelFormat::Bgrx),
+    (gst_video::VideoFormat::Xrgb, PixelFormat::Xrgb),
+    (gst_video::VideoFormat::Xbgr, PixelFormat::Xbgr),
+    (gst_video::VideoFormat::Argb, PixelFormat::Argb),
+    (gst_video::VideoFormat::Abgr, PixelFormat::Abgr),
+    (gst_video::VideoFormat::I420, PixelFormat::I420),
+    (gst_video::VideoFormat::Nv12, PixelFormat::Nv12),
+    (gst_video::VideoFormat::Gray8, PixelFormat::Gray8),
+];
+
+fn pixel_format(format: gst_video::VideoFormat) -> Option<PixelFormat> {
+    FORMATS.iter().find(|(f, _)| *f == format).map(|(_, p)| *p)
+}
+
+/// The plane slices and strides of a mapped frame, as preprocessing reads them.
+fn frame_view<'a>(
+    frame: &'a gst_video::VideoFrameRef<&gst::BufferRef>,
+    format: PixelFormat,
+) -> FrameView<'a> {
+    let mut planes: [&[u8]; 3] = [&[], &[], &[]];
+    let mut strides = [0usize; 3];
+    for plane in 0..(frame.n_planes() as usize).min(3) {
+        planes[plane] = frame.plane_data(plane as u32).unwrap_or(&[]);
+        strides[plane] = frame.plane_stride()[plane].max(0) as usize;
+    }
+    FrameView {
+        format,
+        width: frame.width() as usize,
+        height: frame.height() as usize,
+        planes,
+        strides,
+    }
+}
+
+impl DlInfer {
+    /// Loads the model and checks everything that can be checked before the
+    /// first frame, so mistakes fail at start with the cause and the fix.
+    fn prepare(&self, settings: &Settings) -> Result<State, gst::ErrorMessage> {
+        let settings_error =
+            |msg: String| gst::error_msg!(gst::LibraryError::Settings, ["{}", msg]);
+        let provider =
+            ExecutionProvider::from_name(&settings.execution_provider).map_err(settings_error)?;
+        let model = settings.model.clone().ok_or_else(|| {
+            settings_error("no model set: set model=/path/to/model.onnx".to_string())
+        })?;
+        let session = open_shared_session(&SessionOptions {
+            model: model.clone(),
+            provider,
+            threads: settings.threads as usize,
+        })
+        .map_err(|why| {
+            gst::error_msg!(
+                gst::LibraryError::Init,
+                ["Failed to load model {}: {}", model.display(), why]
+            )
+        })?;
+
+        if let Some(why) = &session.fallback_reason {
+            gst::element_imp_warning!(
+                self,
+                gst::LibraryError::Init,
+                (
+                    "Execution provider '{}' is not available; running on cpu",
+                    provider
+                ),
+                ["{}", why]
+            );
+        }
+        if session.info.overridable_initializers > 0 {
+            gst::element_imp_warning!(
+                self,
+                gst::LibraryError::Settings,
+                [
+                    "Model {} lists {} initializers among its inputs, which stops ONNX Runtime from folding constants \
+                     and can make it several times slower; remove them from graph.input (see scripts/fix_centerface.py)",
+                    model.display(),
+                    session.info.overridable_initializers
+                ]
+            );
+        }
+        let input = ImageInput::from_model(&session.info, settings.input_layout.layout()).map_err(
+            |why| {
+                settings_error(format!(
+                    "Model {} cannot be fed from video: {why}",
+                    model.display()
+                ))
+            },
+        )?;
+
+        let declared: Vec<decode::DeclaredOutput> = session
+            .info
+            .outputs
+            .iter()
+            .map(|o| decode::DeclaredOutput {
+                name: o.name.clone(),
+                shape: o.shape.clone(),
+            })
+            .collect();
+        let decoder = match settings.decoder.kind() {
+            Some(kind) => {
+                decode::validate_decoder(kind, &declared).map_err(|e| {
+                    settings_error(format!(
+                        "decoder={} does not fit model {} (outputs: {}): {e}",
+                        kind.name(),
+                        model.display(),
+                        session.info.outputs_text()
+                    ))
+                })?;
+                kind
+            }
+            None => {
+                let (kind, why) = decode::choose_decoder(&declared).map_err(|e| {
+                    settings_error(format!(
+                        "decoder=auto cannot tell how to read model {} (outputs: {}): {e}; set decoder explicitly",
+                        model.display(),
+                        session.info.outputs_text()
+                    ))
+                })?;
+                gst::info!(
+                    CAT,
+                    imp = self,
+                    "decoder=auto chose {}: {}",
+                    kind.name(),
+                    why
+                );
+                kind
+            }
+        };
+        if !matches!(
+            decoder,
+            DecoderKind::Yolov8
+                | DecoderKind::Yolov5
+                | DecoderKind::Ssd
+                | DecoderKind::Centerface
+                | DecoderKind::None
+        ) {
+            return Err(settings_error(format!(
+                "decoder={} is not available in dlinfer yet; use a detection decoder (yolov8, yolov5, ssd, centerface) or none",
+                decoder.name()
+            )));
+        }
+        let labels = match &settings.labels_file {
+            Some(path) => {
+                let labels = load_labels(path).map_err(settings_error)?;
+                if let Some(classes) = decode::num_classes(decoder, &declared) {
+                    check_label_count(&labels, classes, path).map_err(settings_error)?;
+                }
+                labels
+            }
+            None => Vec::new(),
+        };
+        gst::info!(
+            CAT,
+            imp = self,
+            "model {} on {} (runtime {}): input {} {}, outputs {}, decoder {}",
+            model.display(),
+            session.active_provider,
+            session.runtime_path.display(),
+            input.name,
+            input.shape_text(),
+            session.info.outputs_text(),
+            decoder.name()
+        );
+        let batch_size = settings.batch_size.max(1) as usize;
+        Ok(State {
+            session,
+            input,
+            decoder,
+            labels,
+            batch_size,
+            negotiated: None,
+            queue: BatchQueue::new(batch_size),
+            ready: Default::default(),
+            frames_seen: 0,
+        })
+    }
+
+    /// Builds the preprocessor and tensor for frames of these caps.
+    fn negotiate(&self, state: &State, info: &gst_video::VideoInfo) -> Result<Negotiated, String> {
+        let settings = lock(&self.settings).clone();
+        let format = pixel_format(info.format()).ok_or_else(|| {
+            format!(
+                "unsupported video format {:?}; put videoconvert before dlinfer",
+                info.format()
+            )
+        })?;
+        let requested = (
+            (settings.input_width > 0).then_some(settings.input_width as usize),
+            (settings.input_height > 0).then_some(settings.input_height as usize),
+        );
+        let (width, height) = state
+            .input
+            .resolve_size(requested, (info.width() as usize, info.height() as usize))?;
+        let colorimetry = info.colorimetry();
+        let spec = PreprocessSpec {
+            width,
+            height,
+            scale_mode: settings.scale_mode.into(),
+            channel_order: settings.input_color.into(),
+            layout: state.input.layout,
+            mean: settings.input_mean,
+            std: settings.input_std,
+            pad_value: LETTERBOX_PAD,
+            yuv_matrix: if colorimetry.matrix() == gst_video::VideoColorMatrix::Bt709 {
+                YuvMatrix::Bt709
+            } else {
+                YuvMatrix::Bt601
+            },
+            yuv_full_range: colorimetry.range() == gst_video::VideoColorRange::Range0_255,
+        };
+        let preprocessor =
+            Preprocessor::new(format, info.width() as usize, info.height() as usize, &spec)
+                .map_err(|e| e.to_string())?;
+        let runner = BatchRunner::new(
+            state.session.clone(),
+            state.input.clone(),
+            width,
+            height,
+            state.batch_size,
+        );
+        gst::debug!(
+            CAT,
+            imp = self,
+            "frames {}x{} {:?} -> model input {}x{}",
+            info.width(),
+            info.height(),
+            format,
+            width,
+            height
+        );
+        Ok(Negotiated {
+            info: info.clone(),
+            preprocessor,
+            runner,
+        })
+    }
+
+    /// Preprocesses an inferred frame into its batch slot.
+    fn fill_slot(&self, state: &mut State, buffer: &gst::Buffer) -> Result<(), gst::FlowError> {
+        let slot = state.queue.pending_inferred();
+        let negotiated = state
+            .negotiated
+            .as_mut()
+            .ok_or(gst::FlowError::NotNegotiated)?;
+        let frame =
+            gst_video::VideoFrameRef::from_buffer_ref_readable(buffer.as_ref(), &negotiated.info)
+                .map_err(|_| {
+                gst::element_imp_error!(
+                    self,
+                    gst::StreamError::Format,
+                    ["Cannot map a frame of {:?}", negotiated.info]
+                );
+                gst::FlowError::Error
+            })?;
+        let format = negotiated.preprocessor.format();
+        let view = frame_view(&frame, format);
+        negotiated
+            .runner
+            .fill_slot(slot, &negotiated.preprocessor, &view)
+            .map_err(|e| {
+                gst::element_imp_error!(
+                    self,
+                    gst::StreamError::Format,
+                    ["Cannot preprocess a frame: {}", e]
+                );
+                gst::FlowError::Error
+            })
+    }
+
+    /// Runs the waiting batch (full, or partial at EOS / before an event),
+    /// attaches the results, and moves every held frame to `ready` in order.
+    fn run_batch(&self, state: &mut State) -> Result<(), gst::FlowError> {
+        let batch_len = state.queue.pending_inferred();
+        if batch_len > 0 {
+            let settings = lock(&self.settings).clone();
+            let negotiated = state
+                .negotiated
+                .as_mut()
+                .ok_or(gst::FlowError::NotNegotiated)?;
+            let (width, height) = negotiated.runner.input_size();
+            let config = PostprocessConfig {
+                decoder: state.decoder,
+                detection: DetectionParams {
+                    confidence_threshold: settings.confidence_threshold,
+                    iou_threshold: settings.iou_threshold,
+                    max_detections: settings.max_detections as usize,
+                    input_width: width,
+                    input_height: height,
+                },
+                labels: state.labels.clone(),
+            };
+            let mapping = negotiated.preprocessor.mapping();
+            let mut results: Vec<Result<Vec<DetectedObject>, String>> =
+                Vec::with_capacity(batch_len);
+            negotiated
+                .runner
+                .run(batch_len, |_, outputs| {
+                    results.push(match config.decoder {
+                        DecoderKind::None => Ok(Vec::new()),
+                        _ => detections_in_frame(&config, outputs, &mapping)
+                            .map_err(|e| e.to_string()),
+                    });
+                })
+                .map_err(|why| {
+                    gst::element_imp_error!(
+                        self,
+                        gst::LibraryError::Failed,
+                        ["Inference failed: {}", why]
+                    );
+                    gst::FlowError::Error
+                })?;
+            let (frame_width, frame_height) = (negotiated.info.width(), negotiated.info.height());
+            let mut results = results.into_iter();
+            for held in state.queue.iter_mut().filter(|q| q.inferred) {
+                let objects = results
+                    .next()
+                    .unwrap_or_else(|| Ok(Vec::new()))
+                    .map_err(|why| {
+                        gst::element_imp_error!(
+                            self,
+                            gst::StreamError::Decode,
+                            [
+                                "Cannot decode the model's outputs with decoder={}: {}",
+                                config.decoder.name(),
+                                why
+                            ]
+                        );
+                        gst::FlowError::Error
+                    })?;
+                let buffer = held.frame.buffer.make_mut();
+                for object in &objects {
+                    attach_detection(buffer, object, frame_width, frame_height);
+                }
+                if settings.post_messages {
+                    self.post_results(held.frame.index, buffer.pts(), &objects);
+                }
+            }
+        }
+        let State { queue, ready, .. } = state;
+        ready.extend(queue.drain().map(|q| q.frame.buffer));
+        Ok(())
+    }
+
+    fn post_results(&self, index: u64, pts: Option<gst::ClockTime>, objects: &[DetectedObject]) {
+        let objects = gst::List::new(objects.iter().map(|o| {
+            gst::Structure::builder("object")
+                .field("label", o.label.as_str())
+                .field("label-id", o.label_id)
+                .field("confidence", o.confidence)
+                .field("x-min", o.x_min)
+                .field("y-min", o.y_min)
+                .field("x-max", o.x_max)
+                .field("y-max", o.y_max)
+                .build()
+        }));
+        let structure = gst::Structure::builder("dlinfer")
+            .field("frame", index)
+            .field("pts", pts)
+            .field("objects", objects)
+            .build();
+        // Fails only outside a pipeline (no bus); nothing to do then.
+        let _ = self.obj().post_message(
+            gst::message::Element::builder(structure)
+                .src(&*self.obj())
+                .build(),
+        );
+    }
+
+    /// Runs a partial batch and pushes every held frame downstream, so an
+    /// event (EOS, caps, segment...) does not overtake frames it follows.
+    fn drain(&self) -> Result<(), gst::FlowError> {
+        let ready: Vec<gst::Buffer> = {
+            let mut state = lock(&self.state);
+            let Some(state) = state.as_mut() else {
+                return Ok(());
+            };
+            if state.queue.is_empty() && state.ready.is_empty() {
+                return Ok(());
+            }
+            self.run_batch(state)?;
+            state.ready.drain(..).collect()
+        };
+        let src = self.obj().src_pad().clone();
+        for buffer in ready {
+            src.push(buffer)?;
+        }
+        Ok(())
+    }
+}
+
+#[glib::object_subclass]
+impl ObjectSubclass for DlInfer {
+    const NAME: &'static str = "GstDlInfer";
+    type Type = super::DlInfer;
+    type ParentType = gst_base::BaseTransform;
+}
+
+impl ObjectImpl for DlInfer {
+    fn properties() -> &'static [glib::ParamSpec] {
+        static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
+            vec![
+                glib::ParamSpecString::builder("model")
+                    .nick("Model")
+                    .blurb("Path to the ONNX model file")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecEnum::builder_with_default("decoder", DecoderChoice::default())
+                    .nick("Decoder")
+                    .blurb("How the model's outputs are read; auto picks from the output shapes and logs its choice")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecString::builder("labels-file")
+                    .nick("Labels file")
+                    .blurb("Text file with one class name per line, line N naming class id N; its count must match the model's classes")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecFloat::builder("confidence-threshold")
+                    .nick("Confidence threshold")
+                    .blurb("Detections scoring at or below this are dropped")
+                    .minimum(0.0)
+                    .maximum(1.0)
+                    .default_value(DEFAULT_CONFIDENCE_THRESHOLD)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecFloat::builder("iou-threshold")
+                    .nick("IoU threshold")
+                    .blurb("Non-maximum suppression: a box overlapping a better box of its class by more than this is dropped")
+                    .minimum(0.0)
+                    .maximum(1.0)
+                    .default_value(DEFAULT_IOU_THRESHOLD)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt::builder("max-detections")
+                    .nick("Maximum detections")
+                    .blurb("At most this many detections per frame, the most confident first")
+                    .minimum(1)
+                    .default_value(DEFAULT_MAX_DETECTIONS)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecEnum::builder_with_default("scale-mode", ScaleModeChoice::default())
+                    .nick("Scale mode")
+                    .blurb("How a frame is fitted into the model input; boxes are mapped back to frame pixels")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecEnum::builder_with_default("input-color", InputColorChoice::default())
+                    .nick("Input color")
+                    .blurb("Channel order the model expects")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecEnum::builder_with_default("input-layout", InputLayoutChoice::default())
+                    .nick("Input layout")
+                    .blurb("Tensor layout of the model input; auto reads it from the input shape")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecString::builder("input-mean")
+                    .nick("Input mean")
+                    .blurb("Per-channel mean in pixel units 0..255, one number or three (R,G,B in model order): value = (pixel - mean) / std")
+                    .default_value(Some("0,0,0"))
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecString::builder("input-std")
+                    .nick("Input std")
+                    .blurb("Per-channel standard deviation in pixel units, one number or three; 255 maps pixels to 0..1, 1 keeps raw 0..255")
+                    .default_value(Some("255,255,255"))
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt::builder("input-width")
+                    .nick("Input width")
+                    .blurb("Model input width for models with a dynamic width; 0 = the frame width rounded up to a multiple of 32")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt::builder("input-height")
+                    .nick("Input height")
+                    .blurb("Model input height for models with a dynamic height; 0 = the frame height rounded up to a multiple of 32")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt::builder("inference-interval")
+                    .nick("Inference interval")
+                    .blurb("Run the model on every Nth frame (frames 0, N, 2N...); the others pass without results")
+                    .minimum(1)
+                    .default_value(DEFAULT_INFERENCE_INTERVAL)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt::builder("batch-size")
+                    .nick("Batch size")
+                    .blurb("Frames inferred together; frames are held until the batch is full (a partial batch runs at EOS)")
+                    .minimum(1)
+                    .maximum(1024)
+                    .default_value(DEFAULT_BATCH_SIZE)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecString::builder("execution-provider")
+                    .nick("Execution provider")
+                    .blurb("Where the model runs: cpu, cuda, tensorrt or openvino; one that cannot start falls back to cpu with a warning (see active-provider)")
+                    .default_value(Some(DEFAULT_EXECUTION_PROVIDER))
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecString::builder("active-provider")
+                    .nick("Active provider")
+                    .blurb("The execution provider the model really runs on (after any fallback); empty until started")
+                    .read_only()
+                    .build(),
+                glib::ParamSpecUInt::builder("threads")
+                    .nick("Threads")
+                    .blurb("ONNX Runtime intra-op threads; 0 = one per core")
+                    .maximum(1024)
+                    .default_value(DEFAULT_THREADS)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecBoolean::builder("post-messages")
+                    .nick("Post messages")
+                    .blurb("Post an element message named dlinfer for each processed frame with its results")
+                    .default_value(DEFAULT_POST_MESSAGES)
+                    .mutable_playing()
+                    .build(),
+            ]
+        });
+        PROPERTIES.as_ref()
+    }
+
+    fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
+        let mut settings = lock(&self.settings);
+        let path = |value: &glib::Value| {
+            value
+                .get::<Option<String>>()
+                .expect("type checked upstream")
+                .filter(|s| !s.is_empty())
+                .map(PathBuf::from)
+        };
+        match pspec.name() {
+            "model" => settings.model = path(value),
+            "decoder" => settings.decoder = value.get().expect("type checked upstream"),
+            "labels-file" => settings.labels_file = path(value),
+            "confidence-threshold" => {
+                settings.confidence_threshold = value.get().expect("type checked upstream")
+            }
+            "iou-threshold" => settings.iou_threshold = value.get().expect("type checked upstream"),
+            "max-detections" => {
+                settings.max_detections = value.get().expect("type checked upstream")
+            }
+            "scale-mode" => settings.scale_mode = value.get().expect("type checked upstream"),
+            "input-color" => settings.input_color = value.get().expect("type checked upstream"),
+            "input-layout" => settings.input_layout = value.get().expect("type checked upstream"),
+            "input-mean" | "input-std" => {
+                let text: Option<String> = value.get().expect("type checked upstream");
+                let text = text.unwrap_or_default();
+                match parse_channel_values(pspec.name(), &text) {
+                    Ok(values) if pspec.name() == "input-mean" => settings.input_mean = values,
+                    Ok(values) if values.contains(&0.0) => {
+                        gst::element_imp_warning!(
+                            self,
+                            gst::LibraryError::Settings,
+                            ["input-std='{}' has a zero: ignored", text]
+                        );
+                    }
+                    Ok(values) => settings.input_std = values,
+                    Err(why) => gst::element_imp_warning!(
+                        self,
+                        gst::LibraryError::Settings,
+                        ["{}; ignored", why]
+                    ),
+                }
+            }
+            "input-width" => settings.input_width = value.get().expect("type checked upstream"),
+            "input-height" => settings.input_height = value.get().expect("type checked upstream"),
+            "inference-interval" => {
+                settings.inference_interval = value.get().expect("type checked upstream")
+            }
+            "batch-size" => settings.batch_size = value.get().expect("type checked upstream"),
+            "execution-provider" => {
+                let name: Option<String> = value.get().expect("type checked upstream");
+                // Checked at start, where a wrong name becomes an error that names the valid ones.
+                settings.execution_provider =
+                    name.unwrap_or_else(|| DEFAULT_EXECUTION_PROVIDER.to_string());
+            }
+            "threads" => settings.threads = value.get().expect("type checked upstream"),
+            "post-messages" => settings.post_messages = value.get().expect("type checked upstream"),
+            _ => unimplemented!(),
+        }
+    }
+
+    fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
+        let settings = lock(&self.settings);
+        let path = |p: &Option<PathBuf>| {
+            p.as_ref()
+                .map(|p| p.to_string_lossy().into_owned())
+                .to_value()
+        };
+        match pspec.name() {
+            "model" => path(&settings.model),
+            "decoder" => settings.decoder.to_value(),
+            "labels-file" => path(&settings.labels_file),
+            "confidence-threshold" => settings.confidence_threshold.to_value(),
+            "iou-threshold" => settings.iou_threshold.to_value(),
+            "max-detections" => settings.max_detections.to_value(),
+            "scale-mode" => settings.scale_mode.to_value(),
+            "input-color" => settings.input_color.to_value(),
+            "input-layout" => settings.input_layout.to_value(),
+            "input-mean" => format_channel_values(settings.input_mean).to_value(),
+            "input-std" => format_channel_values(settings.input_std).to_value(),
+            "input-width" => settings.input_width.to_value(),
+            "input-height" => settings.input_height.to_value(),
+            "inference-interval" => settings.inference_interval.to_value(),
+            "batch-size" => settings.batch_size.to_value(),
+            "execution-provider" => settings.execution_provider.to_value(),
+            "active-provider" => {
+                drop(settings);
+                let state = lock(&self.state);
+                state
+                    .as_ref()
+                    .map(|s| s.session.active_provider.name().to_string())
+                    .to_value()
+            }
+            "threads" => settings.threads.to_value(),
+            "post-messages" => settings.post_messages.to_value(),
+            _ => unimplemented!(),
+        }
+    }
+}
+
+impl GstObjectImpl for DlInfer {}
+
+impl ElementImpl for DlInfer {
+    fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
+        static METADATA: LazyLock<gst::subclass::ElementMetadata> = LazyLock::new(|| {
+            gst::subclass::ElementMetadata::new(
+                "Deep learning inference",
+                "Filter/Analyzer/Video",
+                "Runs an ONNX model on video frames (detection, classification, features) and attaches the results as metadata",
+                "gst-dl developers",
+            )
+        });
+        Some(&*METADATA)
+    }
+
+    fn pad_templates() -> &'static [gst::PadTemplate] {
+        static TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
+            let caps = gst_video::VideoCapsBuilder::new()
+                .format_list(FORMATS.iter().map(|(f, _)| *f))
+                .build();
+            vec![
+                gst::PadTemplate::new(
+                    "sink",
+                    gst::PadDirection::Sink,
+                    gst::PadPresence::Always,
+                    &caps,
+                )
+                .expect("valid sink template"),
+                gst::PadTemplate::new(
+                    "src",
+                    gst::PadDirection::Src,
+                    gst::PadPresence::Always,
+                    &caps,
+                )
+                .expect("valid src template"),
+            ]
+        });
+        TEMPLATES.as_ref()
+    }
+}
+
+impl BaseTransformImpl for DlInfer {
+    const MODE: gst_base::subclass::BaseTransformMode =
+        gst_base::subclass::BaseTransformMode::AlwaysInPlace;
+    const PASSTHROUGH_ON_SAME_CAPS: bool = false;
+    const TRANSFORM_IP_ON_PASSTHROUGH: bool = false;
+
+    fn start(&self) -> Result<(), gst::ErrorMessage> {
+        let settings = lock(&self.settings).clone();
+        let state = self.prepare(&settings)?;
+        *lock(&self.state) = Some(state);
+        Ok(())
+    }
+
+    fn stop(&self) -> Result<(), gst::ErrorMessage> {
+        *lock(&self.state) = None;
+        Ok(())
+    }
+
+    fn set_caps(&self, incaps: &gst::Caps, outcaps: &gst::Caps) -> Result<(), gst::LoggableError> {
+        let info = gst_video::VideoInfo::from_caps(incaps)
+            .map_err(|_| gst::loggable_error!(CAT, "Cannot read video caps {}", incaps))?;
+        {
+            let mut state = lock(&self.state);
+            let state = state
+                .as_mut()
+                .ok_or_else(|| gst::loggable_error!(CAT, "Caps before start"))?;
+            match self.negotiate(state, &info) {
+                Ok(negotiated) => state.negotiated = Some(negotiated),
+                Err(why) => {
+                    gst::element_imp_error!(
+                        self,
+                        gst::CoreError::Negotiation,
+                        ["Cannot feed {} to the model: {}", incaps, why]
+                    );
+                    return Err(gst::loggable_error!(CAT, "{}", why));
+                }
+            }
+        }
+        self.parent_set_caps(incaps, outcaps)
+    }
+
+    fn sink_event(&self, event: gst::Event) -> bool {
+        match event.view() {
+            gst::EventView::FlushStop(_) => {
+                // Held frames are dropped with the flush; the batch starts empty.
+                if let Some(state) = lock(&self.state).as_mut() {
+                    state.queue.clear();
+                    state.ready.clear();
+                }
+            }
+            _ if event.is_serialized() => {
+                if let Err(flow) = self.drain() {
+                    gst::debug!(
+                        CAT,
+                        imp = self,
+                        "draining before {:?} stopped: {:?}",
+                        event.type_(),
+                        flow
+                    );
+                }
+            }
+            _ => {}
+        }
+        self.parent_sink_event(event)
+    }
+
+    fn query(&self, direction: gst::PadDirection, query: &mut gst::QueryRef) -> bool {
+        if !BaseTransformImplExt::parent_query(self, direction, query) {
+            return false;
+        }
+        if let gst::QueryViewMut::Latency(latency) = query.view_mut()
+            && direction == gst::PadDirection::Src
+        {
+            // The first frame of a batch waits for the rest: (batch-size - 1)
+            // inferred frames, inference-interval frames apart.
+            let settings = lock(&self.settings).clone();
+            let state = lock(&self.state);
+            let frame_duration = state
+                .as_ref()
+                .and_then(|s| s.negotiated.as_ref())
+                .map(|n| n.info.fps())
+                .filter(|fps| fps.numer() > 0)
+                .and_then(|fps| {
+                    gst::ClockTime::SECOND.mul_div_ceil(fps.denom() as u64, fps.numer() as u64)
+                });
+            if let Some(frame_duration) = frame_duration {
+                let held_frames = u64::from(settings.batch_size.max(1) - 1)
+                    * u64::from(settings.inference_interval.max(1));
+                let extra = frame_duration * held_frames;
+                let (live, min, max) = latency.result();
+                latency.set(live, min + extra, max.map(|max| max + extra));
+            }
+        }
+        true
+    }
+
+    fn submit_input_buffer(
+        &self,
+        _is_discont: bool,
+        inbuf: gst::Buffer,
+    ) -> Result<gst::FlowSuccess, gst::FlowError> {
+        let interval = lock(&self.settings).inference_interval;
+        let mut state = lock(&self.state);
+        let state = state.as_mut().ok_or(gst::FlowError::Flushing)?;
+        let index = state.frames_seen;
+        state.frames_seen += 1;
+        let inferred = is_inference_frame(index, interval);
+        if inferred {
+            self.fill_slot(state, &inbuf)?;
+        }
+        state.queue.push(
+            HeldFrame {
+                buffer: inbuf,
+                index,
+            },
+            inferred,
+        );
+        if state.queue.batch_full() || state.queue.nothing_to_infer() {
+            self.run_batch(state)?;
+        }
+        Ok(gst::FlowSuccess::Ok)
+    }
+
+    fn generate_output(&self) -> Result<GenerateOutputSuccess, gst::FlowError> {
+        let mut state = lock(&self.state);
+        let buffer = state.as_mut().and_then(|s| s.ready.pop_front());
+        Ok(buffer.map_or(
+            GenerateOutputSuccess::NoOutput,
+            GenerateOutputSuccess::Buffer,
+        ))
+    }
+}

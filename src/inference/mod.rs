@@ -1,0 +1,10 @@
+//! From preprocessed frames to per-frame results: the input tensor of a
+//! batch, running it in chunks the model accepts, and decoding each frame's
+//! outputs into results in frame coordinates. No GObject here: the elements
+//! call these.
+
+pub mod batch_runner;
+pub mod results;
+
+pub use batch_runner::{BatchRunner, InputSlot};
+pub use results::{PostprocessConfig, detections_in_frame};

@@ -1,0 +1,135 @@
+//! Detected objects as region-of-interest metas.
+
+use gst_video::VideoRegionOfInterestMeta;
+
+/// Name of the param structure that carries a detection's details.
+pub const DETECTION_PARAMS: &str = "detection";
+
+/// A detected object in frame pixel coordinates (edges: `x_max` is
+/// `x_min + width`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DetectedObject {
+    /// Class name (the label, or the id as text when there is no labels file).
+    pub label: String,
+    /// Class id as the model numbers it.
+    pub label_id: i32,
+    /// Score in 0..1.
+    pub confidence: f64,
+    /// Left edge in pixels.
+    pub x_min: f64,
+    /// Top edge in pixels.
+    pub y_min: f64,
+    /// Right edge in pixels.
+    pub x_max: f64,
+    /// Bottom edge in pixels.
+    pub y_max: f64,
+}
+
+impl DetectedObject {
+    /// The ROI rectangle (x, y, w, h) in whole pixels: edges rounded to the
+    /// nearest pixel, so a box from 40.0 to 80.0 is x 40, w 40.
+    pub fn pixel_rect(&self) -> (u32, u32, u32, u32) {
+        let x0 = self.x_min.round().max(0.0);
+        let y0 = self.y_min.round().max(0.0);
+        let x1 = self.x_max.round().max(x0);
+        let y1 = self.y_max.round().max(y0);
+        (x0 as u32, y0 as u32, (x1 - x0) as u32, (y1 - y0) as u32)
+    }
+}
+
+/// Attaches one detection to a frame of `width` x `height` pixels.
+pub fn attach_detection(
+    buffer: &mut gst::BufferRef,
+    object: &DetectedObject,
+    width: u32,
+    height: u32,
+) {
+    let (w, h) = (f64::from(width.max(1)), f64::from(height.max(1)));
+    let params = gst::Structure::builder(DETECTION_PARAMS)
+        .field("label", object.label.as_str())
+        .field("label-id", object.label_id)
+        .field("confidence", object.confidence)
+        .field("x-min", object.x_min / w)
+        .field("y-min", object.y_min / h)
+        .field("x-max", object.x_max / w)
+        .field("y-max", object.y_max / h)
+        .build();
+    let mut meta = VideoRegionOfInterestMeta::add(buffer, &object.label, object.pixel_rect());
+    meta.add_param(params);
+}
+
+/// Reads back every detection on a buffer (ROIs without `detection` params
+/// are read from their rectangle with confidence 0 and label = ROI type).
+pub fn read_detections(buffer: &gst::BufferRef, width: u32, height: u32) -> Vec<DetectedObject> {
+    let (w, h) = (f64::from(width.max(1)), f64::from(height.max(1)));
+    buffer
+        .iter_meta::<VideoRegionOfInterestMeta>()
+        .map(|meta| {
+            let (x, y, rw, rh) = meta.rect();
+            let rect = DetectedObject {
+                label: meta.roi_type().to_string(),
+                label_id: -1,
+                confidence: 0.0,
+                x_min: f64::from(x),
+                y_min: f64::from(y),
+                x_max: f64::from(x + rw),
+                y_max: f64::from(y + rh),
+            };
+            match meta.param(DETECTION_PARAMS) {
+                Some(params) => DetectedObject {
+                    label: params.get::<String>("label").unwrap_or(rect.label),
+                    label_id: params.get("label-id").unwrap_or(-1),
+                    confidence: params.get("confidence").unwrap_or(0.0),
+                    x_min: params.get::<f64>("x-min").map_or(rect.x_min, |v| v * w),
+                    y_min: params.get::<f64>("y-min").map_or(rect.y_min, |v| v * h),
+                    x_max: params.get::<f64>("x-max").map_or(rect.x_max, |v| v * w),
+                    y_max: params.get::<f64>("y-max").map_or(rect.y_max, |v| v * h),
+                },
+                None => rect,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn object() -> DetectedObject {
+        DetectedObject {
+            label: "face".into(),
+            label_id: 0,
+            confidence: 0.93,
+            x_min: 310.0,
+            y_min: 120.5,
+            x_max: 402.0,
+            y_max: 233.0,
+        }
+    }
+
+    #[test]
+    fn round_trips_through_a_buffer() {
+        gst::init().unwrap();
+        let mut buffer = gst::Buffer::new();
+        attach_detection(buffer.get_mut().unwrap(), &object(), 1280, 720);
+        let meta = buffer.meta::<VideoRegionOfInterestMeta>().unwrap();
+        assert_eq!(meta.roi_type(), "face");
+        assert_eq!(meta.rect(), (310, 121, 92, 112));
+        let params = meta.param("detection").unwrap();
+        assert_eq!(params.get::<f64>("x-min").unwrap(), 310.0 / 1280.0);
+        assert_eq!(params.get::<f64>("y-max").unwrap(), 233.0 / 720.0);
+        assert_eq!(params.get::<i32>("label-id").unwrap(), 0);
+        let back = read_detections(&buffer, 1280, 720);
+        assert_eq!(back.len(), 1);
+        assert_eq!(back[0].label, "face");
+        assert!((back[0].y_min - 120.5).abs() < 1e-9 && (back[0].x_max - 402.0).abs() < 1e-9);
+        assert_eq!(back[0].confidence, 0.93);
+    }
+
+    #[test]
+    fn rectangles_round_edges_and_never_go_negative() {
+        let mut o = object();
+        (o.x_min, o.x_max, o.y_min, o.y_max) = (-3.2, 9.6, 0.4, 0.4);
+        assert_eq!(o.pixel_rect(), (0, 0, 10, 0));
+    }
+}

@@ -1,0 +1,193 @@
+//! GObject enum types for element properties (so `gst-inspect-1.0` lists the
+//! choices), with their mapping to the library's own types, and the parsing
+//! of per-channel property strings. Shared by `dlinfer` and `dltransform`.
+
+use gst::glib;
+
+use crate::decode::DecoderKind;
+use crate::preprocess::{ChannelOrder, ScaleMode, TensorLayout};
+
+/// `decoder`: how outputs are read.
+#[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, Default, glib::Enum)]
+#[repr(u32)]
+#[enum_type(name = "GstDlDecoder")]
+pub enum DecoderChoice {
+    /// Pick from the output shapes (logged), or fail with the reason.
+    #[default]
+    #[enum_value(name = "Auto: pick from the output shapes", nick = "auto")]
+    Auto,
+    #[enum_value(
+        name = "YOLOv8 / YOLO11: [4+classes, anchors] or transposed",
+        nick = "yolov8"
+    )]
+    Yolov8,
+    #[enum_value(
+        name = "YOLOv5 / v7: [anchors, 5+classes] with objectness",
+        nick = "yolov5"
+    )]
+    Yolov5,
+    #[enum_value(
+        name = "SSD: boxes + scores, or TensorFlow's boxes/classes/scores/count",
+        nick = "ssd"
+    )]
+    Ssd,
+    #[enum_value(
+        name = "CenterFace: heatmap, scale, offset, landmarks",
+        nick = "centerface"
+    )]
+    Centerface,
+    #[enum_value(name = "Classification: class scores", nick = "classification")]
+    Classification,
+    #[enum_value(name = "Features: an embedding vector", nick = "features")]
+    Features,
+    #[enum_value(name = "None: run the model, attach nothing", nick = "none")]
+    None,
+}
+
+impl DecoderChoice {
+    /// The decoder, or `None` for `auto`.
+    pub fn kind(self) -> Option<DecoderKind> {
+        match self {
+            Self::Auto => None,
+            Self::Yolov8 => Some(DecoderKind::Yolov8),
+            Self::Yolov5 => Some(DecoderKind::Yolov5),
+            Self::Ssd => Some(DecoderKind::Ssd),
+            Self::Centerface => Some(DecoderKind::Centerface),
+            Self::Classification => Some(DecoderKind::Classification),
+            Self::Features => Some(DecoderKind::Features),
+            Self::None => Some(DecoderKind::None),
+        }
+    }
+}
+
+/// `scale-mode`: how a frame is fitted into the model input.
+#[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, Default, glib::Enum)]
+#[repr(u32)]
+#[enum_type(name = "GstDlScaleMode")]
+pub enum ScaleModeChoice {
+    #[default]
+    #[enum_value(
+        name = "Stretch: whole frame to the whole input, aspect ratio not kept",
+        nick = "stretch"
+    )]
+    Stretch,
+    #[enum_value(
+        name = "Letterbox: fit inside keeping the aspect ratio, pad the rest",
+        nick = "letterbox"
+    )]
+    Letterbox,
+    #[enum_value(
+        name = "Center crop: cover keeping the aspect ratio, cut the overhang",
+        nick = "center-crop"
+    )]
+    CenterCrop,
+}
+
+impl From<ScaleModeChoice> for ScaleMode {
+    fn from(choice: ScaleModeChoice) -> Self {
+        match choice {
+            ScaleModeChoice::Stretch => ScaleMode::Stretch,
+            ScaleModeChoice::Letterbox => ScaleMode::Letterbox,
+            ScaleModeChoice::CenterCrop => ScaleMode::CenterCrop,
+        }
+    }
+}
+
+/// `input-color`: channel order the model expects.
+#[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, Default, glib::Enum)]
+#[repr(u32)]
+#[enum_type(name = "GstDlInputColor")]
+pub enum InputColorChoice {
+    #[default]
+    #[enum_value(name = "RGB", nick = "rgb")]
+    Rgb,
+    #[enum_value(name = "BGR (OpenCV / Caffe models)", nick = "bgr")]
+    Bgr,
+}
+
+impl From<InputColorChoice> for ChannelOrder {
+    fn from(choice: InputColorChoice) -> Self {
+        match choice {
+            InputColorChoice::Rgb => ChannelOrder::Rgb,
+            InputColorChoice::Bgr => ChannelOrder::Bgr,
+        }
+    }
+}
+
+/// `input-layout`: tensor layout, or auto from the input shape.
+#[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, Default, glib::Enum)]
+#[repr(u32)]
+#[enum_type(name = "GstDlInputLayout")]
+pub enum InputLayoutChoice {
+    #[default]
+    #[enum_value(
+        name = "Auto: from the input shape (3 channels at position 1 or 3)",
+        nick = "auto"
+    )]
+    Auto,
+    #[enum_value(name = "NCHW (PyTorch exports)", nick = "nchw")]
+    Nchw,
+    #[enum_value(name = "NHWC (TensorFlow exports)", nick = "nhwc")]
+    Nhwc,
+}
+
+impl InputLayoutChoice {
+    /// The forced layout, or `None` for auto.
+    pub fn layout(self) -> Option<TensorLayout> {
+        match self {
+            Self::Auto => None,
+            Self::Nchw => Some(TensorLayout::Nchw),
+            Self::Nhwc => Some(TensorLayout::Nhwc),
+        }
+    }
+}
+
+/// Parses a per-channel value: one number for all three channels, or three
+/// separated by commas (or spaces), e.g. `123.675,116.28,103.53`.
+pub fn parse_channel_values(property: &str, text: &str) -> Result<[f32; 3], String> {
+    let values: Result<Vec<f32>, _> = text
+        .split([',', ' '])
+        .filter(|v| !v.is_empty())
+        .map(|v| v.trim().parse::<f32>())
+        .collect();
+    let bad = || {
+        format!(
+            "{property}='{text}' is not valid: give one number or three separated by commas, e.g. 0,0,0"
+        )
+    };
+    match values.map_err(|_| bad())?.as_slice() {
+        [all] if all.is_finite() => Ok([*all; 3]),
+        [r, g, b] if [r, g, b].iter().all(|v| v.is_finite()) => Ok([*r, *g, *b]),
+        _ => Err(bad()),
+    }
+}
+
+/// Formats per-channel values back for the property getter.
+pub fn format_channel_values(values: [f32; 3]) -> String {
+    format!("{},{},{}", values[0], values[1], values[2])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn channel_values_take_one_or_three_numbers() {
+        assert_eq!(parse_channel_values("input-std", "255"), Ok([255.0; 3]));
+        assert_eq!(
+            parse_channel_values("input-mean", "123.675, 116.28,103.53"),
+            Ok([123.675, 116.28, 103.53])
+        );
+        let err = parse_channel_values("input-mean", "1,2").unwrap_err();
+        assert!(err.contains("input-mean='1,2'"), "{err}");
+        assert!(parse_channel_values("input-std", "abc").is_err());
+        assert!(parse_channel_values("input-std", "nan").is_err());
+        assert_eq!(format_channel_values([0.5, 1.0, 2.0]), "0.5,1,2");
+    }
+
+    #[test]
+    fn every_decoder_choice_but_auto_names_a_decoder() {
+        assert_eq!(DecoderChoice::Auto.kind(), None);
+        assert_eq!(DecoderChoice::Ssd.kind(), Some(DecoderKind::Ssd));
+    }
+}

@@ -1,0 +1,548 @@
+//! dlinfer on generated models with exact answers and on real CenterFace
+//! weights: every decoder, scale mode, layout and input format; thresholds,
+//! NMS, intervals and batches; and the errors users meet at start.
+
+mod common;
+
+use common::{media, pipeline, run_to_end, test_model};
+use gst::prelude::*;
+use gst_video::prelude::*;
+use gstdl::meta::{DetectedObject, read_detections};
+use std::time::Duration;
+
+/// A `width` x `height` RGB frame, black with white rectangles (x0, y0, x1, y1; edges exclusive).
+fn frame_with_squares(
+    info: &gst_video::VideoInfo,
+    rects: &[(usize, usize, usize, usize)],
+    pts_index: u64,
+) -> gst::Buffer {
+    let mut buffer = gst::Buffer::with_size(info.size()).unwrap();
+    {
+        let buffer = buffer.get_mut().unwrap();
+        buffer.set_pts(gst::ClockTime::from_mseconds(pts_index * 40));
+        buffer.set_duration(gst::ClockTime::from_mseconds(40));
+        let mut frame = gst_video::VideoFrameRef::from_buffer_ref_writable(buffer, info).unwrap();
+        let stride = frame.plane_stride()[0] as usize;
+        let data = frame.plane_data_mut(0).unwrap();
+        data.fill(0);
+        for &(x0, y0, x1, y1) in rects {
+            for y in y0..y1 {
+                data[y * stride + 3 * x0..y * stride + 3 * x1].fill(255);
+            }
+        }
+    }
+    buffer
+}
+
+fn rgb_info(width: u32, height: u32) -> gst_video::VideoInfo {
+    gst_video::VideoInfo::builder(gst_video::VideoFormat::Rgb, width, height)
+        .fps(gst::Fraction::new(25, 1))
+        .build()
+        .unwrap()
+}
+
+/// Pushes frames (each with its rectangles) through `description` and
+/// returns the detections on every output frame, in order, after EOS.
+fn detect(
+    description: &str,
+    width: u32,
+    height: u32,
+    frames: &[Vec<(usize, usize, usize, usize)>],
+) -> Vec<Vec<DetectedObject>> {
+    common::init();
+    let mut harness = gst_check::Harness::new_parse(description);
+    let info = rgb_info(width, height);
+    harness.set_src_caps(info.to_caps().unwrap());
+    harness.play();
+    for (index, rects) in frames.iter().enumerate() {
+        assert_eq!(
+            harness.push(frame_with_squares(&info, rects, index as u64)),
+            Ok(gst::FlowSuccess::Ok)
+        );
+    }
+    assert!(harness.push_event(gst::event::Eos::new()));
+    let mut results = Vec::new();
+    while let Some(buffer) = harness.try_pull() {
+        results.push(read_detections(&buffer, width, height));
+    }
+    assert_eq!(
+        results.len(),
+        frames.len(),
+        "every frame that entered left: {description}"
+    );
+    results
+}
+
+fn assert_box(object: &DetectedObject, expected: (f64, f64, f64, f64), tolerance: f64) {
+    let got = (object.x_min, object.y_min, object.x_max, object.y_max);
+    let close = (got.0 - expected.0).abs() <= tolerance
+        && (got.1 - expected.1).abs() <= tolerance
+        && (got.2 - expected.2).abs() <= tolerance
+        && (got.3 - expected.3).abs() <= tolerance;
+    assert!(
+        close,
+        "box {got:?} is not within {tolerance} px of {expected:?} ({object:?})"
+    );
+}
+
+fn model(name: &str) -> String {
+    test_model(name).display().to_string()
+}
+
+fn labels3() -> String {
+    test_model("labels3.txt").display().to_string()
+}
+
+#[test]
+fn every_input_format_gives_the_box_where_the_square_is() {
+    // 640x480 stretched to 320x320; the square maps to whole model pixels.
+    let square = (80, 120, 160, 240);
+    for format in [
+        "RGB", "BGR", "RGBA", "BGRA", "RGBx", "BGRx", "xRGB", "ABGR", "I420", "NV12",
+    ] {
+        let results = detect(
+            &format!(
+                "videoconvert ! video/x-raw,format={format} ! dlinfer model={} labels-file={}",
+                model("yolov8_nchw.onnx"),
+                labels3()
+            ),
+            640,
+            480,
+            &[vec![square]],
+        );
+        assert_eq!(results[0].len(), 1, "{format}: {:?}", results[0]);
+        let object = &results[0][0];
+        assert_eq!(
+            (object.label.as_str(), object.label_id),
+            ("square", 1),
+            "{format}"
+        );
+        assert!(
+            (object.confidence - 0.9).abs() < 1e-6,
+            "{format}: {}",
+            object.confidence
+        );
+        assert_box(object, (80.0, 120.0, 160.0, 240.0), 1.0);
+    }
+}
+
+#[test]
+fn every_scale_mode_maps_boxes_back_to_the_frame() {
+    let cases = [
+        // letterbox 640x480 -> 320x320: scale 1/2, 40 px bars top and bottom
+        ("letterbox", (100, 80, 200, 160)),
+        // center-crop 640x480 -> 320x320: scale 2/3, 53.3 px cut left and right
+        ("center-crop", (320, 150, 410, 300)),
+        ("stretch", (80, 120, 160, 240)),
+    ];
+    for (mode, square) in cases {
+        for variant in ["yolov8_nchw.onnx", "yolov8_nhwc.onnx"] {
+            let results = detect(
+                &format!("dlinfer model={} scale-mode={mode}", model(variant)),
+                640,
+                480,
+                &[vec![square]],
+            );
+            assert_eq!(results[0].len(), 1, "{mode} {variant}: {:?}", results[0]);
+            let (x0, y0, x1, y1) = square;
+            assert_box(
+                &results[0][0],
+                (x0 as f64, y0 as f64, x1 as f64, y1 as f64),
+                1.0,
+            );
+        }
+    }
+}
+
+#[test]
+fn every_detection_decoder_finds_the_square() {
+    let square = (40, 100, 80, 140);
+    let cases = [
+        ("yolov8_nchw.onnx", "yolov8", 320, 0.9),
+        ("yolov8_transposed.onnx", "yolov8", 320, 0.9),
+        ("yolov8_uint8.onnx", "yolov8", 320, 0.9),
+        ("yolov5.onnx", "yolov5", 320, 0.9025),
+        ("ssd.onnx", "ssd", 300, 0.9),
+        ("ssd_tf.onnx", "ssd", 300, 0.9),
+    ];
+    for (file, decoder, size, confidence) in cases {
+        let results = detect(
+            &format!(
+                "dlinfer model={} decoder={decoder} labels-file={}",
+                model(file),
+                labels3()
+            ),
+            size,
+            size,
+            &[vec![square], vec![]],
+        );
+        assert_eq!(results[0].len(), 1, "{file}: {:?}", results[0]);
+        let object = &results[0][0];
+        assert_eq!(object.label, "square", "{file}");
+        assert!(
+            (object.confidence - confidence).abs() < 1e-5,
+            "{file}: {}",
+            object.confidence
+        );
+        assert_box(object, (40.0, 100.0, 80.0, 140.0), 1.0);
+        assert!(
+            results[1].is_empty(),
+            "{file}: a black frame has no detections: {:?}",
+            results[1]
+        );
+    }
+}
+
+#[test]
+fn decoder_auto_picks_yolov8_for_an_ultralytics_shape() {
+    let results = detect(
+        &format!("dlinfer model={}", model("yolov8_nchw.onnx")),
+        320,
+        320,
+        &[vec![(40, 100, 80, 140)]],
+    );
+    assert_eq!(results[0].len(), 1);
+    assert_eq!(
+        results[0][0].label, "1",
+        "without labels the id is the label"
+    );
+}
+
+#[test]
+fn threshold_and_class_aware_nms() {
+    let square = vec![(40, 100, 80, 140)];
+    // Default 0.5: the 0.8 duplicate overlaps the 0.9 box (IoU 0.9 > 0.45) and goes; the 0.3 box is below threshold.
+    let default = detect(
+        &format!("dlinfer model={}", model("yolov8_nchw.onnx")),
+        320,
+        320,
+        std::slice::from_ref(&square),
+    );
+    assert_eq!(default[0].len(), 1);
+    // At 0.25 the class-2 box appears: NMS is per class, so it survives next to class 1.
+    let low = detect(
+        &format!(
+            "dlinfer model={} confidence-threshold=0.25",
+            model("yolov8_nchw.onnx")
+        ),
+        320,
+        320,
+        std::slice::from_ref(&square),
+    );
+    let mut found: Vec<(i32, f64)> = low[0]
+        .iter()
+        .map(|o| (o.label_id, (o.confidence * 100.0).round()))
+        .collect();
+    found.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    assert_eq!(found, vec![(1, 90.0), (2, 30.0)]);
+    // With NMS effectively off, the shifted duplicate stays, 2 px to the right.
+    let no_nms = detect(
+        &format!(
+            "dlinfer model={} confidence-threshold=0.25 iou-threshold=1.0",
+            model("yolov8_nchw.onnx")
+        ),
+        320,
+        320,
+        std::slice::from_ref(&square),
+    );
+    assert_eq!(no_nms[0].len(), 3);
+    let shifted = no_nms[0]
+        .iter()
+        .find(|o| (o.confidence - 0.8).abs() < 1e-6)
+        .unwrap();
+    assert_box(shifted, (42.0, 100.0, 82.0, 140.0), 1.0);
+    // max-detections keeps the most confident.
+    let capped = detect(
+        &format!(
+            "dlinfer model={} confidence-threshold=0.25 iou-threshold=1.0 max-detections=1",
+            model("yolov8_nchw.onnx")
+        ),
+        320,
+        320,
+        &[square],
+    );
+    assert_eq!(capped[0].len(), 1);
+    assert!((capped[0][0].confidence - 0.9).abs() < 1e-6);
+}
+
+fn moving_squares(count: usize) -> Vec<Vec<(usize, usize, usize, usize)>> {
+    (0..count)
+        .map(|i| vec![(10 + 20 * i, 30 + 10 * i, 50 + 20 * i, 90 + 10 * i)])
+        .collect()
+}
+
+#[test]
+fn inference_interval_processes_exactly_every_nth_frame() {
+    let frames = moving_squares(10);
+    let results = detect(
+        &format!(
+            "dlinfer model={} inference-interval=3",
+            model("yolov8_nchw.onnx")
+        ),
+        320,
+        320,
+        &frames,
+    );
+    for (index, objects) in results.iter().enumerate() {
+        if index % 3 == 0 {
+            assert_eq!(objects.len(), 1, "frame {index} is inferred");
+            let (x0, y0, x1, y1) = frames[index][0];
+            assert_box(
+                &objects[0],
+                (x0 as f64, y0 as f64, x1 as f64, y1 as f64),
+                1.0,
+            );
+        } else {
+            assert!(
+                objects.is_empty(),
+                "frame {index} is skipped and carries no meta"
+            );
+        }
+    }
+}
+
+#[test]
+fn batch_sizes_give_the_same_boxes_and_lose_no_frame() {
+    let frames = moving_squares(11);
+    let reference = detect(
+        &format!("dlinfer model={}", model("yolov8_batch1.onnx")),
+        320,
+        320,
+        &frames,
+    );
+    for (index, objects) in reference.iter().enumerate() {
+        let (x0, y0, x1, y1) = frames[index][0];
+        assert_eq!(objects.len(), 1);
+        assert_box(
+            &objects[0],
+            (x0 as f64, y0 as f64, x1 as f64, y1 as f64),
+            1.0,
+        );
+    }
+    for file in ["yolov8_batch1.onnx", "yolov8_batch_dynamic.onnx"] {
+        for batch in [1, 4, 5] {
+            // 11 frames: batches of 4 and 5 end with a partial batch at EOS.
+            let results = detect(
+                &format!("dlinfer model={} batch-size={batch}", model(file)),
+                320,
+                320,
+                &frames,
+            );
+            assert_eq!(results, reference, "{file} batch-size={batch}");
+        }
+    }
+    // Batches and intervals together: frames 0, 2, 4... in batches of 4.
+    let results = detect(
+        &format!(
+            "dlinfer model={} batch-size=4 inference-interval=2",
+            model("yolov8_batch_dynamic.onnx")
+        ),
+        320,
+        320,
+        &frames,
+    );
+    for (index, objects) in results.iter().enumerate() {
+        assert_eq!(objects.len(), usize::from(index % 2 == 0), "frame {index}");
+    }
+}
+
+#[test]
+fn a_dynamic_model_runs_at_the_frame_size_rounded_to_32() {
+    // 200x150 frames -> 224x160 input, stretched: the box maps back to the frame.
+    let results = detect(
+        &format!("dlinfer model={}", model("yolov8_dynamic.onnx")),
+        200,
+        150,
+        &[vec![(50, 30, 150, 120)]],
+    );
+    assert_eq!(results[0].len(), 1);
+    assert_box(&results[0][0], (50.0, 30.0, 150.0, 120.0), 1.0);
+}
+
+#[test]
+fn results_are_posted_as_messages_when_asked() {
+    let p = pipeline(&format!(
+        "videotestsrc num-buffers=4 pattern=white ! video/x-raw,width=320,height=320 ! dlinfer model={} post-messages=true ! fakesink",
+        model("yolov8_nchw.onnx")
+    ));
+    let outcome = run_to_end(&p, Duration::from_secs(60), |_, _| {});
+    assert!(outcome.error.is_none(), "{:?}", outcome.error);
+    let messages = outcome.named("dlinfer");
+    assert_eq!(messages.len(), 4);
+    for (index, message) in messages.iter().enumerate() {
+        assert_eq!(message.get::<u64>("frame").unwrap(), index as u64);
+        let objects = message.get::<gst::List>("objects").unwrap();
+        // The whole frame is bright: one box over all of it.
+        assert_eq!(objects.len(), 1);
+        let object = objects
+            .iter()
+            .next()
+            .unwrap()
+            .get::<gst::Structure>()
+            .unwrap();
+        assert_eq!(object.get::<f64>("x-max").unwrap(), 320.0);
+    }
+}
+
+/// Starts a pipeline that must fail at start; returns the error text.
+fn start_error(properties: &str) -> String {
+    let p = pipeline(&format!(
+        "videotestsrc num-buffers=2 ! dlinfer {properties} ! fakesink"
+    ));
+    let outcome = run_to_end(&p, Duration::from_secs(30), |_, _| {});
+    let (message, debug) = outcome
+        .error
+        .unwrap_or_else(|| panic!("'{properties}' must fail at start"));
+    format!("{message} {debug}")
+}
+
+#[test]
+fn bad_settings_fail_at_start_with_the_cause_and_the_fix() {
+    let missing = start_error("model=/nonexistent/detector.onnx");
+    assert!(
+        missing.contains("/nonexistent/detector.onnx") && missing.contains("cannot be opened"),
+        "{missing}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let not_onnx = dir.path().join("weights.onnx");
+    std::fs::write(&not_onnx, "<html>404 Not Found</html>").unwrap();
+    let text = start_error(&format!("model={}", not_onnx.display()));
+    assert!(text.contains("as an ONNX model"), "{text}");
+
+    let mismatch = start_error(&format!("model={} decoder=ssd", model("yolov8_nchw.onnx")));
+    assert!(
+        mismatch.contains("decoder=ssd does not fit") && mismatch.contains("output0"),
+        "{mismatch}"
+    );
+
+    let labels = start_error(&format!(
+        "model={} labels-file={}",
+        model("yolov8_nchw.onnx"),
+        test_model("labels5.txt").display()
+    ));
+    assert!(
+        labels.contains("5 labels") && labels.contains("3 classes"),
+        "{labels}"
+    );
+
+    let provider = start_error(&format!(
+        "model={} execution-provider=rocm",
+        model("yolov8_nchw.onnx")
+    ));
+    assert!(
+        provider.contains("unknown execution provider 'rocm'")
+            && provider.contains("cpu, cuda, tensorrt, openvino"),
+        "{provider}"
+    );
+
+    let no_model = start_error("");
+    assert!(no_model.contains("no model set"), "{no_model}");
+
+    let two_inputs = start_error(&format!("model={}", model("two_inputs.onnx")));
+    assert!(two_inputs.contains("2 inputs"), "{two_inputs}");
+}
+
+#[test]
+fn an_unavailable_provider_falls_back_to_cpu_visibly() {
+    let p = pipeline(&format!(
+        "videotestsrc num-buffers=2 ! video/x-raw,width=320,height=320 ! dlinfer name=infer model={} execution-provider=cuda ! fakesink",
+        model("yolov8_nchw.onnx")
+    ));
+    let infer = p.by_name("infer").unwrap();
+    let outcome = run_to_end(&p, Duration::from_secs(30), |_, _| {});
+    assert!(outcome.error.is_none(), "{:?}", outcome.error);
+    assert!(
+        outcome
+            .warnings
+            .iter()
+            .any(|w| w.contains("'cuda' is not available")),
+        "{:?}",
+        outcome.warnings
+    );
+    p.set_state(gst::State::Paused).unwrap();
+    let _ = p.state(gst::ClockTime::from_seconds(10));
+    assert_eq!(
+        infer
+            .property::<Option<String>>("active-provider")
+            .as_deref(),
+        Some("cpu")
+    );
+    p.set_state(gst::State::Null).unwrap();
+}
+
+fn centerface(extra: &str) -> String {
+    format!(
+        "dlinfer model={} decoder=centerface input-std=1 iou-threshold=0.3 labels-file={} {extra}",
+        common::data("models/centerface.onnx").display(),
+        common::root()
+            .join("models/labels/centerface.txt")
+            .display()
+    )
+}
+
+#[test]
+fn centerface_finds_the_face_in_carphone() {
+    // carphone_pristine.mp4: 176x144, a man's face in the centre-left of a car.
+    let p = pipeline(&format!(
+        "filesrc location={} ! decodebin ! videoconvert ! {} ! appsink name=sink sync=false",
+        media("carphone_pristine.mp4").display(),
+        centerface("")
+    ));
+    let sink = p
+        .by_name("sink")
+        .unwrap()
+        .downcast::<gst_app::AppSink>()
+        .unwrap();
+    p.set_state(gst::State::Playing).unwrap();
+    let (mut frames, mut with_face) = (0, 0);
+    while let Ok(sample) = sink.pull_sample() {
+        let buffer = sample.buffer().unwrap();
+        frames += 1;
+        let faces = read_detections(buffer, 176, 144);
+        let on_face = faces.iter().any(|f| {
+            let (cx, cy) = ((f.x_min + f.x_max) / 2.0, (f.y_min + f.y_max) / 2.0);
+            f.label == "face"
+                && (40.0..130.0).contains(&cx)
+                && (20.0..110.0).contains(&cy)
+                && f.x_max - f.x_min > 20.0
+        });
+        with_face += usize::from(on_face);
+    }
+    p.set_state(gst::State::Null).unwrap();
+    assert_eq!(frames, 120);
+    assert!(
+        with_face * 10 >= frames * 9,
+        "a face in {with_face} of {frames} frames"
+    );
+}
+
+#[test]
+fn centerface_finds_one_face_on_the_astronaut() {
+    let p = pipeline(&format!(
+        "filesrc location={} ! pngdec ! videoconvert ! {} ! appsink name=sink",
+        media("astronaut.png").display(),
+        centerface("")
+    ));
+    let sink = p
+        .by_name("sink")
+        .unwrap()
+        .downcast::<gst_app::AppSink>()
+        .unwrap();
+    p.set_state(gst::State::Playing).unwrap();
+    let sample = sink.pull_sample().expect("one frame");
+    let faces = read_detections(sample.buffer().unwrap(), 512, 512);
+    p.set_state(gst::State::Null).unwrap();
+    assert_eq!(faces.len(), 1, "{faces:?}");
+    // The face: about x 180..270, y 60..180 (checked by eye on the photo).
+    let face = &faces[0];
+    assert!(face.confidence > 0.8, "{face:?}");
+    assert!(
+        (150.0..200.0).contains(&face.x_min) && (250.0..300.0).contains(&face.x_max),
+        "{face:?}"
+    );
+    assert!(
+        (40.0..90.0).contains(&face.y_min) && (160.0..210.0).contains(&face.y_max),
+        "{face:?}"
+    );
+}
