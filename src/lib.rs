@@ -12,14 +12,18 @@ pub mod meta;
 pub mod model;
 pub mod preprocess;
 pub mod props;
+pub mod publish;
 pub mod runtime;
 pub mod stats;
 
 mod dlinfer;
+mod dlpublish;
 mod dlstats;
 
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
+    meta::tensor::register_tensor_meta();
     dlinfer::register(plugin)?;
+    dlpublish::register(plugin)?;
     dlstats::register(plugin)?;
     Ok(())
 }

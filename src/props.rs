@@ -4,7 +4,7 @@
 
 use gst::glib;
 
-use crate::decode::DecoderKind;
+use crate::decode::{DecoderKind, SoftmaxMode};
 use crate::preprocess::{ChannelOrder, ScaleMode, TensorLayout};
 
 /// `decoder`: how outputs are read.
@@ -40,7 +40,7 @@ pub enum DecoderChoice {
     Classification,
     #[enum_value(name = "Features: an embedding vector", nick = "features")]
     Features,
-    #[enum_value(name = "None: run the model, attach nothing", nick = "none")]
+    #[enum_value(name = "None: attach every output as a raw tensor", nick = "none")]
     None,
 }
 
@@ -56,6 +56,33 @@ impl DecoderChoice {
             Self::Classification => Some(DecoderKind::Classification),
             Self::Features => Some(DecoderKind::Features),
             Self::None => Some(DecoderKind::None),
+        }
+    }
+}
+
+/// `softmax`: whether classification applies a softmax.
+#[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, Default, glib::Enum)]
+#[repr(u32)]
+#[enum_type(name = "GstDlSoftmax")]
+pub enum SoftmaxChoice {
+    #[default]
+    #[enum_value(
+        name = "Auto: apply unless the output already sums to 1",
+        nick = "auto"
+    )]
+    Auto,
+    #[enum_value(name = "Always apply softmax to the scores", nick = "true")]
+    Always,
+    #[enum_value(name = "Never: the scores are probabilities already", nick = "false")]
+    Never,
+}
+
+impl From<SoftmaxChoice> for SoftmaxMode {
+    fn from(choice: SoftmaxChoice) -> Self {
+        match choice {
+            SoftmaxChoice::Auto => SoftmaxMode::Auto,
+            SoftmaxChoice::Always => SoftmaxMode::Always,
+            SoftmaxChoice::Never => SoftmaxMode::Never,
         }
     }
 }

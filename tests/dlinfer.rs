@@ -546,3 +546,113 @@ fn centerface_finds_one_face_on_the_astronaut() {
         "{face:?}"
     );
 }
+
+#[test]
+fn a_requested_input_size_is_used_for_dynamic_models() {
+    // 640x480 frames into a 320x256 input, stretched: the box still maps back.
+    let results = detect(
+        &format!(
+            "dlinfer model={} input-width=320 input-height=256",
+            model("yolov8_dynamic.onnx")
+        ),
+        640,
+        480,
+        &[vec![(160, 120, 320, 300)]],
+    );
+    assert_eq!(results[0].len(), 1);
+    assert_box(&results[0][0], (160.0, 120.0, 320.0, 300.0), 1.0);
+    let refused = start_error_on_caps(&format!(
+        "dlinfer model={} input-width=640",
+        model("yolov8_nchw.onnx")
+    ));
+    assert!(refused.contains("fixed at 320"), "{refused}");
+}
+
+/// Runs a short pipeline whose caps the element must refuse; returns the error.
+fn start_error_on_caps(element: &str) -> String {
+    let p = pipeline(&format!(
+        "videotestsrc num-buffers=2 ! video/x-raw,width=320,height=320 ! {element} ! fakesink"
+    ));
+    let outcome = run_to_end(&p, Duration::from_secs(30), |_, _| {});
+    let (message, debug) = outcome.error.expect("the caps are refused");
+    format!("{message} {debug}")
+}
+
+#[test]
+fn a_flush_drops_the_held_batch_cleanly() {
+    common::init();
+    let mut harness = gst_check::Harness::new_parse(&format!(
+        "dlinfer model={} batch-size=4",
+        model("yolov8_batch_dynamic.onnx")
+    ));
+    let info = rgb_info(320, 320);
+    harness.set_src_caps(info.to_caps().unwrap());
+    harness.play();
+    let squares = moving_squares(6);
+    for (index, rects) in squares.iter().take(2).enumerate() {
+        harness
+            .push(frame_with_squares(&info, rects, index as u64))
+            .unwrap();
+    }
+    assert!(harness.try_pull().is_none(), "a half-full batch is held");
+    assert!(harness.push_event(gst::event::FlushStart::new()));
+    assert!(harness.push_event(gst::event::FlushStop::new(true)));
+    harness.push_event(gst::event::Segment::new(&gst::FormattedSegment::<
+        gst::ClockTime,
+    >::new()));
+    for (index, rects) in squares.iter().enumerate().skip(2) {
+        harness
+            .push(frame_with_squares(&info, rects, index as u64))
+            .unwrap();
+    }
+    assert!(harness.push_event(gst::event::Eos::new()));
+    let mut out = Vec::new();
+    while let Some(buffer) = harness.try_pull() {
+        out.push((
+            buffer.pts().unwrap().mseconds(),
+            read_detections(&buffer, 320, 320),
+        ));
+    }
+    // The two flushed frames are gone; the four after the flush came out with their own boxes.
+    assert_eq!(
+        out.iter().map(|(pts, _)| *pts).collect::<Vec<_>>(),
+        vec![80, 120, 160, 200]
+    );
+    for ((_, objects), rects) in out.iter().zip(&squares[2..]) {
+        let (x0, y0, x1, y1) = rects[0];
+        assert_eq!(objects.len(), 1);
+        assert_box(
+            &objects[0],
+            (x0 as f64, y0 as f64, x1 as f64, y1 as f64),
+            1.0,
+        );
+    }
+}
+
+#[test]
+fn latency_includes_the_time_a_batch_holds_frames() {
+    let latency_of = |batch: u32| {
+        let p = pipeline(&format!(
+            "videotestsrc is-live=true ! video/x-raw,width=320,height=320,framerate=25/1 ! \
+             dlinfer model={} batch-size={batch} inference-interval=2 ! fakesink name=sink",
+            model("yolov8_batch_dynamic.onnx")
+        ));
+        p.set_state(gst::State::Playing).unwrap();
+        let _ = p.state(gst::ClockTime::from_seconds(10));
+        let mut query = gst::query::Latency::new();
+        assert!(
+            p.by_name("sink")
+                .unwrap()
+                .static_pad("sink")
+                .unwrap()
+                .peer_query(&mut query)
+        );
+        p.set_state(gst::State::Null).unwrap();
+        query.result()
+    };
+    let (live, base, _) = latency_of(1);
+    assert!(live);
+    let (_, batched, _) = latency_of(4);
+    // 3 more inferred frames, 2 frames apart, at 40 ms a frame.
+    assert_eq!(batched - base, gst::ClockTime::from_mseconds(240));
+}

@@ -8,7 +8,12 @@
 //!   `GstVideoRegionOfInterestMeta` per box, with a `detection` param
 //!   structure (`label`, `label-id`, `confidence`, `x-min`, `y-min`, `x-max`,
 //!   `y-max` normalised to 0..1): the shape DL Streamer and GStreamer's own
-//!   ONNX detector use.
+//!   ONNX detector use;
+//! - classes (`decoder=classification`, `top-k`, `softmax`) as a frame-sized
+//!   ROI with `classification` param structures, best first;
+//! - embeddings (`decoder=features`, `output-name`, `normalize`) and raw
+//!   outputs (`decoder=none`) as a `GstDlTensorMeta` custom meta whose
+//!   structure holds the name, shape and f32 data.
 //!
 //! Frames are converted and scaled in one pass into the model's input
 //! (`scale-mode`, `input-color`, `input-mean`, `input-std`); boxes are mapped
@@ -34,14 +39,14 @@ use gst_video::prelude::*;
 
 use crate::batch::{BatchQueue, is_inference_frame};
 use crate::decode::{self, DecoderKind, DetectionParams};
-use crate::inference::{BatchRunner, PostprocessConfig, detections_in_frame};
-use crate::meta::{DetectedObject, attach_detection};
+use crate::inference::{BatchRunner, FrameResults, PostprocessConfig, decode_frame};
+use crate::meta::{attach_classification, attach_detection, attach_tensor};
 use crate::model::ImageInput;
 use crate::model::labels::{check_label_count, load_labels};
 use crate::preprocess::{FrameView, PixelFormat, PreprocessSpec, Preprocessor, YuvMatrix};
 use crate::props::{
-    DecoderChoice, InputColorChoice, InputLayoutChoice, ScaleModeChoice, format_channel_values,
-    parse_channel_values,
+    DecoderChoice, InputColorChoice, InputLayoutChoice, ScaleModeChoice, SoftmaxChoice,
+    format_channel_values, parse_channel_values,
 };
 use crate::runtime::{ExecutionProvider, SessionOptions, SharedSession, open_shared_session};
 
@@ -63,6 +68,8 @@ const DEFAULT_BATCH_SIZE: u32 = 1;
 const DEFAULT_EXECUTION_PROVIDER: &str = "cpu";
 const DEFAULT_THREADS: u32 = 0;
 const DEFAULT_POST_MESSAGES: bool = false;
+const DEFAULT_TOP_K: u32 = 1;
+const DEFAULT_NORMALIZE: bool = true;
 /// Letterbox border value, the grey YOLO exports are trained with.
 const LETTERBOX_PAD: u8 = 114;
 
@@ -86,6 +93,10 @@ struct Settings {
     execution_provider: String,
     threads: u32,
     post_messages: bool,
+    output_name: Option<String>,
+    top_k: u32,
+    softmax: SoftmaxChoice,
+    normalize: bool,
 }
 
 impl Default for Settings {
@@ -109,6 +120,10 @@ impl Default for Settings {
             execution_provider: DEFAULT_EXECUTION_PROVIDER.to_string(),
             threads: DEFAULT_THREADS,
             post_messages: DEFAULT_POST_MESSAGES,
+            output_name: None,
+            top_k: DEFAULT_TOP_K,
+            softmax: SoftmaxChoice::default(),
+            normalize: DEFAULT_NORMALIZE,
         }
     }
 }
@@ -198,7 +213,7 @@ impl DlInfer {
     /// first frame, so mistakes fail at start with the cause and the fix.
     fn prepare(&self, settings: &Settings) -> Result<State, gst::ErrorMessage> {
         let settings_error =
-            |msg: String| gst::error_msg!(gst::LibraryError::Settings, ["{}", msg]);
+            |msg: String| gst::error_msg!(gst::LibraryError::Settings, ("{}", msg));
         let provider =
             ExecutionProvider::from_name(&settings.execution_provider).map_err(settings_error)?;
         let model = settings.model.clone().ok_or_else(|| {
@@ -212,7 +227,7 @@ impl DlInfer {
         .map_err(|why| {
             gst::error_msg!(
                 gst::LibraryError::Init,
-                ["Failed to load model {}: {}", model.display(), why]
+                ("Failed to load model {}: {}", model.display(), why)
             )
         })?;
 
@@ -231,12 +246,12 @@ impl DlInfer {
             gst::element_imp_warning!(
                 self,
                 gst::LibraryError::Settings,
-                [
+                (
                     "Model {} lists {} initializers among its inputs, which stops ONNX Runtime from folding constants \
                      and can make it several times slower; remove them from graph.input (see scripts/fix_centerface.py)",
                     model.display(),
                     session.info.overridable_initializers
-                ]
+                )
             );
         }
         let input = ImageInput::from_model(&session.info, settings.input_layout.layout()).map_err(
@@ -287,17 +302,13 @@ impl DlInfer {
                 kind
             }
         };
-        if !matches!(
-            decoder,
-            DecoderKind::Yolov8
-                | DecoderKind::Yolov5
-                | DecoderKind::Ssd
-                | DecoderKind::Centerface
-                | DecoderKind::None
-        ) {
+        if let Some(wanted) = &settings.output_name
+            && !session.info.outputs.iter().any(|o| &o.name == wanted)
+        {
             return Err(settings_error(format!(
-                "decoder={} is not available in dlinfer yet; use a detection decoder (yolov8, yolov5, ssd, centerface) or none",
-                decoder.name()
+                "output-name={wanted}: model {} has no such output (outputs: {})",
+                model.display(),
+                session.info.outputs_text()
             )));
         }
         let labels = match &settings.labels_file {
@@ -409,7 +420,7 @@ impl DlInfer {
                 gst::element_imp_error!(
                     self,
                     gst::StreamError::Format,
-                    ["Cannot map a frame of {:?}", negotiated.info]
+                    ("Cannot map a frame of {:?}", negotiated.info)
                 );
                 gst::FlowError::Error
             })?;
@@ -422,7 +433,7 @@ impl DlInfer {
                 gst::element_imp_error!(
                     self,
                     gst::StreamError::Format,
-                    ["Cannot preprocess a frame: {}", e]
+                    ("Cannot preprocess a frame: {}", e)
                 );
                 gst::FlowError::Error
             })
@@ -448,52 +459,71 @@ impl DlInfer {
                     input_width: width,
                     input_height: height,
                 },
-                labels: state.labels.clone(),
+                labels: &state.labels,
+                output_name: settings.output_name.as_deref(),
+                softmax: settings.softmax.into(),
+                top_k: settings.top_k as usize,
+                normalize: settings.normalize,
             };
             let mapping = negotiated.preprocessor.mapping();
-            let mut results: Vec<Result<Vec<DetectedObject>, String>> =
-                Vec::with_capacity(batch_len);
+            let mut results: Vec<Result<FrameResults, String>> = Vec::with_capacity(batch_len);
             negotiated
                 .runner
                 .run(batch_len, |_, outputs| {
-                    results.push(match config.decoder {
-                        DecoderKind::None => Ok(Vec::new()),
-                        _ => detections_in_frame(&config, outputs, &mapping)
-                            .map_err(|e| e.to_string()),
-                    });
+                    results.push(decode_frame(&config, outputs, &mapping))
                 })
                 .map_err(|why| {
                     gst::element_imp_error!(
                         self,
                         gst::LibraryError::Failed,
-                        ["Inference failed: {}", why]
+                        ("Inference failed: {}", why)
                     );
                     gst::FlowError::Error
                 })?;
             let (frame_width, frame_height) = (negotiated.info.width(), negotiated.info.height());
             let mut results = results.into_iter();
             for held in state.queue.iter_mut().filter(|q| q.inferred) {
-                let objects = results
-                    .next()
-                    .unwrap_or_else(|| Ok(Vec::new()))
-                    .map_err(|why| {
-                        gst::element_imp_error!(
-                            self,
-                            gst::StreamError::Decode,
-                            [
-                                "Cannot decode the model's outputs with decoder={}: {}",
-                                config.decoder.name(),
-                                why
-                            ]
-                        );
-                        gst::FlowError::Error
-                    })?;
+                let frame_results =
+                    results
+                        .next()
+                        .ok_or(gst::FlowError::Error)?
+                        .map_err(|why| {
+                            gst::element_imp_error!(
+                                self,
+                                gst::StreamError::Decode,
+                                (
+                                    "Cannot decode the model's outputs with decoder={}: {}",
+                                    config.decoder.name(),
+                                    why
+                                )
+                            );
+                            gst::FlowError::Error
+                        })?;
                 let buffer = held.frame.buffer.make_mut();
-                for object in &objects {
-                    attach_detection(buffer, object, frame_width, frame_height);
+                match &frame_results {
+                    FrameResults::Objects(objects) => {
+                        for object in objects {
+                            attach_detection(buffer, object, frame_width, frame_height);
+                        }
+                    }
+                    FrameResults::Classes(classes) => {
+                        attach_classification(buffer, classes, frame_width, frame_height)
+                    }
+                    FrameResults::Tensors(tensors) => {
+                        for tensor in tensors {
+                            attach_tensor(buffer, tensor).map_err(|e| {
+                                gst::element_imp_error!(
+                                    self,
+                                    gst::CoreError::Failed,
+                                    ("Cannot attach a tensor meta: {}", e)
+                                );
+                                gst::FlowError::Error
+                            })?;
+                        }
+                    }
                 }
                 if settings.post_messages {
-                    self.post_results(held.frame.index, buffer.pts(), &objects);
+                    self.post_results(held.frame.index, buffer.pts(), &frame_results);
                 }
             }
         }
@@ -502,26 +532,48 @@ impl DlInfer {
         Ok(())
     }
 
-    fn post_results(&self, index: u64, pts: Option<gst::ClockTime>, objects: &[DetectedObject]) {
-        let objects = gst::List::new(objects.iter().map(|o| {
-            gst::Structure::builder("object")
-                .field("label", o.label.as_str())
-                .field("label-id", o.label_id)
-                .field("confidence", o.confidence)
-                .field("x-min", o.x_min)
-                .field("y-min", o.y_min)
-                .field("x-max", o.x_max)
-                .field("y-max", o.y_max)
-                .build()
-        }));
+    fn post_results(&self, index: u64, pts: Option<gst::ClockTime>, results: &FrameResults) {
         let structure = gst::Structure::builder("dlinfer")
             .field("frame", index)
-            .field("pts", pts)
-            .field("objects", objects)
-            .build();
+            .field("pts", pts);
+        let structure = match results {
+            FrameResults::Objects(objects) => structure.field(
+                "objects",
+                gst::List::new(objects.iter().map(|o| {
+                    gst::Structure::builder("object")
+                        .field("label", o.label.as_str())
+                        .field("label-id", o.label_id)
+                        .field("confidence", o.confidence)
+                        .field("x-min", o.x_min)
+                        .field("y-min", o.y_min)
+                        .field("x-max", o.x_max)
+                        .field("y-max", o.y_max)
+                        .build()
+                })),
+            ),
+            FrameResults::Classes(classes) => structure.field(
+                "classes",
+                gst::List::new(classes.iter().map(|c| {
+                    gst::Structure::builder("class")
+                        .field("label", c.label.as_str())
+                        .field("label-id", c.label_id)
+                        .field("confidence", c.confidence)
+                        .build()
+                })),
+            ),
+            FrameResults::Tensors(tensors) => structure.field(
+                "tensors",
+                gst::List::new(tensors.iter().map(|t| {
+                    gst::Structure::builder("tensor")
+                        .field("name", t.name.as_str())
+                        .field("size", t.data.len() as u64)
+                        .build()
+                })),
+            ),
+        };
         // Fails only outside a pipeline (no bus); nothing to do then.
         let _ = self.obj().post_message(
-            gst::message::Element::builder(structure)
+            gst::message::Element::builder(structure.build())
                 .src(&*self.obj())
                 .build(),
         );
@@ -668,6 +720,30 @@ impl ObjectImpl for DlInfer {
                     .default_value(DEFAULT_THREADS)
                     .mutable_ready()
                     .build(),
+                glib::ParamSpecString::builder("output-name")
+                    .nick("Output name")
+                    .blurb("The output read by decoder=classification or features; unset: 'features' or 'embeddings' if present, else the first output")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt::builder("top-k")
+                    .nick("Top K")
+                    .blurb("decoder=classification: how many classes to keep per frame, most probable first")
+                    .minimum(1)
+                    .maximum(1000)
+                    .default_value(DEFAULT_TOP_K)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecEnum::builder_with_default("softmax", SoftmaxChoice::default())
+                    .nick("Softmax")
+                    .blurb("decoder=classification: apply a softmax to the scores (auto: unless they already sum to 1)")
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecBoolean::builder("normalize")
+                    .nick("Normalize")
+                    .blurb("decoder=features: L2-normalise each embedding, so dot products are cosine similarities")
+                    .default_value(DEFAULT_NORMALIZE)
+                    .mutable_playing()
+                    .build(),
                 glib::ParamSpecBoolean::builder("post-messages")
                     .nick("Post messages")
                     .blurb("Post an element message named dlinfer for each processed frame with its results")
@@ -711,14 +787,14 @@ impl ObjectImpl for DlInfer {
                         gst::element_imp_warning!(
                             self,
                             gst::LibraryError::Settings,
-                            ["input-std='{}' has a zero: ignored", text]
+                            ("input-std='{}' has a zero: ignored", text)
                         );
                     }
                     Ok(values) => settings.input_std = values,
                     Err(why) => gst::element_imp_warning!(
                         self,
                         gst::LibraryError::Settings,
-                        ["{}; ignored", why]
+                        ("{}; ignored", why)
                     ),
                 }
             }
@@ -736,6 +812,13 @@ impl ObjectImpl for DlInfer {
             }
             "threads" => settings.threads = value.get().expect("type checked upstream"),
             "post-messages" => settings.post_messages = value.get().expect("type checked upstream"),
+            "output-name" => {
+                let name: Option<String> = value.get().expect("type checked upstream");
+                settings.output_name = name.filter(|n| !n.is_empty());
+            }
+            "top-k" => settings.top_k = value.get().expect("type checked upstream"),
+            "softmax" => settings.softmax = value.get().expect("type checked upstream"),
+            "normalize" => settings.normalize = value.get().expect("type checked upstream"),
             _ => unimplemented!(),
         }
     }
@@ -774,6 +857,10 @@ impl ObjectImpl for DlInfer {
             }
             "threads" => settings.threads.to_value(),
             "post-messages" => settings.post_messages.to_value(),
+            "output-name" => settings.output_name.to_value(),
+            "top-k" => settings.top_k.to_value(),
+            "softmax" => settings.softmax.to_value(),
+            "normalize" => settings.normalize.to_value(),
             _ => unimplemented!(),
         }
     }
@@ -852,7 +939,7 @@ impl BaseTransformImpl for DlInfer {
                     gst::element_imp_error!(
                         self,
                         gst::CoreError::Negotiation,
-                        ["Cannot feed {} to the model: {}", incaps, why]
+                        ("Cannot feed {} to the model: {}", incaps, why)
                     );
                     return Err(gst::loggable_error!(CAT, "{}", why));
                 }

@@ -139,11 +139,11 @@ impl DlStats {
             gst::element_imp_warning!(
                 self,
                 gst::ResourceError::Write,
-                [
+                (
                     "Could not write the status file {}: {}",
                     location.display(),
                     err
-                ]
+                )
             );
         }
         if settings.progress {
@@ -344,11 +344,11 @@ impl BaseTransformImpl for DlStats {
             write_status_file(&location, &status.to_json()).map_err(|err| {
                 gst::error_msg!(
                     gst::ResourceError::OpenWrite,
-                    [
+                    (
                         "Cannot write the status file {}: {}; set location to a writable path",
                         location.display(),
                         err
-                    ]
+                    )
                 )
             })?;
         }

@@ -7,4 +7,4 @@ pub mod batch_runner;
 pub mod results;
 
 pub use batch_runner::{BatchRunner, InputSlot};
-pub use results::{PostprocessConfig, detections_in_frame};
+pub use results::{FrameResults, PostprocessConfig, decode_frame};

@@ -1,38 +1,130 @@
 //! Decoding a frame's outputs into results in frame coordinates.
 
-use crate::decode::{self, DecodeError, DecoderKind, DetectionParams, OutputView};
-use crate::meta::DetectedObject;
+use crate::decode::{self, DecoderKind, DetectionParams, OutputView, SoftmaxMode};
+use crate::meta::{DetectedObject, FrameClass, FrameTensor, TensorKind};
 use crate::model::labels::label_for;
 use crate::preprocess::FrameMapping;
 
+/// Output names a feature extractor's embedding usually has, tried in order
+/// when `output-name` is not set.
+pub const FEATURE_OUTPUT_NAMES: [&str; 2] = ["features", "embeddings"];
+
 /// How to turn outputs into results; read from the element's settings for
 /// each batch, so thresholds can change while playing.
-#[derive(Debug, Clone)]
-pub struct PostprocessConfig {
+#[derive(Debug, Clone, Copy)]
+pub struct PostprocessConfig<'a> {
     /// The decoder in use (never `auto` here: resolved at start).
     pub decoder: DecoderKind,
     /// Thresholds, limits and the model input size.
     pub detection: DetectionParams,
     /// Class names by id; may be empty.
-    pub labels: Vec<String>,
+    pub labels: &'a [String],
+    /// The output to read for classification and features (`None`: the usual one).
+    pub output_name: Option<&'a str>,
+    /// Softmax for classification.
+    pub softmax: SoftmaxMode,
+    /// Classes kept per frame.
+    pub top_k: usize,
+    /// L2-normalise features.
+    pub normalize: bool,
+}
+
+/// What one frame's outputs said.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FrameResults {
+    /// Detected objects, in frame pixels.
+    Objects(Vec<DetectedObject>),
+    /// Frame classes, best first.
+    Classes(Vec<FrameClass>),
+    /// Feature vectors or raw outputs.
+    Tensors(Vec<FrameTensor>),
+}
+
+/// Decodes one frame's outputs.
+pub fn decode_frame(
+    config: &PostprocessConfig<'_>,
+    outputs: &[OutputView<'_>],
+    mapping: &FrameMapping,
+) -> Result<FrameResults, String> {
+    match config.decoder {
+        DecoderKind::Classification => {
+            let output = select_output(outputs, config.output_name, &[])?;
+            let classes = decode::classify(output, config.softmax, config.top_k.max(1));
+            Ok(FrameResults::Classes(
+                classes
+                    .into_iter()
+                    .map(|c| FrameClass {
+                        label: label_for(config.labels, c.class_id),
+                        label_id: i32::try_from(c.class_id).unwrap_or(i32::MAX),
+                        confidence: f64::from(c.confidence),
+                    })
+                    .collect(),
+            ))
+        }
+        DecoderKind::Features => {
+            let output = select_output(outputs, config.output_name, &FEATURE_OUTPUT_NAMES)?;
+            let data = decode::embedding(output, config.normalize);
+            Ok(FrameResults::Tensors(vec![FrameTensor {
+                name: output.name.to_string(),
+                kind: TensorKind::Features,
+                shape: vec![data.len()],
+                data,
+            }]))
+        }
+        DecoderKind::None => Ok(FrameResults::Tensors(
+            outputs
+                .iter()
+                .map(|o| FrameTensor {
+                    name: o.name.to_string(),
+                    kind: TensorKind::Raw,
+                    shape: o.shape.to_vec(),
+                    data: o.data.to_vec(),
+                })
+                .collect(),
+        )),
+        _ => detections_in_frame(config, outputs, mapping).map(FrameResults::Objects),
+    }
+}
+
+/// The output named `wanted`, else the first of `preferred` present, else the first.
+pub fn select_output<'o, 'a>(
+    outputs: &'o [OutputView<'a>],
+    wanted: Option<&str>,
+    preferred: &[&str],
+) -> Result<&'o OutputView<'a>, String> {
+    if let Some(wanted) = wanted {
+        return outputs.iter().find(|o| o.name == wanted).ok_or_else(|| {
+            let names: Vec<&str> = outputs.iter().map(|o| o.name).collect();
+            format!(
+                "the model has no output named '{wanted}'; its outputs are: {}",
+                names.join(", ")
+            )
+        });
+    }
+    preferred
+        .iter()
+        .find_map(|name| outputs.iter().find(|o| o.name == *name))
+        .or_else(|| outputs.first())
+        .ok_or_else(|| "the model produced no outputs".to_string())
 }
 
 /// Decodes detections and maps them from model-input pixels to the frame
 /// (undoing letterbox or crop, clipped to the frame). Boxes that end up with
 /// no area on the frame (entirely in a letterbox border) are dropped.
 pub fn detections_in_frame(
-    config: &PostprocessConfig,
+    config: &PostprocessConfig<'_>,
     outputs: &[OutputView<'_>],
     mapping: &FrameMapping,
-) -> Result<Vec<DetectedObject>, DecodeError> {
-    let detections = decode::decode_detections(config.decoder, outputs, &config.detection)?;
+) -> Result<Vec<DetectedObject>, String> {
+    let detections = decode::decode_detections(config.decoder, outputs, &config.detection)
+        .map_err(|e| e.to_string())?;
     Ok(detections
         .into_iter()
         .filter_map(|d| {
             let (x_min, y_min, x_max, y_max) =
                 mapping.box_to_frame(d.x_min, d.y_min, d.x_max, d.y_max);
             (x_max > x_min && y_max > y_min).then(|| DetectedObject {
-                label: label_for(&config.labels, d.class_id),
+                label: label_for(config.labels, d.class_id),
                 label_id: i32::try_from(d.class_id).unwrap_or(i32::MAX),
                 confidence: f64::from(d.confidence),
                 x_min: f64::from(x_min),
@@ -42,4 +134,37 @@ pub fn detections_in_frame(
             })
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view<'a>(name: &'a str, shape: &'a [usize], data: &'a [f32]) -> OutputView<'a> {
+        OutputView { name, shape, data }
+    }
+
+    #[test]
+    fn selects_outputs_by_name_preference_or_position() {
+        let (a, b) = ([1.0f32], [2.0f32]);
+        let outputs = [view("extra", &[1], &a), view("features", &[1], &b)];
+        assert_eq!(
+            select_output(&outputs, None, &FEATURE_OUTPUT_NAMES)
+                .unwrap()
+                .name,
+            "features"
+        );
+        assert_eq!(select_output(&outputs, None, &[]).unwrap().name, "extra");
+        assert_eq!(
+            select_output(&outputs, Some("extra"), &FEATURE_OUTPUT_NAMES)
+                .unwrap()
+                .name,
+            "extra"
+        );
+        let err = select_output(&outputs, Some("logits"), &[]).unwrap_err();
+        assert!(
+            err.contains("no output named 'logits'") && err.contains("extra, features"),
+            "{err}"
+        );
+    }
 }

@@ -58,12 +58,15 @@ pub fn attach_detection(
     meta.add_param(params);
 }
 
-/// Reads back every detection on a buffer (ROIs without `detection` params
-/// are read from their rectangle with confidence 0 and label = ROI type).
+/// Reads back every detected object on a buffer. ROIs from other elements
+/// (no `detection` params) are read from their rectangle with confidence 0
+/// and label = ROI type; frame classifications are not objects and are left
+/// out.
 pub fn read_detections(buffer: &gst::BufferRef, width: u32, height: u32) -> Vec<DetectedObject> {
     let (w, h) = (f64::from(width.max(1)), f64::from(height.max(1)));
     buffer
         .iter_meta::<VideoRegionOfInterestMeta>()
+        .filter(|meta| !super::classification::is_classification_roi(meta))
         .map(|meta| {
             let (x, y, rw, rh) = meta.rect();
             let rect = DetectedObject {

@@ -2,8 +2,14 @@
 //!
 //! Detections are `GstVideoRegionOfInterestMeta`s with a `detection` param
 //! structure, the shape DL Streamer and GStreamer's own ONNX detector use, so
-//! existing consumers read them without our code.
+//! existing consumers read them without our code. Frame classifications are
+//! a frame-sized ROI with `classification` params; embeddings and raw tensors
+//! a custom meta whose structure C and Python read.
 
+pub mod classification;
 pub mod detection;
+pub mod tensor;
 
+pub use classification::{FrameClass, attach_classification, read_classification};
 pub use detection::{DetectedObject, attach_detection, read_detections};
+pub use tensor::{FrameTensor, TensorKind, attach_tensor, read_tensors};

@@ -1,0 +1,360 @@
+//! SECTION:element-dlpublish
+//!
+//! Writes the results `dlinfer` attached to each frame: one JSON line per
+//! frame with results (`location`; `-` is stdout; `all-frames=true` also
+//! writes frames without results), keys after DeepDetect's predict output:
+//!
+//! ```json
+//! {"frame":42,"pts_ms":1400.0,"width":1280,"height":720,
+//!  "classes":[{"cat":"face","prob":0.93,"bbox":{"xmin":310.0,"ymin":120.5,"xmax":402.0,"ymax":233.0}}]}
+//! ```
+//!
+//! Embeddings go inline as `"embedding": [...]`, or, with
+//! `embeddings-location=E.npy`, into one float32 matrix [rows, dim] with an
+//! index `E.index.jsonl` of `{"row", "frame", "pts_ms"}` per row (and
+//! `"embedding_row"` in the frame's line). Each line is written whole and the
+//! `.npy` header is rewritten after each row, so the files are valid at any
+//! moment and a crash loses at most the last frame.
+//!
+//! ```sh
+//! gst-launch-1.0 filesrc location=clip.mp4 ! decodebin ! videoconvert ! \
+//!     dlinfer model=model.onnx decoder=features inference-interval=30 ! \
+//!     dlpublish location=results.jsonl embeddings-location=embeddings.npy ! fakesink
+//! ```
+
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{LazyLock, Mutex, MutexGuard};
+
+use gst::glib;
+use gst::prelude::*;
+use gst::subclass::prelude::*;
+use gst_base::subclass::prelude::*;
+
+use crate::meta::{TensorKind, read_classification, read_detections, read_tensors};
+use crate::publish::{FrameRecord, IndexRow, NpyWriter};
+
+static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
+    gst::DebugCategory::new(
+        "dlpublish",
+        gst::DebugColorFlags::empty(),
+        Some("Deep learning results publisher"),
+    )
+});
+
+const DEFAULT_LOCATION: &str = "-";
+const DEFAULT_ALL_FRAMES: bool = false;
+
+#[derive(Debug, Clone)]
+struct Settings {
+    location: Option<String>,
+    all_frames: bool,
+    embeddings_location: Option<PathBuf>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            location: Some(DEFAULT_LOCATION.to_string()),
+            all_frames: DEFAULT_ALL_FRAMES,
+            embeddings_location: None,
+        }
+    }
+}
+
+/// Where JSON lines go.
+enum LineSink {
+    Stdout,
+    File(File),
+}
+
+impl LineSink {
+    /// Writes one whole line and hands it to the OS at once.
+    fn write_line(&mut self, line: &str) -> std::io::Result<()> {
+        match self {
+            Self::Stdout => {
+                let mut out = std::io::stdout().lock();
+                out.write_all(line.as_bytes())?;
+                out.flush()
+            }
+            Self::File(file) => file.write_all(line.as_bytes()),
+        }
+    }
+}
+
+struct Embeddings {
+    matrix: NpyWriter,
+    index: File,
+}
+
+struct State {
+    lines: Option<LineSink>,
+    embeddings: Option<Embeddings>,
+    size: (u32, u32),
+    frames: u64,
+}
+
+/// The `dlpublish` element.
+#[derive(Default)]
+pub struct DlPublish {
+    settings: Mutex<Settings>,
+    state: Mutex<Option<State>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// `E.npy` -> `E.index.jsonl`.
+fn index_path(embeddings: &Path) -> PathBuf {
+    embeddings.with_extension("index.jsonl")
+}
+
+fn open_error(what: &str, path: &Path, err: std::io::Error) -> gst::ErrorMessage {
+    gst::error_msg!(
+        gst::ResourceError::OpenWrite,
+        (
+            "Cannot write the {} {}: {}; set a writable path",
+            what,
+            path.display(),
+            err
+        )
+    )
+}
+
+impl DlPublish {
+    fn write_error(&self, what: &str, err: std::io::Error) -> gst::FlowError {
+        gst::element_imp_error!(
+            self,
+            gst::ResourceError::Write,
+            ("Cannot write the {}: {}", what, err)
+        );
+        gst::FlowError::Error
+    }
+
+    /// Builds the frame's record and writes it (and its embedding).
+    fn publish(
+        &self,
+        state: &mut State,
+        buffer: &gst::BufferRef,
+        all_frames: bool,
+    ) -> Result<(), gst::FlowError> {
+        let frame = state.frames;
+        state.frames += 1;
+        let (width, height) = state.size;
+        let pts_ms = buffer.pts().map(|pts| pts.nseconds() as f64 / 1e6);
+        let objects = read_detections(buffer, width, height);
+        let classes = read_classification(buffer);
+        let mut record = FrameRecord::new(frame, pts_ms, state.size, &objects, &classes);
+        let features = read_tensors(buffer)
+            .into_iter()
+            .find(|t| t.kind == TensorKind::Features);
+        if let Some(features) = features {
+            match &mut state.embeddings {
+                Some(embeddings) => {
+                    let row = embeddings
+                        .matrix
+                        .append_row(&features.data)
+                        .map_err(|e| self.write_error("embeddings", e))?;
+                    embeddings
+                        .index
+                        .write_all(IndexRow { row, frame, pts_ms }.to_line().as_bytes())
+                        .map_err(|e| self.write_error("embeddings index", e))?;
+                    record.embedding_row = Some(row);
+                }
+                None => record.embedding = Some(features.data),
+            }
+        }
+        if let Some(lines) = &mut state.lines
+            && (all_frames || record.has_results())
+        {
+            lines
+                .write_line(&record.to_line())
+                .map_err(|e| self.write_error("results", e))?;
+        }
+        Ok(())
+    }
+}
+
+#[glib::object_subclass]
+impl ObjectSubclass for DlPublish {
+    const NAME: &'static str = "GstDlPublish";
+    type Type = super::DlPublish;
+    type ParentType = gst_base::BaseTransform;
+}
+
+impl ObjectImpl for DlPublish {
+    fn properties() -> &'static [glib::ParamSpec] {
+        static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
+            vec![
+                glib::ParamSpecString::builder("location")
+                    .nick("Location")
+                    .blurb("JSON Lines file for the results, one line per frame; '-' writes to stdout, empty writes none")
+                    .default_value(Some(DEFAULT_LOCATION))
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecBoolean::builder("all-frames")
+                    .nick("All frames")
+                    .blurb("Also write a line for frames without results (skipped by inference-interval, or with nothing found)")
+                    .default_value(DEFAULT_ALL_FRAMES)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecString::builder("embeddings-location")
+                    .nick("Embeddings location")
+                    .blurb("Write embeddings to this .npy file (float32 [rows, dim]) with an index NAME.index.jsonl, instead of inline in the JSON lines")
+                    .mutable_ready()
+                    .build(),
+            ]
+        });
+        PROPERTIES.as_ref()
+    }
+
+    fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
+        let mut settings = lock(&self.settings);
+        match pspec.name() {
+            "location" => {
+                settings.location = value
+                    .get::<Option<String>>()
+                    .expect("type checked upstream")
+                    .filter(|l| !l.is_empty())
+            }
+            "all-frames" => settings.all_frames = value.get().expect("type checked upstream"),
+            "embeddings-location" => {
+                settings.embeddings_location = value
+                    .get::<Option<String>>()
+                    .expect("type checked upstream")
+                    .filter(|l| !l.is_empty())
+                    .map(PathBuf::from)
+            }
+            _ => unimplemented!(),
+        }
+    }
+
+    fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
+        let settings = lock(&self.settings);
+        match pspec.name() {
+            "location" => settings.location.to_value(),
+            "all-frames" => settings.all_frames.to_value(),
+            "embeddings-location" => settings
+                .embeddings_location
+                .as_ref()
+                .map(|p| p.to_string_lossy().into_owned())
+                .to_value(),
+            _ => unimplemented!(),
+        }
+    }
+}
+
+impl GstObjectImpl for DlPublish {}
+
+impl ElementImpl for DlPublish {
+    fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
+        static METADATA: LazyLock<gst::subclass::ElementMetadata> = LazyLock::new(|| {
+            gst::subclass::ElementMetadata::new(
+                "Deep learning results publisher",
+                "Filter/Analyzer/Video",
+                "Writes detections, classes and embeddings riding on frames as JSON Lines and .npy files",
+                "gst-dl developers",
+            )
+        });
+        Some(&*METADATA)
+    }
+
+    fn pad_templates() -> &'static [gst::PadTemplate] {
+        static TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
+            let caps = gst::Caps::builder("video/x-raw").build();
+            vec![
+                gst::PadTemplate::new(
+                    "sink",
+                    gst::PadDirection::Sink,
+                    gst::PadPresence::Always,
+                    &caps,
+                )
+                .expect("valid sink template"),
+                gst::PadTemplate::new(
+                    "src",
+                    gst::PadDirection::Src,
+                    gst::PadPresence::Always,
+                    &caps,
+                )
+                .expect("valid src template"),
+            ]
+        });
+        TEMPLATES.as_ref()
+    }
+}
+
+impl BaseTransformImpl for DlPublish {
+    const MODE: gst_base::subclass::BaseTransformMode =
+        gst_base::subclass::BaseTransformMode::AlwaysInPlace;
+    const PASSTHROUGH_ON_SAME_CAPS: bool = true;
+    const TRANSFORM_IP_ON_PASSTHROUGH: bool = true;
+
+    fn start(&self) -> Result<(), gst::ErrorMessage> {
+        let settings = lock(&self.settings).clone();
+        // Open everything now: an unwritable place fails at start, not after an hour.
+        let lines = match settings.location.as_deref() {
+            None => None,
+            Some("-") => Some(LineSink::Stdout),
+            Some(path) => {
+                let path = Path::new(path);
+                Some(LineSink::File(
+                    File::create(path).map_err(|e| open_error("results file", path, e))?,
+                ))
+            }
+        };
+        let embeddings = match &settings.embeddings_location {
+            None => None,
+            Some(path) => {
+                let matrix =
+                    NpyWriter::create(path).map_err(|e| open_error("embeddings file", path, e))?;
+                let index_path = index_path(path);
+                let index = File::create(&index_path)
+                    .map_err(|e| open_error("embeddings index", &index_path, e))?;
+                Some(Embeddings { matrix, index })
+            }
+        };
+        gst::debug!(
+            CAT,
+            imp = self,
+            "writing results to {:?}, embeddings to {:?}",
+            settings.location,
+            settings.embeddings_location
+        );
+        *lock(&self.state) = Some(State {
+            lines,
+            embeddings,
+            size: (0, 0),
+            frames: 0,
+        });
+        Ok(())
+    }
+
+    fn stop(&self) -> Result<(), gst::ErrorMessage> {
+        *lock(&self.state) = None;
+        Ok(())
+    }
+
+    fn set_caps(&self, incaps: &gst::Caps, outcaps: &gst::Caps) -> Result<(), gst::LoggableError> {
+        let info = gst_video::VideoInfo::from_caps(incaps)
+            .map_err(|_| gst::loggable_error!(CAT, "Cannot read video caps {}", incaps))?;
+        if let Some(state) = lock(&self.state).as_mut() {
+            state.size = (info.width(), info.height());
+        }
+        self.parent_set_caps(incaps, outcaps)
+    }
+
+    fn transform_ip_passthrough(
+        &self,
+        buffer: &gst::Buffer,
+    ) -> Result<gst::FlowSuccess, gst::FlowError> {
+        let all_frames = lock(&self.settings).all_frames;
+        let mut state = lock(&self.state);
+        let state = state.as_mut().ok_or(gst::FlowError::Flushing)?;
+        self.publish(state, buffer, all_frames)?;
+        Ok(gst::FlowSuccess::Ok)
+    }
+}

@@ -1,0 +1,173 @@
+//! Colour (or gray) model output tensor -> packed output frame.
+
+use super::pixels::{Layout, ToByte, check_mapping, check_output, check_size, rows_mut};
+use super::{FrameMutView, OutputError, OutputMapping};
+use crate::preprocess::{ChannelOrder, TensorLayout};
+
+/// Writes one frame's model output into `out`.
+///
+/// `tensor` holds `channels * height * width` values in `mapping.layout`
+/// (`[C, H, W]` or `[H, W, C]`, batch dimension already removed) with
+/// `shape = (channels, height, width)`. Three channels are colour in
+/// `mapping.channel_order`; one channel is written as gray (all three colour
+/// bytes, or the single byte of a GRAY8 frame). Each byte is
+/// `clamp(round(value * scale + offset), 0, 255)`, rounding half away from
+/// zero, NaN giving 0. Alpha and padding bytes are set to 255.
+///
+/// The tensor must be the frame's size: negotiate the output caps with
+/// [`output_frame_size`](super::output_frame_size). Output formats: RGB, BGR,
+/// RGBA, BGRA, RGBx, BGRx, ARGB, ABGR, xRGB, xBGR, and GRAY8 for one channel.
+/// Does not allocate.
+pub fn write_color_frame(
+    tensor: &[f32],
+    shape: (usize, usize, usize),
+    mapping: &OutputMapping,
+    out: &mut FrameMutView,
+) -> Result<(), OutputError> {
+    check_mapping(mapping)?;
+    let layout = check_output(out)?;
+    let (channels, height, width) = shape;
+    if channels != 1 && channels != 3 {
+        return Err(OutputError::ChannelCount {
+            got: channels,
+            expected: "a colour frame needs 3 channels (or 1 for gray)",
+        });
+    }
+    check_size("model output", width, height)?;
+    if (width, height) != (out.width, out.height) {
+        return Err(OutputError::SizeMismatch {
+            what: "model output",
+            expected: (out.width, out.height),
+            got: (width, height),
+        });
+    }
+    let expected = channels * width * height;
+    if tensor.len() != expected {
+        return Err(OutputError::Length {
+            what: "model output tensor",
+            expected,
+            got: tensor.len(),
+        });
+    }
+    let conv = ToByte::new(mapping);
+    let plane = width * height;
+    let src = match (channels, mapping.layout) {
+        (1, _) => Src::Gray(tensor),
+        (_, TensorLayout::Nchw) => Src::Planar([
+            &tensor[..plane],
+            &tensor[plane..2 * plane],
+            &tensor[2 * plane..],
+        ]),
+        (_, TensorLayout::Nhwc) => Src::Interleaved(tensor),
+    };
+    let (bpp, rgb) = match layout {
+        Layout::Gray => {
+            if channels != 1 {
+                return Err(OutputError::UnsupportedOutputFormat {
+                    format: out.format,
+                    needed: "a 3-channel output needs a packed RGB format (GRAY8 takes \
+                             1-channel outputs)",
+                });
+            }
+            for (y, row) in rows_mut(out.data, out.stride, width, height).enumerate() {
+                for (px, &v) in row.iter_mut().zip(&tensor[y * width..(y + 1) * width]) {
+                    *px = conv.apply(v);
+                }
+            }
+            return Ok(());
+        }
+        Layout::Packed { bpp, rgb, .. } => (bpp, rgb),
+    };
+    // Byte position of tensor channels 0, 1, 2.
+    let pos = match mapping.channel_order {
+        ChannelOrder::Rgb => rgb,
+        ChannelOrder::Bgr => [rgb[2], rgb[1], rgb[0]],
+    };
+    let rows = Rows {
+        data: out.data,
+        stride: out.stride,
+        width,
+        height,
+    };
+    match (bpp, pos) {
+        (3, [0, 1, 2]) => kernel::<3, 0, 1, 2>(&src, conv, rows),
+        (3, _) => kernel::<3, 2, 1, 0>(&src, conv, rows),
+        (_, [0, 1, 2]) => kernel::<4, 0, 1, 2>(&src, conv, rows),
+        (_, [2, 1, 0]) => kernel::<4, 2, 1, 0>(&src, conv, rows),
+        (_, [1, 2, 3]) => kernel::<4, 1, 2, 3>(&src, conv, rows),
+        _ => kernel::<4, 3, 2, 1>(&src, conv, rows),
+    }
+    Ok(())
+}
+
+/// Where the values of one frame are.
+enum Src<'a> {
+    /// Three planes, tensor channel order.
+    Planar([&'a [f32]; 3]),
+    /// `[H, W, 3]`.
+    Interleaved(&'a [f32]),
+    /// One channel, written to all three colour bytes.
+    Gray(&'a [f32]),
+}
+
+/// The destination rows.
+struct Rows<'a> {
+    data: &'a mut [u8],
+    stride: usize,
+    width: usize,
+    height: usize,
+}
+
+/// Writes every row: tensor channel `c` to byte `Pc` of each `BPP`-byte
+/// pixel, 255 to the fourth byte of 4-byte pixels.
+fn kernel<const BPP: usize, const P0: usize, const P1: usize, const P2: usize>(
+    src: &Src,
+    conv: ToByte,
+    rows: Rows,
+) {
+    let w = rows.width;
+    let out_rows = rows_mut(rows.data, rows.stride, w * BPP, rows.height);
+    for (y, row) in out_rows.enumerate() {
+        let span = y * w..(y + 1) * w;
+        match *src {
+            Src::Planar([c0, c1, c2]) => {
+                let (c0, c1, c2) = (&c0[span.clone()], &c1[span.clone()], &c2[span]);
+                for (((px, &a), &b), &c) in row.chunks_exact_mut(BPP).zip(c0).zip(c1).zip(c2) {
+                    put::<BPP, P0, P1, P2>(px, conv.apply(a), conv.apply(b), conv.apply(c));
+                }
+            }
+            Src::Interleaved(t) => {
+                let t = &t[3 * span.start..3 * span.end];
+                for (px, v) in row.chunks_exact_mut(BPP).zip(t.chunks_exact(3)) {
+                    put::<BPP, P0, P1, P2>(
+                        px,
+                        conv.apply(v[0]),
+                        conv.apply(v[1]),
+                        conv.apply(v[2]),
+                    );
+                }
+            }
+            Src::Gray(g) => {
+                for (px, &v) in row.chunks_exact_mut(BPP).zip(&g[span]) {
+                    let b = conv.apply(v);
+                    put::<BPP, P0, P1, P2>(px, b, b, b);
+                }
+            }
+        }
+    }
+}
+
+#[inline(always)]
+fn put<const BPP: usize, const P0: usize, const P1: usize, const P2: usize>(
+    px: &mut [u8],
+    a: u8,
+    b: u8,
+    c: u8,
+) {
+    // Build the whole pixel, then one store: lets the compiler vectorise rows.
+    let mut bytes = [255u8; 4];
+    bytes[P0] = a;
+    bytes[P1] = b;
+    bytes[P2] = c;
+    px.copy_from_slice(&bytes[..BPP]);
+}

@@ -1,0 +1,260 @@
+//! One-channel model outputs (masks, depth) -> output frame.
+
+use super::pixels::{
+    Layout, ToByte, check_input, check_mapping, check_output, check_size, input_row, rows_mut,
+};
+use super::resample::{Tap, fill_taps, lerp, tap};
+use super::{FrameMutView, OutputError, OutputMapping};
+use crate::preprocess::FrameView;
+
+/// What a one-channel output becomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MaskMode {
+    /// The mask itself as a gray picture (the three colour bytes, or the
+    /// byte of a GRAY8 frame); alpha 255.
+    Gray,
+    /// The input picture with the mask as its alpha (background removal for a
+    /// downstream compositor). Output needs alpha: RGBA, BGRA, ARGB, ABGR.
+    Alpha,
+    /// The input picture composited over a solid `background` (R, G, B) by
+    /// the mask: `out = in * a + background * (1 - a)`, `a = alpha / 255`
+    /// with `alpha` the mask byte as in [`MaskMode::Alpha`]. Any packed RGB
+    /// output; alpha 255.
+    Cutout { background: [u8; 3] },
+}
+
+/// Writes mask outputs into frames, keeping its sampling tables and row
+/// buffers between frames: after the first frame of a given (mask size,
+/// frame size) it does not allocate. Keep one per element / stream.
+#[derive(Debug, Default)]
+pub struct MaskWriter {
+    /// Column taps for (mask width, frame width) `cols_for`.
+    cols: Vec<Tap>,
+    cols_for: (usize, usize),
+    /// Vertically blended mask row.
+    row: Vec<f32>,
+    /// Mask bytes of the current output row.
+    alpha: Vec<u8>,
+}
+
+impl MaskWriter {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// [`write_mask_frame`], reusing this writer's buffers.
+    pub fn write(
+        &mut self,
+        mask: &[f32],
+        mask_size: (usize, usize),
+        mapping: &OutputMapping,
+        mode: MaskMode,
+        input: Option<&FrameView>,
+        out: &mut FrameMutView,
+    ) -> Result<(), OutputError> {
+        check_mapping(mapping)?;
+        let out_layout = check_output(out)?;
+        let (mh, mw) = mask_size;
+        check_size("mask", mw, mh)?;
+        if mask.len() != mw * mh {
+            return Err(OutputError::Length {
+                what: "mask",
+                expected: mw * mh,
+                got: mask.len(),
+            });
+        }
+        let needed = match mode {
+            MaskMode::Gray => None,
+            MaskMode::Alpha => Some("mask mode alpha needs an output format with alpha: RGBA, BGRA, ARGB or ABGR"),
+            MaskMode::Cutout { .. } => Some("mask mode cutout needs a packed RGB output format"),
+        };
+        let mut src = None;
+        if let Some(needed) = needed {
+            let ok = match (mode, out_layout) {
+                (MaskMode::Alpha, Layout::Packed { alpha, .. }) => alpha,
+                (_, Layout::Packed { .. }) => true,
+                (_, Layout::Gray) => false,
+            };
+            if !ok {
+                return Err(OutputError::UnsupportedOutputFormat {
+                    format: out.format,
+                    needed,
+                });
+            }
+            if let Some(frame) = input {
+                let layout = check_input(frame)?;
+                if (frame.width, frame.height) != (out.width, out.height) {
+                    return Err(OutputError::SizeMismatch {
+                        what: "input frame",
+                        expected: (out.width, out.height),
+                        got: (frame.width, frame.height),
+                    });
+                }
+                src = Some((frame, layout));
+            }
+        }
+
+        let (fw, fh) = (out.width, out.height);
+        if mw != fw && self.cols_for != (mw, fw) {
+            fill_taps(mw, fw, &mut self.cols);
+            self.cols_for = (mw, fw);
+        }
+        self.row.resize(mw, 0.0);
+        self.alpha.resize(fw, 0);
+        let conv = ToByte::new(mapping);
+        let bpp = out_layout.bpp();
+        let out_rows = rows_mut(out.data, out.stride, fw * bpp, fh);
+        for (y, row) in out_rows.enumerate() {
+            let mask_row = if mh == fh {
+                &mask[y * mw..(y + 1) * mw]
+            } else {
+                let t = tap(mh, fh, y);
+                let r0 = &mask[t.i0 * mw..(t.i0 + 1) * mw];
+                let r1 = &mask[t.i1 * mw..(t.i1 + 1) * mw];
+                for ((o, &a), &b) in self.row.iter_mut().zip(r0).zip(r1) {
+                    *o = lerp(a, b, t.f);
+                }
+                &self.row[..]
+            };
+            if mw == fw {
+                for (a, &v) in self.alpha.iter_mut().zip(mask_row) {
+                    *a = conv.apply(v);
+                }
+            } else {
+                for (a, t) in self.alpha.iter_mut().zip(&self.cols) {
+                    *a = conv.apply(lerp(mask_row[t.i0], mask_row[t.i1], t.f));
+                }
+            }
+            let alpha = &self.alpha[..];
+            let Layout::Packed {
+                bpp, rgb, extra, ..
+            } = out_layout
+            else {
+                // GRAY8 output only comes with MaskMode::Gray.
+                row.copy_from_slice(alpha);
+                continue;
+            };
+            if let Some((frame, layout)) = src {
+                copy_colours(input_row(frame, layout.bpp(), y), layout, row, out_layout);
+            }
+            match mode {
+                MaskMode::Gray => {
+                    for (px, &a) in row.chunks_exact_mut(bpp).zip(alpha) {
+                        let mut bytes = [a; 4];
+                        if let Some(e) = extra {
+                            bytes[e] = 255;
+                        }
+                        px.copy_from_slice(&bytes[..bpp]);
+                    }
+                }
+                MaskMode::Alpha => {
+                    // `extra` is the alpha byte (checked above).
+                    let e = extra.unwrap_or(0);
+                    for (px, &a) in row.chunks_exact_mut(bpp).zip(alpha) {
+                        px[e] = a;
+                    }
+                }
+                MaskMode::Cutout { background } => {
+                    for (px, &a) in row.chunks_exact_mut(bpp).zip(alpha) {
+                        for (&p, &bg) in rgb.iter().zip(&background) {
+                            px[p] = blend(px[p], bg, a);
+                        }
+                        if let Some(e) = extra {
+                            px[e] = 255;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Writes a one-channel model output (`mask`, `mask_size = (height, width)`,
+/// row-major) into `out` in `mode`.
+///
+/// Mask values go through the same rule as colour values:
+/// `byte = clamp(round(value * scale + offset), 0, 255)` (so a 0..1 mask with
+/// the default mapping gives alpha 0..255); `mapping.layout` and
+/// `channel_order` do not matter for one channel. A mask of another size than
+/// the frame is resampled bilinearly (pixel-centre aligned, like OpenCV
+/// `INTER_LINEAR`) in floating point before the mapping.
+///
+/// `input` is the frame the mask belongs to (packed RGB or GRAY8, the output
+/// frame's size), read by [`MaskMode::Alpha`] and [`MaskMode::Cutout`] and
+/// ignored by [`MaskMode::Gray`]. Pass `None` for an in-place transform: the
+/// output frame then already holds the input picture and its colour bytes are
+/// read and overwritten.
+///
+/// Allocates two small row buffers and the column taps per call; an element
+/// should keep a [`MaskWriter`] instead.
+pub fn write_mask_frame(
+    mask: &[f32],
+    mask_size: (usize, usize),
+    mapping: &OutputMapping,
+    mode: MaskMode,
+    input: Option<&FrameView>,
+    out: &mut FrameMutView,
+) -> Result<(), OutputError> {
+    MaskWriter::new().write(mask, mask_size, mapping, mode, input, out)
+}
+
+/// `(c * a + bg * (255 - a)) / 255`, rounded to nearest (no ties exist).
+#[inline(always)]
+fn blend(c: u8, bg: u8, a: u8) -> u8 {
+    let (c, bg, a) = (u32::from(c), u32::from(bg), u32::from(a));
+    ((c * a + bg * (255 - a) + 127) / 255) as u8
+}
+
+/// Copies the colour of one row of pixels between layouts (same width).
+fn copy_colours(src: &[u8], from: Layout, dst: &mut [u8], to: Layout) {
+    let Layout::Packed {
+        bpp: dbpp, rgb: drgb, ..
+    } = to
+    else {
+        return;
+    };
+    match from {
+        Layout::Packed { bpp, rgb, .. } if bpp == dbpp && rgb == drgb => dst.copy_from_slice(src),
+        Layout::Packed { bpp, rgb, .. } => {
+            for (d, s) in dst.chunks_exact_mut(dbpp).zip(src.chunks_exact(bpp)) {
+                for (&dp, &sp) in drgb.iter().zip(&rgb) {
+                    d[dp] = s[sp];
+                }
+            }
+        }
+        Layout::Gray => {
+            for (d, &g) in dst.chunks_exact_mut(dbpp).zip(src) {
+                for &dp in &drgb {
+                    d[dp] = g;
+                }
+            }
+        }
+    }
+}
+
+/// Min-max normalises `values` to `0..=1` in place, as U2-Net's reference
+/// post-processing does: `(v - min) / (max - min)`.
+///
+/// Only finite values set `min` and `max`; NaN becomes 0, infinities clamp to
+/// 0 / 1. If there is no finite value or all finite values are equal, every
+/// value becomes 0. Computed in `f64` (no overflow for any finite range; the
+/// minimum maps to exactly 0 and the maximum to exactly 1).
+pub fn normalize_min_max(values: &mut [f32]) {
+    let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
+    for &v in values.iter().filter(|v| v.is_finite()) {
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    // `lo <= hi` only when a finite value was seen.
+    if lo >= hi {
+        values.fill(0.0);
+        return;
+    }
+    let (lo, range) = (f64::from(lo), f64::from(hi) - f64::from(lo));
+    for v in values.iter_mut() {
+        let n = (f64::from(*v) - lo) / range;
+        // `max` maps NaN to 0.
+        *v = n.max(0.0).min(1.0) as f32;
+    }
+}

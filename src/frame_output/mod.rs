@@ -1,0 +1,110 @@
+//! Model output tensor -> video frame, for frame-to-frame models (GAN, style
+//! transfer, super-resolution, matting / background removal, depth).
+//!
+//! The reverse of [`preprocess`](crate::preprocess), and reusing its types:
+//! - [`write_color_frame`]: a 3-channel (or 1-channel) output of one frame,
+//!   `[C, H, W]` or `[H, W, C]`, into a packed RGB / BGR / RGBA / ... frame
+//!   (`color.rs`).
+//! - [`write_mask_frame`] / [`MaskWriter`]: a one-channel output (mask, depth)
+//!   as gray, as the input frame's alpha, or as a cutout over a solid
+//!   background, resampled to the frame size (`mask.rs`, `resample.rs`);
+//!   [`normalize_min_max`] for models whose raw output needs it (U2-Net).
+//! - [`TilePlan`], [`extract_tile`], [`TileBlender`]: running a fully
+//!   convolutional model tile by tile on frames too large to run whole, with
+//!   seamless blending (`tile.rs`, `blend.rs`).
+//! - [`output_frame_size`], [`resolve_output_size`], [`probe_output_size`]:
+//!   the output frame size for caps negotiation (`size.rs`).
+//!
+//! Decisions:
+//! - Value -> byte: `clamp(round(value * scale + offset), 0, 255)`, rounding
+//!   half away from zero (`0.5 * 255 = 127.5 -> 128`), NaN -> 0; `value *
+//!   scale + offset` is computed in `f32` as written (no fused multiply-add).
+//!   Alpha and padding bytes are 255 unless a mask sets alpha.
+//! - Masks are resampled bilinearly in `f32` before the mapping, pixel-centre
+//!   aligned (`src = (dst + 0.5) * src_size / dst_size - 0.5`, clamped to the
+//!   mask) like OpenCV `INTER_LINEAR`; `a + (b - a) * f`, so constant regions
+//!   stay exact.
+//! - Cutout blends with the quantised alpha byte `A`:
+//!   `out = round((in * A + bg * (255 - A)) / 255)`, exactly what compositing
+//!   the [`MaskMode::Alpha`] output over `bg` gives.
+//! - Tiling: tiles spread evenly with at least the requested overlap, linear
+//!   cross-fades centred in the overlaps, a running weighted mean; see
+//!   [`TilePlan`] and [`TileBlender`].
+//!
+//! Nothing here panics on wrong lengths or shapes: everything is validated
+//! first and reported as an [`OutputError`]. The per-frame functions do not
+//! allocate (except the convenience [`write_mask_frame`], see there).
+
+mod blend;
+mod color;
+mod error;
+mod mask;
+mod pixels;
+mod resample;
+mod size;
+mod tile;
+#[cfg(test)]
+mod tests;
+
+pub use blend::TileBlender;
+pub use color::write_color_frame;
+pub use error::OutputError;
+pub use mask::{MaskMode, MaskWriter, normalize_min_max, write_mask_frame};
+pub use size::{
+    SizeBasis, frame_dims_from_shape, output_frame_size, probe_output_size, resolve_output_size,
+};
+pub use tile::{Tile, TilePlan, extract_tile, extract_tile_layout};
+
+use crate::preprocess::{ChannelOrder, PixelFormat, TensorLayout};
+
+/// How model output values become pixel bytes:
+/// `byte = clamp(round(value * scale + offset), 0, 255)`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OutputMapping {
+    pub scale: f32,
+    pub offset: f32,
+    /// Channel order of a 3-channel output.
+    pub channel_order: ChannelOrder,
+    /// Layout of a 3-channel output (one channel reads the same either way).
+    pub layout: TensorLayout,
+}
+
+impl Default for OutputMapping {
+    /// Outputs in `0..=1`: scale 255, offset 0, RGB, NCHW.
+    fn default() -> Self {
+        Self {
+            scale: 255.0,
+            offset: 0.0,
+            channel_order: ChannelOrder::Rgb,
+            layout: TensorLayout::Nchw,
+        }
+    }
+}
+
+impl OutputMapping {
+    /// Maps outputs in `lo..=hi` to `0..=255` (RGB, NCHW):
+    /// `scale = 255 / (hi - lo)`, `offset = -lo * scale`. E.g. `(-1, 1)` for
+    /// `tanh` GAN outputs (scale 127.5, offset 127.5), `(0, 255)` for
+    /// pixel-valued style transfer outputs (scale 1, offset 0). `lo == hi`
+    /// gives a non-finite scale, which the write functions reject.
+    pub fn from_range(lo: f32, hi: f32) -> Self {
+        let scale = 255.0 / (hi - lo);
+        Self {
+            scale,
+            offset: -lo * scale,
+            ..Self::default()
+        }
+    }
+}
+
+/// One mapped, writable, packed frame (plane 0 of GStreamer's
+/// `VideoFrameRef`): `stride` bytes per row; `data` must hold
+/// `stride * (height - 1) + width * bytes_per_pixel` bytes.
+#[derive(Debug)]
+pub struct FrameMutView<'a> {
+    pub format: PixelFormat,
+    pub width: usize,
+    pub height: usize,
+    pub data: &'a mut [u8],
+    pub stride: usize,
+}

@@ -1,0 +1,298 @@
+//! Tiling plan for fully convolutional models on frames too large to run whole.
+
+use super::OutputError;
+use super::pixels::check_size;
+use crate::preprocess::{MAX_DIMENSION, TensorLayout};
+
+/// One input tile, in frame (model input) pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Tile {
+    pub x: usize,
+    pub y: usize,
+    pub width: usize,
+    pub height: usize,
+}
+
+/// One tile position along one axis, with its blend window.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Span {
+    /// Start and length in input pixels.
+    pub pos: usize,
+    pub len: usize,
+    /// Blend weight of each of the `k * len` output samples.
+    pub window: Vec<f32>,
+    /// Output-sample range (relative to the span) where the weight is above 0.
+    pub support: (usize, usize),
+}
+
+/// Where the tiles of a `width x height` frame go and how their outputs are
+/// blended (see [`TileBlender`](super::TileBlender)).
+///
+/// Placement, per axis (length `L`, tile `T`, overlap `O`):
+/// - `L <= T`: one tile covering the whole axis (shorter than `T`);
+/// - otherwise `n = ceil((L - O) / (T - O))` full-size tiles, the first at 0,
+///   the last ending at `L`, the others spread evenly between
+///   (`x_i = round(i * (L - T) / (n - 1))`, halves up). Consecutive tiles
+///   overlap by at least `O` (all overlaps within 1 pixel of each other).
+///
+/// Tiles are numbered row by row, left to right ([`TilePlan::tiles`]).
+///
+/// Blend window (per axis, the 2-D weight is the product): where two
+/// consecutive tiles overlap by `ov` pixels, a linear ramp of width
+/// `r = min(ov, spacing)` centred in the overlap fades the first tile out and
+/// the second in, in output pixels (`k` times the input ones), evaluated at
+/// pixel centres: the incoming weight is `clamp((X + 0.5 - start) / (k r), 0, 1)`,
+/// the outgoing one 1 minus that. Weight is 1 elsewhere, in particular along
+/// the frame's borders (no taper where no other tile is). So the weights of
+/// every output pixel sum to 1 (up to float rounding), never to 0, and
+/// outputs near tile edges (where models see padding) count least. With the
+/// usual `overlap < tile / 2` the ramp spans the whole overlap; with more
+/// overlap it is limited to the tile spacing so a tile's two ramps never meet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TilePlan {
+    width: usize,
+    height: usize,
+    tile: usize,
+    overlap: usize,
+    scale: usize,
+    pub(crate) cols: Vec<Span>,
+    pub(crate) rows: Vec<Span>,
+    tiles: Vec<Tile>,
+}
+
+impl TilePlan {
+    /// Plans tiles of `tile x tile` input pixels overlapping by at least
+    /// `overlap` over a `width x height` frame, for a model whose output is
+    /// `scale_factor` times its input (1 for same-size models).
+    ///
+    /// Errors: zero or too large sizes, `tile == 0`, `scale_factor == 0`,
+    /// `overlap >= tile`, or an output side above
+    /// [`MAX_DIMENSION`](crate::preprocess::MAX_DIMENSION).
+    pub fn new(
+        width: usize,
+        height: usize,
+        tile: usize,
+        overlap: usize,
+        scale_factor: usize,
+    ) -> Result<Self, OutputError> {
+        check_size("tiled frame", width, height)?;
+        if tile == 0 || scale_factor == 0 || overlap >= tile {
+            return Err(OutputError::InvalidTiling {
+                tile,
+                overlap,
+                scale_factor,
+            });
+        }
+        let (ow, oh) = (
+            width.saturating_mul(scale_factor),
+            height.saturating_mul(scale_factor),
+        );
+        if ow > MAX_DIMENSION || oh > MAX_DIMENSION {
+            return Err(OutputError::TooLarge {
+                what: "tiled output",
+                width: ow,
+                height: oh,
+            });
+        }
+        let cols = spans(width, tile, overlap, scale_factor);
+        let rows = spans(height, tile, overlap, scale_factor);
+        let tiles = rows
+            .iter()
+            .flat_map(|r| {
+                cols.iter().map(move |c| Tile {
+                    x: c.pos,
+                    y: r.pos,
+                    width: c.len,
+                    height: r.len,
+                })
+            })
+            .collect();
+        Ok(Self {
+            width,
+            height,
+            tile,
+            overlap,
+            scale: scale_factor,
+            cols,
+            rows,
+            tiles,
+        })
+    }
+
+    /// The input tiles, row by row, left to right.
+    pub fn tiles(&self) -> &[Tile] {
+        &self.tiles
+    }
+
+    /// Tiles per row and per column: `(columns, rows)`.
+    pub fn grid(&self) -> (usize, usize) {
+        (self.cols.len(), self.rows.len())
+    }
+
+    /// The frame (model input) size `(width, height)`.
+    pub fn frame_size(&self) -> (usize, usize) {
+        (self.width, self.height)
+    }
+
+    /// The whole output's size `(width, height)`: `scale_factor` times the frame.
+    pub fn output_size(&self) -> (usize, usize) {
+        (self.width * self.scale, self.height * self.scale)
+    }
+
+    pub fn scale_factor(&self) -> usize {
+        self.scale
+    }
+
+    pub fn tile_size(&self) -> usize {
+        self.tile
+    }
+
+    pub fn overlap(&self) -> usize {
+        self.overlap
+    }
+
+    /// Tile `index` in output pixels (`scale_factor` times its input rectangle).
+    pub fn output_tile(&self, index: usize) -> Option<Tile> {
+        self.tiles.get(index).map(|t| Tile {
+            x: t.x * self.scale,
+            y: t.y * self.scale,
+            width: t.width * self.scale,
+            height: t.height * self.scale,
+        })
+    }
+
+    /// Blend windows (columns, rows) of tile `index` (valid index).
+    pub(crate) fn spans(&self, index: usize) -> (&Span, &Span) {
+        let n = self.cols.len();
+        (&self.cols[index % n], &self.rows[index / n])
+    }
+}
+
+/// Tile positions and windows along one axis of `len` input pixels.
+fn spans(len: usize, tile: usize, overlap: usize, k: usize) -> Vec<Span> {
+    let place: Vec<(usize, usize)> = if len <= tile {
+        vec![(0, len)]
+    } else {
+        let n = (len - overlap).div_ceil(tile - overlap);
+        let (travel, gaps) = (len - tile, n - 1);
+        (0..n)
+            .map(|i| ((2 * i * travel + gaps) / (2 * gaps), tile))
+            .collect()
+    };
+    // Ramp between tile i and i + 1: (start, width), in output pixels.
+    let ramps: Vec<(f64, f64)> = place
+        .windows(2)
+        .map(|p| {
+            let ((a, alen), (b, _)) = (p[0], p[1]);
+            let end = a + alen;
+            let r = (end - b).min(b - a);
+            let kf = k as f64;
+            (kf * (b + end - r) as f64 / 2.0, kf * r as f64)
+        })
+        .collect();
+    let fade_in = |x: f64, (start, width): (f64, f64)| {
+        if width > 0.0 {
+            ((x + 0.5 - start) / width).clamp(0.0, 1.0)
+        } else {
+            1.0
+        }
+    };
+    place
+        .iter()
+        .enumerate()
+        .map(|(i, &(pos, len))| {
+            let window: Vec<f32> = (k * pos..k * (pos + len))
+                .map(|x| {
+                    let x = x as f64;
+                    let up = if i > 0 { fade_in(x, ramps[i - 1]) } else { 1.0 };
+                    let down = ramps.get(i).map_or(1.0, |&r| 1.0 - fade_in(x, r));
+                    (up * down) as f32
+                })
+                .collect();
+            let lo = window.iter().position(|&w| w > 0.0).unwrap_or(0);
+            let hi = window.iter().rposition(|&w| w > 0.0).map_or(lo, |h| h + 1);
+            Span {
+                pos,
+                len,
+                window,
+                support: (lo, hi),
+            }
+        })
+        .collect()
+}
+
+/// Cuts `tile` out of a whole-frame `[C, H, W]` tensor (`shape = (c, h, w)`)
+/// into `out` (`[C, tile.height, tile.width]`). Does not allocate.
+pub fn extract_tile(
+    input_chw: &[f32],
+    shape: (usize, usize, usize),
+    tile: &Tile,
+    out: &mut [f32],
+) -> Result<(), OutputError> {
+    extract_tile_layout(input_chw, shape, TensorLayout::Nchw, tile, out)
+}
+
+/// [`extract_tile`] for either layout: `[C, H, W]` or `[H, W, C]` in and out.
+pub fn extract_tile_layout(
+    input: &[f32],
+    shape: (usize, usize, usize),
+    layout: TensorLayout,
+    tile: &Tile,
+    out: &mut [f32],
+) -> Result<(), OutputError> {
+    let (c, h, w) = shape;
+    if c == 0 {
+        return Err(OutputError::ChannelCount {
+            got: 0,
+            expected: "a tensor needs at least 1 channel",
+        });
+    }
+    let expected = c
+        .checked_mul(h)
+        .and_then(|n| n.checked_mul(w))
+        .unwrap_or(usize::MAX);
+    if input.len() != expected {
+        return Err(OutputError::Length {
+            what: "whole-frame input tensor",
+            expected,
+            got: input.len(),
+        });
+    }
+    let inside = tile.width > 0
+        && tile.height > 0
+        && tile.x.checked_add(tile.width).is_some_and(|e| e <= w)
+        && tile.y.checked_add(tile.height).is_some_and(|e| e <= h);
+    if !inside {
+        return Err(OutputError::TileOutside {
+            tile: (tile.x, tile.y, tile.width, tile.height),
+            width: w,
+            height: h,
+        });
+    }
+    let (tw, th) = (tile.width, tile.height);
+    if out.len() != c * tw * th {
+        return Err(OutputError::Length {
+            what: "tile tensor",
+            expected: c * tw * th,
+            got: out.len(),
+        });
+    }
+    match layout {
+        TensorLayout::Nchw => {
+            for (ch, dst_plane) in out.chunks_exact_mut(tw * th).enumerate() {
+                let src_plane = &input[ch * w * h..(ch + 1) * w * h];
+                for (ty, dst) in dst_plane.chunks_exact_mut(tw).enumerate() {
+                    let start = (tile.y + ty) * w + tile.x;
+                    dst.copy_from_slice(&src_plane[start..start + tw]);
+                }
+            }
+        }
+        TensorLayout::Nhwc => {
+            for (ty, dst) in out.chunks_exact_mut(tw * c).enumerate() {
+                let start = ((tile.y + ty) * w + tile.x) * c;
+                dst.copy_from_slice(&input[start..start + tw * c]);
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,9 @@
+//! Getting results out of the pipeline: one JSON line per frame (DeepDetect's
+//! predict keys) and embeddings as a `.npy` matrix with a JSON Lines index.
+//! Plain Rust: `dlpublish` feeds these from the buffers' metadata.
+
+pub mod npy;
+pub mod record;
+
+pub use npy::NpyWriter;
+pub use record::{BoundingBox, ClassEntry, FrameRecord, IndexRow};

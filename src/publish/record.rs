@@ -1,0 +1,178 @@
+//! The JSON form of one frame's results.
+//!
+//! ```json
+//! {"frame": 42, "pts_ms": 1400.0, "width": 1280, "height": 720,
+//!  "classes": [{"cat": "face", "prob": 0.93,
+//!               "bbox": {"xmin": 310.0, "ymin": 120.5, "xmax": 402.0, "ymax": 233.0}}],
+//!  "embedding": [0.01, -0.2]}
+//! ```
+
+use serde::Serialize;
+
+use crate::meta::{DetectedObject, FrameClass};
+
+/// A box in frame pixels.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BoundingBox {
+    /// Left edge.
+    pub xmin: f64,
+    /// Top edge.
+    pub ymin: f64,
+    /// Right edge.
+    pub xmax: f64,
+    /// Bottom edge.
+    pub ymax: f64,
+}
+
+/// One detected object or frame class, as DeepDetect names them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClassEntry {
+    /// Class name.
+    pub cat: String,
+    /// Confidence or probability.
+    pub prob: f64,
+    /// The object's box; absent for a frame classification.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bbox: Option<BoundingBox>,
+}
+
+/// One frame's line.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FrameRecord {
+    /// Frame number, counted from 0 at the element.
+    pub frame: u64,
+    /// Presentation time in milliseconds (absent when the buffer has none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pts_ms: Option<f64>,
+    /// Frame width in pixels.
+    pub width: u32,
+    /// Frame height in pixels.
+    pub height: u32,
+    /// Detected objects (with `bbox`) and frame classes (without), best first.
+    pub classes: Vec<ClassEntry>,
+    /// The frame's embedding, when written inline.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub embedding: Option<Vec<f32>>,
+    /// The embedding's row in the `.npy` file, when written there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub embedding_row: Option<u64>,
+}
+
+impl FrameRecord {
+    /// A record with the frame's objects and classes.
+    pub fn new(
+        frame: u64,
+        pts_ms: Option<f64>,
+        size: (u32, u32),
+        objects: &[DetectedObject],
+        classes: &[FrameClass],
+    ) -> Self {
+        let mut entries: Vec<ClassEntry> = objects
+            .iter()
+            .map(|o| ClassEntry {
+                cat: o.label.clone(),
+                prob: o.confidence,
+                bbox: Some(BoundingBox {
+                    xmin: o.x_min,
+                    ymin: o.y_min,
+                    xmax: o.x_max,
+                    ymax: o.y_max,
+                }),
+            })
+            .collect();
+        entries.extend(classes.iter().map(|c| ClassEntry {
+            cat: c.label.clone(),
+            prob: c.confidence,
+            bbox: None,
+        }));
+        Self {
+            frame,
+            pts_ms,
+            width: size.0,
+            height: size.1,
+            classes: entries,
+            embedding: None,
+            embedding_row: None,
+        }
+    }
+
+    /// Whether the frame has any result to write.
+    pub fn has_results(&self) -> bool {
+        !self.classes.is_empty() || self.embedding.is_some() || self.embedding_row.is_some()
+    }
+
+    /// The record as one line of JSON, newline included.
+    pub fn to_line(&self) -> String {
+        let mut line = serde_json::to_string(self).unwrap_or_default();
+        line.push('\n');
+        line
+    }
+}
+
+/// A line of the embeddings index: which frame a `.npy` row belongs to.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IndexRow {
+    /// Row in the matrix.
+    pub row: u64,
+    /// Frame number.
+    pub frame: u64,
+    /// Presentation time in milliseconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pts_ms: Option<f64>,
+}
+
+impl IndexRow {
+    /// The row as one line of JSON, newline included.
+    pub fn to_line(&self) -> String {
+        let mut line = serde_json::to_string(self).unwrap_or_default();
+        line.push('\n');
+        line
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn objects_and_classes_become_deepdetect_classes() {
+        let object = DetectedObject {
+            label: "face".into(),
+            label_id: 0,
+            confidence: 0.93,
+            x_min: 310.0,
+            y_min: 120.5,
+            x_max: 402.0,
+            y_max: 233.0,
+        };
+        let class = FrameClass {
+            label: "espresso".into(),
+            label_id: 967,
+            confidence: 0.5,
+        };
+        let mut record = FrameRecord::new(42, Some(1400.0), (1280, 720), &[object], &[class]);
+        record.embedding = Some(vec![0.25, -0.5]);
+        let value: serde_json::Value = serde_json::from_str(&record.to_line()).unwrap();
+        assert_eq!(
+            value,
+            serde_json::json!({"frame": 42, "pts_ms": 1400.0, "width": 1280, "height": 720,
+                "classes": [{"cat": "face", "prob": 0.93, "bbox": {"xmin": 310.0, "ymin": 120.5, "xmax": 402.0, "ymax": 233.0}},
+                            {"cat": "espresso", "prob": 0.5}],
+                "embedding": [0.25, -0.5]})
+        );
+        assert!(
+            record.to_line().ends_with("}\n")
+                && !record.to_line()[..record.to_line().len() - 1].contains('\n')
+        );
+    }
+
+    #[test]
+    fn empty_frames_have_no_results() {
+        let record = FrameRecord::new(0, None, (2, 2), &[], &[]);
+        assert!(!record.has_results());
+        assert_eq!(
+            record.to_line(),
+            "{\"frame\":0,\"width\":2,\"height\":2,\"classes\":[]}\n"
+        );
+    }
+}

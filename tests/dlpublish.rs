@@ -1,0 +1,224 @@
+//! dlpublish: JSON Lines that a strict parser accepts, embeddings as .npy
+//! with an index, row counts for every-Nth-frame extraction, and errors.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{media, pipeline, run_to_end};
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Line {
+    frame: u64,
+    pts_ms: Option<f64>,
+    width: u32,
+    height: u32,
+    classes: Vec<Class>,
+    embedding: Option<Vec<f32>>,
+    embedding_row: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Class {
+    cat: String,
+    prob: f64,
+    bbox: Option<BBox>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BBox {
+    xmin: f64,
+    ymin: f64,
+    xmax: f64,
+    ymax: f64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IndexLine {
+    row: u64,
+    frame: u64,
+    pts_ms: Option<f64>,
+}
+
+fn parse_lines<T: for<'de> Deserialize<'de>>(path: &std::path::Path) -> Vec<T> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str(l).unwrap_or_else(|e| panic!("strict parse failed for {l}: {e}"))
+        })
+        .collect()
+}
+
+fn run_ok(description: &str) {
+    let p = pipeline(description);
+    let outcome = run_to_end(&p, Duration::from_secs(120), |_, _| {});
+    assert!(outcome.error.is_none(), "{:?}", outcome.error);
+}
+
+#[test]
+fn detections_become_deepdetect_json_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().join("faces.jsonl");
+    run_ok(&format!(
+        "filesrc location={} ! decodebin ! videoconvert ! \
+         dlinfer model={} decoder=centerface input-std=1 iou-threshold=0.3 labels-file={} ! \
+         dlpublish location={} all-frames=true ! fakesink",
+        media("carphone_pristine.mp4").display(),
+        common::data("models/centerface.onnx").display(),
+        common::root()
+            .join("models/labels/centerface.txt")
+            .display(),
+        results.display()
+    ));
+    let lines: Vec<Line> = parse_lines(&results);
+    assert_eq!(lines.len(), 120, "all-frames writes every frame");
+    assert_eq!(
+        lines.iter().map(|l| l.frame).collect::<Vec<_>>(),
+        (0..120).collect::<Vec<_>>()
+    );
+    let pts: Vec<f64> = lines.iter().map(|l| l.pts_ms.unwrap()).collect();
+    assert!(pts.windows(2).all(|w| w[1] > w[0]), "pts increase");
+    let with_face = lines
+        .iter()
+        .filter(|l| l.classes.iter().any(|c| c.cat == "face"))
+        .count();
+    assert!(with_face >= 108, "{with_face} of 120 frames have a face");
+    for line in &lines {
+        assert_eq!((line.width, line.height), (176, 144));
+        assert!(line.embedding.is_none() && line.embedding_row.is_none());
+        for class in &line.classes {
+            let b = class.bbox.as_ref().expect("detections have a bbox");
+            assert!(
+                0.0 <= b.xmin
+                    && b.xmin < b.xmax
+                    && b.xmax <= 176.0
+                    && 0.0 <= b.ymin
+                    && b.ymin < b.ymax
+                    && b.ymax <= 144.0
+            );
+            assert!(class.prob > 0.5 && class.prob <= 1.0);
+        }
+    }
+}
+
+/// Reads a .npy float32 matrix: (rows, dim, data).
+fn read_npy(path: &std::path::Path) -> (usize, usize, Vec<f32>) {
+    let bytes = std::fs::read(path).unwrap();
+    assert_eq!(&bytes[..6], b"\x93NUMPY");
+    let len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+    let header = std::str::from_utf8(&bytes[10..10 + len]).unwrap();
+    let shape = header
+        .split("'shape': (")
+        .nth(1)
+        .unwrap()
+        .split(')')
+        .next()
+        .unwrap();
+    let dims: Vec<usize> = shape
+        .split(',')
+        .map(|d| d.trim())
+        .filter(|d| !d.is_empty())
+        .map(|d| d.parse().unwrap())
+        .collect();
+    let data: Vec<f32> = bytes[10 + len..]
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    assert!(header.contains("'descr': '<f4'"));
+    assert_eq!(data.len(), dims[0] * dims[1]);
+    (dims[0], dims[1], data)
+}
+
+#[test]
+fn every_30th_frame_in_batches_of_8_writes_ceil_rows_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let npy = dir.path().join("embeddings.npy");
+    let results = dir.path().join("classes.jsonl");
+    // bigbuckbunny.mp4 has 132 frames: frames 0, 30, 60, 90, 120 -> ceil(132 / 30) = 5 rows.
+    run_ok(&format!(
+        "filesrc location={} ! decodebin ! videoconvert ! \
+         dlinfer model={} decoder=features output-name=features inference-interval=30 batch-size=8 \
+             scale-mode=center-crop input-mean=127 input-std=128 ! \
+         dlpublish location={} embeddings-location={} ! fakesink",
+        media("bigbuckbunny.mp4").display(),
+        common::data("models/efficientnet_lite0.onnx").display(),
+        results.display(),
+        npy.display()
+    ));
+    let (rows, dim, data) = read_npy(&npy);
+    assert_eq!((rows, dim), (5, 1280));
+    for row in data.chunks(dim) {
+        let norm: f32 = row.iter().map(|v| v * v).sum::<f32>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-4, "rows are L2-normalised: {norm}");
+    }
+    let index: Vec<IndexLine> = parse_lines(&dir.path().join("embeddings.index.jsonl"));
+    assert_eq!(
+        index.iter().map(|i| (i.row, i.frame)).collect::<Vec<_>>(),
+        vec![(0, 0), (1, 30), (2, 60), (3, 90), (4, 120)]
+    );
+    let pts: Vec<f64> = index.iter().map(|i| i.pts_ms.unwrap()).collect();
+    assert_eq!(
+        pts,
+        vec![0.0, 1200.0, 2400.0, 3600.0, 4800.0],
+        "25 fps: frame n at 40n ms"
+    );
+    let lines: Vec<Line> = parse_lines(&results);
+    assert_eq!(
+        lines
+            .iter()
+            .map(|l| (l.frame, l.embedding_row))
+            .collect::<Vec<_>>(),
+        vec![
+            (0, Some(0)),
+            (30, Some(1)),
+            (60, Some(2)),
+            (90, Some(3)),
+            (120, Some(4))
+        ]
+    );
+}
+
+#[test]
+fn classes_without_boxes_and_inline_embeddings() {
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().join("coffee.jsonl");
+    run_ok(&format!(
+        "filesrc location={} ! pngdec ! videoconvert ! \
+         dlinfer model={model} decoder=classification output-name=logits top-k=5 labels-file={} \
+             scale-mode=center-crop input-mean=127 input-std=128 ! \
+         dlinfer model={model} decoder=features output-name=features scale-mode=center-crop input-mean=127 input-std=128 ! \
+         dlpublish location={} ! fakesink",
+        media("coffee.png").display(),
+        common::data("models/imagenet_labels.txt").display(),
+        results.display(),
+        model = common::data("models/efficientnet_lite0.onnx").display(),
+    ));
+    let lines: Vec<Line> = parse_lines(&results);
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0].classes.len(), 5);
+    assert_eq!(lines[0].classes[0].cat, "espresso");
+    assert!(lines[0].classes.iter().all(|c| c.bbox.is_none()));
+    assert!(lines[0].classes.windows(2).all(|w| w[0].prob >= w[1].prob));
+    assert_eq!(lines[0].embedding.as_ref().map(Vec::len), Some(1280));
+}
+
+#[test]
+fn an_unwritable_location_fails_at_start() {
+    for property in ["location", "embeddings-location"] {
+        let p = pipeline(&format!(
+            "videotestsrc num-buffers=1 ! dlpublish {property}=/nonexistent-dir/out.jsonl ! fakesink"
+        ));
+        let outcome = run_to_end(&p, Duration::from_secs(30), |_, _| {});
+        let (message, _) = outcome.error.expect("fails at start");
+        assert!(
+            message.contains("/nonexistent-dir/out.jsonl") && message.contains("writable"),
+            "{message}"
+        );
+    }
+}
