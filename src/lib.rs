@@ -7,9 +7,11 @@ use gst::glib;
 
 pub mod batch;
 pub mod decode;
+pub mod frame_output;
 pub mod inference;
 pub mod meta;
 pub mod model;
+pub mod overlay;
 pub mod preprocess;
 pub mod props;
 pub mod publish;

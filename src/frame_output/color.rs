@@ -41,7 +41,7 @@ pub fn write_color_frame(
             got: (width, height),
         });
     }
-    let expected = channels * width * height;
+    let expected = channels.saturating_mul(width).saturating_mul(height);
     if tensor.len() != expected {
         return Err(OutputError::Length {
             what: "model output tensor",

@@ -32,10 +32,7 @@ pub enum OutputError {
     /// The input frame's format cannot be read (YUV frames are not read here).
     UnsupportedInputFormat { format: PixelFormat },
     /// The tensor has a channel count this call cannot use.
-    ChannelCount {
-        got: usize,
-        expected: &'static str,
-    },
+    ChannelCount { got: usize, expected: &'static str },
     /// A tensor, mask or buffer does not hold the number of values its shape says.
     Length {
         what: &'static str,
@@ -129,10 +126,7 @@ impl fmt::Display for OutputError {
                 what,
                 expected,
                 got,
-            } => write!(
-                f,
-                "{what} has {got} values but its shape needs {expected}"
-            ),
+            } => write!(f, "{what} has {got} values but its shape needs {expected}"),
             Self::SizeMismatch {
                 what,
                 expected: (ew, eh),

@@ -42,9 +42,9 @@ mod mask;
 mod pixels;
 mod resample;
 mod size;
-mod tile;
 #[cfg(test)]
 mod tests;
+mod tile;
 
 pub use blend::TileBlender;
 pub use color::write_color_frame;

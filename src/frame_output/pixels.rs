@@ -3,11 +3,9 @@
 use super::{FrameMutView, OutputError, OutputMapping};
 use crate::preprocess::{FrameView, MAX_DIMENSION, PixelFormat};
 
-/// Added after clamping to round half away from zero by truncation:
-/// `0.5 - 2^-25`, the largest `f32` below one half. For every `v` in
-/// `0.0..=255.0`, `(v + ROUND_BIAS) as u8 == v.round() as u8` (plain `+ 0.5`
-/// would round `0.49999997` up, since that sum rounds to `1.0` in `f32`).
-pub(crate) const ROUND_BIAS: f32 = 0.499_999_97;
+/// `2^23`: adding it to a float in `0..=255` rounds it to an integer (ties
+/// to even) held in the low mantissa bits.
+const MAGIC: f32 = 8_388_608.0;
 
 /// Where a pixel's bytes are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,7 +84,11 @@ fn check_buffer(
 }
 
 /// Both sides at least 1 and at most [`MAX_DIMENSION`].
-pub(crate) fn check_size(what: &'static str, width: usize, height: usize) -> Result<(), OutputError> {
+pub(crate) fn check_size(
+    what: &'static str,
+    width: usize,
+    height: usize,
+) -> Result<(), OutputError> {
     if width == 0 || height == 0 {
         return Err(OutputError::ZeroSize {
             what,
@@ -166,11 +168,18 @@ impl ToByte {
         }
     }
 
+    /// Branch-free and without float -> int conversions, so rows vectorise:
+    /// round to nearest even with [`MAGIC`], read the integer from the bits,
+    /// then add 1 at exact `.5` ties the even rounding took down (`v - r` is
+    /// exact here).
     #[inline(always)]
+    #[allow(clippy::manual_clamp)] // `max` first maps NaN to 0; `clamp` keeps NaN.
     pub(crate) fn apply(self, value: f32) -> u8 {
-        // `max` first: it maps NaN to 0 (IEEE maxNum), so the sum is in 0..=255.
         let v = (value * self.scale + self.offset).max(0.0).min(255.0);
-        (v + ROUND_BIAS) as u8
+        let t = v + MAGIC;
+        let r = t.to_bits().wrapping_sub(MAGIC.to_bits());
+        let tie = v - (t - MAGIC) == 0.5;
+        (r + u32::from(tie)) as u8
     }
 }
 

@@ -36,6 +36,9 @@ pub(crate) struct Span {
 ///   overlap by at least `O` (all overlaps within 1 pixel of each other).
 ///
 /// Tiles are numbered row by row, left to right ([`TilePlan::tiles`]).
+/// Edge tiles are only shorter than `T` when the frame itself is: a model
+/// with a fixed input size needs `T` no larger than the frame (or a padded
+/// frame).
 ///
 /// Blend window (per axis, the 2-D weight is the product): where two
 /// consecutive tiles overlap by `ov` pixels, a linear ramp of width
@@ -67,7 +70,7 @@ impl TilePlan {
     ///
     /// Errors: zero or too large sizes, `tile == 0`, `scale_factor == 0`,
     /// `overlap >= tile`, or an output side above
-    /// [`MAX_DIMENSION`](crate::preprocess::MAX_DIMENSION).
+    /// [`MAX_DIMENSION`].
     pub fn new(
         width: usize,
         height: usize,
@@ -87,7 +90,7 @@ impl TilePlan {
             width.saturating_mul(scale_factor),
             height.saturating_mul(scale_factor),
         );
-        if ow > MAX_DIMENSION || oh > MAX_DIMENSION {
+        if ow > MAX_DIMENSION || oh > MAX_DIMENSION || ow.checked_mul(oh).is_none() {
             return Err(OutputError::TooLarge {
                 what: "tiled output",
                 width: ow,
@@ -193,8 +196,11 @@ fn spans(len: usize, tile: usize, overlap: usize, k: usize) -> Vec<Span> {
     let fade_in = |x: f64, (start, width): (f64, f64)| {
         if width > 0.0 {
             ((x + 0.5 - start) / width).clamp(0.0, 1.0)
-        } else {
+        } else if x + 0.5 >= start {
+            // Abutting tiles: a step at the boundary.
             1.0
+        } else {
+            0.0
         }
     };
     place

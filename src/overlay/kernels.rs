@@ -53,6 +53,39 @@ pub(super) fn fill<const STEP: usize, const OFF: usize, const N: usize>(
     s: Span,
     pat: [u8; 4],
 ) {
+    if STEP == 4 && N < 4 {
+        // 4-byte pixels with bytes to keep: one masked 32-bit write each,
+        // which vectorises (byte-wise partial copies do not).
+        let mut keep = [0xffu8; 4];
+        keep[OFF..OFF + N].fill(0);
+        let (keep, set) = (
+            u32::from_ne_bytes(keep),
+            u32::from_ne_bytes(pat) & !u32::from_ne_bytes(keep),
+        );
+        for y in s.y0..s.y1 {
+            for px in row_mut::<STEP>(data, stride, s, y).chunks_exact_mut(4) {
+                let v = u32::from_ne_bytes([px[0], px[1], px[2], px[3]]);
+                px.copy_from_slice(&((v & keep) | set).to_ne_bytes());
+            }
+        }
+        return;
+    }
+    if N == STEP {
+        // Whole pixels: build the first row by doubling, then copy it down.
+        let first = s.y0 * stride + s.x0 * STEP;
+        let len = s.width() * STEP;
+        data[first..first + STEP].copy_from_slice(&pat[..STEP]);
+        let mut done = STEP;
+        while done < len {
+            let n = done.min(len - done);
+            data.copy_within(first..first + n, first + done);
+            done += n;
+        }
+        for y in s.y0 + 1..s.y1 {
+            data.copy_within(first..first + len, y * stride + s.x0 * STEP);
+        }
+        return;
+    }
     let pat = &pat[OFF..OFF + N];
     for y in s.y0..s.y1 {
         for px in row_mut::<STEP>(data, stride, s, y).chunks_exact_mut(STEP) {
@@ -150,28 +183,14 @@ pub(super) fn pixelate<const STEP: usize, const OFF: usize, const NCH: usize>(
     }
 }
 
-/// `round(sum / d)` for `sum <= 255 * d`, as a multiply by a 32.32 reciprocal.
-#[derive(Clone, Copy)]
-struct Divider {
-    inv: u64,
-}
+/// Largest blur radius used (a larger one acts as this): keeps the
+/// fixed-point division in `box_columns` within `u32`.
+pub(super) const MAX_BLUR_RADIUS: usize = 8191;
 
-impl Divider {
-    fn new(d: u32) -> Self {
-        Self {
-            inv: ((1u64 << 32) + u64::from(d) / 2) / u64::from(d),
-        }
-    }
-
-    #[inline(always)]
-    fn div(self, sum: u32) -> u8 {
-        ((u64::from(sum) * self.inv + (1 << 31)) >> 32).min(255) as u8
-    }
-}
-
-/// Blurs the span: `passes` times a horizontal then a vertical box filter of
-/// `2 * radius + 1` taps, edges clamped to the span. Works on a scratch copy
-/// of the span.
+/// Blurs the span: `passes` vertical box filters of `2 * radius + 1` taps,
+/// then as many horizontal ones (run as vertical ones on a transposed copy,
+/// so every pass is a running sum vectorised across a whole row); edges are
+/// clamped to the span. Works on a scratch copy of the span.
 pub(super) fn blur<const STEP: usize, const OFF: usize, const NCH: usize>(
     data: &mut [u8],
     stride: usize,
@@ -180,63 +199,59 @@ pub(super) fn blur<const STEP: usize, const OFF: usize, const NCH: usize>(
     passes: usize,
 ) {
     let (w, h) = (s.width(), s.height());
-    let r = radius.min(w.max(h));
+    let r = radius.min(w.max(h)).min(MAX_BLUR_RADIUS);
     if r == 0 || w * h <= 1 {
         return;
     }
-    // r <= max side, so 255 * (2r + 1) fits u32 for any frame side up to 2^22.
-    let div = Divider::new(2 * r as u32 + 1);
-    let row_len = w * NCH;
-    let mut a = vec![0u8; row_len * h];
-    let mut b = vec![0u8; row_len * h];
-    let mut sums = vec![0u32; row_len];
+    let d = (2 * r + 1) as u32;
+    let inv = ((1 << 24) + d / 2) / d;
+    let mut a = vec![0u8; w * h * NCH];
+    let mut b = vec![0u8; w * h * NCH];
+    let mut sums = vec![0u32; w.max(h) * NCH];
 
-    for (y, dst) in (s.y0..s.y1).zip(a.chunks_exact_mut(row_len)) {
+    // a: the span, row-major.
+    for (y, dst) in (s.y0..s.y1).zip(a.chunks_exact_mut(w * NCH)) {
         let src = row::<STEP>(data, stride, s, y);
         for (px, d) in src.chunks_exact(STEP).zip(dst.chunks_exact_mut(NCH)) {
             d.copy_from_slice(&px[OFF..OFF + NCH]);
         }
     }
     for _ in 0..passes {
-        for (src, dst) in a.chunks_exact(row_len).zip(b.chunks_exact_mut(row_len)) {
-            box_row::<NCH>(src, dst, w, r, div);
-        }
-        box_columns(&b, &mut a, row_len, h, r, div, &mut sums);
+        box_columns(&a, &mut b, w * NCH, h, r, inv, &mut sums);
+        std::mem::swap(&mut a, &mut b);
     }
-    for (y, src) in (s.y0..s.y1).zip(a.chunks_exact(row_len)) {
-        let dst = row_mut::<STEP>(data, stride, s, y);
-        for (px, v) in dst.chunks_exact_mut(STEP).zip(src.chunks_exact(NCH)) {
-            px[OFF..OFF + NCH].copy_from_slice(v);
+    // b: the span transposed (column x is row x).
+    for (y, src) in a.chunks_exact(w * NCH).enumerate() {
+        for (x, v) in src.chunks_exact(NCH).enumerate() {
+            b[(x * h + y) * NCH..][..NCH].copy_from_slice(v);
         }
     }
-}
-
-/// One row of `w` pixels of `NCH` interleaved channels through a box filter
-/// (running sum; indices clamped to the row).
-fn box_row<const NCH: usize>(src: &[u8], dst: &mut [u8], w: usize, r: usize, div: Divider) {
-    let last = w - 1;
-    for c in 0..NCH {
-        let at = |i: usize| u32::from(src[i.min(last) * NCH + c]);
-        let mut sum = at(0) * r as u32 + (0..=r).map(at).sum::<u32>();
-        for i in 0..w {
-            dst[i * NCH + c] = div.div(sum);
-            sum = sum + at(i + r + 1) - at(i.saturating_sub(r));
+    for _ in 0..passes {
+        box_columns(&b, &mut a, h * NCH, w, r, inv, &mut sums);
+        std::mem::swap(&mut a, &mut b);
+    }
+    for (y, fy) in (s.y0..s.y1).enumerate() {
+        let dst = row_mut::<STEP>(data, stride, s, fy);
+        for (x, px) in dst.chunks_exact_mut(STEP).enumerate() {
+            px[OFF..OFF + NCH].copy_from_slice(&b[(x * h + y) * NCH..][..NCH]);
         }
     }
 }
 
-/// The columns of `h` rows of `row_len` bytes through a box filter: a running
-/// sum per column, slid down a row at a time (rows clamped to the span).
+/// The columns of `rows` rows of `row_len` bytes through a box filter of
+/// `2 * r + 1` taps (`inv` its reciprocal, 0.24 fixed point): a running sum
+/// per column, slid down a row at a time, rows clamped to the span.
 fn box_columns(
     src: &[u8],
     dst: &mut [u8],
     row_len: usize,
-    h: usize,
+    rows: usize,
     r: usize,
-    div: Divider,
+    inv: u32,
     sums: &mut [u32],
 ) {
-    let last = h - 1;
+    let last = rows - 1;
+    let sums = &mut sums[..row_len];
     let src_row = |i: usize| &src[i.min(last) * row_len..][..row_len];
     for (s, &v) in sums.iter_mut().zip(src_row(0)) {
         *s = u32::from(v) * r as u32;
@@ -247,8 +262,12 @@ fn box_columns(
         }
     }
     for (y, out) in dst.chunks_exact_mut(row_len).enumerate() {
+        // round(sum / d): sum <= 255 d, so sum * inv + 2^23 < 2^32 for
+        // d <= 2 * MAX_BLUR_RADIUS + 1 and the result is at most 255; off by
+        // at most 255 d / 2^25, which only matters (a tie rounded the other
+        // way) for radii over ~128. Plain u32 arithmetic, so it vectorises.
         for (o, &s) in out.iter_mut().zip(sums.iter()) {
-            *o = div.div(s);
+            *o = ((s * inv + (1 << 23)) >> 24) as u8;
         }
         let (add, sub) = (src_row(y + r + 1), src_row(y.saturating_sub(r)));
         for ((s, &a), &b) in sums.iter_mut().zip(add).zip(sub) {

@@ -42,7 +42,7 @@ mod tests;
 mod text;
 
 use kernels::Span;
-pub use text::TextRenderer;
+pub use text::{MAX_TEXT_SIZE_PX, TextRenderer};
 
 /// A mutably mapped video frame: planes and strides as GStreamer's
 /// `VideoFrameRef` gives them.
@@ -374,8 +374,7 @@ pub fn draw_rect_outline(frame: &mut FrameMut, rect: PixelRect, line_width: usiz
 /// Offset of `start` inside its cell of a grid of `block`-wide cells that
 /// starts at `origin`.
 fn cell_phase(start: usize, origin: i64, block: usize) -> usize {
-    let block = clamp_len(block);
-    clamp_len(start).wrapping_sub(origin).rem_euclid(block) as usize
+    (start as i128 - i128::from(origin)).rem_euclid(block as i128) as usize
 }
 
 /// Replaces each `block x block` cell of `rect` (cells aligned to the rect's
@@ -430,7 +429,7 @@ pub fn pixelate_rect(frame: &mut FrameMut, rect: PixelRect, block: usize) {
 /// Blurs `rect` (clipped to the frame) strongly: three passes of a separable
 /// `(2 * radius + 1)`-wide box filter, edges clamped to the rect. Only pixels
 /// inside the rect are read or written. `radius` 0 changes nothing; a radius
-/// beyond the rect's longer side acts as that side.
+/// beyond the rect's longer side (or 8191) acts as that.
 pub fn blur_rect(frame: &mut FrameMut, rect: PixelRect, radius: usize) {
     const PASSES: usize = 3;
     if radius == 0 || frame.check().is_err() {

@@ -259,8 +259,9 @@ impl Owned {
 
 fn in_rect(r: PixelRect) -> impl Fn(usize, usize) -> bool {
     move |x, y| {
-        let (x, y) = (x as i64, y as i64);
-        x >= r.x && y >= r.y && x - r.x < r.width && y - r.y < r.height
+        let (x, y) = (x as i128, y as i128);
+        let (rx, ry) = (i128::from(r.x), i128::from(r.y));
+        x >= rx && y >= ry && x - rx < i128::from(r.width) && y - ry < i128::from(r.height)
     }
 }
 
@@ -420,6 +421,15 @@ fn fill_clips_and_ignores_empty_rects_every_format() {
         );
         want.reference_paint(|_, _| true, COLOR);
         assert_eq!(f, want, "{format:?} huge rect");
+        // Overlapping the frame from far away: 2 columns, rows 0..13.
+        let far = PixelRect::new(i64::MIN + 3, -7, i64::MAX, 20);
+        let mut f = Owned::new(format, 64, 48, 4, 32);
+        let before = f.clone();
+        pixelate_rect(&mut f.frame(), far, 7);
+        blur_rect(&mut f.frame(), far, 5);
+        draw_rect_outline(&mut f.frame(), far, 2, COLOR);
+        f.assert_only_changed(&before, in_rect(far), "far rect");
+        assert_ne!(f, before);
     }
 }
 
@@ -748,6 +758,55 @@ fn text_label_draws_only_in_its_box_every_format() {
             g.assert_only_changed(&before, in_rect(bx), "clipped label");
             if x > -400 {
                 assert_ne!(g, before, "{format:?} ({x}, {y}) drew nothing");
+            }
+        }
+    }
+}
+
+#[test]
+fn blur_and_pixelate_do_not_read_outside_the_rect() {
+    for format in PixelFormat::ALL {
+        let yuv = matches!(format, PixelFormat::I420 | PixelFormat::Nv12);
+        let mut rects = vec![
+            PixelRect::new(10, 8, 20, 16),
+            PixelRect::new(-4, 30, 24, 30),
+        ];
+        if !yuv {
+            // 4:2:0 chroma samples on an odd edge hold outside pixels too.
+            rects.push(PixelRect::new(11, 9, 19, 15));
+        }
+        for (i, rect) in rects.into_iter().enumerate() {
+            let a = Owned::new(format, 64, 48, 3, 100 + i as u64);
+            // Same inside, different everywhere else.
+            let mut b = a.clone();
+            let keep = a.changeable(in_rect(rect));
+            let mut rng = Rng::new(200 + i as u64);
+            for (plane, mask) in b.planes.iter_mut().zip(&keep) {
+                for (v, &k) in plane.iter_mut().zip(mask) {
+                    if !k {
+                        *v = rng.byte();
+                    }
+                }
+            }
+            type Op = fn(&mut FrameMut, PixelRect);
+            let ops: [(&str, Op); 2] = [
+                ("blur", |f, r| blur_rect(f, r, 4)),
+                ("pixelate", |f, r| pixelate_rect(f, r, 3)),
+            ];
+            for (name, op) in ops {
+                let (mut a, mut b) = (a.clone(), b.clone());
+                op(&mut a.frame(), rect);
+                op(&mut b.frame(), rect);
+                for (p, mask) in keep.iter().enumerate() {
+                    for (j, &k) in mask.iter().enumerate() {
+                        if k {
+                            assert_eq!(
+                                a.planes[p][j], b.planes[p][j],
+                                "{name} {format:?} {rect:?}: plane {p} byte {j} depends on outside"
+                            );
+                        }
+                    }
+                }
             }
         }
     }
