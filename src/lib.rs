@@ -17,15 +17,18 @@ pub mod props;
 pub mod publish;
 pub mod runtime;
 pub mod stats;
+pub mod ytdl;
 
 mod dlinfer;
 mod dlpublish;
 mod dlstats;
+mod dltransform;
 
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     meta::tensor::register_tensor_meta();
     dlinfer::register(plugin)?;
     dlpublish::register(plugin)?;
+    dltransform::register(plugin)?;
     dlstats::register(plugin)?;
     Ok(())
 }

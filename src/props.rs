@@ -169,6 +169,26 @@ impl InputLayoutChoice {
     }
 }
 
+/// `mask-mode`: what a one-channel output (mask, depth) becomes.
+#[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, Default, glib::Enum)]
+#[repr(u32)]
+#[enum_type(name = "GstDlMaskMode")]
+pub enum MaskModeChoice {
+    #[default]
+    #[enum_value(name = "Gray: the mask as a gray picture", nick = "gray")]
+    Gray,
+    #[enum_value(
+        name = "Alpha: the input frame with the mask as its alpha channel (RGBA out)",
+        nick = "alpha"
+    )]
+    Alpha,
+    #[enum_value(
+        name = "Cutout: the input frame where the mask is high, background-color elsewhere",
+        nick = "cutout"
+    )]
+    Cutout,
+}
+
 /// Parses a per-channel value: one number for all three channels, or three
 /// separated by commas (or spaces), e.g. `123.675,116.28,103.53`.
 pub fn parse_channel_values(property: &str, text: &str) -> Result<[f32; 3], String> {

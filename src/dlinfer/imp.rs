@@ -42,6 +42,7 @@ use crate::decode::{self, DecoderKind, DetectionParams};
 use crate::inference::{BatchRunner, FrameResults, PostprocessConfig, decode_frame};
 use crate::meta::{attach_classification, attach_detection, attach_tensor};
 use crate::model::ImageInput;
+use crate::model::image_input::DYNAMIC_SIZE_MULTIPLE;
 use crate::model::labels::{check_label_count, load_labels};
 use crate::preprocess::{FrameView, PixelFormat, PreprocessSpec, Preprocessor, YuvMatrix};
 use crate::props::{
@@ -360,9 +361,11 @@ impl DlInfer {
             (settings.input_width > 0).then_some(settings.input_width as usize),
             (settings.input_height > 0).then_some(settings.input_height as usize),
         );
-        let (width, height) = state
-            .input
-            .resolve_size(requested, (info.width() as usize, info.height() as usize))?;
+        let (width, height) = state.input.resolve_size(
+            requested,
+            (info.width() as usize, info.height() as usize),
+            DYNAMIC_SIZE_MULTIPLE,
+        )?;
         let colorimetry = info.colorimetry();
         let spec = PreprocessSpec {
             width,

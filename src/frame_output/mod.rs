@@ -28,7 +28,9 @@
 //!   `out = round((in * A + bg * (255 - A)) / 255)`, exactly what compositing
 //!   the [`MaskMode::Alpha`] output over `bg` gives.
 //! - Tiling: tiles spread evenly with at least the requested overlap, linear
-//!   cross-fades centred in the overlaps, a running weighted mean; see
+//!   cross-fades over the middle half of each overlap (the outer quarters,
+//!   where a convolution sees a tile's padding, never count), a running
+//!   weighted mean; see
 //!   [`TilePlan`] and [`TileBlender`].
 //!
 //! Nothing here panics on wrong lengths or shapes: everything is validated

@@ -188,7 +188,13 @@ fn spans(len: usize, tile: usize, overlap: usize, k: usize) -> Vec<Span> {
         .map(|p| {
             let ((a, alen), (b, _)) = (p[0], p[1]);
             let end = a + alen;
-            let r = (end - b).min(b - a);
+            // The cross-fade covers the middle half of the overlap: the
+            // outer quarter on each side is where a convolution sees the
+            // tile's zero padding instead of the neighbouring pixels, so it
+            // must not count. (Models with a receptive-field radius R need
+            // tile-overlap >= 4R for seamless output.)
+            let overlap = (end - b).min(b - a);
+            let r = if overlap >= 2 { overlap / 2 } else { overlap };
             let kf = k as f64;
             (kf * (b + end - r) as f64 / 2.0, kf * r as f64)
         })

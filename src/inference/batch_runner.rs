@@ -83,7 +83,8 @@ impl BatchRunner {
         }
     }
 
-    fn slot(&mut self, slot: usize) -> InputSlot<'_> {
+    /// Batch slot `slot`, to fill directly (tiles, probes).
+    pub fn slot(&mut self, slot: usize) -> InputSlot<'_> {
         let range = slot * self.slot_len..(slot + 1) * self.slot_len;
         match &mut self.tensor {
             InputTensor::F32(data) => InputSlot::F32(&mut data[range]),

@@ -104,14 +104,16 @@ impl ImageInput {
     /// The input size (width, height) to use for frames of `frame` size.
     /// Fixed dimensions are the model's; a requested size must agree with
     /// them. Dynamic ones take the request, else the frame size rounded up to
-    /// [`DYNAMIC_SIZE_MULTIPLE`].
+    /// `multiple` (detectors: [`DYNAMIC_SIZE_MULTIPLE`]; frame-to-frame
+    /// models run at the frame's own size: 1).
     pub fn resolve_size(
         &self,
         requested: (Option<usize>, Option<usize>),
         frame: (usize, usize),
+        multiple: usize,
     ) -> Result<(usize, usize), String> {
-        let width = resolve_dim("width", self.width, requested.0, frame.0)?;
-        let height = resolve_dim("height", self.height, requested.1, frame.1)?;
+        let width = resolve_dim("width", self.width, requested.0, frame.0, multiple)?;
+        let height = resolve_dim("height", self.height, requested.1, frame.1, multiple)?;
         Ok((width, height))
     }
 
@@ -148,6 +150,7 @@ fn resolve_dim(
     fixed: Option<usize>,
     requested: Option<usize>,
     frame: usize,
+    multiple: usize,
 ) -> Result<usize, String> {
     match (fixed, requested) {
         (Some(fixed), Some(requested)) if fixed != requested => Err(format!(
@@ -156,7 +159,7 @@ fn resolve_dim(
         )),
         (Some(fixed), _) => Ok(fixed),
         (None, Some(requested)) if requested > 0 => Ok(requested),
-        (None, _) => Ok(frame.max(1).div_ceil(DYNAMIC_SIZE_MULTIPLE) * DYNAMIC_SIZE_MULTIPLE),
+        (None, _) => Ok(frame.max(1).div_ceil(multiple.max(1)) * multiple.max(1)),
     }
 }
 
@@ -195,7 +198,7 @@ mod tests {
             (Some(1), Some(256), Some(320))
         );
         assert_eq!(
-            input.resolve_size((None, None), (1920, 1080)),
+            input.resolve_size((None, None), (1920, 1080), DYNAMIC_SIZE_MULTIPLE),
             Ok((256, 320))
         );
         assert_eq!(input.tensor_shape(4, 256, 320), [4, 3, 320, 256]);
@@ -223,9 +226,16 @@ mod tests {
             &[None, Some(3), None, None],
         )]);
         let input = ImageInput::from_model(&info, None).unwrap();
-        assert_eq!(input.resolve_size((None, None), (176, 144)), Ok((192, 160)));
         assert_eq!(
-            input.resolve_size((Some(640), None), (1280, 720)),
+            input.resolve_size((None, None), (176, 144), DYNAMIC_SIZE_MULTIPLE),
+            Ok((192, 160))
+        );
+        assert_eq!(
+            input.resolve_size((None, None), (176, 144), 1),
+            Ok((176, 144))
+        );
+        assert_eq!(
+            input.resolve_size((Some(640), None), (1280, 720), DYNAMIC_SIZE_MULTIPLE),
             Ok((640, 736))
         );
     }
@@ -239,7 +249,7 @@ mod tests {
         )]);
         let input = ImageInput::from_model(&info, None).unwrap();
         let err = input
-            .resolve_size((Some(320), None), (640, 480))
+            .resolve_size((Some(320), None), (640, 480), DYNAMIC_SIZE_MULTIPLE)
             .unwrap_err();
         assert!(err.contains("fixed at 224"), "{err}");
     }

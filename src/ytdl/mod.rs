@@ -38,8 +38,9 @@
 //! * prints on stdout either a JSON object in yt-dlp's shape — at least
 //!   `{"url": "https://..."}`, optionally `title` (string), `duration`
 //!   (seconds, number), `http_headers` (object of strings) and `extractor` —
-//!   or just a bare URL: the first non-empty line that starts with `http://`
-//!   or `https://` is taken, anything else on stdout is ignored;
+//!   or just a bare URL: the first line whose first word starts with
+//!   `http://` or `https://` gives the URL (that word), other lines are
+//!   ignored;
 //! * exits with status 0 on success; on failure exits non-zero and says why on
 //!   stderr, ideally on lines starting with `ERROR:` as yt-dlp does (those are
 //!   passed on to the user; without any, the last few stderr lines are).
@@ -83,7 +84,13 @@ pub fn resolve(request: &ResolveRequest) -> Result<Resolved, ResolveError> {
                 page_url: request.page_url.clone(),
             });
         }
-        Err(error) => return Err(ResolveError::from_spawn(&request.program, &request.page_url, &error)),
+        Err(error) => {
+            return Err(ResolveError::from_spawn(
+                &request.program,
+                &request.page_url,
+                &error,
+            ));
+        }
     };
 
     if !finished.status.success() {

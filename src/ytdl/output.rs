@@ -127,9 +127,8 @@ fn from_info(info: Info, depth: usize) -> Option<Resolved> {
     let chosen = if let Some(url) = info.url.filter(|url| !url.is_empty()) {
         Some((url, info.http_headers.unwrap_or_default()))
     } else if let Some(formats) = info.requested_formats {
-        video_format(formats).map(|(url, headers)| {
-            (url, headers.or(info.http_headers).unwrap_or_default())
-        })
+        video_format(formats)
+            .map(|(url, headers)| (url, headers.or(info.http_headers).unwrap_or_default()))
     } else {
         None
     };
@@ -137,7 +136,9 @@ fn from_info(info: Info, depth: usize) -> Option<Resolved> {
         return Some(Resolved {
             media_url,
             title,
-            duration: info.duration.and_then(|secs| Duration::try_from_secs_f64(secs).ok()),
+            duration: info
+                .duration
+                .and_then(|secs| Duration::try_from_secs_f64(secs).ok()),
             http_headers: headers.0,
             extractor,
         });
@@ -160,7 +161,11 @@ fn from_info(info: Info, depth: usize) -> Option<Resolved> {
 /// The video one of merged formats (the first whose `vcodec` is not "none"),
 /// else the first with a URL.
 fn video_format(formats: Vec<Format>) -> Option<(String, Option<Headers>)> {
-    let with_url = || formats.iter().filter(|f| f.url.as_deref().is_some_and(|u| !u.is_empty()));
+    let with_url = || {
+        formats
+            .iter()
+            .filter(|f| f.url.as_deref().is_some_and(|u| !u.is_empty()))
+    };
     let format = with_url()
         .find(|f| f.vcodec.as_deref() != Some("none"))
         .or_else(|| with_url().next())?;
@@ -169,7 +174,8 @@ fn video_format(formats: Vec<Format>) -> Option<(String, Option<Headers>)> {
 
 fn is_http_url(word: &str) -> bool {
     let lower = word.get(..8).unwrap_or(word).to_ascii_lowercase();
-    (lower.starts_with("http://") && word.len() > 7) || (lower.starts_with("https://") && word.len() > 8)
+    (lower.starts_with("http://") && word.len() > 7)
+        || (lower.starts_with("https://") && word.len() > 8)
 }
 
 /// Why the program failed, from its stderr: yt-dlp's `ERROR:` lines (at most
@@ -197,13 +203,21 @@ pub(crate) fn failure_message(stderr: &[u8], status: &ExitStatus) -> String {
 /// The last few non-empty lines of stderr, if any.
 pub(crate) fn stderr_tail(stderr: &[u8]) -> Option<String> {
     let text = String::from_utf8_lossy(stderr);
-    let lines: Vec<&str> = text.lines().map(str::trim).filter(|line| !line.is_empty()).collect();
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect();
     let tail = &lines[lines.len().saturating_sub(MAX_STDERR_LINES)..];
     (!tail.is_empty()).then(|| join_lines(tail))
 }
 
 fn join_lines(lines: &[&str]) -> String {
-    lines.iter().map(|line| cut(line, MAX_LINE_CHARS)).collect::<Vec<_>>().join("; ")
+    lines
+        .iter()
+        .map(|line| cut(line, MAX_LINE_CHARS))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// `text` cut to `max` characters, with an ellipsis if it was longer.
@@ -219,7 +233,10 @@ mod tests {
     use super::*;
 
     fn headers(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     #[test]
@@ -235,7 +252,10 @@ mod tests {
         assert_eq!(resolved.extractor.as_deref(), Some("html5"));
         assert_eq!(
             resolved.http_headers,
-            headers(&[("User-Agent", "Mozilla/5.0"), ("Referer", "http://127.0.0.1:8000/page.html")])
+            headers(&[
+                ("User-Agent", "Mozilla/5.0"),
+                ("Referer", "http://127.0.0.1:8000/page.html")
+            ])
         );
     }
 
@@ -252,7 +272,8 @@ mod tests {
         assert_eq!(resolved.duration, Some(Duration::from_secs(3)));
 
         // No headers on the format: the top-level ones.
-        let json = br#"{"http_headers": {"A": "top"}, "requested_formats": [{"url": "https://x/v"}]}"#;
+        let json =
+            br#"{"http_headers": {"A": "top"}, "requested_formats": [{"url": "https://x/v"}]}"#;
         let resolved = parse_stdout(json).unwrap();
         assert_eq!(resolved.http_headers, headers(&[("A", "top")]));
     }
@@ -265,7 +286,11 @@ mod tests {
                         {"url": "http://h/clip3.mp4", "title": "Two (3)"}]}"#;
         let resolved = parse_stdout(json).unwrap();
         assert_eq!(resolved.media_url, "http://h/clip2.mp4");
-        assert_eq!(resolved.title.as_deref(), Some("Two"), "the playlist's title fills in");
+        assert_eq!(
+            resolved.title.as_deref(),
+            Some("Two"),
+            "the playlist's title fills in"
+        );
         assert_eq!(resolved.extractor.as_deref(), Some("generic"));
         assert_eq!(resolved.http_headers, headers(&[("User-Agent", "u")]));
     }
@@ -288,7 +313,10 @@ mod tests {
             (b"{\"title\": \"t\"}", "no \"url\""),
             (b"{\"url\": 3}", "not the JSON expected"),
             (b"{\"url\": \"http://x\"", "not the JSON expected"),
-            (b"{\"url\": \"http://x\", \"duration\": \"long\"}", "not the JSON expected"),
+            (
+                b"{\"url\": \"http://x\", \"duration\": \"long\"}",
+                "not the JSON expected",
+            ),
             (b"ftp://x/y\nhttp://\n", "no JSON object and no line"),
         ] {
             let error = parse_stdout(out).expect_err(&String::from_utf8_lossy(out));
@@ -314,14 +342,22 @@ mod tests {
             failure_message(stderr, &status),
             "ERROR: [generic] Unsupported URL: http://x; ERROR: second; ERROR: third"
         );
-        let stderr = b"Traceback (most recent call last):\n  File x\n    boom()\nValueError: bad\n\n";
-        assert_eq!(failure_message(stderr, &status), "File x; boom(); ValueError: bad");
+        let stderr =
+            b"Traceback (most recent call last):\n  File x\n    boom()\nValueError: bad\n\n";
+        assert_eq!(
+            failure_message(stderr, &status),
+            "File x; boom(); ValueError: bad"
+        );
         assert_eq!(
             failure_message(b"", &status),
             "it exited with status 1 and printed nothing on stderr"
         );
         let killed = ExitStatus::from_raw(9);
-        assert!(failure_message(b"", &killed).contains("signal: 9"), "{}", failure_message(b"", &killed));
+        assert!(
+            failure_message(b"", &killed).contains("signal: 9"),
+            "{}",
+            failure_message(b"", &killed)
+        );
         let long = format!("ERROR: {}", "x".repeat(2000));
         let message = failure_message(long.as_bytes(), &status);
         assert_eq!(message.chars().count(), MAX_LINE_CHARS + 1);

@@ -85,7 +85,9 @@ fn spawn(command: &mut Command) -> io::Result<Child> {
     let mut attempt = 0;
     loop {
         match command.spawn() {
-            Err(error) if error.kind() == io::ErrorKind::ExecutableFileBusy && attempt < BUSY_RETRIES => {
+            Err(error)
+                if error.kind() == io::ErrorKind::ExecutableFileBusy && attempt < BUSY_RETRIES =>
+            {
                 attempt += 1;
                 thread::sleep(Duration::from_millis(10 << attempt));
             }

@@ -45,7 +45,12 @@ fn is_dead(pid: &str) -> bool {
     match fs::read_to_string(format!("/proc/{pid}/stat")) {
         Err(_) => true,
         // pid (comm) STATE ...; comm may hold spaces, so look after the last ')'.
-        Ok(stat) => stat.rsplit(')').next().unwrap_or_default().trim_start().starts_with('Z'),
+        Ok(stat) => stat
+            .rsplit(')')
+            .next()
+            .unwrap_or_default()
+            .trim_start()
+            .starts_with('Z'),
     }
 }
 
@@ -79,7 +84,11 @@ fn runs_the_documented_command_line() {
 #[test]
 fn default_program_is_the_venv_one_or_path() {
     let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/yt-dlp");
-    let expected = if venv.is_file() { venv } else { PathBuf::from("yt-dlp") };
+    let expected = if venv.is_file() {
+        venv
+    } else {
+        PathBuf::from("yt-dlp")
+    };
     assert_eq!(default_program(), expected);
 }
 
@@ -116,9 +125,16 @@ EOF"#,
     );
     let args = fs::read_to_string(args_file).unwrap();
     let args: Vec<&str> = args.lines().collect();
-    assert_eq!(args.last(), Some(&PAGE), "the page URL comes last: {args:?}");
+    assert_eq!(
+        args.last(),
+        Some(&PAGE),
+        "the page URL comes last: {args:?}"
+    );
     assert_eq!(args[args.len() - 2], "--");
-    assert!(args.contains(&"--dump-single-json") && args.contains(&DEFAULT_FORMAT), "{args:?}");
+    assert!(
+        args.contains(&"--dump-single-json") && args.contains(&DEFAULT_FORMAT),
+        "{args:?}"
+    );
 }
 
 #[test]
@@ -131,7 +147,10 @@ fn stand_in_printing_a_bare_url() {
     );
     let resolved = resolve(&request(program, PAGE, Duration::from_secs(10))).unwrap();
     assert_eq!(resolved.media_url, "https://cdn.example/live/index.m3u8");
-    assert_eq!((resolved.title, resolved.duration, resolved.extractor), (None, None, None));
+    assert_eq!(
+        (resolved.title, resolved.duration, resolved.extractor),
+        (None, None, None)
+    );
     assert!(resolved.http_headers.is_empty());
 }
 
@@ -157,18 +176,31 @@ exit 1"#,
         }
     );
     let shown = error.to_string();
-    assert!(shown.contains(&format!("could not resolve {PAGE}")), "{shown}");
-    assert!(shown.contains("Unsupported URL") && shown.contains("exit status 1"), "{shown}");
+    assert!(
+        shown.contains(&format!("could not resolve {PAGE}")),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("Unsupported URL") && shown.contains("exit status 1"),
+        "{shown}"
+    );
 }
 
 #[test]
 fn success_without_a_url_is_bad_output() {
     let dir = tempfile::tempdir().unwrap();
-    let program = script(dir.path(), "chatty", "echo 'all good'\necho 'nearly done' >&2");
+    let program = script(
+        dir.path(),
+        "chatty",
+        "echo 'all good'\necho 'nearly done' >&2",
+    );
     match resolve(&request(program, PAGE, Duration::from_secs(10))) {
         Err(ResolveError::BadOutput { detail }) => {
             assert!(detail.contains("all good"), "{detail}");
-            assert!(detail.contains("nearly done"), "stderr is shown too: {detail}");
+            assert!(
+                detail.contains("nearly done"),
+                "stderr is shown too: {detail}"
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -211,7 +243,10 @@ fn timeout_kills_the_program_and_what_it_started() {
             page_url: PAGE.into()
         }
     );
-    assert!(took >= timeout && took < Duration::from_millis(1500), "took {took:?}");
+    assert!(
+        took >= timeout && took < Duration::from_secs(2),
+        "took {took:?}"
+    );
     assert!(error.to_string().contains("longer than 0.5 s"), "{error}");
 
     let pid = fs::read_to_string(pid_file).unwrap();
@@ -222,7 +257,10 @@ fn timeout_kills_the_program_and_what_it_started() {
     while !is_dead(sleeper.trim()) && Instant::now() < deadline {
         thread::sleep(Duration::from_millis(20));
     }
-    assert!(is_dead(sleeper.trim()), "the sleep {sleeper} it started is still running");
+    assert!(
+        is_dead(sleeper.trim()),
+        "the sleep {sleeper} it started is still running"
+    );
 }
 
 #[test]
@@ -238,17 +276,30 @@ fn missing_or_unexecutable_program() {
     );
     let shown = error.to_string();
     assert!(shown.contains("/nonexistent/bin/yt-dlp"), "{shown}");
-    assert!(shown.contains("pip install yt-dlp (the project's set-up installs it into .venv)"), "{shown}");
+    assert!(
+        shown.contains("pip install yt-dlp (the project's set-up installs it into .venv)"),
+        "{shown}"
+    );
 
-    let error = resolve(&request("no-such-yt-dlp-program".into(), PAGE, Duration::from_secs(5)))
-        .unwrap_err();
-    assert!(matches!(error, ResolveError::ProgramMissing { .. }), "{error:?}");
+    let error = resolve(&request(
+        "no-such-yt-dlp-program".into(),
+        PAGE,
+        Duration::from_secs(5),
+    ))
+    .unwrap_err();
+    assert!(
+        matches!(error, ResolveError::ProgramMissing { .. }),
+        "{error:?}"
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let not_executable = script(dir.path(), "yt-dlp", "echo https://x.example/a");
     set_mode(&not_executable, 0o644);
     let error = resolve(&request(not_executable, PAGE, Duration::from_secs(5))).unwrap_err();
-    assert!(matches!(error, ResolveError::ProgramMissing { .. }), "{error:?}");
+    assert!(
+        matches!(error, ResolveError::ProgramMissing { .. }),
+        "{error:?}"
+    );
 }
 
 // --- the real yt-dlp, on loopback -------------------------------------------
@@ -260,7 +311,10 @@ fn real_setup() -> Option<(PathBuf, PathBuf)> {
     let clip = root.join(".data/media/carphone_pristine.mp4");
     for needed in [&program, &clip] {
         if !needed.exists() {
-            eprintln!("skipped: {} is missing (run scripts/setup.sh)", needed.display());
+            eprintln!(
+                "skipped: {} is missing (run scripts/setup.sh)",
+                needed.display()
+            );
             return None;
         }
     }
@@ -278,7 +332,11 @@ fn real_request(program: PathBuf, page_url: String) -> ResolveRequest {
 fn timed(request: &ResolveRequest) -> Result<Resolved, ResolveError> {
     let started = Instant::now();
     let result = resolve(request);
-    eprintln!("yt-dlp on {} took {:?}", request.page_url, started.elapsed());
+    eprintln!(
+        "yt-dlp on {} took {:?}",
+        request.page_url,
+        started.elapsed()
+    );
     result
 }
 
@@ -289,15 +347,24 @@ fn real_yt_dlp_finds_the_video_in_a_page() {
     };
     let server = HttpServer::clip_site(&clip, "Carphone").unwrap();
     let resolved = timed(&real_request(program, server.url("/page.html"))).unwrap();
+    // Only the page was fetched: -J simulates, the clip is not downloaded.
+    assert_eq!(server.requests(), ["GET /page.html -"]);
 
     assert_eq!(resolved.media_url, server.url("/clip.mp4"));
     // The html5 extractor numbers the videos of a page: "Carphone (1)".
     let title = resolved.title.as_deref().unwrap_or_default();
     assert!(title.starts_with("Carphone"), "{resolved:?}");
     assert_eq!(resolved.extractor.as_deref(), Some("html5"), "{resolved:?}");
-    assert_eq!(resolved.duration, None, "the generic extractors do not probe the media");
+    assert_eq!(
+        resolved.duration, None,
+        "the generic extractors do not probe the media"
+    );
     let header = |name: &str| {
-        resolved.http_headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        resolved
+            .http_headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     };
     assert!(header("User-Agent").is_some(), "{resolved:?}");
     assert_eq!(header("Referer"), Some(server.url("/page.html").as_str()));
@@ -311,7 +378,11 @@ fn real_yt_dlp_passes_a_direct_media_url_through() {
     let server = HttpServer::clip_site(&clip, "Carphone").unwrap();
     let resolved = timed(&real_request(program, server.url("/clip.mp4"))).unwrap();
     assert_eq!(resolved.media_url, server.url("/clip.mp4"));
-    assert_eq!(resolved.title.as_deref(), Some("clip"), "the file's stem: {resolved:?}");
+    assert_eq!(
+        resolved.title.as_deref(),
+        Some("clip"),
+        "the file's stem: {resolved:?}"
+    );
     assert_eq!(resolved.extractor.as_deref(), Some("generic"));
 }
 
@@ -322,15 +393,25 @@ fn real_yt_dlp_failures_carry_its_error() {
     };
     let server = HttpServer::start([
         ("/clip.mp4", Route::file(&clip, "video/mp4").unwrap()),
-        ("/plain.html", Route::html("<html><head><title>No video</title></head><body>hi</body></html>")),
+        (
+            "/plain.html",
+            Route::html("<html><head><title>No video</title></head><body>hi</body></html>"),
+        ),
     ])
     .unwrap();
 
     let page = server.url("/plain.html");
     match timed(&real_request(program.clone(), page.clone())) {
-        Err(ResolveError::Failed { page_url, message, exit_code }) => {
+        Err(ResolveError::Failed {
+            page_url,
+            message,
+            exit_code,
+        }) => {
             assert_eq!(page_url, page);
-            assert!(message.starts_with("ERROR:") && message.contains("Unsupported URL"), "{message}");
+            assert!(
+                message.starts_with("ERROR:") && message.contains("Unsupported URL"),
+                "{message}"
+            );
             assert_eq!(exit_code, Some(1));
         }
         other => panic!("{other:?}"),
@@ -350,7 +431,9 @@ fn real_yt_dlp_failures_carry_its_error() {
 /// A raw request; the whole response (the server closes the connection).
 fn exchange(server: &HttpServer, request: &str) -> Vec<u8> {
     let mut stream = TcpStream::connect(server.addr()).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
     stream.write_all(request.as_bytes()).unwrap();
     let mut response = Vec::new();
     let _ = stream.read_to_end(&mut response);
@@ -358,8 +441,15 @@ fn exchange(server: &HttpServer, request: &str) -> Vec<u8> {
 }
 
 fn split(response: &[u8]) -> (String, Vec<u8>) {
-    let at = response.windows(4).position(|w| w == b"\r\n\r\n").expect("a head") + 4;
-    (String::from_utf8_lossy(&response[..at]).into_owned(), response[at..].to_vec())
+    let at = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a head")
+        + 4;
+    (
+        String::from_utf8_lossy(&response[..at]).into_owned(),
+        response[at..].to_vec(),
+    )
 }
 
 fn sample_body() -> Vec<u8> {
@@ -369,13 +459,22 @@ fn sample_body() -> Vec<u8> {
 #[test]
 fn test_server_serves_whole_ranges_heads_and_drops() {
     let server = HttpServer::start([
-        ("/b.bin", Route::bytes(sample_body(), "application/octet-stream")),
-        ("/cut.bin", Route::bytes(sample_body(), "application/octet-stream").drop_halfway()),
+        (
+            "/b.bin",
+            Route::bytes(sample_body(), "application/octet-stream"),
+        ),
+        (
+            "/cut.bin",
+            Route::bytes(sample_body(), "application/octet-stream").drop_halfway(),
+        ),
     ])
     .unwrap();
     let body = sample_body();
     let get = |path: &str, extra: &str| {
-        split(&exchange(&server, &format!("GET {path} HTTP/1.1\r\nHost: x\r\n{extra}\r\n")))
+        split(&exchange(
+            &server,
+            &format!("GET {path} HTTP/1.1\r\nHost: x\r\n{extra}\r\n"),
+        ))
     };
 
     let (head, got) = get("/b.bin?x=1", "");
@@ -385,7 +484,10 @@ fn test_server_serves_whole_ranges_heads_and_drops() {
 
     let (head, got) = get("/b.bin", "Range: bytes=100-199\r\n");
     assert!(head.starts_with("HTTP/1.1 206"), "{head}");
-    assert!(head.contains("Content-Range: bytes 100-199/200000\r\n"), "{head}");
+    assert!(
+        head.contains("Content-Range: bytes 100-199/200000\r\n"),
+        "{head}"
+    );
     assert_eq!(got, body[100..200]);
     let (_, got) = get("/b.bin", "range: bytes=199990-\r\n");
     assert_eq!(got, body[199_990..]);
@@ -396,7 +498,10 @@ fn test_server_serves_whole_ranges_heads_and_drops() {
     let (head, _) = get("/b.bin", "Range: bytes=200000-\r\n");
     assert!(head.starts_with("HTTP/1.1 416"), "{head}");
     let (head, got) = get("/b.bin", "Range: bytes=0-1,5-6\r\n");
-    assert!(head.starts_with("HTTP/1.1 200"), "several ranges: the whole body: {head}");
+    assert!(
+        head.starts_with("HTTP/1.1 200"),
+        "several ranges: the whole body: {head}"
+    );
     assert_eq!(got.len(), body.len());
 
     let (head, got) = split(&exchange(&server, "HEAD /b.bin HTTP/1.1\r\n\r\n"));
@@ -431,7 +536,14 @@ fn test_server_stops_when_dropped() {
     thread::sleep(Duration::from_millis(50));
     let started = Instant::now();
     drop(server);
-    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
-    assert!(TcpStream::connect(addr).is_err(), "nothing listens any more");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        TcpStream::connect(addr).is_err(),
+        "nothing listens any more"
+    );
     drop(idle);
 }

@@ -13,7 +13,9 @@ pub fn page_url_from_uri(uri: &str) -> Result<String, String> {
 
     let rest = strip_prefix_ignore_case(uri, URI_SCHEME)
         .and_then(|rest| rest.strip_prefix(':'))
-        .ok_or_else(|| format!("{uri:?} is not a ytdl: URI; expected ytdl://<page URL>, {EXAMPLE}"))?;
+        .ok_or_else(|| {
+            format!("{uri:?} is not a ytdl: URI; expected ytdl://<page URL>, {EXAMPLE}")
+        })?;
     // `ytdl://https://x` is the documented form; `ytdl:https://x` is accepted too.
     let inner = if is_http_url_prefix(rest) {
         rest
@@ -42,11 +44,12 @@ pub fn page_url_from_uri(uri: &str) -> Result<String, String> {
             "the page URL in {uri:?} must start with http:// or https://, {EXAMPLE}{hint}"
         ));
     };
-    let host = after_scheme.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = after_scheme
+        .split(['/', '?', '#'])
+        .next()
+        .unwrap_or_default();
     if host.is_empty() {
-        return Err(format!(
-            "the page URL in {uri:?} has no host, {EXAMPLE}"
-        ));
+        return Err(format!("the page URL in {uri:?} has no host, {EXAMPLE}"));
     }
     Ok(inner.to_owned())
 }
@@ -62,7 +65,8 @@ fn is_http_url_prefix(text: &str) -> bool {
 
 fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
     let head = text.get(..prefix.len())?;
-    head.eq_ignore_ascii_case(prefix).then(|| &text[prefix.len()..])
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &text[prefix.len()..])
 }
 
 #[cfg(test)]
@@ -94,8 +98,14 @@ mod tests {
             ("http://example.com/x", "not a ytdl: URI"),
             ("ytd://https://example.com/x", "not a ytdl: URI"),
             ("", "not a ytdl: URI"),
-            ("ytdl://ftp://example.com/clip.mp4", "must start with http:// or https://"),
-            ("ytdl://file:///tmp/clip.mp4", "must start with http:// or https://"),
+            (
+                "ytdl://ftp://example.com/clip.mp4",
+                "must start with http:// or https://",
+            ),
+            (
+                "ytdl://file:///tmp/clip.mp4",
+                "must start with http:// or https://",
+            ),
             ("ytdl://https://", "no host"),
             ("ytdl://http:///path", "no host"),
             ("ytdl://https://example.com/a b", "percent-encode"),

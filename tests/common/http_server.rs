@@ -91,12 +91,17 @@ struct Shared {
 impl HttpServer {
     /// Starts serving `routes` (paths like `/clip.mp4`) on `127.0.0.1`, on a
     /// port of the system's choosing.
-    pub fn start<P: Into<String>>(routes: impl IntoIterator<Item = (P, Route)>) -> io::Result<Self> {
+    pub fn start<P: Into<String>>(
+        routes: impl IntoIterator<Item = (P, Route)>,
+    ) -> io::Result<Self> {
         let listener = TcpListener::bind(("127.0.0.1", 0))?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
-            routes: routes.into_iter().map(|(path, route)| (path.into(), route)).collect(),
+            routes: routes
+                .into_iter()
+                .map(|(path, route)| (path.into(), route))
+                .collect(),
             stop: AtomicBool::new(false),
             connections: Mutex::new(Vec::new()),
             log: Mutex::new(Vec::new()),
@@ -183,7 +188,12 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
             let _ = handle.join();
         }
         if connections.len() >= MAX_CONNECTIONS {
-            let _ = respond_plain(&stream, 503, "Service Unavailable", "too many connections\n");
+            let _ = respond_plain(
+                &stream,
+                503,
+                "Service Unavailable",
+                "too many connections\n",
+            );
             continue;
         }
         let Ok(handle_stream) = stream.try_clone() else {
@@ -194,7 +204,10 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
             thread::Builder::new()
                 .name("test-http-conn".into())
                 .spawn(move || {
-                    let _ = serve(stream, &shared);
+                    let _ = serve(&stream, &shared);
+                    // The acceptor's handle keeps the socket open: end it
+                    // explicitly so that the client sees the end of the response.
+                    let _ = stream.shutdown(Shutdown::Write);
                 })
         };
         if let Ok(worker) = worker {
@@ -204,14 +217,17 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
 }
 
 /// Answers one request on `stream`, then closes it.
-fn serve(mut stream: TcpStream, shared: &Shared) -> io::Result<()> {
-    let Some(head) = read_head(&mut stream)? else {
+fn serve(mut stream: &TcpStream, shared: &Shared) -> io::Result<()> {
+    let Some(head) = read_head(stream)? else {
         return Ok(());
     };
     let mut lines = head.lines();
     let request_line = lines.next().unwrap_or_default();
     let mut parts = request_line.split_whitespace();
-    let (method, target) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
+    let (method, target) = (
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+    );
     let range = lines
         .filter_map(|line| line.split_once(':'))
         .find(|(name, _)| name.trim().eq_ignore_ascii_case("range"))
@@ -225,7 +241,7 @@ fn serve(mut stream: TcpStream, shared: &Shared) -> io::Result<()> {
     let head_only = match method {
         "GET" => false,
         "HEAD" => true,
-        _ => return respond_plain(&stream, 405, "Method Not Allowed", "GET or HEAD only\n"),
+        _ => return respond_plain(stream, 405, "Method Not Allowed", "GET or HEAD only\n"),
     };
     let Some(route) = shared
         .routes
@@ -233,7 +249,7 @@ fn serve(mut stream: TcpStream, shared: &Shared) -> io::Result<()> {
         .find(|(route_path, _)| route_path == path)
         .map(|(_, route)| route)
     else {
-        return respond_plain(&stream, 404, "Not Found", "not found\n");
+        return respond_plain(stream, 404, "Not Found", "not found\n");
     };
 
     let len = route.body.len();
@@ -255,7 +271,10 @@ fn serve(mut stream: TcpStream, shared: &Shared) -> io::Result<()> {
         end - start
     );
     if status.starts_with("206") {
-        response.push_str(&format!("Content-Range: bytes {start}-{}/{len}\r\n", end - 1));
+        response.push_str(&format!(
+            "Content-Range: bytes {start}-{}/{len}\r\n",
+            end - 1
+        ));
     }
     response.push_str("\r\n");
     stream.write_all(response.as_bytes())?;
@@ -279,7 +298,7 @@ fn serve(mut stream: TcpStream, shared: &Shared) -> io::Result<()> {
 }
 
 /// The request line and headers, or `None` if the client went away first.
-fn read_head(stream: &mut TcpStream) -> io::Result<Option<String>> {
+fn read_head(mut stream: &TcpStream) -> io::Result<Option<String>> {
     let mut head = Vec::new();
     let mut byte = [0u8; 1024];
     while !head.windows(4).any(|w| w == b"\r\n\r\n") {

@@ -2,6 +2,8 @@
 //! and media that `scripts/setup.sh` prepares, and running pipelines to EOS.
 #![allow(dead_code)] // each test binary uses a different part
 
+pub mod http_server;
+
 use std::path::PathBuf;
 use std::sync::Once;
 use std::time::{Duration, Instant};

@@ -1,0 +1,1187 @@
+//! SECTION:element-dltransform
+//!
+//! Runs a frame-to-frame ONNX model on every frame; the output frame is the
+//! model's output tensor, mapped to pixels by `pixel = value * output-scale +
+//! output-offset` (clamped to 0..255; the defaults fit outputs in 0..1).
+//!
+//! The output size comes from the model, learned by running it once on a
+//! blank frame when caps are set: a fixed output shape gives fixed caps, a
+//! fully convolutional model runs at the frame's size (or `input-width` x
+//! `input-height`), and an upscaling model gives k x the frame. So
+//! `dltransform ! videoconvert ! x264enc` negotiates without sizes in the
+//! pipeline.
+//!
+//! One-channel outputs (masks, depth) come out at the input frame's size,
+//! resampled: `mask-mode=gray` (the mask as a picture), `alpha` (the input
+//! frame with the mask as alpha, RGBA) or `cutout` (the input where the mask
+//! is high, `background-color` elsewhere).
+//!
+//! `tile-size` runs fully convolutional models tile by tile on frames too
+//! large to run whole, with `tile-overlap` pixels blended across seams.
+//!
+//! ```sh
+//! gst-launch-1.0 filesrc location=clip.mp4 ! decodebin ! videoconvert ! \
+//!     dltransform model=u2netp.onnx input-width=320 input-height=320 \
+//!         input-mean=123.675,116.28,103.53 input-std=58.395,57.12,57.375 \
+//!         normalize-output=true mask-mode=cutout ! \
+//!     videoconvert ! x264enc ! mp4mux ! filesink location=cutout.mp4
+//! ```
+
+use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
+
+use gst::glib;
+use gst::prelude::*;
+use gst::subclass::prelude::*;
+use gst_base::prelude::*;
+use gst_base::subclass::base_transform::{
+    GenerateOutputSuccess, InputBuffer, PrepareOutputBufferSuccess,
+};
+use gst_base::subclass::prelude::*;
+use gst_video::prelude::*;
+
+use crate::batch::BatchQueue;
+use crate::decode::OutputView;
+use crate::frame_output::{
+    FrameMutView, MaskMode, MaskWriter, OutputMapping, TileBlender, TilePlan, extract_tile_layout,
+    frame_dims_from_shape, normalize_min_max, write_color_frame,
+};
+use crate::inference::BatchRunner;
+use crate::inference::batch_runner::InputSlot;
+use crate::inference::results::select_output;
+use crate::model::{ImageInput, InputElement};
+use crate::preprocess::{
+    FrameView, PixelFormat, PreprocessSpec, Preprocessor, ScaleMode, TensorLayout, YuvMatrix,
+};
+use crate::props::{
+    InputColorChoice, InputLayoutChoice, MaskModeChoice, ScaleModeChoice, format_channel_values,
+    parse_channel_values,
+};
+use crate::runtime::{ExecutionProvider, SessionOptions, SharedSession, open_shared_session};
+
+static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
+    gst::DebugCategory::new(
+        "dltransform",
+        gst::DebugColorFlags::empty(),
+        Some("Deep learning frame-to-frame transform"),
+    )
+});
+
+const DEFAULT_OUTPUT_SCALE: f32 = 255.0;
+const DEFAULT_OUTPUT_OFFSET: f32 = 0.0;
+const DEFAULT_BACKGROUND: u32 = 0xff00ff00;
+const DEFAULT_TILE_OVERLAP: u32 = 32;
+const DEFAULT_EXECUTION_PROVIDER: &str = "cpu";
+
+#[derive(Debug, Clone)]
+struct Settings {
+    model: Option<PathBuf>,
+    input_color: InputColorChoice,
+    input_layout: InputLayoutChoice,
+    input_mean: [f32; 3],
+    input_std: [f32; 3],
+    scale_mode: ScaleModeChoice,
+    input_width: u32,
+    input_height: u32,
+    output_name: Option<String>,
+    output_scale: f32,
+    output_offset: f32,
+    output_color: InputColorChoice,
+    normalize_output: bool,
+    mask_mode: MaskModeChoice,
+    background_color: u32,
+    tile_size: u32,
+    tile_overlap: u32,
+    batch_size: u32,
+    execution_provider: String,
+    threads: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            model: None,
+            input_color: InputColorChoice::default(),
+            input_layout: InputLayoutChoice::default(),
+            input_mean: [0.0; 3],
+            input_std: [255.0; 3],
+            scale_mode: ScaleModeChoice::default(),
+            input_width: 0,
+            input_height: 0,
+            output_name: None,
+            output_scale: DEFAULT_OUTPUT_SCALE,
+            output_offset: DEFAULT_OUTPUT_OFFSET,
+            output_color: InputColorChoice::default(),
+            normalize_output: false,
+            mask_mode: MaskModeChoice::default(),
+            background_color: DEFAULT_BACKGROUND,
+            tile_size: 0,
+            tile_overlap: DEFAULT_TILE_OVERLAP,
+            batch_size: 1,
+            execution_provider: DEFAULT_EXECUTION_PROVIDER.to_string(),
+            threads: 0,
+        }
+    }
+}
+
+/// What the model makes of frames of one size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Geometry {
+    /// The size of one model run's input (a tile's when tiling).
+    model_input: (usize, usize),
+    /// Channels of the chosen output: 3 (a picture) or 1 (a mask).
+    channels: usize,
+    /// The output frame size.
+    output_frame: (usize, usize),
+    /// Upscale factor of a tiled model (output tile / input tile).
+    tile_scale: usize,
+}
+
+/// Turns one frame's output into an output frame.
+struct Renderer {
+    in_info: gst_video::VideoInfo,
+    out_info: gst_video::VideoInfo,
+    in_format: PixelFormat,
+    out_format: PixelFormat,
+    mapping: OutputMapping,
+    mask_mode: MaskMode,
+    normalize: bool,
+    mask_writer: MaskWriter,
+    normalized: Vec<f32>,
+}
+
+struct Tiling {
+    plan: TilePlan,
+    blender: TileBlender,
+    /// The whole frame, preprocessed, tiles are cut from.
+    frame_tensor: Vec<f32>,
+}
+
+struct Negotiated {
+    preprocessor: Preprocessor,
+    runner: BatchRunner,
+    renderer: Renderer,
+    tiling: Option<Tiling>,
+}
+
+struct State {
+    session: Arc<SharedSession>,
+    input: ImageInput,
+    geometries: HashMap<(usize, usize), Geometry>,
+    negotiated: Option<Negotiated>,
+    queue: BatchQueue<gst::Buffer>,
+    ready: VecDeque<gst::Buffer>,
+}
+
+/// The `dltransform` element.
+#[derive(Default)]
+pub struct DlTransform {
+    settings: Mutex<Settings>,
+    state: Mutex<Option<State>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+const INPUT_FORMATS: [(gst_video::VideoFormat, PixelFormat); 12] = [
+    (gst_video::VideoFormat::Rgb, PixelFormat::Rgb),
+    (gst_video::VideoFormat::Bgr, PixelFormat::Bgr),
+    (gst_video::VideoFormat::Rgba, PixelFormat::Rgba),
+    (gst_video::VideoFormat::Bgra, PixelFormat::Bgra),
+    (gst_video::VideoFormat::Rgbx, PixelFormat::Rgbx),
+    (gst_video::VideoFormat::Bgrx, PixelFormat::Bgrx),
+    (gst_video::VideoFormat::Xrgb, PixelFormat::Xrgb),
+    (gst_video::VideoFormat::Xbgr, PixelFormat::Xbgr),
+    (gst_video::VideoFormat::Argb, PixelFormat::Argb),
+    (gst_video::VideoFormat::Abgr, PixelFormat::Abgr),
+    (gst_video::VideoFormat::I420, PixelFormat::I420),
+    (gst_video::VideoFormat::Nv12, PixelFormat::Nv12),
+];
+
+/// Output formats, in order of preference.
+const OUTPUT_FORMATS: [(gst_video::VideoFormat, PixelFormat); 7] = [
+    (gst_video::VideoFormat::Rgb, PixelFormat::Rgb),
+    (gst_video::VideoFormat::Bgr, PixelFormat::Bgr),
+    (gst_video::VideoFormat::Rgba, PixelFormat::Rgba),
+    (gst_video::VideoFormat::Bgra, PixelFormat::Bgra),
+    (gst_video::VideoFormat::Rgbx, PixelFormat::Rgbx),
+    (gst_video::VideoFormat::Bgrx, PixelFormat::Bgrx),
+    (gst_video::VideoFormat::Gray8, PixelFormat::Gray8),
+];
+
+fn pixel_format(
+    table: &[(gst_video::VideoFormat, PixelFormat)],
+    format: gst_video::VideoFormat,
+) -> Option<PixelFormat> {
+    table.iter().find(|(f, _)| *f == format).map(|(_, p)| *p)
+}
+
+/// The formats a mask mode can read (alpha and cutout read the input's pixels
+/// as packed RGB) and write.
+fn formats_for(
+    mask_mode: MaskModeChoice,
+    channels: Option<usize>,
+) -> (Vec<gst_video::VideoFormat>, Vec<gst_video::VideoFormat>) {
+    let all_in: Vec<_> = INPUT_FORMATS.iter().map(|(f, _)| *f).collect();
+    let packed_in: Vec<_> = all_in
+        .iter()
+        .copied()
+        .filter(|f| gst_video::VideoFormatInfo::from_format(*f).is_rgb())
+        .collect();
+    let color_out: Vec<_> = OUTPUT_FORMATS
+        .iter()
+        .map(|(f, _)| *f)
+        .filter(|f| gst_video::VideoFormatInfo::from_format(*f).is_rgb())
+        .collect();
+    let alpha_out = vec![gst_video::VideoFormat::Rgba, gst_video::VideoFormat::Bgra];
+    let all_out: Vec<_> = OUTPUT_FORMATS.iter().map(|(f, _)| *f).collect();
+    match (channels, mask_mode) {
+        (Some(3), _) => (all_in, color_out),
+        (_, MaskModeChoice::Alpha) => (packed_in, alpha_out),
+        (_, MaskModeChoice::Cutout) => (packed_in, color_out),
+        (Some(_), MaskModeChoice::Gray) => (all_in, all_out),
+        (None, MaskModeChoice::Gray) => (all_in, all_out),
+    }
+}
+
+fn frame_view<'a>(
+    frame: &'a gst_video::VideoFrameRef<&gst::BufferRef>,
+    format: PixelFormat,
+) -> FrameView<'a> {
+    let mut planes: [&[u8]; 3] = [&[], &[], &[]];
+    let mut strides = [0usize; 3];
+    for plane in 0..(frame.n_planes() as usize).min(3) {
+        planes[plane] = frame.plane_data(plane as u32).unwrap_or(&[]);
+        strides[plane] = frame.plane_stride()[plane].max(0) as usize;
+    }
+    FrameView {
+        format,
+        width: frame.width() as usize,
+        height: frame.height() as usize,
+        planes,
+        strides,
+    }
+}
+
+impl Renderer {
+    /// Writes one frame's output (`shape` per frame, batch removed) into `outbuf`.
+    fn render(
+        &mut self,
+        output: &OutputView<'_>,
+        layout: TensorLayout,
+        input: &gst::BufferRef,
+        outbuf: &mut gst::BufferRef,
+    ) -> Result<(), String> {
+        let with_batch: Vec<i64> = std::iter::once(1)
+            .chain(output.shape.iter().map(|&d| d as i64))
+            .collect();
+        let (channels, height, width) =
+            frame_dims_from_shape(&with_batch, layout).map_err(|e| e.to_string())?;
+        let mut data = output.data;
+        if self.normalize {
+            self.normalized.clear();
+            self.normalized.extend_from_slice(data);
+            normalize_min_max(&mut self.normalized);
+            data = &self.normalized;
+        }
+        let mut out_frame =
+            gst_video::VideoFrameRef::from_buffer_ref_writable(outbuf, &self.out_info)
+                .map_err(|_| "cannot map the output frame".to_string())?;
+        let stride = out_frame.plane_stride()[0].max(0) as usize;
+        let mut out = FrameMutView {
+            format: self.out_format,
+            width: self.out_info.width() as usize,
+            height: self.out_info.height() as usize,
+            data: out_frame
+                .plane_data_mut(0)
+                .map_err(|_| "cannot write the output frame".to_string())?,
+            stride,
+        };
+        let mapping = OutputMapping {
+            layout,
+            ..self.mapping
+        };
+        if channels == 1 {
+            let needs_input = !matches!(self.mask_mode, MaskMode::Gray);
+            let in_frame = if needs_input {
+                Some(
+                    gst_video::VideoFrameRef::from_buffer_ref_readable(input, &self.in_info)
+                        .map_err(|_| "cannot map the input frame".to_string())?,
+                )
+            } else {
+                None
+            };
+            let in_view = in_frame.as_ref().map(|f| frame_view(f, self.in_format));
+            self.mask_writer
+                .write(
+                    data,
+                    (height, width),
+                    &mapping,
+                    self.mask_mode,
+                    in_view.as_ref(),
+                    &mut out,
+                )
+                .map_err(|e| e.to_string())
+        } else {
+            write_color_frame(data, (channels, height, width), &mapping, &mut out)
+                .map_err(|e| e.to_string())
+        }
+    }
+}
+
+impl DlTransform {
+    fn prepare(&self, settings: &Settings) -> Result<State, gst::ErrorMessage> {
+        let settings_error =
+            |msg: String| gst::error_msg!(gst::LibraryError::Settings, ("{}", msg));
+        let provider =
+            ExecutionProvider::from_name(&settings.execution_provider).map_err(settings_error)?;
+        let model = settings.model.clone().ok_or_else(|| {
+            settings_error("no model set: set model=/path/to/model.onnx".to_string())
+        })?;
+        let session = open_shared_session(&SessionOptions {
+            model: model.clone(),
+            provider,
+            threads: settings.threads as usize,
+        })
+        .map_err(|why| {
+            gst::error_msg!(
+                gst::LibraryError::Init,
+                ("Failed to load model {}: {}", model.display(), why)
+            )
+        })?;
+        if let Some(why) = &session.fallback_reason {
+            gst::element_imp_warning!(
+                self,
+                gst::LibraryError::Init,
+                (
+                    "Execution provider '{}' is not available; running on cpu",
+                    provider
+                ),
+                ["{}", why]
+            );
+        }
+        let input = ImageInput::from_model(&session.info, settings.input_layout.layout()).map_err(
+            |why| {
+                settings_error(format!(
+                    "Model {} cannot be fed from video: {why}",
+                    model.display()
+                ))
+            },
+        )?;
+        if let Some(wanted) = &settings.output_name
+            && !session.info.outputs.iter().any(|o| &o.name == wanted)
+        {
+            return Err(settings_error(format!(
+                "output-name={wanted}: model {} has no such output (outputs: {})",
+                model.display(),
+                session.info.outputs_text()
+            )));
+        }
+        if settings.tile_size > 0 {
+            if input.width.is_some() || input.height.is_some() {
+                return Err(settings_error(format!(
+                    "tile-size needs a fully convolutional model (dynamic height and width), but {} has input {}; unset tile-size",
+                    model.display(),
+                    input.shape_text()
+                )));
+            }
+            if input.element != InputElement::F32 {
+                return Err(settings_error(
+                    "tile-size needs a float32 model input".to_string(),
+                ));
+            }
+        }
+        gst::info!(
+            CAT,
+            imp = self,
+            "model {}: input {} {}, outputs {}",
+            model.display(),
+            input.name,
+            input.shape_text(),
+            session.info.outputs_text()
+        );
+        Ok(State {
+            session,
+            input,
+            geometries: HashMap::new(),
+            negotiated: None,
+            queue: BatchQueue::new(settings.batch_size.max(1) as usize),
+            ready: VecDeque::new(),
+        })
+    }
+
+    /// The model's output for frames of `frame` size, learned by running it
+    /// once on a blank input (cached per size).
+    fn geometry(
+        &self,
+        state: &mut State,
+        settings: &Settings,
+        frame: (usize, usize),
+    ) -> Result<Geometry, String> {
+        if let Some(geometry) = state.geometries.get(&frame) {
+            return Ok(*geometry);
+        }
+        let tile = settings.tile_size as usize;
+        let model_input = if tile > 0 {
+            (tile.min(frame.0), tile.min(frame.1))
+        } else {
+            let requested = (
+                (settings.input_width > 0).then_some(settings.input_width as usize),
+                (settings.input_height > 0).then_some(settings.input_height as usize),
+            );
+            state.input.resolve_size(requested, frame, 1)?
+        };
+        let mut runner = BatchRunner::new(
+            state.session.clone(),
+            state.input.clone(),
+            model_input.0,
+            model_input.1,
+            1,
+        );
+        match runner.slot(0) {
+            InputSlot::F32(slot) => slot.fill(0.0),
+            InputSlot::U8(slot) => slot.fill(0),
+        }
+        let layout = state.input.layout;
+        let wanted = settings.output_name.clone();
+        let mut dims = Err("the model produced no outputs".to_string());
+        runner.run(1, |_, outputs| {
+            dims = select_output(outputs, wanted.as_deref(), &[]).and_then(|output| {
+                let with_batch: Vec<i64> = std::iter::once(1)
+                    .chain(output.shape.iter().map(|&d| d as i64))
+                    .collect();
+                frame_dims_from_shape(&with_batch, layout).map_err(|e| e.to_string())
+            });
+        })?;
+        let (channels, out_h, out_w) = dims?;
+        if channels != 1 && channels != 3 {
+            return Err(format!(
+                "the model's output has {channels} channels ({out_w}x{out_h}); dltransform needs 3 (a picture) or 1 (a mask); set output-name to pick another output"
+            ));
+        }
+        let tile_scale = if tile > 0 {
+            if out_w % model_input.0 != 0
+                || out_h % model_input.1 != 0
+                || out_w / model_input.0 != out_h / model_input.1
+            {
+                return Err(format!(
+                    "tiling needs an output that is a whole multiple of its input, but a {}x{} tile gave {out_w}x{out_h}",
+                    model_input.0, model_input.1
+                ));
+            }
+            out_w / model_input.0
+        } else {
+            1
+        };
+        let output_frame = match (channels, tile > 0) {
+            (1, _) => frame,
+            (_, true) => (frame.0 * tile_scale, frame.1 * tile_scale),
+            (_, false) => (out_w, out_h),
+        };
+        let geometry = Geometry {
+            model_input,
+            channels,
+            output_frame,
+            tile_scale,
+        };
+        gst::info!(
+            CAT,
+            imp = self,
+            "frames {}x{}: model input {:?}, output {:?}",
+            frame.0,
+            frame.1,
+            model_input,
+            geometry
+        );
+        state.geometries.insert(frame, geometry);
+        Ok(geometry)
+    }
+
+    fn negotiate(
+        &self,
+        state: &mut State,
+        in_info: &gst_video::VideoInfo,
+        out_info: &gst_video::VideoInfo,
+    ) -> Result<Negotiated, String> {
+        let settings = lock(&self.settings).clone();
+        let frame = (in_info.width() as usize, in_info.height() as usize);
+        let geometry = self.geometry(state, &settings, frame)?;
+        let in_format = pixel_format(&INPUT_FORMATS, in_info.format()).ok_or_else(|| {
+            format!(
+                "unsupported input format {:?}; put videoconvert before dltransform",
+                in_info.format()
+            )
+        })?;
+        let out_format = pixel_format(&OUTPUT_FORMATS, out_info.format())
+            .ok_or_else(|| format!("unsupported output format {:?}", out_info.format()))?;
+        let tiled = settings.tile_size > 0;
+        // Tiling preprocesses the whole frame at its own size; tiles are cut from it.
+        let (pre_w, pre_h) = if tiled { frame } else { geometry.model_input };
+        let colorimetry = in_info.colorimetry();
+        let spec = PreprocessSpec {
+            width: pre_w,
+            height: pre_h,
+            scale_mode: if tiled {
+                ScaleMode::Stretch
+            } else {
+                settings.scale_mode.into()
+            },
+            channel_order: settings.input_color.into(),
+            layout: state.input.layout,
+            mean: settings.input_mean,
+            std: settings.input_std,
+            pad_value: 0,
+            yuv_matrix: if colorimetry.matrix() == gst_video::VideoColorMatrix::Bt709 {
+                YuvMatrix::Bt709
+            } else {
+                YuvMatrix::Bt601
+            },
+            yuv_full_range: colorimetry.range() == gst_video::VideoColorRange::Range0_255,
+        };
+        let preprocessor =
+            Preprocessor::new(in_format, frame.0, frame.1, &spec).map_err(|e| e.to_string())?;
+        let runner = BatchRunner::new(
+            state.session.clone(),
+            state.input.clone(),
+            geometry.model_input.0,
+            geometry.model_input.1,
+            settings.batch_size.max(1) as usize,
+        );
+        let tiling = if tiled {
+            let plan = TilePlan::new(
+                frame.0,
+                frame.1,
+                settings.tile_size as usize,
+                settings.tile_overlap as usize,
+                geometry.tile_scale,
+            )
+            .map_err(|e| e.to_string())?;
+            Some(Tiling {
+                blender: TileBlender::new(plan.clone()),
+                plan,
+                frame_tensor: vec![0.0; 3 * frame.0 * frame.1],
+            })
+        } else {
+            None
+        };
+        let background = settings.background_color;
+        let mask_mode = match settings.mask_mode {
+            MaskModeChoice::Gray => MaskMode::Gray,
+            MaskModeChoice::Alpha => MaskMode::Alpha,
+            MaskModeChoice::Cutout => MaskMode::Cutout {
+                background: [
+                    (background >> 16) as u8,
+                    (background >> 8) as u8,
+                    background as u8,
+                ],
+            },
+        };
+        let renderer = Renderer {
+            in_info: in_info.clone(),
+            out_info: out_info.clone(),
+            in_format,
+            out_format,
+            mapping: OutputMapping {
+                scale: settings.output_scale,
+                offset: settings.output_offset,
+                channel_order: settings.output_color.into(),
+                layout: state.input.layout,
+            },
+            mask_mode,
+            normalize: settings.normalize_output,
+            mask_writer: MaskWriter::new(),
+            normalized: Vec::new(),
+        };
+        Ok(Negotiated {
+            preprocessor,
+            runner,
+            renderer,
+            tiling,
+        })
+    }
+
+    fn stream_error(&self, what: &str, why: impl std::fmt::Display) -> gst::FlowError {
+        gst::element_imp_error!(self, gst::StreamError::Failed, ("{}: {}", what, why));
+        gst::FlowError::Error
+    }
+
+    /// An output buffer for `input` from the negotiated pool, with its timestamps.
+    fn output_buffer(&self, input: &gst::Buffer) -> Result<gst::Buffer, gst::FlowError> {
+        match self.parent_prepare_output_buffer(InputBuffer::Readable(input.as_ref()))? {
+            PrepareOutputBufferSuccess::Buffer(buffer) => Ok(buffer),
+            PrepareOutputBufferSuccess::InputBuffer => {
+                Err(self.stream_error("Cannot allocate an output frame", "in-place output"))
+            }
+        }
+    }
+
+    /// Runs the held frames (all of them, full batch or partial) and moves
+    /// their outputs to `ready`, in order.
+    fn run_batch(&self, state: &mut State) -> Result<(), gst::FlowError> {
+        let held: Vec<gst::Buffer> = state.queue.drain().map(|q| q.frame).collect();
+        if held.is_empty() {
+            return Ok(());
+        }
+        let wanted = lock(&self.settings).output_name.clone();
+        let negotiated = state
+            .negotiated
+            .as_mut()
+            .ok_or(gst::FlowError::NotNegotiated)?;
+        let layout = state.input.layout;
+        let Negotiated {
+            runner, renderer, ..
+        } = negotiated;
+        let mut outputs: Vec<Result<gst::Buffer, gst::FlowError>> = Vec::with_capacity(held.len());
+        runner
+            .run(held.len(), |index, views| {
+                let rendered = self.output_buffer(&held[index]).and_then(|mut outbuf| {
+                    let view = select_output(views, wanted.as_deref(), &[])
+                        .map_err(|e| self.stream_error("No output to render", e))?;
+                    renderer
+                        .render(view, layout, &held[index], outbuf.make_mut())
+                        .map_err(|e| {
+                            self.stream_error("Cannot turn the model's output into a frame", e)
+                        })?;
+                    Ok(outbuf)
+                });
+                outputs.push(rendered);
+            })
+            .map_err(|why| self.stream_error("Inference failed", why))?;
+        for output in outputs {
+            state.ready.push_back(output?);
+        }
+        Ok(())
+    }
+
+    /// Runs one frame tile by tile and blends the tiles into its output.
+    fn run_tiled(
+        &self,
+        state: &mut State,
+        input: &gst::Buffer,
+    ) -> Result<gst::Buffer, gst::FlowError> {
+        let wanted = lock(&self.settings).output_name.clone();
+        let layout = state.input.layout;
+        let per_run = state.queue.capacity();
+        let negotiated = state
+            .negotiated
+            .as_mut()
+            .ok_or(gst::FlowError::NotNegotiated)?;
+        let Negotiated {
+            preprocessor,
+            runner,
+            renderer,
+            tiling,
+        } = negotiated;
+        let tiling = tiling.as_mut().ok_or(gst::FlowError::NotNegotiated)?;
+        {
+            let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(
+                input.as_ref(),
+                &renderer.in_info,
+            )
+            .map_err(|_| self.stream_error("Cannot map a frame", "readable"))?;
+            preprocessor
+                .run_f32(
+                    &frame_view(&frame, renderer.in_format),
+                    &mut tiling.frame_tensor,
+                )
+                .map_err(|e| self.stream_error("Cannot preprocess a frame", e))?;
+        }
+        let (frame_w, frame_h) = tiling.plan.frame_size();
+        let tiles: Vec<_> = tiling.plan.tiles().to_vec();
+        tiling.blender.reset();
+        for (chunk_index, chunk) in tiles.chunks(per_run).enumerate() {
+            for (slot, tile) in chunk.iter().enumerate() {
+                let InputSlot::F32(out) = runner.slot(slot) else {
+                    return Err(gst::FlowError::NotNegotiated);
+                };
+                extract_tile_layout(
+                    &tiling.frame_tensor,
+                    (3, frame_h, frame_w),
+                    layout,
+                    tile,
+                    out,
+                )
+                .map_err(|e| self.stream_error("Cannot cut a tile", e))?;
+            }
+            let mut failure = None;
+            runner
+                .run(chunk.len(), |slot, views| {
+                    let added = select_output(views, wanted.as_deref(), &[]).and_then(|view| {
+                        let channels = if layout == TensorLayout::Nchw {
+                            view.shape.first()
+                        } else {
+                            view.shape.last()
+                        };
+                        tiling
+                            .blender
+                            .add_tile_layout(
+                                chunk_index * per_run + slot,
+                                view.data,
+                                channels.copied().unwrap_or(1),
+                                layout,
+                            )
+                            .map_err(|e| e.to_string())
+                    });
+                    if let Err(why) = added {
+                        failure.get_or_insert(why);
+                    }
+                })
+                .map_err(|why| self.stream_error("Inference failed", why))?;
+            if let Some(why) = failure {
+                return Err(self.stream_error("Cannot blend a tile", why));
+            }
+        }
+        let (channels, out_h, out_w) = tiling.blender.output_shape();
+        let blended = tiling
+            .blender
+            .finish()
+            .map_err(|e| self.stream_error("Cannot blend the tiles", e))?;
+        let shape = [channels, out_h, out_w];
+        let view = OutputView {
+            name: "tiled",
+            shape: &shape,
+            data: blended,
+        };
+        let mut outbuf = self.output_buffer(input)?;
+        renderer
+            .render(&view, TensorLayout::Nchw, input, outbuf.make_mut())
+            .map_err(|e| self.stream_error("Cannot turn the model's output into a frame", e))?;
+        Ok(outbuf)
+    }
+
+    /// Runs a partial batch and pushes every output downstream, so an event
+    /// does not overtake frames it follows.
+    fn drain(&self) -> Result<(), gst::FlowError> {
+        let ready: Vec<gst::Buffer> = {
+            let mut state = lock(&self.state);
+            let Some(state) = state.as_mut() else {
+                return Ok(());
+            };
+            self.run_batch(state)?;
+            state.ready.drain(..).collect()
+        };
+        let src = self.obj().src_pad().clone();
+        for buffer in ready {
+            src.push(buffer)?;
+        }
+        Ok(())
+    }
+}
+
+#[glib::object_subclass]
+impl ObjectSubclass for DlTransform {
+    const NAME: &'static str = "GstDlTransform";
+    type Type = super::DlTransform;
+    type ParentType = gst_base::BaseTransform;
+}
+
+impl ObjectImpl for DlTransform {
+    fn properties() -> &'static [glib::ParamSpec] {
+        static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
+            vec![
+                glib::ParamSpecString::builder("model").nick("Model").blurb("Path to the ONNX model file (a frame-to-frame model)").mutable_ready().build(),
+                glib::ParamSpecEnum::builder_with_default("input-color", InputColorChoice::default())
+                    .nick("Input color").blurb("Channel order the model expects").mutable_ready().build(),
+                glib::ParamSpecEnum::builder_with_default("input-layout", InputLayoutChoice::default())
+                    .nick("Input layout").blurb("Tensor layout of the model input (and output); auto reads it from the input shape").mutable_ready().build(),
+                glib::ParamSpecString::builder("input-mean")
+                    .nick("Input mean")
+                    .blurb("Per-channel mean in pixel units 0..255, one number or three: value = (pixel - mean) / std")
+                    .default_value(Some("0,0,0")).mutable_ready().build(),
+                glib::ParamSpecString::builder("input-std")
+                    .nick("Input std")
+                    .blurb("Per-channel standard deviation in pixel units, one number or three; 255 maps pixels to 0..1")
+                    .default_value(Some("255,255,255")).mutable_ready().build(),
+                glib::ParamSpecEnum::builder_with_default("scale-mode", ScaleModeChoice::default())
+                    .nick("Scale mode").blurb("How a frame is fitted into a fixed-size model input").mutable_ready().build(),
+                glib::ParamSpecUInt::builder("input-width")
+                    .nick("Input width").blurb("Model input width for models with a dynamic width; 0 = the frame width").mutable_ready().build(),
+                glib::ParamSpecUInt::builder("input-height")
+                    .nick("Input height").blurb("Model input height for models with a dynamic height; 0 = the frame height").mutable_ready().build(),
+                glib::ParamSpecString::builder("output-name")
+                    .nick("Output name").blurb("The model output that becomes the frame; unset: the first output").mutable_ready().build(),
+                glib::ParamSpecFloat::builder("output-scale")
+                    .nick("Output scale").blurb("pixel = value * output-scale + output-offset, clamped to 0..255 (255 for outputs in 0..1, 127.5 with offset 127.5 for -1..1)")
+                    .default_value(DEFAULT_OUTPUT_SCALE).mutable_ready().build(),
+                glib::ParamSpecFloat::builder("output-offset")
+                    .nick("Output offset").blurb("Added after output-scale; see output-scale")
+                    .default_value(DEFAULT_OUTPUT_OFFSET).mutable_ready().build(),
+                glib::ParamSpecEnum::builder_with_default("output-color", InputColorChoice::default())
+                    .nick("Output color").blurb("Channel order of a 3-channel model output").mutable_ready().build(),
+                glib::ParamSpecBoolean::builder("normalize-output")
+                    .nick("Normalize output").blurb("Min-max normalise each output to 0..1 before output-scale (U2-Net style masks)")
+                    .default_value(false).mutable_ready().build(),
+                glib::ParamSpecEnum::builder_with_default("mask-mode", MaskModeChoice::default())
+                    .nick("Mask mode").blurb("What a one-channel output (mask, depth) becomes, at the input frame's size").mutable_ready().build(),
+                glib::ParamSpecUInt::builder("background-color")
+                    .nick("Background color").blurb("mask-mode=cutout: the background as 0xAARRGGBB (alpha ignored)")
+                    .default_value(DEFAULT_BACKGROUND).mutable_ready().build(),
+                glib::ParamSpecUInt::builder("tile-size")
+                    .nick("Tile size").blurb("Run a fully convolutional model on tiles of this many pixels square, blended across seams; 0 = whole frames")
+                    .maximum(16384).mutable_ready().build(),
+                glib::ParamSpecUInt::builder("tile-overlap")
+                    .nick("Tile overlap").blurb("Pixels neighbouring tiles overlap by, cross-faded so seams do not show")
+                    .maximum(4096).default_value(DEFAULT_TILE_OVERLAP).mutable_ready().build(),
+                glib::ParamSpecUInt::builder("batch-size")
+                    .nick("Batch size").blurb("Frames (or tiles) run together; frames are held until the batch is full (a partial batch runs at EOS)")
+                    .minimum(1).maximum(1024).default_value(1).mutable_ready().build(),
+                glib::ParamSpecString::builder("execution-provider")
+                    .nick("Execution provider")
+                    .blurb("Where the model runs: cpu, cuda, tensorrt or openvino; one that cannot start falls back to cpu with a warning (see active-provider)")
+                    .default_value(Some(DEFAULT_EXECUTION_PROVIDER)).mutable_ready().build(),
+                glib::ParamSpecString::builder("active-provider")
+                    .nick("Active provider").blurb("The execution provider the model really runs on (after any fallback); empty until started")
+                    .read_only().build(),
+                glib::ParamSpecUInt::builder("threads")
+                    .nick("Threads").blurb("ONNX Runtime intra-op threads; 0 = one per core").maximum(1024).mutable_ready().build(),
+            ]
+        });
+        PROPERTIES.as_ref()
+    }
+
+    fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
+        let mut settings = lock(&self.settings);
+        let text = |value: &glib::Value| {
+            value
+                .get::<Option<String>>()
+                .expect("type checked upstream")
+                .filter(|s| !s.is_empty())
+        };
+        match pspec.name() {
+            "model" => settings.model = text(value).map(PathBuf::from),
+            "input-color" => settings.input_color = value.get().expect("type checked upstream"),
+            "input-layout" => settings.input_layout = value.get().expect("type checked upstream"),
+            "input-mean" | "input-std" => {
+                let given = text(value).unwrap_or_default();
+                match parse_channel_values(pspec.name(), &given) {
+                    Ok(values) if pspec.name() == "input-mean" => settings.input_mean = values,
+                    Ok(values) if values.contains(&0.0) => {
+                        gst::element_imp_warning!(
+                            self,
+                            gst::LibraryError::Settings,
+                            ("input-std='{}' has a zero: ignored", given)
+                        );
+                    }
+                    Ok(values) => settings.input_std = values,
+                    Err(why) => gst::element_imp_warning!(
+                        self,
+                        gst::LibraryError::Settings,
+                        ("{}; ignored", why)
+                    ),
+                }
+            }
+            "scale-mode" => settings.scale_mode = value.get().expect("type checked upstream"),
+            "input-width" => settings.input_width = value.get().expect("type checked upstream"),
+            "input-height" => settings.input_height = value.get().expect("type checked upstream"),
+            "output-name" => settings.output_name = text(value),
+            "output-scale" => settings.output_scale = value.get().expect("type checked upstream"),
+            "output-offset" => settings.output_offset = value.get().expect("type checked upstream"),
+            "output-color" => settings.output_color = value.get().expect("type checked upstream"),
+            "normalize-output" => {
+                settings.normalize_output = value.get().expect("type checked upstream")
+            }
+            "mask-mode" => settings.mask_mode = value.get().expect("type checked upstream"),
+            "background-color" => {
+                settings.background_color = value.get().expect("type checked upstream")
+            }
+            "tile-size" => settings.tile_size = value.get().expect("type checked upstream"),
+            "tile-overlap" => settings.tile_overlap = value.get().expect("type checked upstream"),
+            "batch-size" => settings.batch_size = value.get().expect("type checked upstream"),
+            "execution-provider" => {
+                settings.execution_provider =
+                    text(value).unwrap_or_else(|| DEFAULT_EXECUTION_PROVIDER.to_string())
+            }
+            "threads" => settings.threads = value.get().expect("type checked upstream"),
+            _ => unimplemented!(),
+        }
+    }
+
+    fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
+        let settings = lock(&self.settings);
+        match pspec.name() {
+            "model" => settings
+                .model
+                .as_ref()
+                .map(|p| p.to_string_lossy().into_owned())
+                .to_value(),
+            "input-color" => settings.input_color.to_value(),
+            "input-layout" => settings.input_layout.to_value(),
+            "input-mean" => format_channel_values(settings.input_mean).to_value(),
+            "input-std" => format_channel_values(settings.input_std).to_value(),
+            "scale-mode" => settings.scale_mode.to_value(),
+            "input-width" => settings.input_width.to_value(),
+            "input-height" => settings.input_height.to_value(),
+            "output-name" => settings.output_name.to_value(),
+            "output-scale" => settings.output_scale.to_value(),
+            "output-offset" => settings.output_offset.to_value(),
+            "output-color" => settings.output_color.to_value(),
+            "normalize-output" => settings.normalize_output.to_value(),
+            "mask-mode" => settings.mask_mode.to_value(),
+            "background-color" => settings.background_color.to_value(),
+            "tile-size" => settings.tile_size.to_value(),
+            "tile-overlap" => settings.tile_overlap.to_value(),
+            "batch-size" => settings.batch_size.to_value(),
+            "execution-provider" => settings.execution_provider.to_value(),
+            "active-provider" => {
+                drop(settings);
+                lock(&self.state)
+                    .as_ref()
+                    .map(|s| s.session.active_provider.name().to_string())
+                    .to_value()
+            }
+            "threads" => settings.threads.to_value(),
+            _ => unimplemented!(),
+        }
+    }
+}
+
+impl GstObjectImpl for DlTransform {}
+
+impl ElementImpl for DlTransform {
+    fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
+        static METADATA: LazyLock<gst::subclass::ElementMetadata> = LazyLock::new(|| {
+            gst::subclass::ElementMetadata::new(
+                "Deep learning frame transform",
+                "Filter/Effect/Video",
+                "Runs a frame-to-frame ONNX model (GAN, style transfer, super-resolution, matting); the output frames are the model's output",
+                "gst-dl developers",
+            )
+        });
+        Some(&*METADATA)
+    }
+
+    fn pad_templates() -> &'static [gst::PadTemplate] {
+        static TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
+            let sink = gst_video::VideoCapsBuilder::new()
+                .format_list(INPUT_FORMATS.iter().map(|(f, _)| *f))
+                .build();
+            let src = gst_video::VideoCapsBuilder::new()
+                .format_list(OUTPUT_FORMATS.iter().map(|(f, _)| *f))
+                .build();
+            vec![
+                gst::PadTemplate::new(
+                    "sink",
+                    gst::PadDirection::Sink,
+                    gst::PadPresence::Always,
+                    &sink,
+                )
+                .expect("valid sink template"),
+                gst::PadTemplate::new(
+                    "src",
+                    gst::PadDirection::Src,
+                    gst::PadPresence::Always,
+                    &src,
+                )
+                .expect("valid src template"),
+            ]
+        });
+        TEMPLATES.as_ref()
+    }
+}
+
+impl BaseTransformImpl for DlTransform {
+    const MODE: gst_base::subclass::BaseTransformMode =
+        gst_base::subclass::BaseTransformMode::NeverInPlace;
+    const PASSTHROUGH_ON_SAME_CAPS: bool = false;
+    const TRANSFORM_IP_ON_PASSTHROUGH: bool = false;
+
+    fn start(&self) -> Result<(), gst::ErrorMessage> {
+        let settings = lock(&self.settings).clone();
+        let state = self.prepare(&settings)?;
+        *lock(&self.state) = Some(state);
+        Ok(())
+    }
+
+    fn stop(&self) -> Result<(), gst::ErrorMessage> {
+        *lock(&self.state) = None;
+        Ok(())
+    }
+
+    fn transform_caps(
+        &self,
+        direction: gst::PadDirection,
+        caps: &gst::Caps,
+        filter: Option<&gst::Caps>,
+    ) -> Option<gst::Caps> {
+        let settings = lock(&self.settings).clone();
+        let mut state = lock(&self.state);
+        let mut result = gst::Caps::new_empty();
+        for structure in caps.iter() {
+            let frame = match (
+                structure.get::<i32>("width"),
+                structure.get::<i32>("height"),
+            ) {
+                (Ok(w), Ok(h)) if w > 0 && h > 0 => Some((w as usize, h as usize)),
+                _ => None,
+            };
+            // Before start (caps queries while linking) the model is not loaded yet: any size.
+            let geometry = match (direction, state.as_mut(), frame) {
+                (gst::PadDirection::Sink, Some(state), Some(frame)) => {
+                    match self.geometry(state, &settings, frame) {
+                        Ok(geometry) => Some(geometry),
+                        Err(why) => {
+                            gst::element_imp_error!(
+                                self,
+                                gst::CoreError::Negotiation,
+                                (
+                                    "Cannot run the model on {}x{} frames: {}",
+                                    frame.0,
+                                    frame.1,
+                                    why
+                                )
+                            );
+                            return None;
+                        }
+                    }
+                }
+                _ => None,
+            };
+            let (in_formats, out_formats) =
+                formats_for(settings.mask_mode, geometry.map(|g| g.channels));
+            let mut out = structure.to_owned();
+            out.remove_fields(["colorimetry", "chroma-site", "format", "width", "height"]);
+            match direction {
+                gst::PadDirection::Sink => {
+                    out.set(
+                        "format",
+                        gst::List::new(out_formats.iter().map(|f| f.to_str())),
+                    );
+                    match geometry {
+                        Some(g) => {
+                            out.set("width", g.output_frame.0 as i32);
+                            out.set("height", g.output_frame.1 as i32);
+                        }
+                        None => {
+                            out.set("width", gst::IntRange::new(1, i32::MAX));
+                            out.set("height", gst::IntRange::new(1, i32::MAX));
+                        }
+                    }
+                }
+                _ => {
+                    out.set(
+                        "format",
+                        gst::List::new(in_formats.iter().map(|f| f.to_str())),
+                    );
+                    out.set("width", gst::IntRange::new(1, i32::MAX));
+                    out.set("height", gst::IntRange::new(1, i32::MAX));
+                }
+            }
+            result
+                .get_mut()
+                .expect("new caps are writable")
+                .append_structure(out);
+        }
+        Some(match filter {
+            Some(filter) => filter.intersect_with_mode(&result, gst::CapsIntersectMode::First),
+            None => result,
+        })
+    }
+
+    fn unit_size(&self, caps: &gst::Caps) -> Option<usize> {
+        // One unit is one frame; input and output frames differ in size.
+        gst_video::VideoInfo::from_caps(caps)
+            .ok()
+            .map(|info| info.size())
+    }
+
+    fn set_caps(&self, incaps: &gst::Caps, outcaps: &gst::Caps) -> Result<(), gst::LoggableError> {
+        let in_info = gst_video::VideoInfo::from_caps(incaps)
+            .map_err(|_| gst::loggable_error!(CAT, "Cannot read caps {}", incaps))?;
+        let out_info = gst_video::VideoInfo::from_caps(outcaps)
+            .map_err(|_| gst::loggable_error!(CAT, "Cannot read caps {}", outcaps))?;
+        {
+            let mut state = lock(&self.state);
+            let state = state
+                .as_mut()
+                .ok_or_else(|| gst::loggable_error!(CAT, "Caps before start"))?;
+            match self.negotiate(state, &in_info, &out_info) {
+                Ok(negotiated) => state.negotiated = Some(negotiated),
+                Err(why) => {
+                    gst::element_imp_error!(
+                        self,
+                        gst::CoreError::Negotiation,
+                        ("Cannot transform {} into {}: {}", incaps, outcaps, why)
+                    );
+                    return Err(gst::loggable_error!(CAT, "{}", why));
+                }
+            }
+        }
+        self.parent_set_caps(incaps, outcaps)
+    }
+
+    fn sink_event(&self, event: gst::Event) -> bool {
+        match event.view() {
+            gst::EventView::FlushStop(_) => {
+                if let Some(state) = lock(&self.state).as_mut() {
+                    state.queue.clear();
+                    state.ready.clear();
+                }
+            }
+            _ if event.is_serialized() => {
+                if let Err(flow) = self.drain() {
+                    gst::debug!(
+                        CAT,
+                        imp = self,
+                        "draining before {:?} stopped: {:?}",
+                        event.type_(),
+                        flow
+                    );
+                }
+            }
+            _ => {}
+        }
+        self.parent_sink_event(event)
+    }
+
+    fn submit_input_buffer(
+        &self,
+        _is_discont: bool,
+        inbuf: gst::Buffer,
+    ) -> Result<gst::FlowSuccess, gst::FlowError> {
+        let mut state = lock(&self.state);
+        let state = state.as_mut().ok_or(gst::FlowError::Flushing)?;
+        let negotiated = state
+            .negotiated
+            .as_mut()
+            .ok_or(gst::FlowError::NotNegotiated)?;
+        if negotiated.tiling.is_some() {
+            let output = self.run_tiled(state, &inbuf)?;
+            state.ready.push_back(output);
+            return Ok(gst::FlowSuccess::Ok);
+        }
+        let slot = state.queue.pending_inferred();
+        {
+            let Negotiated {
+                preprocessor,
+                runner,
+                renderer,
+                ..
+            } = negotiated;
+            let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(
+                inbuf.as_ref(),
+                &renderer.in_info,
+            )
+            .map_err(|_| self.stream_error("Cannot map a frame", "readable"))?;
+            runner
+                .fill_slot(slot, preprocessor, &frame_view(&frame, renderer.in_format))
+                .map_err(|e| self.stream_error("Cannot preprocess a frame", e))?;
+        }
+        state.queue.push(inbuf, true);
+        if state.queue.batch_full() {
+            self.run_batch(state)?;
+        }
+        Ok(gst::FlowSuccess::Ok)
+    }
+
+    fn generate_output(&self) -> Result<GenerateOutputSuccess, gst::FlowError> {
+        let buffer = lock(&self.state).as_mut().and_then(|s| s.ready.pop_front());
+        Ok(buffer.map_or(
+            GenerateOutputSuccess::NoOutput,
+            GenerateOutputSuccess::Buffer,
+        ))
+    }
+}
