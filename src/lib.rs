@@ -17,9 +17,11 @@ pub mod props;
 pub mod publish;
 pub mod runtime;
 pub mod stats;
+pub mod video;
 pub mod ytdl;
 
 mod dlinfer;
+mod dloverlay;
 mod dlpublish;
 mod dlstats;
 mod dltransform;
@@ -27,6 +29,7 @@ mod dltransform;
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     meta::tensor::register_tensor_meta();
     dlinfer::register(plugin)?;
+    dloverlay::register(plugin)?;
     dlpublish::register(plugin)?;
     dltransform::register(plugin)?;
     dlstats::register(plugin)?;

@@ -54,7 +54,13 @@ fn assert_documents_properties(element: &str) {
 #[test]
 fn the_plugin_lists_its_elements() {
     let text = inspect("dl");
-    for element in ["dlinfer", "dlstats"] {
+    for element in [
+        "dlinfer",
+        "dloverlay",
+        "dlpublish",
+        "dlstats",
+        "dltransform",
+    ] {
         assert!(text.contains(&format!("  {element}: ")), "{text}");
     }
 }
@@ -81,5 +87,12 @@ fn dlinfer_documents_every_property() {
             text.contains(&format!("({choice})")) || text.contains(choice),
             "enum value {choice} listed"
         );
+    }
+}
+
+#[test]
+fn dltransform_dlpublish_and_dloverlay_document_every_property() {
+    for element in ["dltransform", "dlpublish", "dloverlay"] {
+        assert_documents_properties(element);
     }
 }

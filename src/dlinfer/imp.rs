@@ -35,7 +35,6 @@ use gst::subclass::prelude::*;
 use gst_base::prelude::*;
 use gst_base::subclass::base_transform::GenerateOutputSuccess;
 use gst_base::subclass::prelude::*;
-use gst_video::prelude::*;
 
 use crate::batch::{BatchQueue, is_inference_frame};
 use crate::decode::{self, DecoderKind, DetectionParams};
@@ -44,12 +43,13 @@ use crate::meta::{attach_classification, attach_detection, attach_tensor};
 use crate::model::ImageInput;
 use crate::model::image_input::DYNAMIC_SIZE_MULTIPLE;
 use crate::model::labels::{check_label_count, load_labels};
-use crate::preprocess::{FrameView, PixelFormat, PreprocessSpec, Preprocessor, YuvMatrix};
+use crate::preprocess::{PreprocessSpec, Preprocessor, YuvMatrix};
 use crate::props::{
     DecoderChoice, InputColorChoice, InputLayoutChoice, ScaleModeChoice, SoftmaxChoice,
     format_channel_values, parse_channel_values,
 };
 use crate::runtime::{ExecutionProvider, SessionOptions, SharedSession, open_shared_session};
+use crate::video::{FORMATS, frame_view, pixel_format};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
@@ -166,47 +166,6 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// The frame formats we read directly, without a `videoconvert` first.
-const FORMATS: [(gst_video::VideoFormat, PixelFormat); 13] = [
-    (gst_video::VideoFormat::Rgb, PixelFormat::Rgb),
-    (gst_video::VideoFormat::Bgr, PixelFormat::Bgr),
-    (gst_video::VideoFormat::Rgba, PixelFormat::Rgba),
-    (gst_video::VideoFormat::Bgra, PixelFormat::Bgra),
-    (gst_video::VideoFormat::Rgbx, PixelFormat::Rgbx),
-    (gst_video::VideoFormat::Bgrx, PixelFormat::Bgrx),
-    (gst_video::VideoFormat::Xrgb, PixelFormat::Xrgb),
-    (gst_video::VideoFormat::Xbgr, PixelFormat::Xbgr),
-    (gst_video::VideoFormat::Argb, PixelFormat::Argb),
-    (gst_video::VideoFormat::Abgr, PixelFormat::Abgr),
-    (gst_video::VideoFormat::I420, PixelFormat::I420),
-    (gst_video::VideoFormat::Nv12, PixelFormat::Nv12),
-    (gst_video::VideoFormat::Gray8, PixelFormat::Gray8),
-];
-
-fn pixel_format(format: gst_video::VideoFormat) -> Option<PixelFormat> {
-    FORMATS.iter().find(|(f, _)| *f == format).map(|(_, p)| *p)
-}
-
-/// The plane slices and strides of a mapped frame, as preprocessing reads them.
-fn frame_view<'a>(
-    frame: &'a gst_video::VideoFrameRef<&gst::BufferRef>,
-    format: PixelFormat,
-) -> FrameView<'a> {
-    let mut planes: [&[u8]; 3] = [&[], &[], &[]];
-    let mut strides = [0usize; 3];
-    for plane in 0..(frame.n_planes() as usize).min(3) {
-        planes[plane] = frame.plane_data(plane as u32).unwrap_or(&[]);
-        strides[plane] = frame.plane_stride()[plane].max(0) as usize;
-    }
-    FrameView {
-        format,
-        width: frame.width() as usize,
-        height: frame.height() as usize,
-        planes,
-        strides,
-    }
 }
 
 impl DlInfer {

@@ -52,13 +52,15 @@ use crate::inference::batch_runner::InputSlot;
 use crate::inference::results::select_output;
 use crate::model::{ImageInput, InputElement};
 use crate::preprocess::{
-    FrameView, PixelFormat, PreprocessSpec, Preprocessor, ScaleMode, TensorLayout, YuvMatrix,
+    PixelFormat, PreprocessSpec, Preprocessor, ScaleMode, TensorLayout, YuvMatrix,
 };
 use crate::props::{
     InputColorChoice, InputLayoutChoice, MaskModeChoice, ScaleModeChoice, format_channel_values,
     parse_channel_values,
 };
 use crate::runtime::{ExecutionProvider, SessionOptions, SharedSession, open_shared_session};
+use crate::video::{frame_view, pixel_format, video_formats};
+use gst_video::VideoFormat;
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
@@ -187,37 +189,26 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-const INPUT_FORMATS: [(gst_video::VideoFormat, PixelFormat); 12] = [
-    (gst_video::VideoFormat::Rgb, PixelFormat::Rgb),
-    (gst_video::VideoFormat::Bgr, PixelFormat::Bgr),
-    (gst_video::VideoFormat::Rgba, PixelFormat::Rgba),
-    (gst_video::VideoFormat::Bgra, PixelFormat::Bgra),
-    (gst_video::VideoFormat::Rgbx, PixelFormat::Rgbx),
-    (gst_video::VideoFormat::Bgrx, PixelFormat::Bgrx),
-    (gst_video::VideoFormat::Xrgb, PixelFormat::Xrgb),
-    (gst_video::VideoFormat::Xbgr, PixelFormat::Xbgr),
-    (gst_video::VideoFormat::Argb, PixelFormat::Argb),
-    (gst_video::VideoFormat::Abgr, PixelFormat::Abgr),
-    (gst_video::VideoFormat::I420, PixelFormat::I420),
-    (gst_video::VideoFormat::Nv12, PixelFormat::Nv12),
-];
+/// Input formats: everything the preprocessing reads but GRAY8.
+fn input_formats() -> Vec<VideoFormat> {
+    video_formats(|p| p != PixelFormat::Gray8)
+}
 
-/// Output formats, in order of preference.
-const OUTPUT_FORMATS: [(gst_video::VideoFormat, PixelFormat); 7] = [
-    (gst_video::VideoFormat::Rgb, PixelFormat::Rgb),
-    (gst_video::VideoFormat::Bgr, PixelFormat::Bgr),
-    (gst_video::VideoFormat::Rgba, PixelFormat::Rgba),
-    (gst_video::VideoFormat::Bgra, PixelFormat::Bgra),
-    (gst_video::VideoFormat::Rgbx, PixelFormat::Rgbx),
-    (gst_video::VideoFormat::Bgrx, PixelFormat::Bgrx),
-    (gst_video::VideoFormat::Gray8, PixelFormat::Gray8),
-];
-
-fn pixel_format(
-    table: &[(gst_video::VideoFormat, PixelFormat)],
-    format: gst_video::VideoFormat,
-) -> Option<PixelFormat> {
-    table.iter().find(|(f, _)| *f == format).map(|(_, p)| *p)
+/// Output formats, in order of preference: packed RGB with 3 or 4 bytes
+/// (colour first), and GRAY8 for masks.
+fn output_formats() -> Vec<VideoFormat> {
+    video_formats(|p| {
+        matches!(
+            p,
+            PixelFormat::Rgb
+                | PixelFormat::Bgr
+                | PixelFormat::Rgba
+                | PixelFormat::Bgra
+                | PixelFormat::Rgbx
+                | PixelFormat::Bgrx
+                | PixelFormat::Gray8
+        )
+    })
 }
 
 /// The formats a mask mode can read (alpha and cutout read the input's pixels
@@ -225,45 +216,21 @@ fn pixel_format(
 fn formats_for(
     mask_mode: MaskModeChoice,
     channels: Option<usize>,
-) -> (Vec<gst_video::VideoFormat>, Vec<gst_video::VideoFormat>) {
-    let all_in: Vec<_> = INPUT_FORMATS.iter().map(|(f, _)| *f).collect();
-    let packed_in: Vec<_> = all_in
+) -> (Vec<VideoFormat>, Vec<VideoFormat>) {
+    let all_in = input_formats();
+    let packed_in = video_formats(|p| !p.is_yuv() && p != PixelFormat::Gray8);
+    let all_out = output_formats();
+    let color_out: Vec<VideoFormat> = all_out
         .iter()
         .copied()
-        .filter(|f| gst_video::VideoFormatInfo::from_format(*f).is_rgb())
+        .filter(|f| *f != VideoFormat::Gray8)
         .collect();
-    let color_out: Vec<_> = OUTPUT_FORMATS
-        .iter()
-        .map(|(f, _)| *f)
-        .filter(|f| gst_video::VideoFormatInfo::from_format(*f).is_rgb())
-        .collect();
-    let alpha_out = vec![gst_video::VideoFormat::Rgba, gst_video::VideoFormat::Bgra];
-    let all_out: Vec<_> = OUTPUT_FORMATS.iter().map(|(f, _)| *f).collect();
+    let alpha_out = vec![VideoFormat::Rgba, VideoFormat::Bgra];
     match (channels, mask_mode) {
         (Some(3), _) => (all_in, color_out),
         (_, MaskModeChoice::Alpha) => (packed_in, alpha_out),
         (_, MaskModeChoice::Cutout) => (packed_in, color_out),
-        (Some(_), MaskModeChoice::Gray) => (all_in, all_out),
-        (None, MaskModeChoice::Gray) => (all_in, all_out),
-    }
-}
-
-fn frame_view<'a>(
-    frame: &'a gst_video::VideoFrameRef<&gst::BufferRef>,
-    format: PixelFormat,
-) -> FrameView<'a> {
-    let mut planes: [&[u8]; 3] = [&[], &[], &[]];
-    let mut strides = [0usize; 3];
-    for plane in 0..(frame.n_planes() as usize).min(3) {
-        planes[plane] = frame.plane_data(plane as u32).unwrap_or(&[]);
-        strides[plane] = frame.plane_stride()[plane].max(0) as usize;
-    }
-    FrameView {
-        format,
-        width: frame.width() as usize,
-        height: frame.height() as usize,
-        planes,
-        strides,
+        (_, MaskModeChoice::Gray) => (all_in, all_out),
     }
 }
 
@@ -510,13 +477,15 @@ impl DlTransform {
         let settings = lock(&self.settings).clone();
         let frame = (in_info.width() as usize, in_info.height() as usize);
         let geometry = self.geometry(state, &settings, frame)?;
-        let in_format = pixel_format(&INPUT_FORMATS, in_info.format()).ok_or_else(|| {
-            format!(
-                "unsupported input format {:?}; put videoconvert before dltransform",
-                in_info.format()
-            )
-        })?;
-        let out_format = pixel_format(&OUTPUT_FORMATS, out_info.format())
+        let in_format = pixel_format(in_info.format())
+            .filter(|p| *p != PixelFormat::Gray8)
+            .ok_or_else(|| {
+                format!(
+                    "unsupported input format {:?}; put videoconvert before dltransform",
+                    in_info.format()
+                )
+            })?;
+        let out_format = pixel_format(out_info.format())
             .ok_or_else(|| format!("unsupported output format {:?}", out_info.format()))?;
         let tiled = settings.tile_size > 0;
         // Tiling preprocesses the whole frame at its own size; tiles are cut from it.
@@ -957,10 +926,10 @@ impl ElementImpl for DlTransform {
     fn pad_templates() -> &'static [gst::PadTemplate] {
         static TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
             let sink = gst_video::VideoCapsBuilder::new()
-                .format_list(INPUT_FORMATS.iter().map(|(f, _)| *f))
+                .format_list(input_formats())
                 .build();
             let src = gst_video::VideoCapsBuilder::new()
-                .format_list(OUTPUT_FORMATS.iter().map(|(f, _)| *f))
+                .format_list(output_formats())
                 .build();
             vec![
                 gst::PadTemplate::new(

@@ -1,0 +1,354 @@
+//! SECTION:element-dloverlay
+//!
+//! Reads the detections `dlinfer` attached (region-of-interest metas, with
+//! their `detection` params) and, in place on the frame in its own format:
+//!
+//! - `mode=box` draws each box with its label and confidence, a colour per
+//!   class (or `color`), and the frame's classes in the top-left corner;
+//! - `mode=blur` or `mode=pixelate` anonymises each box (faces, plates).
+//!
+//! Labels use a real font (DejaVu Sans, Debian's `fonts-dejavu-core`, found
+//! at run time). Packed RGB formats, I420 and NV12 are drawn on directly: no
+//! conversion of the whole frame.
+//!
+//! ```sh
+//! gst-launch-1.0 filesrc location=clip.mp4 ! decodebin ! videoconvert ! \
+//!     dlinfer model=centerface.onnx decoder=centerface input-std=1 iou-threshold=0.3 ! \
+//!     dloverlay mode=blur ! videoconvert ! autovideosink
+//! ```
+
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
+
+use gst::glib;
+use gst::prelude::*;
+use gst::subclass::prelude::*;
+use gst_base::subclass::prelude::*;
+use gst_video::prelude::*;
+use gst_video::subclass::prelude::*;
+
+use crate::meta::{read_classification, read_detections};
+use crate::overlay::{
+    PixelRect, Rgb, TextRenderer, blur_rect, class_color, contrast_text_color, draw_rect_outline,
+    label_position, pixelate_rect,
+};
+use crate::preprocess::PixelFormat;
+use crate::video::{FORMATS, frame_mut, pixel_format};
+
+static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
+    gst::DebugCategory::new(
+        "dloverlay",
+        gst::DebugColorFlags::empty(),
+        Some("Deep learning results overlay"),
+    )
+});
+
+const DEFAULT_LINE_WIDTH: u32 = 2;
+const DEFAULT_DRAW_LABELS: bool = true;
+
+/// `mode`: what is done to each detected region.
+#[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, Default, glib::Enum)]
+#[repr(u32)]
+#[enum_type(name = "GstDlOverlayMode")]
+pub enum OverlayMode {
+    #[default]
+    #[enum_value(name = "Box: draw the box with its label and confidence", nick = "box")]
+    Box,
+    #[enum_value(name = "Blur: blur the region (anonymisation)", nick = "blur")]
+    Blur,
+    #[enum_value(
+        name = "Pixelate: pixelate the region (anonymisation)",
+        nick = "pixelate"
+    )]
+    Pixelate,
+}
+
+#[derive(Debug, Clone)]
+struct Settings {
+    mode: OverlayMode,
+    draw_labels: bool,
+    line_width: u32,
+    font_size: u32,
+    color: u32,
+    block_size: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            mode: OverlayMode::default(),
+            draw_labels: DEFAULT_DRAW_LABELS,
+            line_width: DEFAULT_LINE_WIDTH,
+            font_size: 0,
+            color: 0,
+            block_size: 0,
+        }
+    }
+}
+
+/// The `dloverlay` element.
+#[derive(Default)]
+pub struct DlOverlay {
+    settings: Mutex<Settings>,
+    /// Loaded at start; `None` when no font is installed (labels are then skipped, with a warning).
+    font: Mutex<Option<Arc<TextRenderer>>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Labels scale with the frame unless `font-size` is set: 1/24 of the height, 10 px at least.
+fn label_size(font_size: u32, frame_height: usize) -> f32 {
+    if font_size > 0 {
+        font_size as f32
+    } else {
+        (frame_height as f32 / 24.0).max(10.0)
+    }
+}
+
+/// Anonymisation strength unless `block-size` is set: 1/8 of the box's longer side.
+fn anonymise_size(block_size: u32, rect: &PixelRect) -> usize {
+    if block_size > 0 {
+        block_size as usize
+    } else {
+        (rect.width.max(rect.height) / 8).max(2) as usize
+    }
+}
+
+fn rgb(argb: u32) -> Rgb {
+    Rgb((argb >> 16) as u8, (argb >> 8) as u8, argb as u8)
+}
+
+#[glib::object_subclass]
+impl ObjectSubclass for DlOverlay {
+    const NAME: &'static str = "GstDlOverlay";
+    type Type = super::DlOverlay;
+    type ParentType = gst_video::VideoFilter;
+}
+
+impl ObjectImpl for DlOverlay {
+    fn properties() -> &'static [glib::ParamSpec] {
+        static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
+            vec![
+                glib::ParamSpecEnum::builder_with_default("mode", OverlayMode::default())
+                    .nick("Mode")
+                    .blurb("What is done to each detected region: draw its box and label, blur it or pixelate it")
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecBoolean::builder("draw-labels")
+                    .nick("Draw labels")
+                    .blurb("mode=box: write each detection's label and confidence above its box, and the frame's classes in the corner")
+                    .default_value(DEFAULT_DRAW_LABELS)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt::builder("line-width")
+                    .nick("Line width")
+                    .blurb("mode=box: thickness of the box outline in pixels")
+                    .minimum(1)
+                    .maximum(64)
+                    .default_value(DEFAULT_LINE_WIDTH)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt::builder("font-size")
+                    .nick("Font size")
+                    .blurb("Label text height in pixels; 0 = 1/24 of the frame height (10 px at least)")
+                    .maximum(512)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt::builder("color")
+                    .nick("Color")
+                    .blurb("Box colour as 0xAARRGGBB (alpha ignored); 0 = a distinct colour per class")
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt::builder("block-size")
+                    .nick("Block size")
+                    .blurb("mode=pixelate: cell size, mode=blur: radius, in pixels; 0 = 1/8 of the box's longer side")
+                    .maximum(4096)
+                    .mutable_playing()
+                    .build(),
+            ]
+        });
+        PROPERTIES.as_ref()
+    }
+
+    fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
+        let mut settings = lock(&self.settings);
+        match pspec.name() {
+            "mode" => settings.mode = value.get().expect("type checked upstream"),
+            "draw-labels" => settings.draw_labels = value.get().expect("type checked upstream"),
+            "line-width" => settings.line_width = value.get().expect("type checked upstream"),
+            "font-size" => settings.font_size = value.get().expect("type checked upstream"),
+            "color" => settings.color = value.get().expect("type checked upstream"),
+            "block-size" => settings.block_size = value.get().expect("type checked upstream"),
+            _ => unimplemented!(),
+        }
+    }
+
+    fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
+        let settings = lock(&self.settings);
+        match pspec.name() {
+            "mode" => settings.mode.to_value(),
+            "draw-labels" => settings.draw_labels.to_value(),
+            "line-width" => settings.line_width.to_value(),
+            "font-size" => settings.font_size.to_value(),
+            "color" => settings.color.to_value(),
+            "block-size" => settings.block_size.to_value(),
+            _ => unimplemented!(),
+        }
+    }
+}
+
+impl GstObjectImpl for DlOverlay {}
+
+impl ElementImpl for DlOverlay {
+    fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
+        static METADATA: LazyLock<gst::subclass::ElementMetadata> = LazyLock::new(|| {
+            gst::subclass::ElementMetadata::new(
+                "Deep learning results overlay",
+                "Filter/Effect/Video",
+                "Draws detections (boxes, labels, confidence) and classes on frames, or blurs / pixelates the detected regions",
+                "gst-dl developers",
+            )
+        });
+        Some(&*METADATA)
+    }
+
+    fn pad_templates() -> &'static [gst::PadTemplate] {
+        static TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
+            let caps = gst_video::VideoCapsBuilder::new()
+                .format_list(FORMATS.iter().map(|(f, _)| *f))
+                .build();
+            vec![
+                gst::PadTemplate::new(
+                    "sink",
+                    gst::PadDirection::Sink,
+                    gst::PadPresence::Always,
+                    &caps,
+                )
+                .expect("valid sink template"),
+                gst::PadTemplate::new(
+                    "src",
+                    gst::PadDirection::Src,
+                    gst::PadPresence::Always,
+                    &caps,
+                )
+                .expect("valid src template"),
+            ]
+        });
+        TEMPLATES.as_ref()
+    }
+}
+
+impl BaseTransformImpl for DlOverlay {
+    const MODE: gst_base::subclass::BaseTransformMode =
+        gst_base::subclass::BaseTransformMode::AlwaysInPlace;
+    const PASSTHROUGH_ON_SAME_CAPS: bool = false;
+    const TRANSFORM_IP_ON_PASSTHROUGH: bool = false;
+
+    fn start(&self) -> Result<(), gst::ErrorMessage> {
+        let font = match TextRenderer::from_system() {
+            Ok(font) => Some(Arc::new(font)),
+            Err(why) => {
+                gst::element_imp_warning!(
+                    self,
+                    gst::LibraryError::Init,
+                    ("No font for labels; boxes are drawn without them: {}", why)
+                );
+                None
+            }
+        };
+        *lock(&self.font) = font;
+        Ok(())
+    }
+}
+
+impl VideoFilterImpl for DlOverlay {
+    fn transform_frame_ip(
+        &self,
+        frame: &mut gst_video::VideoFrameRef<&mut gst::BufferRef>,
+    ) -> Result<gst::FlowSuccess, gst::FlowError> {
+        let settings = lock(&self.settings).clone();
+        let (width, height) = (frame.width(), frame.height());
+        let objects = read_detections(frame.buffer(), width, height);
+        let classes = if settings.mode == OverlayMode::Box && settings.draw_labels {
+            read_classification(frame.buffer())
+        } else {
+            Vec::new()
+        };
+        if objects.is_empty() && classes.is_empty() {
+            return Ok(gst::FlowSuccess::Ok);
+        }
+        let format: PixelFormat =
+            pixel_format(frame.format()).ok_or(gst::FlowError::NotNegotiated)?;
+        let font = lock(&self.font).clone().filter(|_| settings.draw_labels);
+        let mut canvas = frame_mut(frame, format);
+        if let Err(why) = canvas.check() {
+            gst::warning!(CAT, imp = self, "frame not drawn: {}", why);
+            return Ok(gst::FlowSuccess::Ok);
+        }
+        let text_px = label_size(settings.font_size, height as usize);
+        // The frame's classes go in the corner first, so object labels stay on top.
+        if let Some(font) = &font {
+            let mut y = 4;
+            for class in &classes {
+                let text = format!("{} {:.2}", class.label, class.confidence);
+                let color = class_color(class.label_id);
+                font.draw_label(
+                    &mut canvas,
+                    4,
+                    y,
+                    &text,
+                    text_px,
+                    contrast_text_color(color),
+                    color,
+                );
+                y += font.measure(&text, text_px).1 as i64 + 2;
+            }
+        }
+        for object in &objects {
+            let rect = PixelRect::new(
+                object.x_min.round() as i64,
+                object.y_min.round() as i64,
+                (object.x_max - object.x_min).round() as i64,
+                (object.y_max - object.y_min).round() as i64,
+            );
+            match settings.mode {
+                OverlayMode::Blur => blur_rect(
+                    &mut canvas,
+                    rect,
+                    anonymise_size(settings.block_size, &rect),
+                ),
+                OverlayMode::Pixelate => pixelate_rect(
+                    &mut canvas,
+                    rect,
+                    anonymise_size(settings.block_size, &rect),
+                ),
+                OverlayMode::Box => {
+                    let color = if settings.color != 0 {
+                        rgb(settings.color)
+                    } else {
+                        class_color(object.label_id)
+                    };
+                    draw_rect_outline(&mut canvas, rect, settings.line_width as usize, color);
+                    if let Some(font) = &font {
+                        let text = format!("{} {:.2}", object.label, object.confidence);
+                        let size = font.measure(&text, text_px);
+                        let (x, y) = label_position(rect, size, width as usize);
+                        font.draw_label(
+                            &mut canvas,
+                            x,
+                            y,
+                            &text,
+                            text_px,
+                            contrast_text_color(color),
+                            color,
+                        );
+                    }
+                }
+            }
+        }
+        Ok(gst::FlowSuccess::Ok)
+    }
+}
