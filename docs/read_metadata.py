@@ -1,40 +1,35 @@
 #!/usr/bin/python3
-"""Run dlinfer and read the results it attaches to each frame, from the buffer metadata.
+"""Run dlinfer and read the results it attaches to each frame from the buffers' metadata.
 
-  read_metadata.py [MODEL VIDEO] [--frames N]     detections (default: CenterFace on carphone)
-  read_metadata.py --features [MODEL IMAGE]       the embedding (default: EfficientNet-Lite0, coffee.png)
+  read_metadata.py [--frames N] [MODEL VIDEO]   faces (default: CenterFace on carphone_pristine.mp4)
+  read_metadata.py --features [MODEL IMAGE]     embedding (default: EfficientNet-Lite0 on coffee.png)
 
-Needs Debian's python3-gi, gir1.2-gstreamer-1.0 and gir1.2-gst-plugins-base-1.0 (run with /usr/bin/python3).
+Needs Debian's python3-gi, gir1.2-gstreamer-1.0 and gir1.2-gst-plugins-base-1.0: run with /usr/bin/python3.
 """
 import argparse, array, math, os
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 # Convenience: use this checkout's debug build of the plugin unless GST_PLUGIN_PATH is already set.
-os.environ.setdefault("GST_PLUGIN_PATH", str(REPO / "target" / "debug"))
+os.environ.setdefault("GST_PLUGIN_PATH", str(REPO / "target/debug"))
 
 import gi
 gi.require_version("Gst", "1.0")
 gi.require_version("GstVideo", "1.0")
 from gi.repository import GLib, Gst, GstVideo
-
-ROI_API = GstVideo.VideoRegionOfInterestMeta.get_info().api
+Gst.init(None)
 
 
 def roi_metas(buf):
-    """Every GstVideoRegionOfInterestMeta on buf, typed so that get_param() works.
+    """Every GstVideoRegionOfInterestMeta on buf: one per detection, plus a classifier's frame ROI.
 
     PyGObject cannot walk a buffer's metas on GStreamer 1.22: gst_buffer_iterate_meta() is not
-    introspectable, foreach_meta() hands Python None, and get_meta() gives a bare Gst.Meta that
-    cannot be cast. buffer_get_video_region_of_interest_meta_id() does return the typed meta, but
-    only the first with a given id, and every ROI has id 0. So fetch id 0, move that ROI out of the
-    way (id -1), fetch again, ...; then put the ids back as they were.
-    """
+    introspectable, foreach_meta() passes the callback None, and get_meta() returns a plain
+    Gst.Meta that cannot be cast. buffer_get_video_region_of_interest_meta_id() returns the typed
+    meta, but only the first with that id, and all of dlinfer's ROIs have id 0. So take the id-0
+    ROI and set its id to -1 so the next call finds the next one; then restore the ids."""
     rois = []
-    for _ in range(buf.get_n_meta(ROI_API)):
-        roi = GstVideo.buffer_get_video_region_of_interest_meta_id(buf, 0)
-        if roi is None:
-            break
+    while (roi := GstVideo.buffer_get_video_region_of_interest_meta_id(buf, 0)) is not None:
         roi.id = -1
         rois.append(roi)
     for roi in rois:
@@ -43,28 +38,27 @@ def roi_metas(buf):
 
 
 def tensor(buf):
-    """The embedding (or raw output) as (name, kind, shape, float32 values), or None."""
+    """The embedding (or raw output) as (name, kind, shape, float32 values); None if absent."""
     meta = buf.get_custom_meta("GstDlTensorMeta")  # GStreamer 1.20+
     if meta is None:
         return None
     s = meta.get_structure()
-    # data is a GLib.Bytes of native float32; with numpy: numpy.frombuffer(data, numpy.float32)
+    # data is GLib.Bytes of native float32; with numpy: numpy.frombuffer(data, numpy.float32)
     values = array.array("f", s.get_value("data").get_data())
     return s.get_value("name"), s.get_value("kind"), list(s.get_value("shape")), values
 
 
 def frames(media, settings, count):
-    """Yield the first `count` buffers that come out of dlinfer, set up with `settings`."""
+    """Yield the first `count` buffers that leave dlinfer, set up with the `settings` dict."""
     pipeline = Gst.parse_launch("filesrc name=src ! decodebin ! videoconvert ! dlinfer name=dl ! "
                                 "appsink name=sink sync=false")
     pipeline.get_by_name("src").set_property("location", str(media))
-    for key, value in settings.items():  # set here, not in the launch line: paths may hold spaces
-        Gst.util_set_object_arg(pipeline.get_by_name("dl"), key, str(value))  # parses like gst-launch
-    sink = pipeline.get_by_name("sink")
+    for key, value in settings.items():  # set here, not in the launch line, as paths may hold spaces
+        Gst.util_set_object_arg(pipeline.get_by_name("dl"), key, str(value))  # parsed as gst-launch does
     pipeline.set_state(Gst.State.PLAYING)
     try:
         for _ in range(count):
-            sample = sink.emit("pull-sample")  # None at the end of the stream or on an error
+            sample = pipeline.get_by_name("sink").emit("pull-sample")  # None at the end or on an error
             if sample is None:
                 error = pipeline.get_bus().pop_filtered(Gst.MessageType.ERROR)
                 if error:
@@ -75,40 +69,30 @@ def frames(media, settings, count):
         pipeline.set_state(Gst.State.NULL)
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--features", action="store_true", help="print the embedding instead of boxes")
-    parser.add_argument("--frames", type=int, default=5)
-    parser.add_argument("model", nargs="?")
-    parser.add_argument("media", nargs="?")
-    args = parser.parse_args()
-    Gst.init(None)
-    data = REPO / ".data"
-    if args.features:
-        model, media = args.model or data / "models/efficientnet_lite0.onnx", args.media or data / "media/coffee.png"
-        settings = {"model": model, "decoder": "features", "output-name": "features",
-                    "scale-mode": "center-crop", "input-mean": 127, "input-std": 128}
-        for n, buf in enumerate(frames(media, settings, args.frames)):
-            name, kind, shape, values = tensor(buf)
-            norm = math.sqrt(sum(v * v for v in values))
-            print(f"frame {n}: {kind} '{name}' shape {shape}: {len(values)} values, L2 norm {norm:.4f}")
-        return
-    model, media = args.model or data / "models/centerface.onnx", args.media or data / "media/carphone_pristine.mp4"
-    settings = {"model": model, "decoder": "centerface", "input-std": 1, "iou-threshold": 0.3,
-                "labels-file": REPO / "models/labels/centerface.txt"}
-    for n, buf in enumerate(frames(media, settings, args.frames)):
+parser = argparse.ArgumentParser()
+parser.add_argument("--features", action="store_true", help="print the embedding, not boxes")
+parser.add_argument("--frames", type=int, default=5)
+parser.add_argument("model", nargs="?")
+parser.add_argument("media", nargs="?")
+args = parser.parse_args()
+data = REPO / ".data"
+if args.features:
+    settings = {"model": args.model or data / "models/efficientnet_lite0.onnx", "decoder": "features",
+                "output-name": "features", "scale-mode": "center-crop", "input-mean": 127, "input-std": 128}
+    for n, buf in enumerate(frames(args.media or data / "media/coffee.png", settings, args.frames)):
+        name, kind, shape, values = tensor(buf)
+        norm = math.sqrt(sum(v * v for v in values))
+        print(f"frame {n}: {kind} '{name}' shape {shape}: {len(values)} values, L2 norm {norm:.4f}")
+else:
+    settings = {"model": args.model or data / "models/centerface.onnx", "decoder": "centerface",
+                "input-std": 1, "iou-threshold": 0.3, "labels-file": REPO / "models/labels/centerface.txt"}
+    for n, buf in enumerate(frames(args.media or data / "media/carphone_pristine.mp4", settings, args.frames)):
         for roi in roi_metas(buf):
+            label = GLib.quark_to_string(roi.roi_type)  # roi_type is a GQuark
             det = roi.get_param("detection")  # a Gst.Structure, or None
-            if det is None:  # a classifier's frame-sized ROI: get_param() returns the top class
-                top = roi.get_param("classification")
-                print(f"frame {n}: class {top.get_value('label')} {top.get_value('confidence'):.2f}")
+            if det is None:  # a classifier's frame-sized ROI; get_param() gives the first (top) class
+                print(f"frame {n}: class {label} {roi.get_param('classification').get_value('confidence'):.2f}")
                 continue
-            label = GLib.quark_to_string(roi.roi_type)  # roi_type is a GQuark: the label
-            box = ",".join(f"{det.get_value(k):.3f}" for k in ("x-min", "y-min"))
-            box += " - " + ",".join(f"{det.get_value(k):.3f}" for k in ("x-max", "y-max"))
-            print(f"frame {n}: {label} {det.get_value('confidence'):.2f} "
-                  f"at x={roi.x} y={roi.y} w={roi.w} h={roi.h} (normalised {box})")
-
-
-if __name__ == "__main__":
-    main()
+            norm = [f"{det.get_value(k):.3f}" for k in ("x-min", "y-min", "x-max", "y-max")]
+            print(f"frame {n}: {label} {det.get_value('confidence'):.2f} at x={roi.x} y={roi.y} w={roi.w} "
+                  f"h={roi.h} (normalised {norm[0]},{norm[1]} - {norm[2]},{norm[3]})")

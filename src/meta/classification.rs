@@ -31,7 +31,9 @@ pub fn attach_classification(
     height: u32,
 ) {
     let Some(best) = classes.first() else { return };
+    let id = super::detection::next_roi_id(buffer);
     let mut meta = VideoRegionOfInterestMeta::add(buffer, &best.label, (0, 0, width, height));
+    meta.set_id(id);
     for (rank, class) in classes.iter().enumerate() {
         meta.add_param(
             gst::Structure::builder(CLASSIFICATION_PARAMS)

@@ -54,8 +54,21 @@ pub fn attach_detection(
         .field("x-max", object.x_max / w)
         .field("y-max", object.y_max / h)
         .build();
+    let id = next_roi_id(buffer);
     let mut meta = VideoRegionOfInterestMeta::add(buffer, &object.label, object.pixel_rect());
+    meta.set_id(id);
     meta.add_param(params);
+}
+
+/// A distinct id for the next ROI on a buffer: 0, 1, 2... in the order
+/// attached. Consumers that can only look ROIs up by id (PyGObject's
+/// `GstVideo.buffer_get_video_region_of_interest_meta_id`) find them all.
+pub fn next_roi_id(buffer: &gst::BufferRef) -> i32 {
+    buffer
+        .iter_meta::<VideoRegionOfInterestMeta>()
+        .map(|m| m.id() + 1)
+        .max()
+        .unwrap_or(0)
 }
 
 /// Reads back every detected object on a buffer. ROIs from other elements
@@ -127,6 +140,20 @@ mod tests {
         assert_eq!(back[0].label, "face");
         assert!((back[0].y_min - 120.5).abs() < 1e-9 && (back[0].x_max - 402.0).abs() < 1e-9);
         assert_eq!(back[0].confidence, 0.93);
+    }
+
+    #[test]
+    fn each_roi_gets_its_own_id() {
+        gst::init().unwrap();
+        let mut buffer = gst::Buffer::new();
+        for _ in 0..3 {
+            attach_detection(buffer.get_mut().unwrap(), &object(), 1280, 720);
+        }
+        let ids: Vec<i32> = buffer
+            .iter_meta::<VideoRegionOfInterestMeta>()
+            .map(|m| m.id())
+            .collect();
+        assert_eq!(ids, vec![0, 1, 2]);
     }
 
     #[test]
