@@ -55,16 +55,20 @@ def frames(media, settings, count):
     pipeline.get_by_name("src").set_property("location", str(media))
     for key, value in settings.items():  # set here, not in the launch line, as paths may hold spaces
         Gst.util_set_object_arg(pipeline.get_by_name("dl"), key, str(value))  # parsed as gst-launch does
+    sink, bus = pipeline.get_by_name("sink"), pipeline.get_bus()
     pipeline.set_state(Gst.State.PLAYING)
     try:
-        for _ in range(count):
-            sample = pipeline.get_by_name("sink").emit("pull-sample")  # None at the end or on an error
-            if sample is None:
-                error = pipeline.get_bus().pop_filtered(Gst.MessageType.ERROR)
-                if error:
-                    raise RuntimeError(error.parse_error()[0].message)
+        while count > 0:
+            # Wait at most 0.1 s at a time: a plain pull-sample would wait forever if an element
+            # fails to start (a bad model path), as no sample and no end-of-stream ever come.
+            sample = sink.emit("try-pull-sample", Gst.SECOND // 10)
+            if sample is not None:
+                count -= 1
+                yield sample.get_buffer()
+            elif error := bus.pop_filtered(Gst.MessageType.ERROR):
+                raise RuntimeError(error.parse_error()[0].message)
+            elif sink.get_property("eos"):
                 return
-            yield sample.get_buffer()
     finally:
         pipeline.set_state(Gst.State.NULL)
 

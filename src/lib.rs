@@ -15,6 +15,7 @@ pub mod overlay;
 pub mod preprocess;
 pub mod props;
 pub mod publish;
+pub mod qos;
 pub mod runtime;
 pub mod stats;
 pub mod video;

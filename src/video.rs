@@ -86,6 +86,23 @@ pub fn frame_mut<'a>(
     }
 }
 
+/// The running time (ns) at which a buffer starts, in `segment`.
+pub fn running_time_ns(segment: &gst::Segment, buffer: &gst::BufferRef) -> Option<u64> {
+    let segment = segment.downcast_ref::<gst::ClockTime>()?;
+    segment.to_running_time(buffer.pts()?).map(|t| t.nseconds())
+}
+
+/// A QoS event's timestamp (running time, ns) and jitter (ns), if it is one.
+pub fn qos_values(event: &gst::EventRef) -> Option<(u64, i64)> {
+    match event.view() {
+        gst::EventView::Qos(qos) => {
+            let (_, _, diff, timestamp) = qos.get();
+            timestamp.map(|t| (t.nseconds(), diff))
+        }
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -39,7 +39,7 @@ use gst_base::subclass::prelude::*;
 use crate::batch::{BatchQueue, is_inference_frame};
 use crate::decode::{self, DecoderKind, DetectionParams};
 use crate::inference::{BatchRunner, FrameResults, PostprocessConfig, decode_frame};
-use crate::meta::{attach_classification, attach_detection, attach_tensor};
+use crate::meta::{attach_classification, attach_detection, attach_tensor, mark_skipped};
 use crate::model::ImageInput;
 use crate::model::image_input::DYNAMIC_SIZE_MULTIPLE;
 use crate::model::labels::{check_label_count, load_labels};
@@ -48,8 +48,9 @@ use crate::props::{
     DecoderChoice, InputColorChoice, InputLayoutChoice, ScaleModeChoice, SoftmaxChoice,
     format_channel_values, parse_channel_values,
 };
+use crate::qos::LatenessTracker;
 use crate::runtime::{ExecutionProvider, SessionOptions, SharedSession, open_shared_session};
-use crate::video::{FORMATS, frame_view, pixel_format};
+use crate::video::{FORMATS, frame_view, pixel_format, qos_values, running_time_ns};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
@@ -153,6 +154,8 @@ struct State {
     queue: BatchQueue<HeldFrame>,
     ready: std::collections::VecDeque<gst::Buffer>,
     frames_seen: u64,
+    /// Realtime mode: what the sink's QoS events said.
+    lateness: LatenessTracker,
 }
 
 /// The `dlinfer` element.
@@ -304,6 +307,7 @@ impl DlInfer {
             queue: BatchQueue::new(batch_size),
             ready: Default::default(),
             frames_seen: 0,
+            lateness: LatenessTracker::default(),
         })
     }
 
@@ -571,6 +575,13 @@ impl ObjectSubclass for DlInfer {
 }
 
 impl ObjectImpl for DlInfer {
+    fn constructed(&self) {
+        self.parent_constructed();
+        // Realtime by default: QoS events only come from sinks that sync to
+        // the clock and are late, where skipping beats falling behind.
+        self.obj().set_qos(true);
+    }
+
     fn properties() -> &'static [glib::ParamSpec] {
         static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
             vec![
@@ -912,6 +923,14 @@ impl BaseTransformImpl for DlInfer {
 
     fn sink_event(&self, event: gst::Event) -> bool {
         match event.view() {
+            gst::EventView::FlushStop(_) | gst::EventView::Segment(_) => {
+                if let Some(state) = lock(&self.state).as_mut() {
+                    state.lateness.reset();
+                }
+            }
+            _ => {}
+        }
+        match event.view() {
             gst::EventView::FlushStop(_) => {
                 // Held frames are dropped with the flush; the batch starts empty.
                 if let Some(state) = lock(&self.state).as_mut() {
@@ -933,6 +952,15 @@ impl BaseTransformImpl for DlInfer {
             _ => {}
         }
         self.parent_sink_event(event)
+    }
+
+    fn src_event(&self, event: gst::Event) -> bool {
+        if let Some((timestamp, diff)) = qos_values(&event)
+            && let Some(state) = lock(&self.state).as_mut()
+        {
+            state.lateness.update(timestamp, diff);
+        }
+        self.parent_src_event(event)
     }
 
     fn query(&self, direction: gst::PadDirection, query: &mut gst::QueryRef) -> bool {
@@ -975,7 +1003,19 @@ impl BaseTransformImpl for DlInfer {
         let state = state.as_mut().ok_or(gst::FlowError::Flushing)?;
         let index = state.frames_seen;
         state.frames_seen += 1;
-        let inferred = is_inference_frame(index, interval);
+        let mut inbuf = inbuf;
+        let mut inferred = is_inference_frame(index, interval);
+        // Realtime: a frame the sink will show late anyway passes on without
+        // inference, marked, so the pipeline catches up with a live source.
+        if inferred
+            && self.obj().is_qos()
+            && state
+                .lateness
+                .is_late(running_time_ns(&self.obj().segment(), &inbuf))
+        {
+            inferred = false;
+            mark_skipped(inbuf.make_mut());
+        }
         if inferred {
             self.fill_slot(state, &inbuf)?;
         }

@@ -25,6 +25,7 @@ use gst::subclass::prelude::*;
 use gst_base::prelude::*;
 use gst_base::subclass::prelude::*;
 
+use crate::meta::is_skipped;
 use crate::stats::{
     ProgressTracker, StreamState, StreamStatus, VideoSummary, format_progress_bar,
     write_status_file,
@@ -240,6 +241,11 @@ impl ObjectImpl for DlStats {
                     .blurb("Frames that went through since the element started")
                     .read_only()
                     .build(),
+                glib::ParamSpecUInt64::builder("skipped-frames")
+                    .nick("Skipped frames")
+                    .blurb("Frames that passed without inference because they were late (realtime mode of dlinfer)")
+                    .read_only()
+                    .build(),
                 glib::ParamSpecDouble::builder("fps")
                     .nick("Frames per second")
                     .blurb("Average frames per second since the first frame")
@@ -277,6 +283,7 @@ impl ObjectImpl for DlStats {
                 .to_value(),
             "silent" => self.lock_settings().silent.to_value(),
             "processed-frames" => self.lock_state().tracker.processed_frames().to_value(),
+            "skipped-frames" => self.lock_state().tracker.skipped_frames().to_value(),
             "fps" => self.lock_state().tracker.average_fps().to_value(),
             _ => unimplemented!(),
         }
@@ -402,6 +409,9 @@ impl BaseTransformImpl for DlStats {
         let mut state = self.lock_state();
         let now = Instant::now();
         state.tracker.frame(now, position);
+        if is_skipped(buffer) {
+            state.tracker.skipped_frame();
+        }
         let due = state
             .last_report_at
             .is_none_or(|at| now.duration_since(at) >= interval);

@@ -58,8 +58,9 @@ use crate::props::{
     InputColorChoice, InputLayoutChoice, MaskModeChoice, ScaleModeChoice, format_channel_values,
     parse_channel_values,
 };
+use crate::qos::LatenessTracker;
 use crate::runtime::{ExecutionProvider, SessionOptions, SharedSession, open_shared_session};
-use crate::video::{frame_view, pixel_format, video_formats};
+use crate::video::{frame_view, pixel_format, qos_values, running_time_ns, video_formats};
 use gst_video::VideoFormat;
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -174,6 +175,10 @@ struct State {
     negotiated: Option<Negotiated>,
     queue: BatchQueue<gst::Buffer>,
     ready: VecDeque<gst::Buffer>,
+    /// Realtime mode: what the sink's QoS events said, and what we did about it.
+    lateness: LatenessTracker,
+    processed: u64,
+    dropped: u64,
 }
 
 /// The `dltransform` element.
@@ -378,6 +383,9 @@ impl DlTransform {
             negotiated: None,
             queue: BatchQueue::new(settings.batch_size.max(1) as usize),
             ready: VecDeque::new(),
+            lateness: LatenessTracker::default(),
+            processed: 0,
+            dropped: 0,
         })
     }
 
@@ -722,6 +730,31 @@ impl DlTransform {
         Ok(outbuf)
     }
 
+    fn post_dropped(
+        &self,
+        buffer: &gst::Buffer,
+        running_time: Option<u64>,
+        processed: u64,
+        dropped: u64,
+    ) {
+        let segment = self.obj().segment();
+        let stream_time = segment
+            .downcast_ref::<gst::ClockTime>()
+            .and_then(|s| buffer.pts().and_then(|pts| s.to_stream_time(pts)));
+        let message = gst::message::Qos::builder(false)
+            .running_time(running_time.map(gst::ClockTime::from_nseconds))
+            .stream_time(stream_time)
+            .timestamp(buffer.pts())
+            .duration(buffer.duration())
+            .stats(
+                gst::format::Buffers::from_u64(processed),
+                gst::format::Buffers::from_u64(dropped),
+            )
+            .src(&*self.obj())
+            .build();
+        let _ = self.obj().post_message(message);
+    }
+
     /// Runs a partial batch and pushes every output downstream, so an event
     /// does not overtake frames it follows.
     fn drain(&self) -> Result<(), gst::FlowError> {
@@ -749,6 +782,13 @@ impl ObjectSubclass for DlTransform {
 }
 
 impl ObjectImpl for DlTransform {
+    fn constructed(&self) {
+        self.parent_constructed();
+        // Realtime by default: QoS events only come from sinks that sync to
+        // the clock and are late, where dropping beats falling behind.
+        self.obj().set_qos(true);
+    }
+
     fn properties() -> &'static [glib::ParamSpec] {
         static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
             vec![
@@ -1050,6 +1090,15 @@ impl BaseTransformImpl for DlTransform {
         })
     }
 
+    fn src_event(&self, event: gst::Event) -> bool {
+        if let Some((timestamp, diff)) = qos_values(&event)
+            && let Some(state) = lock(&self.state).as_mut()
+        {
+            state.lateness.update(timestamp, diff);
+        }
+        self.parent_src_event(event)
+    }
+
     fn unit_size(&self, caps: &gst::Caps) -> Option<usize> {
         // One unit is one frame; input and output frames differ in size.
         gst_video::VideoInfo::from_caps(caps)
@@ -1084,6 +1133,14 @@ impl BaseTransformImpl for DlTransform {
 
     fn sink_event(&self, event: gst::Event) -> bool {
         match event.view() {
+            gst::EventView::FlushStop(_) | gst::EventView::Segment(_) => {
+                if let Some(state) = lock(&self.state).as_mut() {
+                    state.lateness.reset();
+                }
+            }
+            _ => {}
+        }
+        match event.view() {
             gst::EventView::FlushStop(_) => {
                 if let Some(state) = lock(&self.state).as_mut() {
                     state.queue.clear();
@@ -1113,6 +1170,15 @@ impl BaseTransformImpl for DlTransform {
     ) -> Result<gst::FlowSuccess, gst::FlowError> {
         let mut state = lock(&self.state);
         let state = state.as_mut().ok_or(gst::FlowError::Flushing)?;
+        // Realtime: a frame the sink would show late is dropped before the
+        // model runs, and a QoS message says so, as GStreamer filters do.
+        let running_time = running_time_ns(&self.obj().segment(), &inbuf);
+        if self.obj().is_qos() && state.lateness.is_late(running_time) {
+            state.dropped += 1;
+            self.post_dropped(&inbuf, running_time, state.processed, state.dropped);
+            return Ok(gst::FlowSuccess::Ok);
+        }
+        state.processed += 1;
         let negotiated = state
             .negotiated
             .as_mut()

@@ -7,9 +7,12 @@
 //! a custom meta whose structure C and Python read.
 
 pub mod classification;
+pub mod custom;
 pub mod detection;
+pub mod skipped;
 pub mod tensor;
 
 pub use classification::{FrameClass, attach_classification, read_classification};
 pub use detection::{DetectedObject, attach_detection, read_detections};
+pub use skipped::{is_skipped, mark_skipped};
 pub use tensor::{FrameTensor, TensorKind, attach_tensor, read_tensors};

@@ -12,8 +12,6 @@
 //! `s = meta.get_structure()`, then
 //! `numpy.frombuffer(s.get_value("data").get_data(), numpy.float32)`.
 
-use std::sync::Once;
-
 use gst::glib;
 use gst::meta::CustomMeta;
 
@@ -64,27 +62,7 @@ pub struct FrameTensor {
 /// Registers the meta (once per process; the plugin does it at load, and
 /// attaching does it too so library users need not).
 pub fn register_tensor_meta() {
-    static REGISTER: Once = Once::new();
-    REGISTER.call_once(|| {
-        if CustomMeta::is_registered(TENSOR_META_NAME) {
-            return;
-        }
-        // Copy the tensor along when a buffer is copied or transformed: the
-        // tensor describes the frame's content, not its geometry.
-        CustomMeta::register_with_transform(TENSOR_META_NAME, &[], |dest, meta, _src, _type| {
-            match CustomMeta::add(dest, TENSOR_META_NAME) {
-                Ok(mut copy) => {
-                    let copy = copy.mut_structure();
-                    copy.set_name(meta.structure().name());
-                    for (field, value) in meta.structure().iter() {
-                        copy.set_value(field, value.clone());
-                    }
-                    true
-                }
-                Err(_) => false,
-            }
-        });
-    });
+    super::custom::register_copied_custom_meta(TENSOR_META_NAME);
 }
 
 /// Attaches a tensor to a buffer.

@@ -55,6 +55,11 @@ impl ProgressTracker {
         self.position = None;
     }
 
+    /// Frames that skipped inference (realtime mode).
+    pub fn skipped_frames(&self) -> u64 {
+        self.skipped_frames
+    }
+
     /// Frames counted so far.
     pub fn processed_frames(&self) -> u64 {
         self.processed_frames
