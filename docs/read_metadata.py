@@ -4,7 +4,8 @@
   read_metadata.py [--frames N] [MODEL VIDEO]   faces (default: CenterFace on carphone_pristine.mp4)
   read_metadata.py --features [MODEL IMAGE]     embedding (default: EfficientNet-Lite0 on coffee.png)
 
-Needs Debian's python3-gi, gir1.2-gstreamer-1.0 and gir1.2-gst-plugins-base-1.0: run with /usr/bin/python3.
+Needs Debian's python3-gst-1.0 (it brings python3-gi and the GStreamer typelibs; its overrides are
+what turn GstValueArray fields such as `shape` into Python): run it with /usr/bin/python3.
 """
 import argparse, array, math, os
 from pathlib import Path
@@ -24,25 +25,18 @@ def roi_metas(buf):
     """Every GstVideoRegionOfInterestMeta on buf: one per detection, plus a classifier's frame ROI.
 
     PyGObject cannot walk a buffer's metas on GStreamer 1.22: gst_buffer_iterate_meta() is not
-    introspectable, foreach_meta() passes the callback None, and get_meta() returns a plain
-    Gst.Meta that cannot be cast. buffer_get_video_region_of_interest_meta_id() returns the typed
-    meta, but only the first with that id, and all of dlinfer's ROIs have id 0. So take the id-0
-    ROI and set its id to -1 so the next call finds the next one; then restore the ids."""
-    rois = []
-    while (roi := GstVideo.buffer_get_video_region_of_interest_meta_id(buf, 0)) is not None:
-        roi.id = -1
-        rois.append(roi)
-    for roi in rois:
-        roi.id = 0
-    return rois
+    introspectable, foreach_meta() hands the callback None, and get_meta() returns a plain Gst.Meta
+    that cannot be cast. So look the ROIs up by id: dlinfer numbers them 0, 1, 2... (after any ids
+    already on the buffer), and buffer_get_video_region_of_interest_meta_id() returns the typed meta.
+    """
+    by_id = (GstVideo.buffer_get_video_region_of_interest_meta_id(buf, i)
+             for i in range(buf.get_n_meta(GstVideo.VideoRegionOfInterestMeta.get_info().api)))
+    return [roi for roi in by_id if roi is not None]
 
 
 def tensor(buf):
-    """The embedding (or raw output) as (name, kind, shape, float32 values); None if absent."""
-    meta = buf.get_custom_meta("GstDlTensorMeta")  # GStreamer 1.20+
-    if meta is None:
-        return None
-    s = meta.get_structure()
+    """The embedding (or the first raw output) as (name, kind, shape, float32 values)."""
+    s = buf.get_custom_meta("GstDlTensorMeta").get_structure()  # GStreamer 1.20+
     # data is GLib.Bytes of native float32; with numpy: numpy.frombuffer(data, numpy.float32)
     values = array.array("f", s.get_value("data").get_data())
     return s.get_value("name"), s.get_value("kind"), list(s.get_value("shape")), values

@@ -27,7 +27,7 @@ APT_PACKAGES=(
     gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
     meson ninja-build
     fonts-dejavu-core
-    python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0
+    python3-gi python3-gst-1.0 gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0
 )
 
 install_debian_packages() {

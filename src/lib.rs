@@ -7,10 +7,12 @@ use gst::glib;
 
 pub mod batch;
 pub mod decode;
+pub mod element_support;
 pub mod frame_output;
 pub mod inference;
 pub mod meta;
 pub mod model;
+pub mod model_settings;
 pub mod overlay;
 pub mod preprocess;
 pub mod props;

@@ -27,7 +27,7 @@
 //! ```
 
 use std::path::PathBuf;
-use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use gst::glib;
 use gst::prelude::*;
@@ -36,21 +36,19 @@ use gst_base::prelude::*;
 use gst_base::subclass::base_transform::GenerateOutputSuccess;
 use gst_base::subclass::prelude::*;
 
-use crate::batch::{BatchQueue, is_inference_frame};
+use crate::batch::is_inference_frame;
 use crate::decode::{self, DecoderKind, DetectionParams};
+use crate::element_support::{HeldFrames, filter_pad_templates, lock};
 use crate::inference::{BatchRunner, FrameResults, PostprocessConfig, decode_frame};
 use crate::meta::{attach_classification, attach_detection, attach_tensor, mark_skipped};
 use crate::model::ImageInput;
 use crate::model::image_input::DYNAMIC_SIZE_MULTIPLE;
 use crate::model::labels::{check_label_count, load_labels};
-use crate::preprocess::{PreprocessSpec, Preprocessor, YuvMatrix};
-use crate::props::{
-    DecoderChoice, InputColorChoice, InputLayoutChoice, ScaleModeChoice, SoftmaxChoice,
-    format_channel_values, parse_channel_values,
-};
-use crate::qos::LatenessTracker;
-use crate::runtime::{ExecutionProvider, SessionOptions, SharedSession, open_shared_session};
-use crate::video::{FORMATS, frame_view, pixel_format, qos_values, running_time_ns};
+use crate::model_settings::{ModelPropertyDocs, ModelSettings, OpenedModel, model_param_specs};
+use crate::preprocess::Preprocessor;
+use crate::props::{DecoderChoice, SoftmaxChoice};
+use crate::runtime::SharedSession;
+use crate::video::{FORMATS, frame_view, pixel_format, running_time_ns};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
@@ -63,12 +61,7 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
 const DEFAULT_CONFIDENCE_THRESHOLD: f32 = 0.5;
 const DEFAULT_IOU_THRESHOLD: f32 = 0.45;
 const DEFAULT_MAX_DETECTIONS: u32 = 100;
-const DEFAULT_INPUT_MEAN: [f32; 3] = [0.0; 3];
-const DEFAULT_INPUT_STD: [f32; 3] = [255.0; 3];
 const DEFAULT_INFERENCE_INTERVAL: u32 = 1;
-const DEFAULT_BATCH_SIZE: u32 = 1;
-const DEFAULT_EXECUTION_PROVIDER: &str = "cpu";
-const DEFAULT_THREADS: u32 = 0;
 const DEFAULT_POST_MESSAGES: bool = false;
 const DEFAULT_TOP_K: u32 = 1;
 const DEFAULT_NORMALIZE: bool = true;
@@ -77,25 +70,14 @@ const LETTERBOX_PAD: u8 = 114;
 
 #[derive(Debug, Clone)]
 struct Settings {
-    model: Option<PathBuf>,
+    model: ModelSettings,
     decoder: DecoderChoice,
     labels_file: Option<PathBuf>,
     confidence_threshold: f32,
     iou_threshold: f32,
     max_detections: u32,
-    scale_mode: ScaleModeChoice,
-    input_color: InputColorChoice,
-    input_layout: InputLayoutChoice,
-    input_mean: [f32; 3],
-    input_std: [f32; 3],
-    input_width: u32,
-    input_height: u32,
     inference_interval: u32,
-    batch_size: u32,
-    execution_provider: String,
-    threads: u32,
     post_messages: bool,
-    output_name: Option<String>,
     top_k: u32,
     softmax: SoftmaxChoice,
     normalize: bool,
@@ -104,31 +86,27 @@ struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            model: None,
+            model: ModelSettings::default(),
             decoder: DecoderChoice::default(),
             labels_file: None,
             confidence_threshold: DEFAULT_CONFIDENCE_THRESHOLD,
             iou_threshold: DEFAULT_IOU_THRESHOLD,
             max_detections: DEFAULT_MAX_DETECTIONS,
-            scale_mode: ScaleModeChoice::default(),
-            input_color: InputColorChoice::default(),
-            input_layout: InputLayoutChoice::default(),
-            input_mean: DEFAULT_INPUT_MEAN,
-            input_std: DEFAULT_INPUT_STD,
-            input_width: 0,
-            input_height: 0,
             inference_interval: DEFAULT_INFERENCE_INTERVAL,
-            batch_size: DEFAULT_BATCH_SIZE,
-            execution_provider: DEFAULT_EXECUTION_PROVIDER.to_string(),
-            threads: DEFAULT_THREADS,
             post_messages: DEFAULT_POST_MESSAGES,
-            output_name: None,
             top_k: DEFAULT_TOP_K,
             softmax: SoftmaxChoice::default(),
             normalize: DEFAULT_NORMALIZE,
         }
     }
 }
+
+/// How dlinfer uses the shared model properties.
+const MODEL_DOCS: ModelPropertyDocs = ModelPropertyDocs {
+    automatic_size: "the frame size rounded up to a multiple of 32",
+    output_name: "The output read by decoder=classification or features; unset: 'features' or 'embeddings' if present, else the first output",
+    batch: "Frames inferred together; frames are held until the batch is full (a partial batch runs at EOS)",
+};
 
 /// A frame held until its batch has run.
 struct HeldFrame {
@@ -151,11 +129,8 @@ struct State {
     labels: Vec<String>,
     batch_size: usize,
     negotiated: Option<Negotiated>,
-    queue: BatchQueue<HeldFrame>,
-    ready: std::collections::VecDeque<gst::Buffer>,
+    held: HeldFrames<HeldFrame>,
     frames_seen: u64,
-    /// Realtime mode: what the sink's QoS events said.
-    lateness: LatenessTracker,
 }
 
 /// The `dlinfer` element.
@@ -165,67 +140,26 @@ pub struct DlInfer {
     state: Mutex<Option<State>>,
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 impl DlInfer {
     /// Loads the model and checks everything that can be checked before the
     /// first frame, so mistakes fail at start with the cause and the fix.
     fn prepare(&self, settings: &Settings) -> Result<State, gst::ErrorMessage> {
         let settings_error =
             |msg: String| gst::error_msg!(gst::LibraryError::Settings, ("{}", msg));
-        let provider =
-            ExecutionProvider::from_name(&settings.execution_provider).map_err(settings_error)?;
-        let model = settings.model.clone().ok_or_else(|| {
-            settings_error("no model set: set model=/path/to/model.onnx".to_string())
-        })?;
-        let session = open_shared_session(&SessionOptions {
-            model: model.clone(),
-            provider,
-            threads: settings.threads as usize,
-        })
-        .map_err(|why| {
-            gst::error_msg!(
-                gst::LibraryError::Init,
-                ("Failed to load model {}: {}", model.display(), why)
-            )
-        })?;
-
-        if let Some(why) = &session.fallback_reason {
-            gst::element_imp_warning!(
-                self,
-                gst::LibraryError::Init,
-                (
-                    "Execution provider '{}' is not available; running on cpu",
-                    provider
-                ),
-                ["{}", why]
-            );
-        }
-        if session.info.overridable_initializers > 0 {
+        let OpenedModel {
+            session,
+            input,
+            warnings,
+        } = settings.model.open()?;
+        for (message, details) in warnings {
             gst::element_imp_warning!(
                 self,
                 gst::LibraryError::Settings,
-                (
-                    "Model {} lists {} initializers among its inputs, which stops ONNX Runtime from folding constants \
-                     and can make it several times slower; remove them from graph.input (see scripts/fix_centerface.py)",
-                    model.display(),
-                    session.info.overridable_initializers
-                )
+                ("{}", message),
+                ["{}", details.unwrap_or_default()]
             );
         }
-        let input = ImageInput::from_model(&session.info, settings.input_layout.layout()).map_err(
-            |why| {
-                settings_error(format!(
-                    "Model {} cannot be fed from video: {why}",
-                    model.display()
-                ))
-            },
-        )?;
-
+        let model = settings.model.path.clone().unwrap_or_default();
         let declared: Vec<decode::DeclaredOutput> = session
             .info
             .outputs
@@ -265,15 +199,6 @@ impl DlInfer {
                 kind
             }
         };
-        if let Some(wanted) = &settings.output_name
-            && !session.info.outputs.iter().any(|o| &o.name == wanted)
-        {
-            return Err(settings_error(format!(
-                "output-name={wanted}: model {} has no such output (outputs: {})",
-                model.display(),
-                session.info.outputs_text()
-            )));
-        }
         let labels = match &settings.labels_file {
             Some(path) => {
                 let labels = load_labels(path).map_err(settings_error)?;
@@ -296,7 +221,7 @@ impl DlInfer {
             session.info.outputs_text(),
             decoder.name()
         );
-        let batch_size = settings.batch_size.max(1) as usize;
+        let batch_size = settings.model.batch_size.max(1) as usize;
         Ok(State {
             session,
             input,
@@ -304,10 +229,8 @@ impl DlInfer {
             labels,
             batch_size,
             negotiated: None,
-            queue: BatchQueue::new(batch_size),
-            ready: Default::default(),
+            held: HeldFrames::new(batch_size),
             frames_seen: 0,
-            lateness: LatenessTracker::default(),
         })
     }
 
@@ -320,32 +243,15 @@ impl DlInfer {
                 info.format()
             )
         })?;
-        let requested = (
-            (settings.input_width > 0).then_some(settings.input_width as usize),
-            (settings.input_height > 0).then_some(settings.input_height as usize),
-        );
         let (width, height) = state.input.resolve_size(
-            requested,
+            settings.model.requested_size(),
             (info.width() as usize, info.height() as usize),
             DYNAMIC_SIZE_MULTIPLE,
         )?;
-        let colorimetry = info.colorimetry();
-        let spec = PreprocessSpec {
-            width,
-            height,
-            scale_mode: settings.scale_mode.into(),
-            channel_order: settings.input_color.into(),
-            layout: state.input.layout,
-            mean: settings.input_mean,
-            std: settings.input_std,
-            pad_value: LETTERBOX_PAD,
-            yuv_matrix: if colorimetry.matrix() == gst_video::VideoColorMatrix::Bt709 {
-                YuvMatrix::Bt709
-            } else {
-                YuvMatrix::Bt601
-            },
-            yuv_full_range: colorimetry.range() == gst_video::VideoColorRange::Range0_255,
-        };
+        let spec =
+            settings
+                .model
+                .preprocess_spec(&state.input, (width, height), info, LETTERBOX_PAD);
         let preprocessor =
             Preprocessor::new(format, info.width() as usize, info.height() as usize, &spec)
                 .map_err(|e| e.to_string())?;
@@ -375,7 +281,7 @@ impl DlInfer {
 
     /// Preprocesses an inferred frame into its batch slot.
     fn fill_slot(&self, state: &mut State, buffer: &gst::Buffer) -> Result<(), gst::FlowError> {
-        let slot = state.queue.pending_inferred();
+        let slot = state.held.queue.pending_inferred();
         let negotiated = state
             .negotiated
             .as_mut()
@@ -408,7 +314,7 @@ impl DlInfer {
     /// Runs the waiting batch (full, or partial at EOS / before an event),
     /// attaches the results, and moves every held frame to `ready` in order.
     fn run_batch(&self, state: &mut State) -> Result<(), gst::FlowError> {
-        let batch_len = state.queue.pending_inferred();
+        let batch_len = state.held.queue.pending_inferred();
         if batch_len > 0 {
             let settings = lock(&self.settings).clone();
             let negotiated = state
@@ -426,7 +332,7 @@ impl DlInfer {
                     input_height: height,
                 },
                 labels: &state.labels,
-                output_name: settings.output_name.as_deref(),
+                output_name: settings.model.output_name.as_deref(),
                 softmax: settings.softmax.into(),
                 top_k: settings.top_k as usize,
                 normalize: settings.normalize,
@@ -448,7 +354,7 @@ impl DlInfer {
                 })?;
             let (frame_width, frame_height) = (negotiated.info.width(), negotiated.info.height());
             let mut results = results.into_iter();
-            for held in state.queue.iter_mut().filter(|q| q.inferred) {
+            for held in state.held.queue.iter_mut().filter(|q| q.inferred) {
                 let frame_results =
                     results
                         .next()
@@ -493,7 +399,7 @@ impl DlInfer {
                 }
             }
         }
-        let State { queue, ready, .. } = state;
+        let HeldFrames { queue, ready, .. } = &mut state.held;
         ready.extend(queue.drain().map(|q| q.frame.buffer));
         Ok(())
     }
@@ -553,11 +459,11 @@ impl DlInfer {
             let Some(state) = state.as_mut() else {
                 return Ok(());
             };
-            if state.queue.is_empty() && state.ready.is_empty() {
+            if state.held.queue.is_empty() && state.held.ready.is_empty() {
                 return Ok(());
             }
             self.run_batch(state)?;
-            state.ready.drain(..).collect()
+            state.held.ready.drain(..).collect()
         };
         let src = self.obj().src_pad().clone();
         for buffer in ready {
@@ -584,13 +490,8 @@ impl ObjectImpl for DlInfer {
 
     fn properties() -> &'static [glib::ParamSpec] {
         static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
-            vec![
-                glib::ParamSpecString::builder("model")
-                    .nick("Model")
-                    .blurb("Path to the ONNX model file")
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecEnum::builder_with_default("decoder", DecoderChoice::default())
+            let mut specs = model_param_specs(&MODEL_DOCS);
+            specs.extend(vec![                glib::ParamSpecEnum::builder_with_default("decoder", DecoderChoice::default())
                     .nick("Decoder")
                     .blurb("How the model's outputs are read; auto picks from the output shapes and logs its choice")
                     .mutable_ready()
@@ -623,79 +524,11 @@ impl ObjectImpl for DlInfer {
                     .default_value(DEFAULT_MAX_DETECTIONS)
                     .mutable_playing()
                     .build(),
-                glib::ParamSpecEnum::builder_with_default("scale-mode", ScaleModeChoice::default())
-                    .nick("Scale mode")
-                    .blurb("How a frame is fitted into the model input; boxes are mapped back to frame pixels")
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecEnum::builder_with_default("input-color", InputColorChoice::default())
-                    .nick("Input color")
-                    .blurb("Channel order the model expects")
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecEnum::builder_with_default("input-layout", InputLayoutChoice::default())
-                    .nick("Input layout")
-                    .blurb("Tensor layout of the model input; auto reads it from the input shape")
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecString::builder("input-mean")
-                    .nick("Input mean")
-                    .blurb("Per-channel mean in pixel units 0..255, one number or three (R,G,B in model order): value = (pixel - mean) / std")
-                    .default_value(Some("0,0,0"))
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecString::builder("input-std")
-                    .nick("Input std")
-                    .blurb("Per-channel standard deviation in pixel units, one number or three; 255 maps pixels to 0..1, 1 keeps raw 0..255")
-                    .default_value(Some("255,255,255"))
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecUInt::builder("input-width")
-                    .nick("Input width")
-                    .blurb("Model input width for models with a dynamic width; 0 = the frame width rounded up to a multiple of 32")
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecUInt::builder("input-height")
-                    .nick("Input height")
-                    .blurb("Model input height for models with a dynamic height; 0 = the frame height rounded up to a multiple of 32")
-                    .mutable_ready()
-                    .build(),
                 glib::ParamSpecUInt::builder("inference-interval")
                     .nick("Inference interval")
                     .blurb("Run the model on every Nth frame (frames 0, N, 2N...); the others pass without results")
                     .minimum(1)
                     .default_value(DEFAULT_INFERENCE_INTERVAL)
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecUInt::builder("batch-size")
-                    .nick("Batch size")
-                    .blurb("Frames inferred together; frames are held until the batch is full (a partial batch runs at EOS)")
-                    .minimum(1)
-                    .maximum(1024)
-                    .default_value(DEFAULT_BATCH_SIZE)
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecString::builder("execution-provider")
-                    .nick("Execution provider")
-                    .blurb("Where the model runs: cpu, cuda, tensorrt or openvino; one that cannot start falls back to cpu with a warning (see active-provider)")
-                    .default_value(Some(DEFAULT_EXECUTION_PROVIDER))
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecString::builder("active-provider")
-                    .nick("Active provider")
-                    .blurb("The execution provider the model really runs on (after any fallback); empty until started")
-                    .read_only()
-                    .build(),
-                glib::ParamSpecUInt::builder("threads")
-                    .nick("Threads")
-                    .blurb("ONNX Runtime intra-op threads; 0 = one per core")
-                    .maximum(1024)
-                    .default_value(DEFAULT_THREADS)
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecString::builder("output-name")
-                    .nick("Output name")
-                    .blurb("The output read by decoder=classification or features; unset: 'features' or 'embeddings' if present, else the first output")
                     .mutable_ready()
                     .build(),
                 glib::ParamSpecUInt::builder("top-k")
@@ -723,13 +556,26 @@ impl ObjectImpl for DlInfer {
                     .default_value(DEFAULT_POST_MESSAGES)
                     .mutable_playing()
                     .build(),
-            ]
+            ]);
+            specs
         });
         PROPERTIES.as_ref()
     }
 
     fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
         let mut settings = lock(&self.settings);
+        match settings.model.set_property(pspec.name(), value) {
+            Ok(true) => return,
+            Ok(false) => {}
+            Err(why) => {
+                gst::element_imp_warning!(
+                    self,
+                    gst::LibraryError::Settings,
+                    ("{}; the previous value is kept", why)
+                );
+                return;
+            }
+        }
         let path = |value: &glib::Value| {
             value
                 .get::<Option<String>>()
@@ -738,7 +584,6 @@ impl ObjectImpl for DlInfer {
                 .map(PathBuf::from)
         };
         match pspec.name() {
-            "model" => settings.model = path(value),
             "decoder" => settings.decoder = value.get().expect("type checked upstream"),
             "labels-file" => settings.labels_file = path(value),
             "confidence-threshold" => {
@@ -748,47 +593,10 @@ impl ObjectImpl for DlInfer {
             "max-detections" => {
                 settings.max_detections = value.get().expect("type checked upstream")
             }
-            "scale-mode" => settings.scale_mode = value.get().expect("type checked upstream"),
-            "input-color" => settings.input_color = value.get().expect("type checked upstream"),
-            "input-layout" => settings.input_layout = value.get().expect("type checked upstream"),
-            "input-mean" | "input-std" => {
-                let text: Option<String> = value.get().expect("type checked upstream");
-                let text = text.unwrap_or_default();
-                match parse_channel_values(pspec.name(), &text) {
-                    Ok(values) if pspec.name() == "input-mean" => settings.input_mean = values,
-                    Ok(values) if values.contains(&0.0) => {
-                        gst::element_imp_warning!(
-                            self,
-                            gst::LibraryError::Settings,
-                            ("input-std='{}' has a zero: ignored", text)
-                        );
-                    }
-                    Ok(values) => settings.input_std = values,
-                    Err(why) => gst::element_imp_warning!(
-                        self,
-                        gst::LibraryError::Settings,
-                        ("{}; ignored", why)
-                    ),
-                }
-            }
-            "input-width" => settings.input_width = value.get().expect("type checked upstream"),
-            "input-height" => settings.input_height = value.get().expect("type checked upstream"),
             "inference-interval" => {
                 settings.inference_interval = value.get().expect("type checked upstream")
             }
-            "batch-size" => settings.batch_size = value.get().expect("type checked upstream"),
-            "execution-provider" => {
-                let name: Option<String> = value.get().expect("type checked upstream");
-                // Checked at start, where a wrong name becomes an error that names the valid ones.
-                settings.execution_provider =
-                    name.unwrap_or_else(|| DEFAULT_EXECUTION_PROVIDER.to_string());
-            }
-            "threads" => settings.threads = value.get().expect("type checked upstream"),
             "post-messages" => settings.post_messages = value.get().expect("type checked upstream"),
-            "output-name" => {
-                let name: Option<String> = value.get().expect("type checked upstream");
-                settings.output_name = name.filter(|n| !n.is_empty());
-            }
             "top-k" => settings.top_k = value.get().expect("type checked upstream"),
             "softmax" => settings.softmax = value.get().expect("type checked upstream"),
             "normalize" => settings.normalize = value.get().expect("type checked upstream"),
@@ -797,40 +605,28 @@ impl ObjectImpl for DlInfer {
     }
 
     fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
+        if pspec.name() == "active-provider" {
+            return lock(&self.state)
+                .as_ref()
+                .map(|s| s.session.active_provider.name().to_string())
+                .to_value();
+        }
         let settings = lock(&self.settings);
-        let path = |p: &Option<PathBuf>| {
-            p.as_ref()
-                .map(|p| p.to_string_lossy().into_owned())
-                .to_value()
-        };
+        if let Some(value) = settings.model.property(pspec.name()) {
+            return value;
+        }
         match pspec.name() {
-            "model" => path(&settings.model),
             "decoder" => settings.decoder.to_value(),
-            "labels-file" => path(&settings.labels_file),
+            "labels-file" => settings
+                .labels_file
+                .as_ref()
+                .map(|p| p.to_string_lossy().into_owned())
+                .to_value(),
             "confidence-threshold" => settings.confidence_threshold.to_value(),
             "iou-threshold" => settings.iou_threshold.to_value(),
             "max-detections" => settings.max_detections.to_value(),
-            "scale-mode" => settings.scale_mode.to_value(),
-            "input-color" => settings.input_color.to_value(),
-            "input-layout" => settings.input_layout.to_value(),
-            "input-mean" => format_channel_values(settings.input_mean).to_value(),
-            "input-std" => format_channel_values(settings.input_std).to_value(),
-            "input-width" => settings.input_width.to_value(),
-            "input-height" => settings.input_height.to_value(),
             "inference-interval" => settings.inference_interval.to_value(),
-            "batch-size" => settings.batch_size.to_value(),
-            "execution-provider" => settings.execution_provider.to_value(),
-            "active-provider" => {
-                drop(settings);
-                let state = lock(&self.state);
-                state
-                    .as_ref()
-                    .map(|s| s.session.active_provider.name().to_string())
-                    .to_value()
-            }
-            "threads" => settings.threads.to_value(),
             "post-messages" => settings.post_messages.to_value(),
-            "output-name" => settings.output_name.to_value(),
             "top-k" => settings.top_k.to_value(),
             "softmax" => settings.softmax.to_value(),
             "normalize" => settings.normalize.to_value(),
@@ -859,22 +655,7 @@ impl ElementImpl for DlInfer {
             let caps = gst_video::VideoCapsBuilder::new()
                 .format_list(FORMATS.iter().map(|(f, _)| *f))
                 .build();
-            vec![
-                gst::PadTemplate::new(
-                    "sink",
-                    gst::PadDirection::Sink,
-                    gst::PadPresence::Always,
-                    &caps,
-                )
-                .expect("valid sink template"),
-                gst::PadTemplate::new(
-                    "src",
-                    gst::PadDirection::Src,
-                    gst::PadPresence::Always,
-                    &caps,
-                )
-                .expect("valid src template"),
-            ]
+            filter_pad_templates(&caps, &caps)
         });
         TEMPLATES.as_ref()
     }
@@ -922,43 +703,24 @@ impl BaseTransformImpl for DlInfer {
     }
 
     fn sink_event(&self, event: gst::Event) -> bool {
-        match event.view() {
-            gst::EventView::FlushStop(_) | gst::EventView::Segment(_) => {
-                if let Some(state) = lock(&self.state).as_mut() {
-                    state.lateness.reset();
-                }
-            }
-            _ => {}
-        }
-        match event.view() {
-            gst::EventView::FlushStop(_) => {
-                // Held frames are dropped with the flush; the batch starts empty.
-                if let Some(state) = lock(&self.state).as_mut() {
-                    state.queue.clear();
-                    state.ready.clear();
-                }
-            }
-            _ if event.is_serialized() => {
-                if let Err(flow) = self.drain() {
-                    gst::debug!(
-                        CAT,
-                        imp = self,
-                        "draining before {:?} stopped: {:?}",
-                        event.type_(),
-                        flow
-                    );
-                }
-            }
-            _ => {}
+        let must_drain = lock(&self.state)
+            .as_mut()
+            .is_some_and(|state| state.held.on_sink_event(&event));
+        if must_drain && let Err(flow) = self.drain() {
+            gst::debug!(
+                CAT,
+                imp = self,
+                "draining before {:?} stopped: {:?}",
+                event.type_(),
+                flow
+            );
         }
         self.parent_sink_event(event)
     }
 
     fn src_event(&self, event: gst::Event) -> bool {
-        if let Some((timestamp, diff)) = qos_values(&event)
-            && let Some(state) = lock(&self.state).as_mut()
-        {
-            state.lateness.update(timestamp, diff);
+        if let Some(state) = lock(&self.state).as_mut() {
+            state.held.on_src_event(&event);
         }
         self.parent_src_event(event)
     }
@@ -983,7 +745,7 @@ impl BaseTransformImpl for DlInfer {
                     gst::ClockTime::SECOND.mul_div_ceil(fps.denom() as u64, fps.numer() as u64)
                 });
             if let Some(frame_duration) = frame_duration {
-                let held_frames = u64::from(settings.batch_size.max(1) - 1)
+                let held_frames = u64::from(settings.model.batch_size.max(1) - 1)
                     * u64::from(settings.inference_interval.max(1));
                 let extra = frame_duration * held_frames;
                 let (live, min, max) = latency.result();
@@ -1010,6 +772,7 @@ impl BaseTransformImpl for DlInfer {
         if inferred
             && self.obj().is_qos()
             && state
+                .held
                 .lateness
                 .is_late(running_time_ns(&self.obj().segment(), &inbuf))
         {
@@ -1019,14 +782,14 @@ impl BaseTransformImpl for DlInfer {
         if inferred {
             self.fill_slot(state, &inbuf)?;
         }
-        state.queue.push(
+        state.held.queue.push(
             HeldFrame {
                 buffer: inbuf,
                 index,
             },
             inferred,
         );
-        if state.queue.batch_full() || state.queue.nothing_to_infer() {
+        if state.held.queue.batch_full() || state.held.queue.nothing_to_infer() {
             self.run_batch(state)?;
         }
         Ok(gst::FlowSuccess::Ok)
@@ -1034,7 +797,7 @@ impl BaseTransformImpl for DlInfer {
 
     fn generate_output(&self) -> Result<GenerateOutputSuccess, gst::FlowError> {
         let mut state = lock(&self.state);
-        let buffer = state.as_mut().and_then(|s| s.ready.pop_front());
+        let buffer = state.as_mut().and_then(|s| s.held.ready.pop_front());
         Ok(buffer.map_or(
             GenerateOutputSuccess::NoOutput,
             GenerateOutputSuccess::Buffer,

@@ -17,9 +17,11 @@
 //!     dloverlay mode=blur ! videoconvert ! autovideosink
 //! ```
 
-use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use gst::glib;
+
+use crate::element_support::{filter_pad_templates, lock};
 use gst::prelude::*;
 use gst::subclass::prelude::*;
 use gst_base::subclass::prelude::*;
@@ -91,12 +93,6 @@ pub struct DlOverlay {
     settings: Mutex<Settings>,
     /// Loaded at start; `None` when no font is installed (labels are then skipped, with a warning).
     font: Mutex<Option<Arc<TextRenderer>>>,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Labels scale with the frame unless `font-size` is set: 1/24 of the height, 10 px at least.
@@ -220,22 +216,7 @@ impl ElementImpl for DlOverlay {
             let caps = gst_video::VideoCapsBuilder::new()
                 .format_list(FORMATS.iter().map(|(f, _)| *f))
                 .build();
-            vec![
-                gst::PadTemplate::new(
-                    "sink",
-                    gst::PadDirection::Sink,
-                    gst::PadPresence::Always,
-                    &caps,
-                )
-                .expect("valid sink template"),
-                gst::PadTemplate::new(
-                    "src",
-                    gst::PadDirection::Src,
-                    gst::PadPresence::Always,
-                    &caps,
-                )
-                .expect("valid src template"),
-            ]
+            filter_pad_templates(&caps, &caps)
         });
         TEMPLATES.as_ref()
     }

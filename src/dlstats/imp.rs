@@ -20,6 +20,8 @@ use std::sync::{LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 use gst::glib;
+
+use crate::element_support::{filter_pad_templates, lock};
 use gst::prelude::*;
 use gst::subclass::prelude::*;
 use gst_base::prelude::*;
@@ -82,15 +84,11 @@ pub struct DlStats {
 
 impl DlStats {
     fn lock_state(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.state)
     }
 
     fn lock_settings(&self) -> std::sync::MutexGuard<'_, Settings> {
-        self.settings
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.settings)
     }
 
     /// The media duration upstream knows, if any. Live streams have none
@@ -309,22 +307,7 @@ impl ElementImpl for DlStats {
         static TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
             // Any caps: the counts make sense for any stream; video caps add size and framerate.
             let caps = gst::Caps::new_any();
-            vec![
-                gst::PadTemplate::new(
-                    "sink",
-                    gst::PadDirection::Sink,
-                    gst::PadPresence::Always,
-                    &caps,
-                )
-                .expect("valid sink template"),
-                gst::PadTemplate::new(
-                    "src",
-                    gst::PadDirection::Src,
-                    gst::PadPresence::Always,
-                    &caps,
-                )
-                .expect("valid src template"),
-            ]
+            filter_pad_templates(&caps, &caps)
         });
         TEMPLATES.as_ref()
     }

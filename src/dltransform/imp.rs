@@ -27,9 +27,8 @@
 //!     videoconvert ! x264enc ! mp4mux ! filesink location=cutout.mp4
 //! ```
 
-use std::collections::{HashMap, VecDeque};
-use std::path::PathBuf;
-use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
 
 use gst::glib;
 use gst::prelude::*;
@@ -41,8 +40,8 @@ use gst_base::subclass::base_transform::{
 use gst_base::subclass::prelude::*;
 use gst_video::prelude::*;
 
-use crate::batch::BatchQueue;
 use crate::decode::OutputView;
+use crate::element_support::{HeldFrames, filter_pad_templates, lock};
 use crate::frame_output::{
     FrameMutView, MaskMode, MaskWriter, OutputMapping, TileBlender, TilePlan, extract_tile_layout,
     frame_dims_from_shape, normalize_min_max, write_color_frame,
@@ -51,16 +50,11 @@ use crate::inference::BatchRunner;
 use crate::inference::batch_runner::InputSlot;
 use crate::inference::results::select_output;
 use crate::model::{ImageInput, InputElement};
-use crate::preprocess::{
-    PixelFormat, PreprocessSpec, Preprocessor, ScaleMode, TensorLayout, YuvMatrix,
-};
-use crate::props::{
-    InputColorChoice, InputLayoutChoice, MaskModeChoice, ScaleModeChoice, format_channel_values,
-    parse_channel_values,
-};
-use crate::qos::LatenessTracker;
-use crate::runtime::{ExecutionProvider, SessionOptions, SharedSession, open_shared_session};
-use crate::video::{frame_view, pixel_format, qos_values, running_time_ns, video_formats};
+use crate::model_settings::{ModelPropertyDocs, ModelSettings, OpenedModel, model_param_specs};
+use crate::preprocess::{PixelFormat, Preprocessor, ScaleMode, TensorLayout};
+use crate::props::{InputColorChoice, MaskModeChoice};
+use crate::runtime::SharedSession;
+use crate::video::{frame_view, pixel_format, running_time_ns, video_formats};
 use gst_video::VideoFormat;
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -75,19 +69,10 @@ const DEFAULT_OUTPUT_SCALE: f32 = 255.0;
 const DEFAULT_OUTPUT_OFFSET: f32 = 0.0;
 const DEFAULT_BACKGROUND: u32 = 0xff00ff00;
 const DEFAULT_TILE_OVERLAP: u32 = 32;
-const DEFAULT_EXECUTION_PROVIDER: &str = "cpu";
 
 #[derive(Debug, Clone)]
 struct Settings {
-    model: Option<PathBuf>,
-    input_color: InputColorChoice,
-    input_layout: InputLayoutChoice,
-    input_mean: [f32; 3],
-    input_std: [f32; 3],
-    scale_mode: ScaleModeChoice,
-    input_width: u32,
-    input_height: u32,
-    output_name: Option<String>,
+    model: ModelSettings,
     output_scale: f32,
     output_offset: f32,
     output_color: InputColorChoice,
@@ -96,23 +81,12 @@ struct Settings {
     background_color: u32,
     tile_size: u32,
     tile_overlap: u32,
-    batch_size: u32,
-    execution_provider: String,
-    threads: u32,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            model: None,
-            input_color: InputColorChoice::default(),
-            input_layout: InputLayoutChoice::default(),
-            input_mean: [0.0; 3],
-            input_std: [255.0; 3],
-            scale_mode: ScaleModeChoice::default(),
-            input_width: 0,
-            input_height: 0,
-            output_name: None,
+            model: ModelSettings::default(),
             output_scale: DEFAULT_OUTPUT_SCALE,
             output_offset: DEFAULT_OUTPUT_OFFSET,
             output_color: InputColorChoice::default(),
@@ -121,12 +95,16 @@ impl Default for Settings {
             background_color: DEFAULT_BACKGROUND,
             tile_size: 0,
             tile_overlap: DEFAULT_TILE_OVERLAP,
-            batch_size: 1,
-            execution_provider: DEFAULT_EXECUTION_PROVIDER.to_string(),
-            threads: 0,
         }
     }
 }
+
+/// How dltransform uses the shared model properties.
+const MODEL_DOCS: ModelPropertyDocs = ModelPropertyDocs {
+    automatic_size: "the frame size (set it for models that need multiples of 8 or 32)",
+    output_name: "The model output that becomes the frame; unset: the first output",
+    batch: "Frames (or tiles) run together; frames are held until the batch is full (a partial batch runs at EOS)",
+};
 
 /// What the model makes of frames of one size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -173,10 +151,8 @@ struct State {
     input: ImageInput,
     geometries: HashMap<(usize, usize), Geometry>,
     negotiated: Option<Negotiated>,
-    queue: BatchQueue<gst::Buffer>,
-    ready: VecDeque<gst::Buffer>,
-    /// Realtime mode: what the sink's QoS events said, and what we did about it.
-    lateness: LatenessTracker,
+    held: HeldFrames<gst::Buffer>,
+    /// Realtime mode: frames run and dropped, for QoS messages.
     processed: u64,
     dropped: u64,
 }
@@ -186,12 +162,6 @@ struct State {
 pub struct DlTransform {
     settings: Mutex<Settings>,
     state: Mutex<Option<State>>,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Input formats: everything the preprocessing reads but GRAY8.
@@ -309,50 +279,20 @@ impl DlTransform {
     fn prepare(&self, settings: &Settings) -> Result<State, gst::ErrorMessage> {
         let settings_error =
             |msg: String| gst::error_msg!(gst::LibraryError::Settings, ("{}", msg));
-        let provider =
-            ExecutionProvider::from_name(&settings.execution_provider).map_err(settings_error)?;
-        let model = settings.model.clone().ok_or_else(|| {
-            settings_error("no model set: set model=/path/to/model.onnx".to_string())
-        })?;
-        let session = open_shared_session(&SessionOptions {
-            model: model.clone(),
-            provider,
-            threads: settings.threads as usize,
-        })
-        .map_err(|why| {
-            gst::error_msg!(
-                gst::LibraryError::Init,
-                ("Failed to load model {}: {}", model.display(), why)
-            )
-        })?;
-        if let Some(why) = &session.fallback_reason {
+        let OpenedModel {
+            session,
+            input,
+            warnings,
+        } = settings.model.open()?;
+        for (message, details) in warnings {
             gst::element_imp_warning!(
                 self,
-                gst::LibraryError::Init,
-                (
-                    "Execution provider '{}' is not available; running on cpu",
-                    provider
-                ),
-                ["{}", why]
+                gst::LibraryError::Settings,
+                ("{}", message),
+                ["{}", details.unwrap_or_default()]
             );
         }
-        let input = ImageInput::from_model(&session.info, settings.input_layout.layout()).map_err(
-            |why| {
-                settings_error(format!(
-                    "Model {} cannot be fed from video: {why}",
-                    model.display()
-                ))
-            },
-        )?;
-        if let Some(wanted) = &settings.output_name
-            && !session.info.outputs.iter().any(|o| &o.name == wanted)
-        {
-            return Err(settings_error(format!(
-                "output-name={wanted}: model {} has no such output (outputs: {})",
-                model.display(),
-                session.info.outputs_text()
-            )));
-        }
+        let model = settings.model.path.clone().unwrap_or_default();
         if settings.tile_size > 0 {
             if input.width.is_some() || input.height.is_some() {
                 return Err(settings_error(format!(
@@ -381,9 +321,7 @@ impl DlTransform {
             input,
             geometries: HashMap::new(),
             negotiated: None,
-            queue: BatchQueue::new(settings.batch_size.max(1) as usize),
-            ready: VecDeque::new(),
-            lateness: LatenessTracker::default(),
+            held: HeldFrames::new(settings.model.batch_size.max(1) as usize),
             processed: 0,
             dropped: 0,
         })
@@ -404,11 +342,9 @@ impl DlTransform {
         let model_input = if tile > 0 {
             (tile.min(frame.0), tile.min(frame.1))
         } else {
-            let requested = (
-                (settings.input_width > 0).then_some(settings.input_width as usize),
-                (settings.input_height > 0).then_some(settings.input_height as usize),
-            );
-            state.input.resolve_size(requested, frame, 1)?
+            state
+                .input
+                .resolve_size(settings.model.requested_size(), frame, 1)?
         };
         let mut runner = BatchRunner::new(
             state.session.clone(),
@@ -422,7 +358,7 @@ impl DlTransform {
             InputSlot::U8(slot) => slot.fill(0),
         }
         let layout = state.input.layout;
-        let wanted = settings.output_name.clone();
+        let wanted = settings.model.output_name.clone();
         let mut dims = Err("the model produced no outputs".to_string());
         runner.run(1, |_, outputs| {
             dims = select_output(outputs, wanted.as_deref(), &[]).and_then(|output| {
@@ -498,27 +434,12 @@ impl DlTransform {
         let tiled = settings.tile_size > 0;
         // Tiling preprocesses the whole frame at its own size; tiles are cut from it.
         let (pre_w, pre_h) = if tiled { frame } else { geometry.model_input };
-        let colorimetry = in_info.colorimetry();
-        let spec = PreprocessSpec {
-            width: pre_w,
-            height: pre_h,
-            scale_mode: if tiled {
-                ScaleMode::Stretch
-            } else {
-                settings.scale_mode.into()
-            },
-            channel_order: settings.input_color.into(),
-            layout: state.input.layout,
-            mean: settings.input_mean,
-            std: settings.input_std,
-            pad_value: 0,
-            yuv_matrix: if colorimetry.matrix() == gst_video::VideoColorMatrix::Bt709 {
-                YuvMatrix::Bt709
-            } else {
-                YuvMatrix::Bt601
-            },
-            yuv_full_range: colorimetry.range() == gst_video::VideoColorRange::Range0_255,
-        };
+        let mut spec = settings
+            .model
+            .preprocess_spec(&state.input, (pre_w, pre_h), in_info, 0);
+        if tiled {
+            spec.scale_mode = ScaleMode::Stretch;
+        }
         let preprocessor =
             Preprocessor::new(in_format, frame.0, frame.1, &spec).map_err(|e| e.to_string())?;
         let runner = BatchRunner::new(
@@ -526,7 +447,7 @@ impl DlTransform {
             state.input.clone(),
             geometry.model_input.0,
             geometry.model_input.1,
-            settings.batch_size.max(1) as usize,
+            settings.model.batch_size.max(1) as usize,
         );
         let tiling = if tiled {
             let plan = TilePlan::new(
@@ -599,11 +520,11 @@ impl DlTransform {
     /// Runs the held frames (all of them, full batch or partial) and moves
     /// their outputs to `ready`, in order.
     fn run_batch(&self, state: &mut State) -> Result<(), gst::FlowError> {
-        let held: Vec<gst::Buffer> = state.queue.drain().map(|q| q.frame).collect();
+        let held: Vec<gst::Buffer> = state.held.queue.drain().map(|q| q.frame).collect();
         if held.is_empty() {
             return Ok(());
         }
-        let wanted = lock(&self.settings).output_name.clone();
+        let wanted = lock(&self.settings).model.output_name.clone();
         let negotiated = state
             .negotiated
             .as_mut()
@@ -629,7 +550,7 @@ impl DlTransform {
             })
             .map_err(|why| self.stream_error("Inference failed", why))?;
         for output in outputs {
-            state.ready.push_back(output?);
+            state.held.ready.push_back(output?);
         }
         Ok(())
     }
@@ -640,9 +561,9 @@ impl DlTransform {
         state: &mut State,
         input: &gst::Buffer,
     ) -> Result<gst::Buffer, gst::FlowError> {
-        let wanted = lock(&self.settings).output_name.clone();
+        let wanted = lock(&self.settings).model.output_name.clone();
         let layout = state.input.layout;
-        let per_run = state.queue.capacity();
+        let per_run = state.held.queue.capacity();
         let negotiated = state
             .negotiated
             .as_mut()
@@ -764,7 +685,7 @@ impl DlTransform {
                 return Ok(());
             };
             self.run_batch(state)?;
-            state.ready.drain(..).collect()
+            state.held.ready.drain(..).collect()
         };
         let src = self.obj().src_pad().clone();
         for buffer in ready {
@@ -791,29 +712,8 @@ impl ObjectImpl for DlTransform {
 
     fn properties() -> &'static [glib::ParamSpec] {
         static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
-            vec![
-                glib::ParamSpecString::builder("model").nick("Model").blurb("Path to the ONNX model file (a frame-to-frame model)").mutable_ready().build(),
-                glib::ParamSpecEnum::builder_with_default("input-color", InputColorChoice::default())
-                    .nick("Input color").blurb("Channel order the model expects").mutable_ready().build(),
-                glib::ParamSpecEnum::builder_with_default("input-layout", InputLayoutChoice::default())
-                    .nick("Input layout").blurb("Tensor layout of the model input (and output); auto reads it from the input shape").mutable_ready().build(),
-                glib::ParamSpecString::builder("input-mean")
-                    .nick("Input mean")
-                    .blurb("Per-channel mean in pixel units 0..255, one number or three: value = (pixel - mean) / std")
-                    .default_value(Some("0,0,0")).mutable_ready().build(),
-                glib::ParamSpecString::builder("input-std")
-                    .nick("Input std")
-                    .blurb("Per-channel standard deviation in pixel units, one number or three; 255 maps pixels to 0..1")
-                    .default_value(Some("255,255,255")).mutable_ready().build(),
-                glib::ParamSpecEnum::builder_with_default("scale-mode", ScaleModeChoice::default())
-                    .nick("Scale mode").blurb("How a frame is fitted into a fixed-size model input").mutable_ready().build(),
-                glib::ParamSpecUInt::builder("input-width")
-                    .nick("Input width").blurb("Model input width for models with a dynamic width; 0 = the frame width").mutable_ready().build(),
-                glib::ParamSpecUInt::builder("input-height")
-                    .nick("Input height").blurb("Model input height for models with a dynamic height; 0 = the frame height").mutable_ready().build(),
-                glib::ParamSpecString::builder("output-name")
-                    .nick("Output name").blurb("The model output that becomes the frame; unset: the first output").mutable_ready().build(),
-                glib::ParamSpecFloat::builder("output-scale")
+            let mut specs = model_param_specs(&MODEL_DOCS);
+            specs.extend(vec![                glib::ParamSpecFloat::builder("output-scale")
                     .nick("Output scale").blurb("pixel = value * output-scale + output-offset, clamped to 0..255 (255 for outputs in 0..1, 127.5 with offset 127.5 for -1..1)")
                     .default_value(DEFAULT_OUTPUT_SCALE).mutable_ready().build(),
                 glib::ParamSpecFloat::builder("output-offset")
@@ -835,58 +735,27 @@ impl ObjectImpl for DlTransform {
                 glib::ParamSpecUInt::builder("tile-overlap")
                     .nick("Tile overlap").blurb("Pixels neighbouring tiles overlap by, cross-faded so seams do not show")
                     .maximum(4096).default_value(DEFAULT_TILE_OVERLAP).mutable_ready().build(),
-                glib::ParamSpecUInt::builder("batch-size")
-                    .nick("Batch size").blurb("Frames (or tiles) run together; frames are held until the batch is full (a partial batch runs at EOS)")
-                    .minimum(1).maximum(1024).default_value(1).mutable_ready().build(),
-                glib::ParamSpecString::builder("execution-provider")
-                    .nick("Execution provider")
-                    .blurb("Where the model runs: cpu, cuda, tensorrt or openvino; one that cannot start falls back to cpu with a warning (see active-provider)")
-                    .default_value(Some(DEFAULT_EXECUTION_PROVIDER)).mutable_ready().build(),
-                glib::ParamSpecString::builder("active-provider")
-                    .nick("Active provider").blurb("The execution provider the model really runs on (after any fallback); empty until started")
-                    .read_only().build(),
-                glib::ParamSpecUInt::builder("threads")
-                    .nick("Threads").blurb("ONNX Runtime intra-op threads; 0 = one per core").maximum(1024).mutable_ready().build(),
-            ]
+            ]);
+            specs
         });
         PROPERTIES.as_ref()
     }
 
     fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
         let mut settings = lock(&self.settings);
-        let text = |value: &glib::Value| {
-            value
-                .get::<Option<String>>()
-                .expect("type checked upstream")
-                .filter(|s| !s.is_empty())
-        };
-        match pspec.name() {
-            "model" => settings.model = text(value).map(PathBuf::from),
-            "input-color" => settings.input_color = value.get().expect("type checked upstream"),
-            "input-layout" => settings.input_layout = value.get().expect("type checked upstream"),
-            "input-mean" | "input-std" => {
-                let given = text(value).unwrap_or_default();
-                match parse_channel_values(pspec.name(), &given) {
-                    Ok(values) if pspec.name() == "input-mean" => settings.input_mean = values,
-                    Ok(values) if values.contains(&0.0) => {
-                        gst::element_imp_warning!(
-                            self,
-                            gst::LibraryError::Settings,
-                            ("input-std='{}' has a zero: ignored", given)
-                        );
-                    }
-                    Ok(values) => settings.input_std = values,
-                    Err(why) => gst::element_imp_warning!(
-                        self,
-                        gst::LibraryError::Settings,
-                        ("{}; ignored", why)
-                    ),
-                }
+        match settings.model.set_property(pspec.name(), value) {
+            Ok(true) => return,
+            Ok(false) => {}
+            Err(why) => {
+                gst::element_imp_warning!(
+                    self,
+                    gst::LibraryError::Settings,
+                    ("{}; the previous value is kept", why)
+                );
+                return;
             }
-            "scale-mode" => settings.scale_mode = value.get().expect("type checked upstream"),
-            "input-width" => settings.input_width = value.get().expect("type checked upstream"),
-            "input-height" => settings.input_height = value.get().expect("type checked upstream"),
-            "output-name" => settings.output_name = text(value),
+        }
+        match pspec.name() {
             "output-scale" => settings.output_scale = value.get().expect("type checked upstream"),
             "output-offset" => settings.output_offset = value.get().expect("type checked upstream"),
             "output-color" => settings.output_color = value.get().expect("type checked upstream"),
@@ -899,32 +768,22 @@ impl ObjectImpl for DlTransform {
             }
             "tile-size" => settings.tile_size = value.get().expect("type checked upstream"),
             "tile-overlap" => settings.tile_overlap = value.get().expect("type checked upstream"),
-            "batch-size" => settings.batch_size = value.get().expect("type checked upstream"),
-            "execution-provider" => {
-                settings.execution_provider =
-                    text(value).unwrap_or_else(|| DEFAULT_EXECUTION_PROVIDER.to_string())
-            }
-            "threads" => settings.threads = value.get().expect("type checked upstream"),
             _ => unimplemented!(),
         }
     }
 
     fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
-        let settings = lock(&self.settings);
-        match pspec.name() {
-            "model" => settings
-                .model
+        if pspec.name() == "active-provider" {
+            return lock(&self.state)
                 .as_ref()
-                .map(|p| p.to_string_lossy().into_owned())
-                .to_value(),
-            "input-color" => settings.input_color.to_value(),
-            "input-layout" => settings.input_layout.to_value(),
-            "input-mean" => format_channel_values(settings.input_mean).to_value(),
-            "input-std" => format_channel_values(settings.input_std).to_value(),
-            "scale-mode" => settings.scale_mode.to_value(),
-            "input-width" => settings.input_width.to_value(),
-            "input-height" => settings.input_height.to_value(),
-            "output-name" => settings.output_name.to_value(),
+                .map(|s| s.session.active_provider.name().to_string())
+                .to_value();
+        }
+        let settings = lock(&self.settings);
+        if let Some(value) = settings.model.property(pspec.name()) {
+            return value;
+        }
+        match pspec.name() {
             "output-scale" => settings.output_scale.to_value(),
             "output-offset" => settings.output_offset.to_value(),
             "output-color" => settings.output_color.to_value(),
@@ -933,16 +792,6 @@ impl ObjectImpl for DlTransform {
             "background-color" => settings.background_color.to_value(),
             "tile-size" => settings.tile_size.to_value(),
             "tile-overlap" => settings.tile_overlap.to_value(),
-            "batch-size" => settings.batch_size.to_value(),
-            "execution-provider" => settings.execution_provider.to_value(),
-            "active-provider" => {
-                drop(settings);
-                lock(&self.state)
-                    .as_ref()
-                    .map(|s| s.session.active_provider.name().to_string())
-                    .to_value()
-            }
-            "threads" => settings.threads.to_value(),
             _ => unimplemented!(),
         }
     }
@@ -971,22 +820,7 @@ impl ElementImpl for DlTransform {
             let src = gst_video::VideoCapsBuilder::new()
                 .format_list(output_formats())
                 .build();
-            vec![
-                gst::PadTemplate::new(
-                    "sink",
-                    gst::PadDirection::Sink,
-                    gst::PadPresence::Always,
-                    &sink,
-                )
-                .expect("valid sink template"),
-                gst::PadTemplate::new(
-                    "src",
-                    gst::PadDirection::Src,
-                    gst::PadPresence::Always,
-                    &src,
-                )
-                .expect("valid src template"),
-            ]
+            filter_pad_templates(&sink, &src)
         });
         TEMPLATES.as_ref()
     }
@@ -1091,10 +925,8 @@ impl BaseTransformImpl for DlTransform {
     }
 
     fn src_event(&self, event: gst::Event) -> bool {
-        if let Some((timestamp, diff)) = qos_values(&event)
-            && let Some(state) = lock(&self.state).as_mut()
-        {
-            state.lateness.update(timestamp, diff);
+        if let Some(state) = lock(&self.state).as_mut() {
+            state.held.on_src_event(&event);
         }
         self.parent_src_event(event)
     }
@@ -1132,33 +964,17 @@ impl BaseTransformImpl for DlTransform {
     }
 
     fn sink_event(&self, event: gst::Event) -> bool {
-        match event.view() {
-            gst::EventView::FlushStop(_) | gst::EventView::Segment(_) => {
-                if let Some(state) = lock(&self.state).as_mut() {
-                    state.lateness.reset();
-                }
-            }
-            _ => {}
-        }
-        match event.view() {
-            gst::EventView::FlushStop(_) => {
-                if let Some(state) = lock(&self.state).as_mut() {
-                    state.queue.clear();
-                    state.ready.clear();
-                }
-            }
-            _ if event.is_serialized() => {
-                if let Err(flow) = self.drain() {
-                    gst::debug!(
-                        CAT,
-                        imp = self,
-                        "draining before {:?} stopped: {:?}",
-                        event.type_(),
-                        flow
-                    );
-                }
-            }
-            _ => {}
+        let must_drain = lock(&self.state)
+            .as_mut()
+            .is_some_and(|state| state.held.on_sink_event(&event));
+        if must_drain && let Err(flow) = self.drain() {
+            gst::debug!(
+                CAT,
+                imp = self,
+                "draining before {:?} stopped: {:?}",
+                event.type_(),
+                flow
+            );
         }
         self.parent_sink_event(event)
     }
@@ -1173,7 +989,7 @@ impl BaseTransformImpl for DlTransform {
         // Realtime: a frame the sink would show late is dropped before the
         // model runs, and a QoS message says so, as GStreamer filters do.
         let running_time = running_time_ns(&self.obj().segment(), &inbuf);
-        if self.obj().is_qos() && state.lateness.is_late(running_time) {
+        if self.obj().is_qos() && state.held.lateness.is_late(running_time) {
             state.dropped += 1;
             self.post_dropped(&inbuf, running_time, state.processed, state.dropped);
             return Ok(gst::FlowSuccess::Ok);
@@ -1185,10 +1001,10 @@ impl BaseTransformImpl for DlTransform {
             .ok_or(gst::FlowError::NotNegotiated)?;
         if negotiated.tiling.is_some() {
             let output = self.run_tiled(state, &inbuf)?;
-            state.ready.push_back(output);
+            state.held.ready.push_back(output);
             return Ok(gst::FlowSuccess::Ok);
         }
-        let slot = state.queue.pending_inferred();
+        let slot = state.held.queue.pending_inferred();
         {
             let Negotiated {
                 preprocessor,
@@ -1205,15 +1021,17 @@ impl BaseTransformImpl for DlTransform {
                 .fill_slot(slot, preprocessor, &frame_view(&frame, renderer.in_format))
                 .map_err(|e| self.stream_error("Cannot preprocess a frame", e))?;
         }
-        state.queue.push(inbuf, true);
-        if state.queue.batch_full() {
+        state.held.queue.push(inbuf, true);
+        if state.held.queue.batch_full() {
             self.run_batch(state)?;
         }
         Ok(gst::FlowSuccess::Ok)
     }
 
     fn generate_output(&self) -> Result<GenerateOutputSuccess, gst::FlowError> {
-        let buffer = lock(&self.state).as_mut().and_then(|s| s.ready.pop_front());
+        let buffer = lock(&self.state)
+            .as_mut()
+            .and_then(|s| s.held.ready.pop_front());
         Ok(buffer.map_or(
             GenerateOutputSuccess::NoOutput,
             GenerateOutputSuccess::Buffer,

@@ -1,0 +1,76 @@
+//! Small pieces every element's GObject side shares.
+
+use std::sync::{Mutex, MutexGuard};
+
+/// Locks a mutex even if a panic poisoned it: element state stays usable
+/// (and a panic was already reported) rather than every later call failing.
+pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The always-present `sink` and `src` pad templates of a filter.
+pub fn filter_pad_templates(sink: &gst::Caps, src: &gst::Caps) -> Vec<gst::PadTemplate> {
+    vec![
+        gst::PadTemplate::new(
+            "sink",
+            gst::PadDirection::Sink,
+            gst::PadPresence::Always,
+            sink,
+        )
+        .expect("a sink template from valid caps"),
+        gst::PadTemplate::new("src", gst::PadDirection::Src, gst::PadPresence::Always, src)
+            .expect("a src template from valid caps"),
+    ]
+}
+
+/// Frames an element holds between input and output: the batch waiting to
+/// run, outputs ready to push, and what the sink's QoS events said. Both
+/// model-running elements keep them the same way and react to events alike.
+pub struct HeldFrames<T> {
+    /// Frames waiting for their batch, in stream order.
+    pub queue: crate::batch::BatchQueue<T>,
+    /// Outputs ready to push, in order.
+    pub ready: std::collections::VecDeque<gst::Buffer>,
+    /// Realtime mode: which frames are already too late.
+    pub lateness: crate::qos::LatenessTracker,
+}
+
+impl<T> HeldFrames<T> {
+    /// Nothing held, batches of `batch_size`.
+    pub fn new(batch_size: usize) -> Self {
+        Self {
+            queue: crate::batch::BatchQueue::new(batch_size),
+            ready: Default::default(),
+            lateness: Default::default(),
+        }
+    }
+
+    /// Reacts to a sink event: a flush drops every held frame (they belong to
+    /// the flushed stream), and a flush or a new segment makes old QoS
+    /// meaningless. Returns whether held frames must be drained before the
+    /// event goes on (any other serialized event must not overtake them).
+    pub fn on_sink_event(&mut self, event: &gst::EventRef) -> bool {
+        match event.view() {
+            gst::EventView::FlushStop(_) => {
+                self.queue.clear();
+                self.ready.clear();
+                self.lateness.reset();
+                false
+            }
+            gst::EventView::Segment(_) => {
+                self.lateness.reset();
+                true
+            }
+            _ => event.is_serialized(),
+        }
+    }
+
+    /// Takes a QoS event travelling upstream into account.
+    pub fn on_src_event(&mut self, event: &gst::EventRef) {
+        if let Some((timestamp, diff)) = crate::video::qos_values(event) {
+            self.lateness.update(timestamp, diff);
+        }
+    }
+}
