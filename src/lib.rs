@@ -28,6 +28,7 @@ mod dloverlay;
 mod dlpublish;
 mod dlstats;
 mod dltransform;
+mod ytdlsrc;
 
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     meta::tensor::register_tensor_meta();
@@ -36,6 +37,7 @@ fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     dlpublish::register(plugin)?;
     dltransform::register(plugin)?;
     dlstats::register(plugin)?;
+    ytdlsrc::register(plugin)?;
     Ok(())
 }
 

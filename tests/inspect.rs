@@ -60,6 +60,7 @@ fn the_plugin_lists_its_elements() {
         "dlpublish",
         "dlstats",
         "dltransform",
+        "ytdlsrc",
     ] {
         assert!(text.contains(&format!("  {element}: ")), "{text}");
     }
@@ -94,5 +95,21 @@ fn dlinfer_documents_every_property() {
 fn dltransform_dlpublish_and_dloverlay_document_every_property() {
     for element in ["dltransform", "dlpublish", "dloverlay"] {
         assert_documents_properties(element);
+    }
+}
+
+#[test]
+fn ytdlsrc_documents_every_property_and_its_uri_scheme() {
+    assert_documents_properties("ytdlsrc");
+    let text = inspect("ytdlsrc");
+    assert!(
+        text.contains("Supported URI protocols:\n    ytdl"),
+        "{text}"
+    );
+    for template in ["video_%u", "audio_%u"] {
+        assert!(
+            text.contains(&format!("SRC template: '{template}'")),
+            "{text}"
+        );
     }
 }
