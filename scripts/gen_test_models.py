@@ -395,6 +395,31 @@ def build_string_input():
                    [tensor("out", TensorProto.STRING, [1])], "string_input")
 
 
+def slow_zero(g, image):
+    """A deliberately slow branch on a [1,3,64,64] image (SLOW_LAYERS MatMul +
+    Tanh on a fixed weight, ~100 ms on one core) that evaluates to a scalar 0,
+    to be added to a model's real output."""
+    rng = np.random.default_rng(1234)
+    w_in = g.const(rng.uniform(-1, 1, (64, SLOW_DIM)) / 8.0)
+    w = g.const(rng.uniform(-1, 1, (SLOW_DIM, SLOW_DIM)) * np.sqrt(3.0 / SLOW_DIM))
+    a = g.op("Reshape", image, g.const([192, 64], np.int64))
+    a = g.op("Tanh", g.op("MatMul", a, w_in))                             # [192,DIM]
+    a = g.op("Tile", a, g.const([4, 1], np.int64))                        # [768,DIM]
+    for _ in range(SLOW_LAYERS):
+        a = g.op("Tanh", g.op("MatMul", a, w))   # |tanh| <= 1: no inf/NaN
+    return g.op("Mul", g.op("ReduceMean", a, keepdims=1), g.const(0.0))
+
+
+def build_slow_invert():
+    """`out` = 1 - `input` on [1,3,64,64], taking ~100 ms (the slow branch
+    added times 0): a frame-to-frame model slower than real time, for
+    dltransform's realtime (QoS) test."""
+    g = Graph()
+    g.op("Add", g.op("Sub", g.const(1.0), "input"), slow_zero(g, "input"), out="out")
+    return g.model([tensor("input", F32, [1, 3, 64, 64])],
+                   [tensor("out", F32, [1, 3, 64, 64])], "slow_invert")
+
+
 def build_slow():
     """yolov8-layout detector on [1,3,64,64] (same anchors as yolov8_nchw)
     plus a deliberately slow branch (SLOW_LAYERS MatMul+Tanh on a fixed
@@ -406,15 +431,7 @@ def build_slow():
     g = Graph()
     box, present = bright_box(g, "images", 0.5)
     rows = yolo_rows(g, box, present, YOLOV8_SCORES)
-    rng = np.random.default_rng(1234)
-    w_in = g.const(rng.uniform(-1, 1, (64, SLOW_DIM)) / 8.0)
-    w = g.const(rng.uniform(-1, 1, (SLOW_DIM, SLOW_DIM)) * np.sqrt(3.0 / SLOW_DIM))
-    a = g.op("Reshape", "images", g.const([192, 64], np.int64))
-    a = g.op("Tanh", g.op("MatMul", a, w_in))                             # [192,DIM]
-    a = g.op("Tile", a, g.const([4, 1], np.int64))                        # [768,DIM]
-    for _ in range(SLOW_LAYERS):
-        a = g.op("Tanh", g.op("MatMul", a, w))   # |tanh| <= 1: no inf/NaN
-    zero = g.op("Mul", g.op("ReduceMean", a, keepdims=1), g.const(0.0))
+    zero = slow_zero(g, "images")
     g.op("Transpose", g.op("Add", rows, zero), perm=[0, 2, 1], out="output0")
     return g.model([tensor("images", F32, [1, 3, 64, 64])],
                    [tensor("output0", F32, [1, 4 + NUM_CLASSES, 3])], "slow")
@@ -578,6 +595,12 @@ def check_box_blur(path):
     assert np.allclose(out["out"], want, atol=1e-5), path
 
 
+def check_slow_invert(path):
+    x = np.random.default_rng(6).random((1, 3, 64, 64), dtype=np.float32)
+    out, _ = run(path, {"input": x})
+    eq(out["out"], 1.0 - x, path)
+
+
 def check_error_model(path):
     """Error-test models only need to load (the element must reject them)."""
     so = ort.SessionOptions()
@@ -638,6 +661,7 @@ MODELS = [
     ("five_d.onnx", build_five_d, check_error_model),
     ("string_input.onnx", build_string_input, check_error_model),
     ("slow.onnx", build_slow, check_slow),
+    ("slow_invert.onnx", build_slow_invert, check_slow_invert),
 ]
 
 

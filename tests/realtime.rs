@@ -122,3 +122,63 @@ fn without_qos_every_frame_is_inferred_and_latency_grows() {
         "without QoS the last frame is {last_late} late"
     );
 }
+
+#[test]
+fn dltransform_drops_late_frames_and_posts_qos_messages() {
+    // 5 s of live video at 30 fps into a 100 ms frame-to-frame model.
+    let run = |qos: bool, frames: u64| {
+        let p = pipeline(&format!(
+            "videotestsrc is-live=true num-buffers={frames} ! video/x-raw,width=64,height=64,framerate=30/1 ! \
+             dltransform name=transform model={} threads=1 qos={qos} ! fakesink name=sink sync=true qos=true",
+            test_model("slow_invert.onnx").display()
+        ));
+        let delivered = common::count_buffers(&p, "sink");
+        let bus = p.bus().unwrap();
+        let qos_messages = Arc::new(Mutex::new(Vec::new()));
+        let seen = qos_messages.clone();
+        bus.enable_sync_message_emission();
+        bus.connect_sync_message(None, move |_, message| {
+            if let gst::MessageView::Qos(qos) = message.view()
+                && message.src().is_some_and(|s| s.name() == "transform")
+            {
+                seen.lock().unwrap().push(qos.stats());
+            }
+        });
+        let outcome = run_to_end(&p, Duration::from_secs(120), |_, _| {});
+        assert!(outcome.error.is_none(), "{:?}", outcome.error);
+        let messages = qos_messages.lock().unwrap().clone();
+        (
+            delivered.load(std::sync::atomic::Ordering::SeqCst),
+            messages,
+        )
+    };
+    let (delivered, messages) = run(true, 150);
+    println!(
+        "dltransform qos on: {delivered} of 150 frames delivered, {} QoS messages",
+        messages.len()
+    );
+    assert!(
+        delivered < 100,
+        "late frames are dropped: {delivered} of 150 delivered"
+    );
+    assert_eq!(
+        messages.len() as u64,
+        150 - delivered,
+        "one QoS message per dropped frame"
+    );
+    let (processed, dropped) = messages.last().unwrap().clone();
+    assert_eq!(
+        dropped,
+        gst::GenericFormattedValue::from(gst::format::Buffers::from_u64(150 - delivered))
+    );
+    assert_eq!(
+        processed,
+        gst::GenericFormattedValue::from(gst::format::Buffers::from_u64(delivered))
+    );
+    let (delivered, messages) = run(false, 30);
+    assert_eq!(
+        (delivered, messages.len()),
+        (30, 0),
+        "without QoS every frame is transformed"
+    );
+}
