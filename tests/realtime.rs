@@ -166,7 +166,7 @@ fn dltransform_drops_late_frames_and_posts_qos_messages() {
         150 - delivered,
         "one QoS message per dropped frame"
     );
-    let (processed, dropped) = messages.last().unwrap().clone();
+    let (processed, dropped) = *messages.last().unwrap();
     assert_eq!(
         dropped,
         gst::GenericFormattedValue::from(gst::format::Buffers::from_u64(150 - delivered))
