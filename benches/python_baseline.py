@@ -335,7 +335,9 @@ def measure_loop(row: LoopRow, runs: int) -> dict:
     """Warm-up pass, then ``runs`` timed passes; fps = frames / wall time."""
     session = open_session(row.model)
     run_loop_once(row, session)  # warm-up, not timed
+    faults = minor_faults()
     results = [run_loop_once(row, session) for _ in range(runs)]
+    faults = minor_faults() - faults
     fps = [r["frames"] / r["seconds"] for r in results]
     last = results[-1]
     return {
@@ -344,6 +346,7 @@ def measure_loop(row: LoopRow, runs: int) -> dict:
         "frames": last["frames"], "inferred": last["inferred"],
         **summary(fps, "fps"), "runs": fps,
         "decoder_threads": last["decoder_threads"],
+        "minor_faults_per_frame": faults / sum(r["frames"] for r in results),
         "postprocess": row.model.postprocess_doc,
     }
 
@@ -367,13 +370,16 @@ def decode_once(row: DecodeRow) -> tuple[float, int, float]:
 def measure_decode(row: DecodeRow, runs: int) -> dict:
     """The Python-side decode limit: frames per second with nothing else."""
     decode_once(row)  # warm-up, not timed
+    faults = minor_faults()
     results = [decode_once(row) for _ in range(runs)]
+    faults = minor_faults() - faults
     fps = [frames / seconds for seconds, frames, _ in results]
     return {
         "name": row.name, "kind": "decode", "model": None, "clip": row.clip,
         "interval": 1, "batch": 0, "method": row.method,
         "frames": results[-1][1], "inferred": 0,
         **summary(fps, "fps"), "runs": fps, "decoder_threads": results[-1][2],
+        "minor_faults_per_frame": faults / sum(frames for _, frames, _ in results),
     }
 
 
@@ -425,22 +431,28 @@ def preprocess_timings(row: PreprocessRow, frame: np.ndarray, iterations: int) -
 def measure_preprocess(row: PreprocessRow, runs: int, iterations: int) -> dict:
     """Median µs per frame of each run; the row's median is over runs.
 
-    The NumPy and blobFromImage paths are checked to give the same tensor
-    (within 1e-4, both resize with INTER_LINEAR) so that they are comparable.
+    The allocator is settled first (see ``settle_allocator``) so that the row
+    measures the work, not page faults. The NumPy and blobFromImage paths are
+    run once on the same frame and their largest difference is reported, to
+    show that both compute the same tensor.
     """
+    settle_allocator()
     frame = synthetic_frame(row)
     reference = preprocess_numpy(frame, row)
     other = preprocess_blob(frame, row)
     assert reference.shape == other.shape == (1, 3, row.target[1], row.target[0])
     max_diff = float(np.abs(reference - other).max())
+    faults = minor_faults()
     per_run = [statistics.median(preprocess_timings(row, frame, iterations))
                for _ in range(runs)]
+    faults = minor_faults() - faults
     return {
         "name": row.name, "kind": "preprocess", "source": list(row.source),
         "target": list(row.target), "source_format": row.source_format,
         "method": row.method, "iterations": iterations,
         **summary(per_run, "us"), "runs": per_run,
         "numpy_vs_blob_max_abs_diff": max_diff,
+        "minor_faults_per_iteration": faults / (runs * (iterations + PREPROCESS_WARMUP)),
         "normalisation": "RGB, (p/255 - ImageNet mean) / ImageNet std, stretch INTER_LINEAR",
     }
 
@@ -463,6 +475,49 @@ def environment() -> dict:
     }
 
 
+def settle_allocator() -> None:
+    """Allocates and frees one 16 MiB buffer (preprocessing rows only).
+
+    glibc serves large blocks with mmap and unmaps them on free until a freed
+    mmapped block raises its (dynamic) threshold. Before that, every call that
+    allocates a frame-sized temporary faults all its pages in afresh, which
+    on this machine costs ~3 ms for ``blobFromImage`` to 640x640 (~1600 minor
+    faults per call), more than the work itself. A process that decodes video
+    has freed frame-sized buffers long before; this puts the synthetic
+    benchmark in that steady state. (16 MiB: above every buffer here, below
+    glibc's 32 MiB cap for the dynamic threshold.)
+    """
+    buffer = np.ones(16 << 20, dtype=np.uint8)
+    del buffer
+
+
+def cpu_snapshot() -> tuple[float, float, float]:
+    """(wall s, busy CPU s of the whole machine, CPU s of this process)."""
+    with open("/proc/stat") as stat:
+        fields = [int(v) for v in stat.readline().split()[1:9]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    busy = (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+    own = os.times()
+    return time.perf_counter(), busy, own.user + own.system
+
+
+def other_cpu_share(before: tuple, after: tuple) -> float:
+    """Share of the machine's CPU time that others used while the row ran.
+
+    Busy CPU time of the whole machine (steal included) minus this process's,
+    over wall time x cores: ~0 when the row ran alone; 0.5 on 2 cores means a
+    whole core went to something else (other processes, the hypervisor).
+    """
+    wall = after[0] - before[0]
+    others = (after[1] - before[1]) - (after[2] - before[2])
+    return max(0.0, others) / (wall * os.cpu_count())
+
+
+def minor_faults() -> int:
+    """Minor page faults of this process so far (to spot allocator churn)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
 def peak_rss_mb() -> float:
     """This process's peak resident set size in MiB (Linux: ru_maxrss is KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
@@ -472,6 +527,7 @@ def run_child(index: int, runs: int, quick: bool) -> dict:
     """Measures row ``index`` in this (fresh) process and returns its JSON row."""
     row = all_rows()[index]
     load_before = os.getloadavg()[0]
+    cpu_before = cpu_snapshot()
     if isinstance(row, LoopRow):
         result = measure_loop(row, runs)
     elif isinstance(row, DecodeRow):
@@ -481,8 +537,8 @@ def run_child(index: int, runs: int, quick: bool) -> dict:
         result = measure_preprocess(row, runs, iterations)
     result.update(environment())
     result["peak_rss_mb"] = peak_rss_mb()
-    # Other work on the machine skews timings: the 1-minute load average
-    # around the row says whether it ran alone.
+    # Other work on the machine skews timings: these say whether it ran alone.
+    result["other_cpu_share"] = other_cpu_share(cpu_before, cpu_snapshot())
     result["loadavg_1min"] = [load_before, os.getloadavg()[0]]
     return result
 
@@ -505,11 +561,17 @@ def format_row(row: dict) -> str:
     if row["kind"] == "preprocess":
         return (f"{row['name']:<62} {row['us_median']:>9.0f} us"
                 f"  [{row['us_min']:.0f}..{row['us_max']:.0f}]"
-                f"  rss {row['peak_rss_mb']:.0f} MiB")
+                f"  rss {row['peak_rss_mb']:.0f} MiB{busy_note(row)}")
     return (f"{row['name']:<62} {row['fps_median']:>9.1f} fps"
             f"  [{row['fps_min']:.1f}..{row['fps_max']:.1f}]"
             f"  frames {row['frames']} inferred {row['inferred']}"
-            f"  rss {row['peak_rss_mb']:.0f} MiB")
+            f"  rss {row['peak_rss_mb']:.0f} MiB{busy_note(row)}")
+
+
+def busy_note(row: dict) -> str:
+    """A warning when other work took a noticeable share of the CPU."""
+    share = row["other_cpu_share"]
+    return f"  (others used {share:.0%} of the CPU)" if share > 0.05 else ""
 
 
 def main() -> None:

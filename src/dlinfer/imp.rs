@@ -491,7 +491,8 @@ impl ObjectImpl for DlInfer {
     fn properties() -> &'static [glib::ParamSpec] {
         static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
             let mut specs = model_param_specs(&MODEL_DOCS);
-            specs.extend(vec![                glib::ParamSpecEnum::builder_with_default("decoder", DecoderChoice::default())
+            specs.extend(vec![
+                glib::ParamSpecEnum::builder_with_default("decoder", DecoderChoice::default())
                     .nick("Decoder")
                     .blurb("How the model's outputs are read; auto picks from the output shapes and logs its choice")
                     .mutable_ready()

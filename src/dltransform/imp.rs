@@ -713,7 +713,8 @@ impl ObjectImpl for DlTransform {
     fn properties() -> &'static [glib::ParamSpec] {
         static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
             let mut specs = model_param_specs(&MODEL_DOCS);
-            specs.extend(vec![                glib::ParamSpecFloat::builder("output-scale")
+            specs.extend(vec![
+                glib::ParamSpecFloat::builder("output-scale")
                     .nick("Output scale").blurb("pixel = value * output-scale + output-offset, clamped to 0..255 (255 for outputs in 0..1, 127.5 with offset 127.5 for -1..1)")
                     .default_value(DEFAULT_OUTPUT_SCALE).mutable_ready().build(),
                 glib::ParamSpecFloat::builder("output-offset")

@@ -1,0 +1,556 @@
+//! The benchmark command: `cargo bench --bench benchmarks` (after
+//! `scripts/setup.sh`; `-- --quick` for a one-run smoke test). Writes
+//! BENCHMARKS.md, every figure in it measured by this one run on one machine:
+//!
+//! 1. the limit: bare ONNX Runtime (our session wrapper) on pre-made tensors;
+//! 2. gst-dl pipelines: `filesrc ! decodebin ! videoconvert ! dlinfer |
+//!    dltransform ! fakesink`, at batch sizes and inference intervals;
+//! 3. decode only: `filesrc ! decodebin ! fakesink`;
+//! 4. what users write instead: `benches/python_baseline.py` (OpenCV decoding,
+//!    the same preprocessing, ONNX Runtime, every Nth frame, in batches);
+//! 5. preprocessing alone: ours against OpenCV's.
+//!
+//! Each row runs in a child process (this binary with `--row N`) so its peak
+//! RSS is its own; each makes one untimed warm-up pass, then RUNS timed ones.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Instant;
+
+use gst::prelude::*;
+use gstdl::preprocess::{
+    ChannelOrder, FrameView, PixelFormat, PreprocessSpec, Preprocessor, ScaleMode, TensorLayout,
+};
+use gstdl::runtime::session::InputData;
+use gstdl::runtime::{ExecutionProvider, SessionOptions, SharedSession, open_shared_session};
+use serde_json::{Value, json};
+
+const RUNS: usize = 5;
+const IMAGENET_MEAN: [f32; 3] = [123.675, 116.28, 103.53];
+const IMAGENET_STD: [f32; 3] = [58.395, 57.12, 57.375];
+
+/// One measured row.
+enum Row {
+    /// Bare ONNX Runtime: `frames` runs of batch `batch` at `input` (w, h).
+    Bare {
+        name: &'static str,
+        model: &'static str,
+        input: (usize, usize),
+        batch: usize,
+        frames: usize,
+    },
+    /// A whole pipeline; `python` names the Python loop row doing the same job.
+    Pipeline {
+        name: &'static str,
+        launch: &'static str,
+        python: Option<&'static str>,
+        bare: Option<&'static str>,
+    },
+    /// Our preprocessing alone; `opencv` names the Python rows doing the same.
+    Preprocess {
+        name: &'static str,
+        format: PixelFormat,
+        source: (usize, usize),
+        target: (usize, usize),
+        opencv: &'static str,
+    },
+}
+
+const CENTERFACE: &str = "decoder=centerface input-std=1 iou-threshold=0.3";
+const EFFICIENTNET: &str =
+    "decoder=features output-name=features scale-mode=center-crop input-mean=127 input-std=128";
+
+fn rows() -> Vec<Row> {
+    use Row::*;
+    vec![
+        Bare {
+            name: "bare ONNX Runtime CenterFace 640x288 b1",
+            model: "centerface.onnx",
+            input: (640, 288),
+            batch: 1,
+            frames: 200,
+        },
+        Pipeline {
+            name: "dlinfer CenterFace bikes.mp4 i1 b1",
+            launch: "filesrc location=$MEDIA/bikes.mp4 ! decodebin ! videoconvert ! dlinfer model=$MODELS/centerface.onnx $CENTERFACE ! fakesink",
+            python: Some("python loop CenterFace bikes.mp4 i1 b1"),
+            bare: Some("bare ONNX Runtime CenterFace 640x288 b1"),
+        },
+        Pipeline {
+            name: "dlinfer CenterFace bikes.mp4 i30 b1",
+            launch: "filesrc location=$MEDIA/bikes.mp4 ! decodebin ! videoconvert ! dlinfer model=$MODELS/centerface.onnx $CENTERFACE inference-interval=30 ! fakesink",
+            python: None,
+            bare: None,
+        },
+        Pipeline {
+            name: "decode only bikes.mp4",
+            launch: "filesrc location=$MEDIA/bikes.mp4 ! decodebin ! fakesink",
+            python: Some("opencv decode read() bikes.mp4"),
+            bare: None,
+        },
+        Bare {
+            name: "bare ONNX Runtime EfficientNet 224x224 b1",
+            model: "efficientnet_lite0.onnx",
+            input: (224, 224),
+            batch: 1,
+            frames: 200,
+        },
+        Bare {
+            name: "bare ONNX Runtime EfficientNet 224x224 b4",
+            model: "efficientnet_lite0.onnx",
+            input: (224, 224),
+            batch: 4,
+            frames: 200,
+        },
+        Bare {
+            name: "bare ONNX Runtime EfficientNet 224x224 b8",
+            model: "efficientnet_lite0.onnx",
+            input: (224, 224),
+            batch: 8,
+            frames: 200,
+        },
+        Pipeline {
+            name: "dlinfer EfficientNet bigbuckbunny.mp4 i1 b1",
+            launch: "filesrc location=$MEDIA/bigbuckbunny.mp4 ! decodebin ! videoconvert ! dlinfer model=$MODELS/efficientnet_lite0.onnx $EFFICIENTNET ! fakesink",
+            python: Some("python loop EfficientNet bigbuckbunny.mp4 i1 b1"),
+            bare: Some("bare ONNX Runtime EfficientNet 224x224 b1"),
+        },
+        Pipeline {
+            name: "dlinfer EfficientNet bigbuckbunny.mp4 i1 b4",
+            launch: "filesrc location=$MEDIA/bigbuckbunny.mp4 ! decodebin ! videoconvert ! dlinfer model=$MODELS/efficientnet_lite0.onnx $EFFICIENTNET batch-size=4 ! fakesink",
+            python: None,
+            bare: Some("bare ONNX Runtime EfficientNet 224x224 b4"),
+        },
+        Pipeline {
+            name: "dlinfer EfficientNet bigbuckbunny.mp4 i1 b8",
+            launch: "filesrc location=$MEDIA/bigbuckbunny.mp4 ! decodebin ! videoconvert ! dlinfer model=$MODELS/efficientnet_lite0.onnx $EFFICIENTNET batch-size=8 ! fakesink",
+            python: None,
+            bare: Some("bare ONNX Runtime EfficientNet 224x224 b8"),
+        },
+        Pipeline {
+            name: "dlinfer EfficientNet bigbuckbunny.mp4 i30 b1",
+            launch: "filesrc location=$MEDIA/bigbuckbunny.mp4 ! decodebin ! videoconvert ! dlinfer model=$MODELS/efficientnet_lite0.onnx $EFFICIENTNET inference-interval=30 ! fakesink",
+            python: Some("python loop EfficientNet bigbuckbunny.mp4 i30 b1"),
+            bare: None,
+        },
+        Pipeline {
+            name: "dlinfer EfficientNet bigbuckbunny.mp4 i30 b8",
+            launch: "filesrc location=$MEDIA/bigbuckbunny.mp4 ! decodebin ! videoconvert ! dlinfer model=$MODELS/efficientnet_lite0.onnx $EFFICIENTNET inference-interval=30 batch-size=8 ! fakesink",
+            python: Some("python loop EfficientNet bigbuckbunny.mp4 i30 b8"),
+            bare: None,
+        },
+        Pipeline {
+            name: "decode only bigbuckbunny.mp4",
+            launch: "filesrc location=$MEDIA/bigbuckbunny.mp4 ! decodebin ! fakesink",
+            python: Some("opencv decode read() bigbuckbunny.mp4"),
+            bare: None,
+        },
+        Bare {
+            name: "bare ONNX Runtime U2-Netp 320x320 b1",
+            model: "u2netp.onnx",
+            input: (320, 320),
+            batch: 1,
+            frames: 60,
+        },
+        Pipeline {
+            name: "dltransform U2-Netp carphone_pristine.mp4 mask",
+            launch: "filesrc location=$MEDIA/carphone_pristine.mp4 ! decodebin ! videoconvert ! dltransform model=$MODELS/u2netp.onnx input-mean=123.675,116.28,103.53 input-std=58.395,57.12,57.375 normalize-output=true ! fakesink",
+            python: Some("python loop U2-Netp carphone_pristine.mp4 i1 b1"),
+            bare: Some("bare ONNX Runtime U2-Netp 320x320 b1"),
+        },
+        Preprocess {
+            name: "gst-dl preprocess BGR 1920x1080->640x640 f32 NCHW",
+            format: PixelFormat::Bgr,
+            source: (1920, 1080),
+            target: (640, 640),
+            opencv: "opencv preprocess 1920x1080->640x640 f32 NCHW",
+        },
+        Preprocess {
+            name: "gst-dl preprocess BGR 1920x1080->224x224 f32 NCHW",
+            format: PixelFormat::Bgr,
+            source: (1920, 1080),
+            target: (224, 224),
+            opencv: "opencv preprocess 1920x1080->224x224 f32 NCHW",
+        },
+        Preprocess {
+            name: "gst-dl preprocess BGR 1280x720->640x640 f32 NCHW",
+            format: PixelFormat::Bgr,
+            source: (1280, 720),
+            target: (640, 640),
+            opencv: "opencv preprocess 1280x720->640x640 f32 NCHW",
+        },
+        Preprocess {
+            name: "gst-dl preprocess BGR 1280x720->224x224 f32 NCHW",
+            format: PixelFormat::Bgr,
+            source: (1280, 720),
+            target: (224, 224),
+            opencv: "opencv preprocess 1280x720->224x224 f32 NCHW",
+        },
+        Preprocess {
+            name: "gst-dl preprocess I420 1920x1080->640x640 f32 NCHW",
+            format: PixelFormat::I420,
+            source: (1920, 1080),
+            target: (640, 640),
+            opencv: "opencv preprocess I420 1920x1080->640x640 f32 NCHW",
+        },
+    ]
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn expand(launch: &str) -> String {
+    launch
+        .replace("$MEDIA", &root().join(".data/media").display().to_string())
+        .replace(
+            "$MODELS",
+            &root().join(".data/models").display().to_string(),
+        )
+        .replace("$CENTERFACE", CENTERFACE)
+        .replace("$EFFICIENTNET", EFFICIENTNET)
+}
+
+/// Peak resident memory of this process, from the kernel's high-water mark.
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kib| kib / 1024.0)
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(|a, b| a.total_cmp(b));
+    sorted[sorted.len() / 2]
+}
+
+/// Frames per second of `frames` bare runs of batch `batch`.
+fn bare_fps(session: &SharedSession, input: (usize, usize), batch: usize, frames: usize) -> f64 {
+    let (w, h) = input;
+    let name = session.info.inputs[0].name.clone();
+    let tensor: Vec<f32> = (0..batch * 3 * w * h).map(|i| (i % 251) as f32).collect();
+    let shape = [batch, 3, h, w];
+    let start = Instant::now();
+    let mut done = 0;
+    while done < frames {
+        session
+            .run(&name, &shape, InputData::F32(&tensor), |outputs| {
+                outputs.len()
+            })
+            .expect("the model runs");
+        done += batch;
+    }
+    done as f64 / start.elapsed().as_secs_f64()
+}
+
+/// Frames per second of one pipeline run (PLAYING to EOS), and its frame count.
+fn pipeline_fps(launch: &str) -> (f64, usize) {
+    let pipeline = gst::parse::launch(launch)
+        .expect("valid pipeline")
+        .downcast::<gst::Pipeline>()
+        .expect("a pipeline");
+    let sink = pipeline
+        .iterate_sinks()
+        .into_iter()
+        .next()
+        .expect("a sink")
+        .expect("sink iterates");
+    let frames = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = frames.clone();
+    sink.static_pad("sink")
+        .expect("sink pad")
+        .add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            gst::PadProbeReturn::Ok
+        });
+    let start = Instant::now();
+    pipeline
+        .set_state(gst::State::Playing)
+        .expect("pipeline starts");
+    for message in pipeline
+        .bus()
+        .expect("bus")
+        .iter_timed(gst::ClockTime::NONE)
+    {
+        match message.view() {
+            gst::MessageView::Eos(_) => break,
+            gst::MessageView::Error(err) => panic!("{launch}: {} {:?}", err.error(), err.debug()),
+            _ => {}
+        }
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    pipeline
+        .set_state(gst::State::Null)
+        .expect("pipeline stops");
+    let frames = frames.load(std::sync::atomic::Ordering::Relaxed);
+    (frames as f64 / seconds, frames)
+}
+
+/// Microseconds per frame of our preprocessing on a synthetic frame.
+fn preprocess_us(
+    format: PixelFormat,
+    source: (usize, usize),
+    target: (usize, usize),
+    iterations: usize,
+) -> f64 {
+    let (w, h) = source;
+    let mut spec = PreprocessSpec::new(target.0, target.1);
+    (spec.scale_mode, spec.channel_order, spec.layout) =
+        (ScaleMode::Stretch, ChannelOrder::Rgb, TensorLayout::Nchw);
+    (spec.mean, spec.std) = (IMAGENET_MEAN, IMAGENET_STD);
+    let preprocessor = Preprocessor::new(format, w, h, &spec).expect("valid preprocessing");
+    let bytes: Vec<u8> = (0..w * h * 3).map(|i| (i * 7919 % 251) as u8).collect();
+    let (chroma_w, chroma_h) = (w.div_ceil(2), h.div_ceil(2));
+    let (planes, strides): ([&[u8]; 3], [usize; 3]) = match format {
+        PixelFormat::I420 => (
+            [
+                &bytes[..w * h],
+                &bytes[w * h..w * h + chroma_w * chroma_h],
+                &bytes[w * h + chroma_w * chroma_h..w * h + 2 * chroma_w * chroma_h],
+            ],
+            [w, chroma_w, chroma_w],
+        ),
+        _ => ([&bytes[..], &[], &[]], [w * 3, 0, 0]),
+    };
+    let frame = FrameView {
+        format,
+        width: w,
+        height: h,
+        planes,
+        strides,
+    };
+    let mut out = vec![0f32; preprocessor.tensor_len()];
+    for _ in 0..10 {
+        preprocessor.run_f32(&frame, &mut out).expect("runs");
+    }
+    let mut timings: Vec<f64> = (0..iterations)
+        .map(|_| {
+            let start = Instant::now();
+            preprocessor.run_f32(&frame, &mut out).expect("runs");
+            start.elapsed().as_secs_f64() * 1e6
+        })
+        .collect();
+    timings.sort_by(|a, b| a.total_cmp(b));
+    timings[timings.len() / 2]
+}
+
+/// Measures one row in this (child) process and prints it as JSON.
+fn measure(row: &Row, runs: usize) -> Value {
+    match row {
+        Row::Bare {
+            name,
+            model,
+            input,
+            batch,
+            frames,
+        } => {
+            let session = open_shared_session(&SessionOptions {
+                model: root().join(".data/models").join(model),
+                provider: ExecutionProvider::Cpu,
+                threads: 0,
+            })
+            .expect("the model loads");
+            bare_fps(&session, *input, *batch, 2 * batch); // warm-up: ONNX Runtime allocates its arenas
+            let fps: Vec<f64> = (0..runs)
+                .map(|_| bare_fps(&session, *input, *batch, *frames))
+                .collect();
+            json!({"name": name, "fps": fps, "frames": frames, "peak_rss_mb": peak_rss_mb()})
+        }
+        Row::Pipeline { name, launch, .. } => {
+            let launch = expand(launch);
+            pipeline_fps(&launch); // warm-up: caches, and the plugin's first use
+            let results: Vec<(f64, usize)> = (0..runs).map(|_| pipeline_fps(&launch)).collect();
+            let fps: Vec<f64> = results.iter().map(|r| r.0).collect();
+            json!({"name": name, "fps": fps, "frames": results[0].1, "launch": launch, "peak_rss_mb": peak_rss_mb()})
+        }
+        Row::Preprocess {
+            name,
+            format,
+            source,
+            target,
+            ..
+        } => {
+            let us: Vec<f64> = (0..runs)
+                .map(|_| preprocess_us(*format, *source, *target, 200))
+                .collect();
+            json!({"name": name, "us": us, "peak_rss_mb": peak_rss_mb()})
+        }
+    }
+}
+
+fn run_child(index: usize, runs: usize) -> Value {
+    let output = Command::new(std::env::current_exe().expect("own path"))
+        .args(["--row", &index.to_string(), "--runs", &runs.to_string()])
+        .output()
+        .expect("child runs");
+    assert!(
+        output.status.success(),
+        "row {index} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("the child prints JSON")
+}
+
+fn arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
+fn main() {
+    gst::init().expect("GStreamer");
+    gstdl::plugin_register_static().expect("plugin");
+    let quick = std::env::args().any(|a| a == "--quick");
+    let runs = arg("--runs")
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(if quick { 1 } else { RUNS });
+    let rows = rows();
+    if let Some(index) = arg("--row").and_then(|r| r.parse::<usize>().ok()) {
+        println!("{}", measure(&rows[index], runs));
+        return;
+    }
+    let started = Instant::now();
+    let mut ours = Vec::new();
+    for index in 0..rows.len() {
+        let result = run_child(index, runs);
+        eprintln!("{result}");
+        ours.push(result);
+    }
+    let python_json = root().join("target/python_baseline.json");
+    let mut python = Command::new(root().join(".venv/bin/python"));
+    python
+        .arg(root().join("benches/python_baseline.py"))
+        .arg("--out")
+        .arg(&python_json)
+        .args(["--runs", &runs.to_string()]);
+    if quick {
+        python.arg("--quick");
+    }
+    assert!(
+        python.status().expect("python runs").success(),
+        "the Python baseline failed"
+    );
+    let python: Vec<Value> =
+        serde_json::from_str(&std::fs::read_to_string(&python_json).expect("baseline JSON"))
+            .expect("JSON");
+    let report = render(&rows, &ours, &python, runs, started.elapsed().as_secs());
+    std::fs::write(root().join("BENCHMARKS.md"), report).expect("BENCHMARKS.md is writable");
+    eprintln!("wrote BENCHMARKS.md");
+}
+
+fn stats(values: &[f64]) -> (f64, f64, f64) {
+    let min = values.iter().cloned().fold(f64::INFINITY, f64::min);
+    let max = values.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    (median(values), min, max)
+}
+
+fn python_row<'a>(python: &'a [Value], name: &str) -> Option<&'a Value> {
+    python.iter().find(|r| {
+        r["name"]
+            .as_str()
+            .is_some_and(|n| n == name || n.starts_with(&format!("{name} (")))
+    })
+}
+
+fn ours_fps(ours: &[Value], name: &str) -> Option<f64> {
+    ours.iter()
+        .find(|r| r["name"] == name)
+        .and_then(|r| r["fps"].as_array())
+        .map(|v| median(&v.iter().filter_map(Value::as_f64).collect::<Vec<_>>()))
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".to_string());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!("{cpu}, {cores} cores")
+}
+
+fn render(rows: &[Row], ours: &[Value], python: &[Value], runs: usize, seconds: u64) -> String {
+    let mut md = String::new();
+    md.push_str("# Benchmarks\n\nWritten by `cargo bench --bench benchmarks` (see `benches/benchmarks.rs`); every figure below comes from one run of it.\n\n");
+    md.push_str(&format!(
+        "- Machine: {}; ONNX Runtime 1.31.1 (CPU wheel), default threads (one per core); release build.\n- Medians of {runs} runs (min-max), each after an untimed warm-up; peak RSS per row (its own process). The run took {seconds} s.\n- fps counts every frame that reaches the sink (or is decoded, for the Python loop), inferred or not.\n\n",
+        machine()
+    ));
+    md.push_str("| row | frames/s median (min-max) | vs bare runtime | vs Python loop | peak RSS |\n|---|---|---|---|---|\n");
+    for (row, result) in rows.iter().zip(ours) {
+        let (name, bare, python_name) = match row {
+            Row::Bare { name, .. } => (*name, None, None),
+            Row::Pipeline {
+                name, bare, python, ..
+            } => (*name, *bare, *python),
+            Row::Preprocess { .. } => continue,
+        };
+        let fps: Vec<f64> = result["fps"]
+            .as_array()
+            .map(|v| v.iter().filter_map(Value::as_f64).collect())
+            .unwrap_or_default();
+        let (m, lo, hi) = stats(&fps);
+        let vs_bare = bare
+            .and_then(|b| ours_fps(ours, b))
+            .map_or("".to_string(), |b| format!("{:.2}", m / b));
+        let python_fps = python_name
+            .and_then(|p| python_row(python, p))
+            .and_then(|r| r["fps_median"].as_f64());
+        let vs_python = python_fps.map_or("".to_string(), |p| format!("{:.2}x ({p:.1})", m / p));
+        md.push_str(&format!(
+            "| {name} | {m:.1} ({lo:.1}-{hi:.1}) | {vs_bare} | {vs_python} | {:.0} MiB |\n",
+            result["peak_rss_mb"].as_f64().unwrap_or(0.0)
+        ));
+    }
+    md.push_str("\n## What users write instead (Python: OpenCV + ONNX Runtime)\n\n| row | frames/s median (min-max) | peak RSS |\n|---|---|---|\n");
+    for row in python.iter().filter(|r| r["kind"] != "preprocess") {
+        md.push_str(&format!(
+            "| {} | {:.1} ({:.1}-{:.1}) | {:.0} MiB |\n",
+            row["name"].as_str().unwrap_or(""),
+            row["fps_median"].as_f64().unwrap_or(0.0),
+            row["fps_min"].as_f64().unwrap_or(0.0),
+            row["fps_max"].as_f64().unwrap_or(0.0),
+            row["peak_rss_mb"].as_f64().unwrap_or(0.0)
+        ));
+    }
+    md.push_str("\n## Preprocessing alone (µs per frame, one thread; RGB, ImageNet mean/std, stretch, bilinear)\n\n| conversion | gst-dl median (min-max) | OpenCV + NumPy | OpenCV blobFromImage | gst-dl speed-up |\n|---|---|---|---|---|\n");
+    for (row, result) in rows.iter().zip(ours) {
+        let Row::Preprocess { name, opencv, .. } = row else {
+            continue;
+        };
+        let us: Vec<f64> = result["us"]
+            .as_array()
+            .map(|v| v.iter().filter_map(Value::as_f64).collect())
+            .unwrap_or_default();
+        let (m, lo, hi) = stats(&us);
+        let numpy =
+            python_row(python, &format!("{opencv} (numpy)")).and_then(|r| r["us_median"].as_f64());
+        let blob = python_row(python, &format!("{opencv} (blobFromImage)"))
+            .and_then(|r| r["us_median"].as_f64());
+        let best = [numpy, blob]
+            .into_iter()
+            .flatten()
+            .fold(f64::INFINITY, f64::min);
+        md.push_str(&format!(
+            "| {} | {m:.0} ({lo:.0}-{hi:.0}) | {} | {} | {} |\n",
+            name.trim_start_matches("gst-dl preprocess "),
+            numpy.map_or("".into(), |v| format!("{v:.0}")),
+            blob.map_or("".into(), |v| format!("{v:.0}")),
+            if best.is_finite() {
+                format!("{:.1}x", best / m)
+            } else {
+                String::new()
+            }
+        ));
+    }
+    md
+}
