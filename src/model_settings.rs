@@ -248,6 +248,9 @@ impl ModelSettings {
             model: model.clone(),
             provider,
             threads: self.threads as usize,
+            // Inside a pipeline the cores are shared with decoders and
+            // converters: idle ONNX Runtime threads must not spin on them.
+            spin: false,
         })
         .map_err(|why| {
             gst::error_msg!(

@@ -12,6 +12,7 @@ fn options(model: &str) -> SessionOptions {
         model: common::test_model(model),
         provider: ExecutionProvider::Cpu,
         threads: 1,
+        spin: false,
     }
 }
 

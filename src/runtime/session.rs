@@ -27,6 +27,13 @@ pub struct SessionOptions {
     pub provider: ExecutionProvider,
     /// Intra-op threads; 0 lets ONNX Runtime use one per core.
     pub threads: usize,
+    /// Whether idle intra-op threads spin waiting for work. Spinning is
+    /// fastest when the model has the machine to itself (the bare-runtime
+    /// limit), but inside a pipeline it takes the cores decoders and
+    /// converters need: with it off, CenterFace on bikes.mp4 went from 94 to
+    /// 120 frames/s and EfficientNet every 30th frame from 553 to 836 on 2
+    /// cores (benches/benchmarks.rs rows, 3 runs each).
+    pub spin: bool,
 }
 
 /// A loaded model that any number of elements may run.
@@ -151,6 +158,9 @@ fn build(
         )
     };
     let mut builder = Session::builder(&runtime.environment).map_err(|e| load_error(&e))?;
+    builder = builder
+        .with_intra_op_spinning(options.spin)
+        .map_err(|e| load_error(&e))?;
     if options.threads > 0 {
         builder = builder
             .with_intra_threads(options.threads)
