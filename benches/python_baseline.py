@@ -21,7 +21,11 @@ Each row runs in a fresh child process (this script with ``--child ROW``) so
 that its peak RSS (``resource.getrusage``, ``ru_maxrss``, MiB) is its own.
 Every row makes one warm-up pass that is not timed (ONNX Runtime allocates its
 arenas, the OS caches the file), then ``--runs`` timed passes; the JSON holds
-every run and their median, min and max.
+every run and their median, min and max. Model loading is not timed.
+
+The machine may be shared: each row records ``other_cpu_share``, the share of
+all CPU time that other processes (or the hypervisor) took while it ran, and
+the table flags rows above 5%. Timings from such rows are not the baseline.
 
 Thread settings: ONNX Runtime ``intra_op_num_threads = 0`` (its default: one
 thread per physical core); OpenCV's own default (``cv2.getNumThreads()`` and
@@ -46,6 +50,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import cv2
 import numpy as np
@@ -155,8 +160,8 @@ class Model:
 
     label: str
     file: str
-    preprocess: object
-    postprocess: object
+    preprocess: Callable[[np.ndarray], np.ndarray]  # BGR frame -> [1, 3, H, W]
+    postprocess: Callable[[list[np.ndarray], list[np.ndarray]], int]
     outputs: list[str] | None  # None: all outputs
     postprocess_doc: str
 
@@ -178,14 +183,19 @@ U2NETP = Model("U2-Netp", "u2netp.onnx", preprocess_u2netp, postprocess_u2netp,
 
 @dataclass(frozen=True)
 class LoopRow:
-    """Decode + preprocess + infer over a whole clip."""
+    """Decode + preprocess + infer over a whole clip.
+
+    ``skip`` is how the frames between inferred ones are passed over: "grab"
+    decodes them without converting them to BGR; "seek" sets
+    ``CAP_PROP_POS_FRAMES`` to the next frame to infer (lit_video_stream).
+    """
 
     name: str
     model: Model
     clip: str
     interval: int
     batch: int
-    skip: str = "grab"  # how frames between inferred ones are passed over
+    skip: str = "grab"
 
 
 @dataclass(frozen=True)

@@ -168,3 +168,56 @@ fn a_threshold_changed_while_playing_applies_to_later_frames() {
     assert!(counts[..10].iter().all(|&n| n == 3), "{counts:?}");
     assert!(counts[15..].iter().all(|&n| n == 2), "{counts:?}");
 }
+
+/// Starts `dlinfer PROPERTIES` on two frames; returns the start-time error.
+fn start_error(properties: &str) -> String {
+    let p = pipeline(&format!(
+        "videotestsrc num-buffers=2 ! dlinfer {properties} ! fakesink"
+    ));
+    let outcome = run_to_end(&p, Duration::from_secs(30), |_, _| {});
+    outcome
+        .error
+        .map(|(message, _)| message)
+        .unwrap_or_else(|| panic!("'{properties}' must fail at start"))
+}
+
+#[test]
+fn inputs_that_cannot_be_fed_from_video_are_refused_at_start() {
+    let five_d = start_error(&format!("model={}", test_model("five_d.onnx").display()));
+    assert!(
+        five_d.contains("cannot be fed from video") && five_d.contains("5 dimensions"),
+        "{five_d}"
+    );
+    let text = start_error(&format!(
+        "model={}",
+        test_model("string_input.onnx").display()
+    ));
+    assert!(
+        text.contains("cannot be fed from video") && text.contains("String"),
+        "{text}"
+    );
+}
+
+#[test]
+fn an_unreadable_labels_file_is_refused_at_start() {
+    // A directory where a file is expected (root reads any file, so permissions cannot stand in).
+    let dir = tempfile::tempdir().unwrap();
+    let error = start_error(&format!(
+        "model={} labels-file={}",
+        test_model("yolov8_nchw.onnx").display(),
+        dir.path().display()
+    ));
+    assert!(
+        error.contains("cannot read labels file")
+            && error.contains(&dir.path().display().to_string()),
+        "{error}"
+    );
+    let empty = dir.path().join("empty.txt");
+    std::fs::write(&empty, "\n\n").unwrap();
+    let error = start_error(&format!(
+        "model={} labels-file={}",
+        test_model("yolov8_nchw.onnx").display(),
+        empty.display()
+    ));
+    assert!(error.contains("has no labels"), "{error}");
+}
