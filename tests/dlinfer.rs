@@ -384,18 +384,6 @@ fn results_are_posted_as_messages_when_asked() {
     }
 }
 
-/// Starts a pipeline that must fail at start; returns the error text.
-fn start_error(properties: &str) -> String {
-    let p = pipeline(&format!(
-        "videotestsrc num-buffers=2 ! dlinfer {properties} ! fakesink"
-    ));
-    let outcome = run_to_end(&p, Duration::from_secs(30), |_, _| {});
-    let (message, debug) = outcome
-        .error
-        .unwrap_or_else(|| panic!("'{properties}' must fail at start"));
-    format!("{message} {debug}")
-}
-
 #[test]
 fn bad_settings_fail_at_start_with_the_cause_and_the_fix() {
     let missing = start_error("model=/nonexistent/detector.onnx");
@@ -568,16 +556,6 @@ fn a_requested_input_size_is_used_for_dynamic_models() {
     assert!(refused.contains("fixed at 320"), "{refused}");
 }
 
-/// Runs a short pipeline whose caps the element must refuse; returns the error.
-fn start_error_on_caps(element: &str) -> String {
-    let p = pipeline(&format!(
-        "videotestsrc num-buffers=2 ! video/x-raw,width=320,height=320 ! {element} ! fakesink"
-    ));
-    let outcome = run_to_end(&p, Duration::from_secs(30), |_, _| {});
-    let (message, debug) = outcome.error.expect("the caps are refused");
-    format!("{message} {debug}")
-}
-
 #[test]
 fn a_flush_drops_the_held_batch_cleanly() {
     common::init();
@@ -655,4 +633,18 @@ fn latency_includes_the_time_a_batch_holds_frames() {
     let (_, batched, _) = latency_of(4);
     // 3 more inferred frames, 2 frames apart, at 40 ms a frame.
     assert_eq!(batched - base, gst::ClockTime::from_mseconds(240));
+}
+
+/// Starts `dlinfer PROPERTIES` on two frames, which must fail; returns the error text.
+fn start_error(properties: &str) -> String {
+    common::expect_error(&format!(
+        "videotestsrc num-buffers=2 ! dlinfer {properties} ! fakesink"
+    ))
+}
+
+/// Runs 320x320 frames into `element`, whose caps must be refused; returns the error text.
+fn start_error_on_caps(element: &str) -> String {
+    common::expect_error(&format!(
+        "videotestsrc num-buffers=2 ! video/x-raw,width=320,height=320 ! {element} ! fakesink"
+    ))
 }

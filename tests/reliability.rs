@@ -169,18 +169,6 @@ fn a_threshold_changed_while_playing_applies_to_later_frames() {
     assert!(counts[15..].iter().all(|&n| n == 2), "{counts:?}");
 }
 
-/// Starts `dlinfer PROPERTIES` on two frames; returns the start-time error.
-fn start_error(properties: &str) -> String {
-    let p = pipeline(&format!(
-        "videotestsrc num-buffers=2 ! dlinfer {properties} ! fakesink"
-    ));
-    let outcome = run_to_end(&p, Duration::from_secs(30), |_, _| {});
-    outcome
-        .error
-        .map(|(message, _)| message)
-        .unwrap_or_else(|| panic!("'{properties}' must fail at start"))
-}
-
 #[test]
 fn inputs_that_cannot_be_fed_from_video_are_refused_at_start() {
     let five_d = start_error(&format!("model={}", test_model("five_d.onnx").display()));
@@ -220,4 +208,11 @@ fn an_unreadable_labels_file_is_refused_at_start() {
         empty.display()
     ));
     assert!(error.contains("has no labels"), "{error}");
+}
+
+/// Starts `dlinfer PROPERTIES` on two frames, which must fail; returns the error text.
+fn start_error(properties: &str) -> String {
+    common::expect_error(&format!(
+        "videotestsrc num-buffers=2 ! dlinfer {properties} ! fakesink"
+    ))
 }

@@ -149,3 +149,14 @@ pub fn count_buffers(
     });
     counter
 }
+
+/// Runs `description`, which must fail (at start, or when caps are set), and
+/// returns the error's message and debug text, for asserting on.
+pub fn expect_error(description: &str) -> String {
+    let p = pipeline(description);
+    let outcome = run_to_end(&p, Duration::from_secs(30), |_, _| {});
+    let (message, debug) = outcome
+        .error
+        .unwrap_or_else(|| panic!("'{description}' must fail"));
+    format!("{message} {debug}")
+}
