@@ -648,3 +648,118 @@ fn start_error_on_caps(element: &str) -> String {
         "videotestsrc num-buffers=2 ! video/x-raw,width=320,height=320 ! {element} ! fakesink"
     ))
 }
+
+#[test]
+fn inference_on_its_own_thread_gives_the_same_results_as_on_the_streaming_thread() {
+    let frames = moving_squares(11);
+    for (file, extra) in [
+        ("yolov8_batch_dynamic.onnx", "batch-size=4"),
+        ("yolov8_batch1.onnx", "batch-size=3 inference-interval=2"),
+        ("yolov8_nchw.onnx", "inference-interval=4"),
+    ] {
+        let run = |asynchronous: bool| {
+            detect(
+                &format!(
+                    "dlinfer model={} {extra} async-inference={asynchronous}",
+                    model(file)
+                ),
+                320,
+                320,
+                &frames,
+            )
+        };
+        let on_streaming_thread = run(false);
+        assert_eq!(on_streaming_thread.len(), frames.len(), "{file} {extra}");
+        assert!(
+            on_streaming_thread
+                .iter()
+                .any(|objects| !objects.is_empty())
+        );
+        assert_eq!(run(true), on_streaming_thread, "{file} {extra}");
+    }
+}
+
+/// The order in which frames (by index) entered and left `dlinfer`.
+fn frame_traffic(properties: &str) -> Vec<(&'static str, u64)> {
+    let p = pipeline(&format!(
+        "videotestsrc num-buffers=6 ! video/x-raw,width=320,height=320,framerate=25/1 ! \
+         dlinfer name=infer model={} {properties} ! fakesink",
+        model("yolov8_nchw.onnx")
+    ));
+    let traffic = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let infer = p.by_name("infer").unwrap();
+    for (pad, direction) in [("sink", "in"), ("src", "out")] {
+        let traffic = traffic.clone();
+        infer
+            .static_pad(pad)
+            .unwrap()
+            .add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+                if let Some(buffer) = info.buffer() {
+                    let index = buffer.pts().unwrap().mseconds() / 40;
+                    traffic.lock().unwrap().push((direction, index));
+                }
+                gst::PadProbeReturn::Ok
+            });
+    }
+    run_to_end(&p, Duration::from_secs(30), |_, _| {});
+    traffic.lock().unwrap().clone()
+}
+
+#[test]
+fn frames_are_decoded_while_the_previous_frame_is_inferred() {
+    let position = |traffic: &[(&str, u64)], entry: (&str, u64)| {
+        traffic.iter().position(|e| *e == entry).unwrap()
+    };
+    // On its own thread: frame k+1 enters (was decoded) before frame k is
+    // out of the model, so upstream worked while the model ran.
+    let pipelined = frame_traffic("async-inference=true");
+    assert_eq!(pipelined.len(), 12, "{pipelined:?}");
+    for k in 0..5 {
+        assert!(
+            position(&pipelined, ("in", k + 1)) < position(&pipelined, ("out", k)),
+            "{pipelined:?}"
+        );
+    }
+    // On the streaming thread: frame k leaves before frame k+1 enters.
+    let serial = frame_traffic("async-inference=false");
+    for k in 0..5 {
+        assert!(
+            position(&serial, ("out", k)) < position(&serial, ("in", k + 1)),
+            "{serial:?}"
+        );
+    }
+}
+
+#[test]
+fn a_flush_drops_the_batch_in_flight() {
+    common::init();
+    let mut harness = gst_check::Harness::new_parse(&format!(
+        "dlinfer model={} async-inference=true",
+        model("slow.onnx")
+    ));
+    let info = rgb_info(320, 320);
+    harness.set_src_caps(info.to_caps().unwrap());
+    harness.play();
+    let squares = moving_squares(4);
+    harness
+        .push(frame_with_squares(&info, &squares[0], 0))
+        .unwrap();
+    assert!(harness.try_pull().is_none(), "frame 0 is being inferred");
+    assert!(harness.push_event(gst::event::FlushStart::new()));
+    assert!(harness.push_event(gst::event::FlushStop::new(true)));
+    harness.push_event(gst::event::Segment::new(&gst::FormattedSegment::<
+        gst::ClockTime,
+    >::new()));
+    for (index, rects) in squares.iter().enumerate().skip(1) {
+        harness
+            .push(frame_with_squares(&info, rects, index as u64))
+            .unwrap();
+    }
+    assert!(harness.push_event(gst::event::Eos::new()));
+    let mut pts = Vec::new();
+    while let Some(buffer) = harness.try_pull() {
+        assert_eq!(read_detections(&buffer, 320, 320).len(), 1);
+        pts.push(buffer.pts().unwrap().mseconds());
+    }
+    assert_eq!(pts, vec![40, 80, 120], "frame 0 went with the flush");
+}

@@ -36,10 +36,12 @@ use gst_base::prelude::*;
 use gst_base::subclass::base_transform::GenerateOutputSuccess;
 use gst_base::subclass::prelude::*;
 
-use crate::batch::is_inference_frame;
+use crate::batch::{Queued, is_inference_frame};
 use crate::decode::{self, DecoderKind, DetectionParams};
 use crate::element_support::{HeldFrames, filter_pad_templates, lock};
-use crate::inference::{BatchRunner, FrameResults, PostprocessConfig, decode_frame};
+use crate::inference::{
+    BatchPipeline, BatchRunner, FinishedBatch, FrameResults, PostprocessSettings,
+};
 use crate::meta::{attach_classification, attach_detection, attach_tensor, mark_skipped};
 use crate::model::ImageInput;
 use crate::model::image_input::DYNAMIC_SIZE_MULTIPLE;
@@ -65,6 +67,7 @@ const DEFAULT_INFERENCE_INTERVAL: u32 = 1;
 const DEFAULT_POST_MESSAGES: bool = false;
 const DEFAULT_TOP_K: u32 = 1;
 const DEFAULT_NORMALIZE: bool = true;
+const DEFAULT_ASYNC_INFERENCE: bool = true;
 /// Letterbox border value, the grey YOLO exports are trained with.
 const LETTERBOX_PAD: u8 = 114;
 
@@ -81,6 +84,7 @@ struct Settings {
     top_k: u32,
     softmax: SoftmaxChoice,
     normalize: bool,
+    async_inference: bool,
 }
 
 impl Default for Settings {
@@ -97,6 +101,7 @@ impl Default for Settings {
             top_k: DEFAULT_TOP_K,
             softmax: SoftmaxChoice::default(),
             normalize: DEFAULT_NORMALIZE,
+            async_inference: DEFAULT_ASYNC_INFERENCE,
         }
     }
 }
@@ -118,7 +123,7 @@ struct HeldFrame {
 struct Negotiated {
     info: gst_video::VideoInfo,
     preprocessor: Preprocessor,
-    runner: BatchRunner,
+    batches: BatchPipeline<Queued<HeldFrame>>,
 }
 
 /// What exists between start and stop.
@@ -126,7 +131,7 @@ struct State {
     session: Arc<SharedSession>,
     input: ImageInput,
     decoder: DecoderKind,
-    labels: Vec<String>,
+    labels: Arc<[String]>,
     batch_size: usize,
     negotiated: Option<Negotiated>,
     held: HeldFrames<HeldFrame>,
@@ -226,7 +231,7 @@ impl DlInfer {
             session,
             input,
             decoder,
-            labels,
+            labels: labels.into(),
             batch_size,
             negotiated: None,
             held: HeldFrames::new(batch_size),
@@ -262,6 +267,7 @@ impl DlInfer {
             height,
             state.batch_size,
         );
+        let batches = BatchPipeline::new(runner, preprocessor.mapping(), settings.async_inference)?;
         gst::debug!(
             CAT,
             imp = self,
@@ -275,7 +281,7 @@ impl DlInfer {
         Ok(Negotiated {
             info: info.clone(),
             preprocessor,
-            runner,
+            batches,
         })
     }
 
@@ -299,7 +305,8 @@ impl DlInfer {
         let format = negotiated.preprocessor.format();
         let view = frame_view(&frame, format);
         negotiated
-            .runner
+            .batches
+            .filling()
             .fill_slot(slot, &negotiated.preprocessor, &view)
             .map_err(|e| {
                 gst::element_imp_error!(
@@ -311,50 +318,100 @@ impl DlInfer {
             })
     }
 
-    /// Runs the waiting batch (full, or partial at EOS / before an event),
-    /// attaches the results, and moves every held frame to `ready` in order.
-    fn run_batch(&self, state: &mut State) -> Result<(), gst::FlowError> {
-        let batch_len = state.held.queue.pending_inferred();
-        if batch_len > 0 {
-            let settings = lock(&self.settings).clone();
-            let negotiated = state
-                .negotiated
-                .as_mut()
-                .ok_or(gst::FlowError::NotNegotiated)?;
-            let (width, height) = negotiated.runner.input_size();
-            let config = PostprocessConfig {
-                decoder: state.decoder,
-                detection: DetectionParams {
-                    confidence_threshold: settings.confidence_threshold,
-                    iou_threshold: settings.iou_threshold,
-                    max_detections: settings.max_detections as usize,
-                    input_width: width,
-                    input_height: height,
-                },
-                labels: &state.labels,
-                output_name: settings.model.output_name.as_deref(),
-                softmax: settings.softmax.into(),
-                top_k: settings.top_k as usize,
-                normalize: settings.normalize,
-            };
-            let mapping = negotiated.preprocessor.mapping();
-            let mut results: Vec<Result<FrameResults, String>> = Vec::with_capacity(batch_len);
-            negotiated
-                .runner
-                .run(batch_len, |_, outputs| {
-                    results.push(decode_frame(&config, outputs, &mapping))
-                })
-                .map_err(|why| {
-                    gst::element_imp_error!(
-                        self,
-                        gst::LibraryError::Failed,
-                        ("Inference failed: {}", why)
-                    );
-                    gst::FlowError::Error
-                })?;
-            let (frame_width, frame_height) = (negotiated.info.width(), negotiated.info.height());
-            let mut results = results.into_iter();
-            for held in state.held.queue.iter_mut().filter(|q| q.inferred) {
+    /// The decoding settings for the next batch, read now so thresholds
+    /// changed while playing apply from the next batch on.
+    fn postprocess_settings(
+        &self,
+        state: &State,
+        input_size: (usize, usize),
+    ) -> PostprocessSettings {
+        let settings = lock(&self.settings);
+        PostprocessSettings {
+            decoder: state.decoder,
+            detection: DetectionParams {
+                confidence_threshold: settings.confidence_threshold,
+                iou_threshold: settings.iou_threshold,
+                max_detections: settings.max_detections as usize,
+                input_width: input_size.0,
+                input_height: input_size.1,
+            },
+            labels: state.labels.clone(),
+            output_name: settings.model.output_name.clone(),
+            softmax: settings.softmax.into(),
+            top_k: settings.top_k as usize,
+            normalize: settings.normalize,
+        }
+    }
+
+    /// Starts the waiting batch (full, or partial at EOS / before an event);
+    /// every queued frame leaves with it. Run here, its frames are ready at
+    /// once; pipelined, they wait on the worker until [`Self::collect`].
+    /// Frames with nothing to infer are ready at once: a batch still in
+    /// flight must have been collected first, so no frame overtakes another.
+    fn start_batch(&self, state: &mut State) -> Result<(), gst::FlowError> {
+        let inferred = state.held.queue.pending_inferred();
+        let frames: Vec<Queued<HeldFrame>> = state.held.queue.drain().collect();
+        if inferred == 0 {
+            let buffers = frames.into_iter().map(|q| q.frame.buffer);
+            state.held.ready.extend(buffers);
+            return Ok(());
+        }
+        let input_size = state
+            .negotiated
+            .as_ref()
+            .ok_or(gst::FlowError::NotNegotiated)?
+            .batches
+            .input_size();
+        let postprocess = self.postprocess_settings(state, input_size);
+        let negotiated = state
+            .negotiated
+            .as_mut()
+            .ok_or(gst::FlowError::NotNegotiated)?;
+        match negotiated.batches.start(inferred, frames, postprocess) {
+            Ok(Some(finished)) => self.release(state, finished),
+            Ok(None) => Ok(()),
+            Err(why) => Err(self.inference_failed(&why)),
+        }
+    }
+
+    /// Takes the batch in flight once finished (waiting for it if `wait`,
+    /// else only if it is done), so its frames are ready in order.
+    fn collect(&self, state: &mut State, wait: bool) -> Result<(), gst::FlowError> {
+        let Some(negotiated) = state.negotiated.as_mut() else {
+            return Ok(());
+        };
+        match negotiated.batches.finish(wait) {
+            None => Ok(()),
+            Some(Ok(finished)) => self.release(state, finished),
+            Some(Err(why)) => Err(self.inference_failed(&why)),
+        }
+    }
+
+    fn inference_failed(&self, why: &str) -> gst::FlowError {
+        gst::element_imp_error!(
+            self,
+            gst::LibraryError::Failed,
+            ("Inference failed: {}", why)
+        );
+        gst::FlowError::Error
+    }
+
+    /// Attaches a finished batch's results to its inferred frames and makes
+    /// all its frames ready, in order.
+    fn release(
+        &self,
+        state: &mut State,
+        finished: FinishedBatch<Queued<HeldFrame>>,
+    ) -> Result<(), gst::FlowError> {
+        let post_messages = lock(&self.settings).post_messages;
+        let negotiated = state
+            .negotiated
+            .as_ref()
+            .ok_or(gst::FlowError::NotNegotiated)?;
+        let (frame_width, frame_height) = (negotiated.info.width(), negotiated.info.height());
+        let mut results = finished.results.into_iter();
+        for mut queued in finished.frames {
+            if queued.inferred {
                 let frame_results =
                     results
                         .next()
@@ -365,13 +422,14 @@ impl DlInfer {
                                 gst::StreamError::Decode,
                                 (
                                     "Cannot decode the model's outputs with decoder={}: {}",
-                                    config.decoder.name(),
+                                    state.decoder.name(),
                                     why
                                 )
                             );
                             gst::FlowError::Error
                         })?;
-                let buffer = held.frame.buffer.make_mut();
+                let held = &mut queued.frame;
+                let buffer = held.buffer.make_mut();
                 match &frame_results {
                     FrameResults::Objects(objects) => {
                         for object in objects {
@@ -394,13 +452,12 @@ impl DlInfer {
                         }
                     }
                 }
-                if settings.post_messages {
-                    self.post_results(held.frame.index, buffer.pts(), &frame_results);
+                if post_messages {
+                    self.post_results(held.index, buffer.pts(), &frame_results);
                 }
             }
+            state.held.ready.push_back(queued.frame.buffer);
         }
-        let HeldFrames { queue, ready, .. } = &mut state.held;
-        ready.extend(queue.drain().map(|q| q.frame.buffer));
         Ok(())
     }
 
@@ -459,10 +516,16 @@ impl DlInfer {
             let Some(state) = state.as_mut() else {
                 return Ok(());
             };
-            if state.held.queue.is_empty() && state.held.ready.is_empty() {
+            let in_flight = state
+                .negotiated
+                .as_ref()
+                .is_some_and(|n| n.batches.in_flight());
+            if state.held.queue.is_empty() && state.held.ready.is_empty() && !in_flight {
                 return Ok(());
             }
-            self.run_batch(state)?;
+            self.collect(state, true)?;
+            self.start_batch(state)?;
+            self.collect(state, true)?;
             state.held.ready.drain(..).collect()
         };
         let src = self.obj().src_pad().clone();
@@ -551,6 +614,12 @@ impl ObjectImpl for DlInfer {
                     .default_value(DEFAULT_NORMALIZE)
                     .mutable_playing()
                     .build(),
+                glib::ParamSpecBoolean::builder("async-inference")
+                    .nick("Asynchronous inference")
+                    .blurb("Run the model on a thread of its own while the next frames are decoded and preprocessed (faster; frames leave up to one batch later); false: on the streaming thread")
+                    .default_value(DEFAULT_ASYNC_INFERENCE)
+                    .mutable_ready()
+                    .build(),
                 glib::ParamSpecBoolean::builder("post-messages")
                     .nick("Post messages")
                     .blurb("Post an element message named dlinfer for each processed frame with its results")
@@ -601,6 +670,9 @@ impl ObjectImpl for DlInfer {
             "top-k" => settings.top_k = value.get().expect("type checked upstream"),
             "softmax" => settings.softmax = value.get().expect("type checked upstream"),
             "normalize" => settings.normalize = value.get().expect("type checked upstream"),
+            "async-inference" => {
+                settings.async_inference = value.get().expect("type checked upstream")
+            }
             _ => unimplemented!(),
         }
     }
@@ -631,6 +703,7 @@ impl ObjectImpl for DlInfer {
             "top-k" => settings.top_k.to_value(),
             "softmax" => settings.softmax.to_value(),
             "normalize" => settings.normalize.to_value(),
+            "async-inference" => settings.async_inference.to_value(),
             _ => unimplemented!(),
         }
     }
@@ -704,9 +777,15 @@ impl BaseTransformImpl for DlInfer {
     }
 
     fn sink_event(&self, event: gst::Event) -> bool {
-        let must_drain = lock(&self.state)
-            .as_mut()
-            .is_some_and(|state| state.held.on_sink_event(&event));
+        let must_drain = lock(&self.state).as_mut().is_some_and(|state| {
+            if let gst::EventView::FlushStop(_) = event.view()
+                && let Some(negotiated) = state.negotiated.as_mut()
+            {
+                // The batch in flight belongs to the flushed stream.
+                let _ = negotiated.batches.finish(true);
+            }
+            state.held.on_sink_event(&event)
+        });
         if must_drain && let Err(flow) = self.drain() {
             gst::debug!(
                 CAT,
@@ -733,8 +812,6 @@ impl BaseTransformImpl for DlInfer {
         if let gst::QueryViewMut::Latency(latency) = query.view_mut()
             && direction == gst::PadDirection::Src
         {
-            // The first frame of a batch waits for the rest: (batch-size - 1)
-            // inferred frames, inference-interval frames apart.
             let settings = lock(&self.settings).clone();
             let state = lock(&self.state);
             let frame_duration = state
@@ -746,8 +823,11 @@ impl BaseTransformImpl for DlInfer {
                     gst::ClockTime::SECOND.mul_div_ceil(fps.denom() as u64, fps.numer() as u64)
                 });
             if let Some(frame_duration) = frame_duration {
-                let held_frames = u64::from(settings.model.batch_size.max(1) - 1)
-                    * u64::from(settings.inference_interval.max(1));
+                let held_frames = held_frames(
+                    settings.model.batch_size,
+                    settings.inference_interval,
+                    settings.async_inference,
+                );
                 let extra = frame_duration * held_frames;
                 let (live, min, max) = latency.result();
                 latency.set(live, min + extra, max.map(|max| max + extra));
@@ -790,8 +870,12 @@ impl BaseTransformImpl for DlInfer {
             },
             inferred,
         );
-        if state.held.queue.batch_full() || state.held.queue.nothing_to_infer() {
-            self.run_batch(state)?;
+        // A batch in flight leaves before any frame queued after it: waited
+        // for when the queue must move on, else taken only if it is done.
+        let must_start = state.held.queue.batch_full() || state.held.queue.nothing_to_infer();
+        self.collect(state, must_start)?;
+        if must_start {
+            self.start_batch(state)?;
         }
         Ok(gst::FlowSuccess::Ok)
     }
@@ -803,5 +887,36 @@ impl BaseTransformImpl for DlInfer {
             GenerateOutputSuccess::NoOutput,
             GenerateOutputSuccess::Buffer,
         ))
+    }
+}
+
+/// The most frames a frame waits for before it can leave: the first frame of
+/// a batch waits for the rest, (batch-size - 1) inferred frames,
+/// inference-interval frames apart. Pipelined, a batch in flight is waited
+/// for when the next batch is full (every frame inferred) or when the next
+/// frame passes without inference: up to one batch or one frame more.
+fn held_frames(batch_size: u32, interval: u32, pipelined: bool) -> u64 {
+    let (batch, interval) = (u64::from(batch_size.max(1)), u64::from(interval.max(1)));
+    let filling = (batch - 1) * interval;
+    let in_flight = match (pipelined, interval) {
+        (false, _) => 0,
+        (true, 1) => batch,
+        (true, _) => 1,
+    };
+    filling + in_flight
+}
+
+#[cfg(test)]
+mod tests {
+    use super::held_frames;
+
+    #[test]
+    fn latency_counts_the_batch_filling_and_the_batch_in_flight() {
+        assert_eq!(held_frames(1, 1, false), 0);
+        assert_eq!(held_frames(4, 30, false), 90);
+        assert_eq!(held_frames(1, 1, true), 1);
+        assert_eq!(held_frames(8, 1, true), 15);
+        assert_eq!(held_frames(1, 30, true), 1);
+        assert_eq!(held_frames(4, 30, true), 91);
     }
 }

@@ -65,6 +65,21 @@ impl BatchRunner {
         }
     }
 
+    /// A runner for the same model and sizes with a tensor of its own, so
+    /// one batch can be filled while another runs.
+    pub fn with_new_tensor(&self) -> Self {
+        let tensor = match &self.tensor {
+            InputTensor::F32(data) => InputTensor::F32(vec![0.0; data.len()]),
+            InputTensor::U8(data) => InputTensor::U8(vec![0; data.len()]),
+        };
+        Self {
+            session: self.session.clone(),
+            input: self.input.clone(),
+            tensor,
+            ..*self
+        }
+    }
+
     /// The model input size (width, height).
     pub fn input_size(&self) -> (usize, usize) {
         (self.width, self.height)

@@ -4,7 +4,10 @@
 //! call these.
 
 pub mod batch_runner;
+pub mod pipelined;
 pub mod results;
+pub mod worker;
 
 pub use batch_runner::{BatchRunner, InputSlot};
+pub use pipelined::{BatchPipeline, FinishedBatch, PostprocessSettings};
 pub use results::{FrameResults, PostprocessConfig, decode_frame};
