@@ -100,9 +100,42 @@ models_and_media() {
     done
 }
 
+# An ONNX Runtime older than gst-dl accepts (it needs 1.17), for the test that
+# one is refused with a clear error: .data/ort-old/libonnxruntime.so.1.14.1.
+# The onnxruntime wheels of that age carry no libonnxruntime.so (the C API is
+# only inside their Python module); piper-phonemize 1.1.0 ships ONNX Runtime
+# 1.14.1 (MIT) as a plain shared library, so only that file is taken from it.
+old_onnxruntime() {
+    local dir="$DATA/ort-old" lib="libonnxruntime.so.1.14.1"
+    [ -f "$dir/$lib" ] && return 0
+    say "fetching ONNX Runtime 1.14.1 (for the too-old-library test)"
+    local tmp
+    tmp="$(mktemp -d)"
+    mkdir -p "$dir"
+    if ! {
+        "$VENV/bin/pip" download -q --disable-pip-version-check --no-deps --only-binary=:all: \
+            --python-version 3.11 --implementation cp --platform "manylinux_2_28_$(uname -m)" \
+            -d "$tmp" piper-phonemize==1.1.0 &&
+        "$VENV/bin/python" - "$tmp" "$dir/$lib" <<'PY'
+import glob, os, sys, zipfile
+tmp, target = sys.argv[1], sys.argv[2]
+with zipfile.ZipFile(glob.glob(os.path.join(tmp, "*.whl"))[0]) as wheel:
+    name = next(n for n in wheel.namelist() if "/libonnxruntime" in n and n.endswith(".so.1.14.1"))
+    with open(target + ".part", "wb") as out:
+        out.write(wheel.read(name))
+os.replace(target + ".part", target)
+PY
+    } >"$LOGS/ort-old.log" 2>&1; then
+        rm -rf "$tmp"
+        fail "fetching the old ONNX Runtime failed; see $LOGS/ort-old.log"
+    fi
+    rm -rf "$tmp"
+}
+
 command -v cargo >/dev/null || fail "cargo not found: install Rust (https://rustup.rs) first"
 command -v python3 >/dev/null || fail "python3 not found: install Python 3 first"
 install_debian_packages "${APT_PACKAGES[@]}"
 python_venv
 models_and_media
+old_onnxruntime
 say "ready"

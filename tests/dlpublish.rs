@@ -222,3 +222,209 @@ fn an_unwritable_location_fails_at_start() {
         );
     }
 }
+
+/// A 64 KiB tmpfs mounted on a temporary directory, unmounted when dropped
+/// (so also when the test fails). Mounting needs root (CI runs as root).
+struct SmallTmpfs {
+    dir: tempfile::TempDir,
+}
+
+impl SmallTmpfs {
+    /// Mounts it, or says why not and returns None.
+    fn mount() -> Option<Self> {
+        let dir = tempfile::tempdir().unwrap();
+        let output = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+            .arg(dir.path())
+            .output();
+        match output {
+            Ok(output) if output.status.success() => Some(Self { dir }),
+            Ok(output) => {
+                eprintln!(
+                    "cannot mount a tmpfs ({}); only /dev/full is tested",
+                    String::from_utf8_lossy(&output.stderr).trim()
+                );
+                None
+            }
+            Err(err) => {
+                eprintln!("cannot run mount ({err}); only /dev/full is tested");
+                None
+            }
+        }
+    }
+
+    fn path(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for SmallTmpfs {
+    fn drop(&mut self) {
+        let unmounted = std::process::Command::new("umount")
+            .arg(self.dir.path())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !unmounted {
+            // Busy (a file still open): detach it now, it goes when closed.
+            let _ = std::process::Command::new("umount")
+                .arg("-l")
+                .arg(self.dir.path())
+                .status();
+        }
+    }
+}
+
+/// Features of generated 64x64 frames (8 floats each), far more than 64 KiB
+/// of them, into `dlpublish PROPERTIES all-frames=true`; the run must fail.
+/// Returns the error message and the frame it names ("frame N's").
+fn publish_until_full(properties: &str) -> (String, u64) {
+    let p = pipeline(&format!(
+        "videotestsrc num-buffers=5000 ! video/x-raw,width=64,height=64 ! videoconvert ! \
+         dlinfer model={} decoder=features output-name=features ! \
+         dlpublish {properties} all-frames=true ! fakesink",
+        common::test_model("features.onnx").display()
+    ));
+    let outcome = run_to_end(&p, Duration::from_secs(120), |_, _| {});
+    let (message, _) = outcome
+        .error
+        .expect("a full disk stops the pipeline with an error");
+    let frame = message
+        .split("frame ")
+        .nth(1)
+        .and_then(|rest| rest.split("'s ").next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no frame number in: {message}"));
+    (message, frame)
+}
+
+#[test]
+fn a_full_disk_stops_the_pipeline_and_leaves_whole_lines() {
+    let Some(disk) = SmallTmpfs::mount() else {
+        return;
+    };
+    let results = disk.path().join("results.jsonl");
+    let (message, failed) = publish_until_full(&format!("location={}", results.display()));
+    assert!(
+        message.contains(&format!(
+            "Cannot write frame {failed}'s results to {}: No space left on device",
+            results.display()
+        )) && message.contains("free space on that disk, or set location to a place with room"),
+        "{message}"
+    );
+    // Every frame before the failing one has its line, and the last is whole:
+    // the part of a line the disk took before it was full is cut off again.
+    let text = std::fs::read_to_string(&results).unwrap();
+    assert!(text.ends_with('\n'), "ends with a whole line");
+    assert!(text.len() > 60_000, "the disk was filled: {}", text.len());
+    let lines: Vec<Line> = parse_lines(&results);
+    assert_eq!(
+        lines.iter().map(|l| l.frame).collect::<Vec<_>>(),
+        (0..failed).collect::<Vec<_>>()
+    );
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.embedding.as_ref().map(Vec::len) == Some(8))
+    );
+}
+
+#[test]
+fn a_full_disk_leaves_the_embeddings_and_their_index_consistent() {
+    let Some(disk) = SmallTmpfs::mount() else {
+        return;
+    };
+    let results = disk.path().join("results.jsonl");
+    let npy = disk.path().join("embeddings.npy");
+    let index_path = disk.path().join("embeddings.index.jsonl");
+    let (message, failed) = publish_until_full(&format!(
+        "location={} embeddings-location={}",
+        results.display(),
+        npy.display()
+    ));
+    assert!(
+        message.contains("No space left on device")
+            && message.contains(&disk.path().display().to_string())
+            && message.contains("free space on that disk"),
+        "{message}"
+    );
+    // A frame goes to the .npy, its index, then its line: each file holds
+    // whole rows or lines, and every row a line or index row names is there.
+    let (rows, dim, _) = read_npy(&npy);
+    assert_eq!(dim, 8);
+    let index: Vec<IndexLine> = parse_lines(&index_path);
+    let lines: Vec<Line> = parse_lines(&results);
+    assert_eq!(
+        lines.iter().map(|l| l.frame).collect::<Vec<_>>(),
+        (0..failed).collect::<Vec<_>>()
+    );
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.embedding_row == Some(l.frame) && l.embedding.is_none())
+    );
+    assert!(
+        index
+            .iter()
+            .enumerate()
+            .all(|(i, r)| r.row == i as u64 && r.frame == i as u64)
+    );
+    let (rows, indexed) = (rows as u64, index.len() as u64);
+    assert!(
+        failed <= indexed && indexed <= rows && rows <= failed + 1,
+        "frame {failed} failed; {rows} rows, {indexed} index rows: {message}"
+    );
+}
+
+#[test]
+fn a_full_disk_cuts_off_a_partly_written_embedding_row() {
+    // EfficientNet-Lite0's rows are 5120 bytes, which do not end on the
+    // tmpfs's 4 KiB pages: the disk takes part of the row that fills it.
+    let Some(disk) = SmallTmpfs::mount() else {
+        return;
+    };
+    let npy = disk.path().join("embeddings.npy");
+    let p = pipeline(&format!(
+        "videotestsrc num-buffers=100 ! video/x-raw,width=64,height=64 ! videoconvert ! \
+         dlinfer model={} decoder=features output-name=features ! \
+         dlpublish location=\"\" embeddings-location={} ! fakesink",
+        common::data("models/efficientnet_lite0.onnx").display(),
+        npy.display()
+    ));
+    let outcome = run_to_end(&p, Duration::from_secs(120), |_, _| {});
+    let (message, _) = outcome.error.expect("a full disk stops the pipeline");
+    assert!(
+        message.contains(&format!(
+            "'s embedding to {}: No space left on device",
+            npy.display()
+        )) && message.contains("set embeddings-location to a place with room"),
+        "{message}"
+    );
+    let (rows, dim, _) = read_npy(&npy);
+    assert_eq!(dim, 1280);
+    assert!(rows >= 10, "{rows} rows before the disk was full");
+    let len = std::fs::metadata(&npy).unwrap().len();
+    assert_eq!(
+        len,
+        128 + rows as u64 * 1280 * 4,
+        "the file holds exactly its rows"
+    );
+    let index: Vec<IndexLine> = parse_lines(&disk.path().join("embeddings.index.jsonl"));
+    assert_eq!(index.len(), rows);
+}
+
+#[test]
+fn results_to_a_full_device_stop_at_the_first_frame() {
+    // /dev/full fails every write with ENOSPC, as a full disk does, and needs no root.
+    if !std::path::Path::new("/dev/full").exists() {
+        return;
+    }
+    let (message, failed) = publish_until_full("location=/dev/full");
+    assert_eq!(failed, 0);
+    assert!(
+        message.contains(
+            "Cannot write frame 0's results to /dev/full: No space left on device (os error 28); \
+             free space on that disk, or set location to a place with room"
+        ),
+        "{message}"
+    );
+}

@@ -1,7 +1,9 @@
 //! Reliability: bad input and faults end in clear errors or are handled,
 //! with no panic, no hang (every test bounded in time) and, in non-realtime
 //! mode, frames in = frames out. (The first rows of the reliability table;
-//! errors at start are in tests/dlinfer.rs and tests/runtime.rs.)
+//! errors at start are in tests/dlinfer.rs and tests/runtime.rs, with a
+//! missing or too old ONNX Runtime, and dlpublish's unwritable place and full
+//! disk are in tests/dlpublish.rs.)
 
 mod common;
 

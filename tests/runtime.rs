@@ -126,24 +126,59 @@ fn child_load_missing_library() {
     println!("ERROR-TEXT-BEGIN\n{err}\nERROR-TEXT-END");
 }
 
+/// Runs the ignored test `name` of this binary in a child process with
+/// `env` set, and returns its stdout once it has passed; fails if it
+/// fails, panics or runs past a minute.
+fn run_child(name: &str, env: &[(&str, &std::ffi::OsStr)]) -> String {
+    use std::io::Read;
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--ignored", "--exact", name, "--nocapture"])
+        .envs(env.iter().copied())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("the child test {name} ran past a minute");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let (mut stdout, mut stderr) = (String::new(), String::new());
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(status.success(), "{status}\n{stdout}\n{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    stdout
+}
+
 #[test]
 fn a_missing_library_names_the_places_tried_and_the_fix() {
-    let output = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--ignored",
-            "--exact",
-            "child_load_missing_library",
-            "--nocapture",
-        ])
-        .env(CHILD_ENV, "1")
-        .env("ORT_DYLIB_PATH", "/nonexistent/libonnxruntime.so.1.31.1")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
+    let stdout = run_child(
+        "child_load_missing_library",
+        &[
+            (CHILD_ENV, "1".as_ref()),
+            (
+                "ORT_DYLIB_PATH",
+                "/nonexistent/libonnxruntime.so.1.31.1".as_ref(),
+            ),
+        ],
     );
     assert!(stdout.contains("ERROR-TEXT-BEGIN"), "{stdout}");
     assert!(
@@ -153,5 +188,54 @@ fn a_missing_library_names_the_places_tried_and_the_fix() {
     assert!(
         stdout.contains("pip install onnxruntime==1.31.1"),
         "{stdout}"
+    );
+}
+
+const OLD_CHILD_ENV: &str = "GSTDL_TEST_CHILD_OLD_ORT";
+
+/// Runs in a child process with `ORT_DYLIB_PATH` at ONNX Runtime 1.14.1:
+/// starts a `dlinfer` pipeline and prints the error it ends with.
+#[test]
+#[ignore = "run by a_too_old_library_is_a_clear_error_at_start in a child process"]
+fn child_start_with_old_library() {
+    assert!(
+        std::env::var_os(OLD_CHILD_ENV).is_some(),
+        "run only as a child"
+    );
+    let error = common::expect_error(&format!(
+        "videotestsrc num-buffers=2 ! dlinfer model={} ! fakesink",
+        common::test_model("classify.onnx").display()
+    ));
+    println!("ERROR-TEXT-BEGIN\n{error}\nERROR-TEXT-END");
+}
+
+#[test]
+fn a_too_old_library_is_a_clear_error_at_start() {
+    // ort asks for C API 17, which ONNX Runtime 1.14.1 lacks: the library is
+    // refused before any call into it, as the element's error at start.
+    let old = common::data("ort-old/libonnxruntime.so.1.14.1");
+    let stdout = run_child(
+        "child_start_with_old_library",
+        &[
+            (OLD_CHILD_ENV, "1".as_ref()),
+            ("ORT_DYLIB_PATH", old.as_ref()),
+        ],
+    );
+    let error = stdout
+        .split("ERROR-TEXT-BEGIN\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\nERROR-TEXT-END").next())
+        .unwrap_or_else(|| panic!("no error text in {stdout}"));
+    assert!(
+        error.contains(&format!(
+            "ONNX Runtime 1.14.1 at {} is too old: gst-dl needs 1.17 or newer",
+            old.display()
+        )),
+        "{error}"
+    );
+    assert!(
+        error.contains("fix: point ORT_DYLIB_PATH at a libonnxruntime.so of version 1.17 or newer")
+            && error.contains("pip install onnxruntime==1.31.1"),
+        "{error}"
     );
 }

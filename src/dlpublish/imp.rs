@@ -16,13 +16,19 @@
 //! `.npy` header is rewritten after each row, so the files are valid at any
 //! moment and a crash loses at most the last frame.
 //!
+//! A write that fails (a full disk) is an error naming the file, and the
+//! pipeline stops. Each file still ends with a whole line or row: what the
+//! failing write had put there is cut off again. A frame's data goes to the
+//! `.npy`, then its index, then the results line, so every row number a
+//! line refers to is there, while the frame that failed may have left its
+//! row in the files written before the one that failed.
+//!
 //! ```sh
 //! gst-launch-1.0 filesrc location=clip.mp4 ! decodebin ! videoconvert ! \
 //!     dlinfer model=model.onnx decoder=features inference-interval=30 ! \
 //!     dlpublish location=results.jsonl embeddings-location=embeddings.npy ! fakesink
 //! ```
 
-use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{LazyLock, Mutex};
@@ -35,7 +41,7 @@ use gst::subclass::prelude::*;
 use gst_base::subclass::prelude::*;
 
 use crate::meta::{TensorKind, read_classification, read_detections, read_tensors};
-use crate::publish::{FrameRecord, IndexRow, NpyWriter};
+use crate::publish::{FrameRecord, IndexRow, LineFile, NpyWriter};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
@@ -68,7 +74,7 @@ impl Default for Settings {
 /// Where JSON lines go.
 enum LineSink {
     Stdout,
-    File(File),
+    File(LineFile),
 }
 
 impl LineSink {
@@ -80,14 +86,23 @@ impl LineSink {
                 out.write_all(line.as_bytes())?;
                 out.flush()
             }
-            Self::File(file) => file.write_all(line.as_bytes()),
+            Self::File(file) => file.write_line(line),
+        }
+    }
+
+    /// Where the lines go, for messages.
+    fn describe(&self) -> String {
+        match self {
+            Self::Stdout => "stdout".to_string(),
+            Self::File(file) => file.path().display().to_string(),
         }
     }
 }
 
 struct Embeddings {
     matrix: NpyWriter,
-    index: File,
+    matrix_path: PathBuf,
+    index: LineFile,
 }
 
 struct State {
@@ -109,24 +124,59 @@ fn index_path(embeddings: &Path) -> PathBuf {
     embeddings.with_extension("index.jsonl")
 }
 
-fn open_error(what: &str, path: &Path, err: std::io::Error) -> gst::ErrorMessage {
+/// What a user can do about a write error, given the property that names the file.
+fn write_fix(err: &std::io::Error, property: &str) -> String {
+    if err.kind() == std::io::ErrorKind::StorageFull {
+        format!("free space on that disk, or set {property} to a place with room")
+    } else {
+        format!("set {property} to a writable path")
+    }
+}
+
+/// The GStreamer error for a failed write: a full disk has its own.
+fn write_error_kind(err: &std::io::Error, otherwise: gst::ResourceError) -> gst::ResourceError {
+    if err.kind() == std::io::ErrorKind::StorageFull {
+        gst::ResourceError::NoSpaceLeft
+    } else {
+        otherwise
+    }
+}
+
+fn open_error(what: &str, property: &str, path: &Path, err: std::io::Error) -> gst::ErrorMessage {
     gst::error_msg!(
-        gst::ResourceError::OpenWrite,
+        write_error_kind(&err, gst::ResourceError::OpenWrite),
         (
-            "Cannot write the {} {}: {}; set a writable path",
+            "Cannot write the {} {}: {}; {}",
             what,
             path.display(),
-            err
+            err,
+            write_fix(&err, property)
         )
     )
 }
 
 impl DlPublish {
-    fn write_error(&self, what: &str, err: std::io::Error) -> gst::FlowError {
+    /// Posts the error for frame `frame`'s `what` that could not be written
+    /// to `place` (named by `property`), and stops the stream.
+    fn write_error(
+        &self,
+        frame: u64,
+        what: &str,
+        place: &str,
+        property: &str,
+        err: std::io::Error,
+    ) -> gst::FlowError {
         gst::element_imp_error!(
             self,
-            gst::ResourceError::Write,
-            ("Cannot write the {}: {}", what, err)
+            write_error_kind(&err, gst::ResourceError::Write),
+            (
+                "Cannot write frame {}'s {} to {}: {}; {}",
+                frame,
+                what,
+                place,
+                err,
+                write_fix(&err, property)
+            )
         );
         gst::FlowError::Error
     }
@@ -151,14 +201,17 @@ impl DlPublish {
         if let Some(features) = features {
             match &mut state.embeddings {
                 Some(embeddings) => {
-                    let row = embeddings
-                        .matrix
-                        .append_row(&features.data)
-                        .map_err(|e| self.write_error("embeddings", e))?;
+                    let row = embeddings.matrix.append_row(&features.data).map_err(|e| {
+                        let place = embeddings.matrix_path.display().to_string();
+                        self.write_error(frame, "embedding", &place, "embeddings-location", e)
+                    })?;
                     embeddings
                         .index
-                        .write_all(IndexRow { row, frame, pts_ms }.to_line().as_bytes())
-                        .map_err(|e| self.write_error("embeddings index", e))?;
+                        .write_line(&IndexRow { row, frame, pts_ms }.to_line())
+                        .map_err(|e| {
+                            let place = embeddings.index.path().display().to_string();
+                            self.write_error(frame, "index row", &place, "embeddings-location", e)
+                        })?;
                     record.embedding_row = Some(row);
                 }
                 None => record.embedding = Some(features.data),
@@ -167,9 +220,9 @@ impl DlPublish {
         if let Some(lines) = &mut state.lines
             && (all_frames || record.has_results())
         {
-            lines
-                .write_line(&record.to_line())
-                .map_err(|e| self.write_error("results", e))?;
+            lines.write_line(&record.to_line()).map_err(|e| {
+                self.write_error(frame, "results", &lines.describe(), "location", e)
+            })?;
         }
         Ok(())
     }
@@ -282,20 +335,25 @@ impl BaseTransformImpl for DlPublish {
             Some("-") => Some(LineSink::Stdout),
             Some(path) => {
                 let path = Path::new(path);
-                Some(LineSink::File(
-                    File::create(path).map_err(|e| open_error("results file", path, e))?,
-                ))
+                Some(LineSink::File(LineFile::create(path).map_err(|e| {
+                    open_error("results file", "location", path, e)
+                })?))
             }
         };
         let embeddings = match &settings.embeddings_location {
             None => None,
             Some(path) => {
-                let matrix =
-                    NpyWriter::create(path).map_err(|e| open_error("embeddings file", path, e))?;
+                let matrix = NpyWriter::create(path)
+                    .map_err(|e| open_error("embeddings file", "embeddings-location", path, e))?;
                 let index_path = index_path(path);
-                let index = File::create(&index_path)
-                    .map_err(|e| open_error("embeddings index", &index_path, e))?;
-                Some(Embeddings { matrix, index })
+                let index = LineFile::create(&index_path).map_err(|e| {
+                    open_error("embeddings index", "embeddings-location", &index_path, e)
+                })?;
+                Some(Embeddings {
+                    matrix,
+                    matrix_path: path.clone(),
+                    index,
+                })
             }
         };
         gst::debug!(

@@ -2,8 +2,10 @@
 //! predict keys) and embeddings as a `.npy` matrix with a JSON Lines index.
 //! Plain Rust: `dlpublish` feeds these from the buffers' metadata.
 
+pub mod line_file;
 pub mod npy;
 pub mod record;
 
+pub use line_file::LineFile;
 pub use npy::NpyWriter;
 pub use record::{BoundingBox, ClassEntry, FrameRecord, IndexRow};

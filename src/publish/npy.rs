@@ -1,6 +1,8 @@
 //! A `.npy` float32 matrix that grows a row at a time and is valid after
 //! every row: the header has a fixed size and is rewritten with the new row
-//! count, so a reader (or a crash) never sees a file numpy cannot load.
+//! count, so a reader (or a crash) never sees a file numpy cannot load. A row
+//! that cannot be written whole (a full disk) is cut off again, so the file
+//! holds exactly the rows its header counts.
 
 use std::fs::File;
 use std::io::{Seek, SeekFrom, Write};
@@ -29,7 +31,7 @@ impl NpyWriter {
             rows: 0,
             row_bytes: Vec::new(),
         };
-        writer.write_header()?;
+        writer.write_header(0)?;
         Ok(writer)
     }
 
@@ -53,15 +55,27 @@ impl NpyWriter {
         self.row_bytes.clear();
         self.row_bytes
             .extend(row.iter().flat_map(|v| v.to_le_bytes()));
-        self.file.seek(SeekFrom::End(0))?;
-        self.file.write_all(&self.row_bytes)?;
+        let end = HEADER_LEN as u64 + self.rows * self.row_bytes.len() as u64;
+        if let Err(err) = self.write_row_at(end) {
+            // Back to the rows the header counted before. The error is what
+            // the caller reports; a cut that fails too changes nothing.
+            let _ = self.file.set_len(end);
+            let _ = self.write_header(self.rows);
+            return Err(err);
+        }
         self.rows += 1;
-        self.write_header()?;
         Ok(self.rows - 1)
     }
 
-    fn write_header(&mut self) -> std::io::Result<()> {
-        let header = header(self.rows, self.dim.unwrap_or(0));
+    /// Writes the row at `end` (the end of the whole rows), then counts it in the header.
+    fn write_row_at(&mut self, end: u64) -> std::io::Result<()> {
+        self.file.seek(SeekFrom::Start(end))?;
+        self.file.write_all(&self.row_bytes)?;
+        self.write_header(self.rows + 1)
+    }
+
+    fn write_header(&mut self, rows: u64) -> std::io::Result<()> {
+        let header = header(rows, self.dim.unwrap_or(0));
         self.file.seek(SeekFrom::Start(0))?;
         self.file.write_all(&header)?;
         self.file.flush()

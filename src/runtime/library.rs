@@ -23,28 +23,83 @@ pub struct LoadedRuntime {
     pub environment: ort::environment::Environment,
 }
 
+/// The oldest ONNX Runtime gst-dl can use is 1.`MINIMUM_MINOR`: `ort` asks
+/// the library for this version of the C API, which only 1.`MINIMUM_MINOR`
+/// and later provide. The C API is backward compatible, so any newer 1.x
+/// serves it (the wheel the set-up installs is one).
+pub const MINIMUM_MINOR: u32 = ort::MINOR_VERSION;
+
 /// Why no ONNX Runtime library could be loaded: every place tried, with its error.
 #[derive(Debug, Clone)]
 pub struct RuntimeLoadError {
     /// Each candidate and why it failed, in the order tried.
     pub attempts: Vec<(String, String)>,
+    /// The first library found whose version gst-dl cannot use, described
+    /// (see [`describe_unusable_version`]): the likeliest thing to fix.
+    pub unusable_version: Option<String>,
+    /// Whether the user named the library with `ORT_DYLIB_PATH`.
+    pub dylib_path_set: bool,
 }
 
 impl std::fmt::Display for RuntimeLoadError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(f, "could not load the ONNX Runtime library; tried:")?;
-        for (place, why) in &self.attempts {
-            writeln!(f, "  - {place}: {why}")?;
+        match &self.unusable_version {
+            // The one library tried is named in the headline already.
+            Some(headline) if self.attempts.len() == 1 => writeln!(f, "{headline}")?,
+            Some(headline) => writeln!(f, "{headline}; tried:")?,
+            None => writeln!(f, "could not load the ONNX Runtime library; tried:")?,
         }
-        write!(
-            f,
-            "fix: `pip install {WHEEL_REQUIREMENT}` into the project's .venv (the set-up scripts do it), \
-             or point ORT_DYLIB_PATH at a libonnxruntime.so (version 1.17 or newer)"
-        )
+        if self.unusable_version.is_none() || self.attempts.len() > 1 {
+            for (place, why) in &self.attempts {
+                writeln!(f, "  - {place}: {why}")?;
+            }
+        }
+        if self.dylib_path_set {
+            write!(
+                f,
+                "fix: point ORT_DYLIB_PATH at a libonnxruntime.so of version 1.{MINIMUM_MINOR} or newer, \
+                 or unset it to use the project's .venv (`pip install {WHEEL_REQUIREMENT}` there; the set-up scripts do it)"
+            )
+        } else {
+            write!(
+                f,
+                "fix: `pip install {WHEEL_REQUIREMENT}` into the project's .venv (the set-up scripts do it), \
+                 or point ORT_DYLIB_PATH at a libonnxruntime.so (version 1.{MINIMUM_MINOR} or newer)"
+            )
+        }
     }
 }
 
 impl std::error::Error for RuntimeLoadError {}
+
+/// `major.minor` of an ONNX Runtime version string such as `1.14.1`.
+pub fn parse_major_minor(version: &str) -> Option<(u32, u32)> {
+    let mut parts = version.trim().split('.');
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    Some((major, minor))
+}
+
+/// Says why the ONNX Runtime `version` found at `path` cannot be used, for a
+/// library that `ort` refused for its version.
+pub fn describe_unusable_version(version: &str, path: &Path) -> String {
+    let path = path.display();
+    match parse_major_minor(version) {
+        Some(found) if found < (1, MINIMUM_MINOR) => format!(
+            "ONNX Runtime {version} at {path} is too old: gst-dl needs 1.{MINIMUM_MINOR} or newer"
+        ),
+        // `ort` reads only the minor number, so a 2.x would be refused as
+        // "older" than 1.17; say what it really is.
+        Some((major, _)) if major > 1 => format!(
+            "ONNX Runtime {version} at {path} is a new major version, which the ONNX Runtime binding \
+             gst-dl is built on (the ort crate) does not accept: use a 1.x, 1.{MINIMUM_MINOR} or newer"
+        ),
+        _ => format!(
+            "ONNX Runtime at {path} reports version '{version}', which gst-dl cannot use: \
+             it needs 1.{MINIMUM_MINOR} or newer"
+        ),
+    }
+}
 
 static RUNTIME: OnceLock<Result<LoadedRuntime, RuntimeLoadError>> = OnceLock::new();
 
@@ -111,27 +166,55 @@ pub fn onnxruntime_libs_in_venv(venv: &Path) -> Vec<PathBuf> {
 }
 
 fn load_first_candidate() -> Result<LoadedRuntime, RuntimeLoadError> {
-    let mut attempts = Vec::new();
+    let mut error = RuntimeLoadError {
+        attempts: Vec::new(),
+        unusable_version: None,
+        dylib_path_set: std::env::var_os("ORT_DYLIB_PATH").is_some_and(|v| !v.is_empty()),
+    };
     for (place, path) in candidates() {
         let Some(path) = path else {
-            attempts.push((place, "not set or not present".to_string()));
+            error
+                .attempts
+                .push((place, "not set or not present".to_string()));
             continue;
         };
         match load_from(&path) {
             Ok(environment) => return Ok(LoadedRuntime { path, environment }),
-            Err(why) => attempts.push((format!("{place} {}", path.display()), why)),
+            Err(LoadFailure::UnusableVersion(why)) => {
+                error.unusable_version.get_or_insert_with(|| why.clone());
+                error
+                    .attempts
+                    .push((format!("{place} {}", path.display()), why));
+            }
+            Err(LoadFailure::Other(why)) => error
+                .attempts
+                .push((format!("{place} {}", path.display()), why)),
         }
     }
-    Err(RuntimeLoadError { attempts })
+    Err(error)
 }
 
-fn load_from(path: &Path) -> Result<ort::environment::Environment, String> {
-    let builder = ort::init_from(path).map_err(|e| e.to_string())?;
+enum LoadFailure {
+    /// The library loaded but is of a version `ort` refuses.
+    UnusableVersion(String),
+    /// Anything else: not there, not a library, no environment.
+    Other(String),
+}
+
+fn load_from(path: &Path) -> Result<ort::environment::Environment, LoadFailure> {
+    // `ort` checks the version before it asks for the C API, so a library
+    // too old to provide it is an error here, not a null API table later.
+    let builder = ort::init_from(path).map_err(|e| match e {
+        ort::LoadDynamicError::BadVersion { version_str, path } => {
+            LoadFailure::UnusableVersion(describe_unusable_version(&version_str, &path))
+        }
+        other => LoadFailure::Other(other.to_string()),
+    })?;
     builder
         .with_name("gst-dl")
         .with_telemetry(false)
         .build()
-        .map_err(|e| e.to_string())
+        .map_err(|e| LoadFailure::Other(e.to_string()))
 }
 
 #[cfg(test)]
@@ -166,10 +249,77 @@ mod tests {
                     "cannot open".into(),
                 ),
             ],
+            unusable_version: None,
+            dylib_path_set: false,
         };
         let text = err.to_string();
+        assert!(text.starts_with("could not load the ONNX Runtime library; tried:"));
         assert!(text.contains("ORT_DYLIB_PATH: not set"));
         assert!(text.contains("system loader (libonnxruntime.so): cannot open"));
         assert!(text.contains("pip install onnxruntime==1.31.1"));
+    }
+
+    #[test]
+    fn versions_are_read_as_major_and_minor() {
+        assert_eq!(parse_major_minor("1.14.1"), Some((1, 14)));
+        assert_eq!(parse_major_minor("1.31.1"), Some((1, 31)));
+        assert_eq!(parse_major_minor("2.0"), Some((2, 0)));
+        assert_eq!(parse_major_minor("1"), None);
+        assert_eq!(parse_major_minor("1.x.0"), None);
+        assert_eq!(parse_major_minor(""), None);
+    }
+
+    #[test]
+    fn the_minimum_is_1_17_and_the_wheel_we_install_meets_it() {
+        assert_eq!(MINIMUM_MINOR, 17);
+        let wheel = WHEEL_REQUIREMENT.trim_start_matches("onnxruntime==");
+        let (major, minor) = parse_major_minor(wheel).unwrap();
+        assert!(major == 1 && minor >= MINIMUM_MINOR, "{WHEEL_REQUIREMENT}");
+    }
+
+    #[test]
+    fn an_unusable_version_is_described_with_what_is_needed() {
+        let path = Path::new("/opt/ort/libonnxruntime.so.1.14.1");
+        assert_eq!(
+            describe_unusable_version("1.14.1", path),
+            "ONNX Runtime 1.14.1 at /opt/ort/libonnxruntime.so.1.14.1 is too old: \
+             gst-dl needs 1.17 or newer"
+        );
+        assert!(describe_unusable_version("1.16.3", path).contains("1.16.3 at /opt/ort/"));
+        let newer = describe_unusable_version("2.0.0", path);
+        assert!(
+            newer.contains("2.0.0")
+                && newer.contains("new major version")
+                && newer.contains("1.17"),
+            "{newer}"
+        );
+        let odd = describe_unusable_version("banana", path);
+        assert!(
+            odd.contains("'banana'") && odd.contains("1.17 or newer"),
+            "{odd}"
+        );
+    }
+
+    #[test]
+    fn a_named_library_of_an_unusable_version_leads_the_message() {
+        let why = describe_unusable_version("1.14.1", Path::new("/old/libonnxruntime.so"));
+        let err = RuntimeLoadError {
+            attempts: vec![("ORT_DYLIB_PATH /old/libonnxruntime.so".into(), why.clone())],
+            unusable_version: Some(why),
+            dylib_path_set: true,
+        };
+        let text = err.to_string();
+        assert!(
+            text.starts_with("ONNX Runtime 1.14.1 at /old/libonnxruntime.so is too old"),
+            "{text}"
+        );
+        assert_eq!(text.matches("/old/libonnxruntime.so").count(), 1, "{text}");
+        assert!(
+            text.contains(
+                "fix: point ORT_DYLIB_PATH at a libonnxruntime.so of version 1.17 or newer"
+            ) && text.contains("unset it")
+                && text.contains("pip install onnxruntime==1.31.1"),
+            "{text}"
+        );
     }
 }
