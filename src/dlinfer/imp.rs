@@ -20,6 +20,10 @@
 //! back to frame pixels. With `post-messages=true` each processed frame also
 //! posts an element message named `dlinfer` with its results.
 //!
+//! The model runs on a thread of its own (`async-inference`, on by default),
+//! so upstream decodes and this element preprocesses the next frames while a
+//! batch is inferred; frames still leave in order, up to one batch later.
+//!
 //! ```sh
 //! gst-launch-1.0 filesrc location=carphone.mp4 ! decodebin ! videoconvert ! \
 //!     dlinfer model=centerface.onnx decoder=centerface input-std=1 iou-threshold=0.3 ! \
