@@ -15,10 +15,18 @@ cargo clippy --quiet --all-targets -- -D warnings
 echo "[test] meson setup, compile, install into a temporary prefix"
 "$ROOT/scripts/check-meson.sh"
 echo "[test] cargo test"
-# The tests build the plugin once (target/debug) and use it for the pipeline scripts too.
+# The pipeline scripts, gst-inspect and gst-launch tests load the plugin from
+# target/debug; `cargo test` alone does not refresh that shared library.
+cargo build --quiet --lib
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
-cargo test --quiet -- --test-threads=2 2>&1 | tee "$log"
+# Every test binary runs even after a failure, and the closing line is
+# printed either way; the exit status is cargo's.
+set +e
+cargo test --quiet --no-fail-fast -- --test-threads=2 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
 # One closing line for the whole run, summed over every test binary.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i; if ($(i+1) ~ /^ignored/) s += $i } }
      END { printf "%d passed, %d failed, %d skipped\n", p, f, s }' "$log"
+exit "$status"
