@@ -2,12 +2,33 @@
 
 use std::sync::{Mutex, MutexGuard};
 
+use gst::glib;
+
 /// Locks a mutex even if a panic poisoned it: element state stays usable
 /// (and a panic was already reported) rather than every later call failing.
 pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Why `pspec` cannot change now, if it cannot: it is marked mutable only up
+/// to READY (it shapes tensors, sessions or caps, fixed once frames flow) and
+/// `element` is PAUSED or PLAYING. GObject itself does not enforce
+/// GStreamer's mutability flags, so each element asks before setting.
+pub fn ready_only_refusal(element: &gst::Element, pspec: &glib::ParamSpec) -> Option<String> {
+    use gst::prelude::*;
+    let ready_only = pspec.flags().contains(gst::PARAM_FLAG_MUTABLE_READY);
+    let state = element.current_state();
+    (ready_only && state > gst::State::Ready).then(|| {
+        format!(
+            "property '{}' can change only in the NULL or READY state, and {} is {:?}; \
+             set it before starting the pipeline",
+            pspec.name(),
+            element.name(),
+            state
+        )
+    })
 }
 
 /// The always-present `sink` and `src` pad templates of a filter.

@@ -42,7 +42,7 @@ use gst_base::subclass::prelude::*;
 
 use crate::batch::{Queued, is_inference_frame};
 use crate::decode::{self, DecoderKind, DetectionParams};
-use crate::element_support::{HeldFrames, filter_pad_templates, lock};
+use crate::element_support::{HeldFrames, filter_pad_templates, lock, ready_only_refusal};
 use crate::inference::{
     BatchPipeline, BatchRunner, FinishedBatch, FrameResults, PostprocessSettings,
 };
@@ -637,6 +637,14 @@ impl ObjectImpl for DlInfer {
     }
 
     fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
+        if let Some(why) = ready_only_refusal(self.obj().upcast_ref(), pspec) {
+            gst::element_imp_warning!(
+                self,
+                gst::CoreError::StateChange,
+                ("{}; the previous value is kept", why)
+            );
+            return;
+        }
         let mut settings = lock(&self.settings);
         match settings.model.set_property(pspec.name(), value) {
             Ok(true) => return,

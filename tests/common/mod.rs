@@ -97,6 +97,14 @@ pub fn run_to_end(
         match message.view() {
             gst::MessageView::Eos(_) => break,
             gst::MessageView::Error(err) => {
+                // gstreamer-rs turns a panic inside an element into this
+                // error; a panic is a failure whatever the test expected.
+                assert!(
+                    !err.error().to_string().starts_with("Panicked"),
+                    "an element panicked: {} {:?}",
+                    err.error(),
+                    err.debug()
+                );
                 outcome.error = Some((
                     err.error().to_string(),
                     err.debug().map(|d| d.to_string()).unwrap_or_default(),
