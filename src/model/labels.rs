@@ -5,14 +5,19 @@ use std::path::Path;
 /// Reads a labels file. Trailing blank lines are ignored (editors add them);
 /// blank lines inside the file keep their place so ids stay aligned.
 pub fn load_labels(path: &Path) -> Result<Vec<String>, String> {
-    let text = std::fs::read_to_string(path)
+    let bytes = std::fs::read(path)
         .map_err(|e| format!("cannot read labels file '{}': {e}", path.display()))?;
-    let labels = parse_labels(&text);
+    labels_from_bytes(&bytes).map_err(|why| format!("labels file '{}' {why}", path.display()))
+}
+
+/// Parses a labels file's contents as [`load_labels`] does. The error
+/// completes a sentence that starts with the file's name ("labels file
+/// 'x.txt' ...").
+pub fn labels_from_bytes(bytes: &[u8]) -> Result<Vec<String>, String> {
+    let text = std::str::from_utf8(bytes).map_err(|e| format!("is not UTF-8 text: {e}"))?;
+    let labels = parse_labels(text);
     if labels.is_empty() {
-        return Err(format!(
-            "labels file '{}' has no labels (expected one per line)",
-            path.display()
-        ));
+        return Err("has no labels (expected one per line)".to_owned());
     }
     Ok(labels)
 }
@@ -81,6 +86,20 @@ mod tests {
     }
 
     #[test]
+    fn contents_parse_without_a_file() {
+        assert_eq!(
+            labels_from_bytes(b"cat\r\ndog\n"),
+            Ok(vec!["cat".into(), "dog".into()])
+        );
+        assert_eq!(
+            labels_from_bytes(b" \n\n"),
+            Err("has no labels (expected one per line)".into())
+        );
+        let error = labels_from_bytes(b"caf\xe9\n").unwrap_err();
+        assert!(error.starts_with("is not UTF-8 text"), "{error}");
+    }
+
+    #[test]
     fn missing_and_empty_files_are_errors() {
         assert!(
             load_labels(Path::new("/nonexistent/labels.txt"))
@@ -89,5 +108,14 @@ mod tests {
         );
         let file = tempfile::NamedTempFile::new().unwrap();
         assert!(load_labels(file.path()).unwrap_err().contains("no labels"));
+        std::fs::write(file.path(), b"\xff\xfep\0e\0").unwrap();
+        let error = load_labels(file.path()).unwrap_err();
+        assert!(
+            error.starts_with(&format!(
+                "labels file '{}' is not UTF-8",
+                file.path().display()
+            )),
+            "{error}"
+        );
     }
 }

@@ -59,7 +59,7 @@ mod tests;
 use std::process::{Command, Stdio};
 
 pub use error::{INSTALL_HINT, ResolveError};
-pub use output::Resolved;
+pub use output::{Resolved, failure_message, parse_stdout};
 pub use request::{DEFAULT_FORMAT, DEFAULT_TIMEOUT, ResolveRequest, default_program};
 pub use uri::{URI_SCHEME, page_url_from_uri};
 

@@ -82,8 +82,14 @@ impl<'de> Deserialize<'de> for Headers {
 }
 
 /// Reads a successful run's stdout: yt-dlp's JSON, or a bare URL from a
-/// stand-in. The error is a detail for [`ResolveError::BadOutput`](super::ResolveError::BadOutput).
-pub(crate) fn parse_stdout(stdout: &[u8]) -> Result<Resolved, String> {
+/// stand-in, as described in the [module docs](super). [`resolve`](super::resolve)
+/// calls it; it is public for callers that run yt-dlp themselves.
+///
+/// # Errors
+///
+/// Why nothing usable was printed: the detail of
+/// [`ResolveError::BadOutput`](super::ResolveError::BadOutput).
+pub fn parse_stdout(stdout: &[u8]) -> Result<Resolved, String> {
     let text = String::from_utf8_lossy(stdout);
     let text = text.trim();
     if text.is_empty() {
@@ -180,7 +186,7 @@ fn is_http_url(word: &str) -> bool {
 
 /// Why the program failed, from its stderr: yt-dlp's `ERROR:` lines (at most
 /// a few), else the last few lines, else the exit status.
-pub(crate) fn failure_message(stderr: &[u8], status: &ExitStatus) -> String {
+pub fn failure_message(stderr: &[u8], status: &ExitStatus) -> String {
     let text = String::from_utf8_lossy(stderr);
     let errors: Vec<&str> = text
         .lines()
