@@ -15,6 +15,12 @@ pub fn load_labels(path: &Path) -> Result<Vec<String>, String> {
 /// 'x.txt' ...").
 pub fn labels_from_bytes(bytes: &[u8]) -> Result<Vec<String>, String> {
     let text = std::str::from_utf8(bytes).map_err(|e| format!("is not UTF-8 text: {e}"))?;
+    if text.contains('\0') {
+        // UTF-16 text without a byte-order mark reads as UTF-8 with a NUL
+        // after every ASCII character, and GStreamer would cut each label at
+        // its first NUL (or panic, in debug builds).
+        return Err("holds NUL characters; save it as UTF-8 text, not UTF-16".to_owned());
+    }
     let labels = parse_labels(text);
     if labels.is_empty() {
         return Err("has no labels (expected one per line)".to_owned());
@@ -64,6 +70,22 @@ mod tests {
             vec!["cat", "dog", "", "bird"]
         );
         assert!(parse_labels("\n\n").is_empty());
+    }
+
+    #[test]
+    fn nul_characters_are_refused() {
+        // The fuzzer's first find: `[0, 0]` became a label of two NULs.
+        let error = labels_from_bytes(b"\0\0").unwrap_err();
+        assert_eq!(
+            error,
+            "holds NUL characters; save it as UTF-8 text, not UTF-16"
+        );
+        // "cat\ndog\n" saved as UTF-16LE without a byte-order mark.
+        let utf16: Vec<u8> = "cat\ndog\n"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        assert!(labels_from_bytes(&utf16).is_err());
     }
 
     #[test]
