@@ -28,9 +28,17 @@ pub fn labels_from_bytes(bytes: &[u8]) -> Result<Vec<String>, String> {
     Ok(labels)
 }
 
-/// Parses labels text: one per line, `\r` and surrounding spaces removed.
+/// Parses labels text: one per line, `\r` and surrounding spaces removed,
+/// and byte-order marks too.
 pub fn parse_labels(text: &str) -> Vec<String> {
-    let mut labels: Vec<String> = text.lines().map(|l| l.trim().to_string()).collect();
+    // Windows editors may start UTF-8 files with a byte-order mark (U+FEFF),
+    // which is not whitespace to `trim`; files joined with `cat` carry it on
+    // a later line.
+    let is_blank = |c: char| c.is_whitespace() || c == '\u{feff}';
+    let mut labels: Vec<String> = text
+        .lines()
+        .map(|l| l.trim_matches(is_blank).to_string())
+        .collect();
     while labels.last().is_some_and(|l| l.is_empty()) {
         labels.pop();
     }
@@ -70,6 +78,15 @@ mod tests {
             vec!["cat", "dog", "", "bird"]
         );
         assert!(parse_labels("\n\n").is_empty());
+    }
+
+    #[test]
+    fn byte_order_marks_are_not_part_of_labels() {
+        assert_eq!(
+            parse_labels("\u{feff}person\r\ncar\r\n\u{feff}dog\n"),
+            vec!["person", "car", "dog"]
+        );
+        assert!(parse_labels("\u{feff}\n").is_empty());
     }
 
     #[test]
