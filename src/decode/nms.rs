@@ -33,7 +33,7 @@ pub fn non_max_suppression(
         let candidate = &detections[index];
         let suppressed = detections[..kept].iter().any(|better| {
             (!class_aware || better.class_id == candidate.class_id)
-                && intersection_over_union(better, candidate) > iou_threshold
+                && intersection_over_union(better, candidate) > f64::from(iou_threshold)
         });
         if !suppressed {
             detections.swap(kept, index);
@@ -59,14 +59,20 @@ fn is_usable(detection: &Detection) -> bool {
 }
 
 /// Overlap area over union area, 0 when the boxes do not touch.
-fn intersection_over_union(a: &Detection, b: &Detection) -> f32 {
-    let overlap_width = a.x_max.min(b.x_max) - a.x_min.max(b.x_min);
-    let overlap_height = a.y_max.min(b.y_max) - a.y_min.max(b.y_min);
+///
+/// Computed in f64: in f32 the area of a box with sides above about 1.8e19
+/// overflows to infinity, the union becomes NaN and two identical boxes
+/// would both be kept (f32 edges cannot overflow f64 areas).
+fn intersection_over_union(a: &Detection, b: &Detection) -> f64 {
+    let edges = |d: &Detection| [d.x_min, d.y_min, d.x_max, d.y_max].map(f64::from);
+    let ([ax0, ay0, ax1, ay1], [bx0, by0, bx1, by1]) = (edges(a), edges(b));
+    let overlap_width = ax1.min(bx1) - ax0.max(bx0);
+    let overlap_height = ay1.min(by1) - ay0.max(by0);
     if overlap_width <= 0.0 || overlap_height <= 0.0 {
         return 0.0;
     }
     let intersection = overlap_width * overlap_height;
-    let union = a.width() * a.height() + b.width() * b.height() - intersection;
+    let union = (ax1 - ax0) * (ay1 - ay0) + (bx1 - bx0) * (by1 - by0) - intersection;
     if union > 0.0 {
         intersection / union
     } else {
@@ -167,6 +173,33 @@ mod tests {
             100,
         );
         assert_eq!(confidences(&found), vec![0.5]);
+    }
+
+    #[test]
+    fn huge_identical_boxes_suppress_each_other() {
+        // The decoders fuzz target's find: a YOLO output of 1e30-sized
+        // boxes, whose f32 areas overflowed, kept two identical boxes.
+        let huge = Detection {
+            class_id: 0,
+            confidence: 4.7415446e30,
+            x_min: 2.3707723e30,
+            y_min: 2.3707723e30,
+            x_max: 7.112317e30,
+            y_max: 7.112317e30,
+        };
+        assert_eq!(intersection_over_union(&huge, &huge), 1.0);
+        let found = non_max_suppression(vec![huge.clone(), huge], 0.011764706, true, 100);
+        assert_eq!(found.len(), 1);
+        // Edges spanning most of the f32 range.
+        let widest = Detection {
+            class_id: 0,
+            confidence: 0.9,
+            x_min: f32::MIN,
+            y_min: f32::MIN,
+            x_max: f32::MAX,
+            y_max: f32::MAX,
+        };
+        assert_eq!(intersection_over_union(&widest, &widest), 1.0);
     }
 
     #[test]

@@ -5,21 +5,40 @@ use std::path::Path;
 /// Reads a labels file. Trailing blank lines are ignored (editors add them);
 /// blank lines inside the file keep their place so ids stay aligned.
 pub fn load_labels(path: &Path) -> Result<Vec<String>, String> {
-    let text = std::fs::read_to_string(path)
+    let bytes = std::fs::read(path)
         .map_err(|e| format!("cannot read labels file '{}': {e}", path.display()))?;
-    let labels = parse_labels(&text);
+    labels_from_bytes(&bytes).map_err(|why| format!("labels file '{}' {why}", path.display()))
+}
+
+/// Parses a labels file's contents as [`load_labels`] does. The error
+/// completes a sentence that starts with the file's name ("labels file
+/// 'x.txt' ...").
+pub fn labels_from_bytes(bytes: &[u8]) -> Result<Vec<String>, String> {
+    let text = std::str::from_utf8(bytes).map_err(|e| format!("is not UTF-8 text: {e}"))?;
+    if text.contains('\0') {
+        // UTF-16 text without a byte-order mark reads as UTF-8 with a NUL
+        // after every ASCII character, and GStreamer would cut each label at
+        // its first NUL (or panic, in debug builds).
+        return Err("holds NUL characters; save it as UTF-8 text, not UTF-16".to_owned());
+    }
+    let labels = parse_labels(text);
     if labels.is_empty() {
-        return Err(format!(
-            "labels file '{}' has no labels (expected one per line)",
-            path.display()
-        ));
+        return Err("has no labels (expected one per line)".to_owned());
     }
     Ok(labels)
 }
 
-/// Parses labels text: one per line, `\r` and surrounding spaces removed.
+/// Parses labels text: one per line, `\r` and surrounding spaces removed,
+/// and byte-order marks too.
 pub fn parse_labels(text: &str) -> Vec<String> {
-    let mut labels: Vec<String> = text.lines().map(|l| l.trim().to_string()).collect();
+    // Windows editors may start UTF-8 files with a byte-order mark (U+FEFF),
+    // which is not whitespace to `trim`; files joined with `cat` carry it on
+    // a later line.
+    let is_blank = |c: char| c.is_whitespace() || c == '\u{feff}';
+    let mut labels: Vec<String> = text
+        .lines()
+        .map(|l| l.trim_matches(is_blank).to_string())
+        .collect();
     while labels.last().is_some_and(|l| l.is_empty()) {
         labels.pop();
     }
@@ -62,6 +81,31 @@ mod tests {
     }
 
     #[test]
+    fn byte_order_marks_are_not_part_of_labels() {
+        assert_eq!(
+            parse_labels("\u{feff}person\r\ncar\r\n\u{feff}dog\n"),
+            vec!["person", "car", "dog"]
+        );
+        assert!(parse_labels("\u{feff}\n").is_empty());
+    }
+
+    #[test]
+    fn nul_characters_are_refused() {
+        // The fuzzer's first find: `[0, 0]` became a label of two NULs.
+        let error = labels_from_bytes(b"\0\0").unwrap_err();
+        assert_eq!(
+            error,
+            "holds NUL characters; save it as UTF-8 text, not UTF-16"
+        );
+        // "cat\ndog\n" saved as UTF-16LE without a byte-order mark.
+        let utf16: Vec<u8> = "cat\ndog\n"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        assert!(labels_from_bytes(&utf16).is_err());
+    }
+
+    #[test]
     fn a_count_mismatch_names_both_numbers() {
         let labels = parse_labels("a\nb\n");
         let err = check_label_count(&labels, 3, Path::new("l.txt")).unwrap_err();
@@ -81,6 +125,20 @@ mod tests {
     }
 
     #[test]
+    fn contents_parse_without_a_file() {
+        assert_eq!(
+            labels_from_bytes(b"cat\r\ndog\n"),
+            Ok(vec!["cat".into(), "dog".into()])
+        );
+        assert_eq!(
+            labels_from_bytes(b" \n\n"),
+            Err("has no labels (expected one per line)".into())
+        );
+        let error = labels_from_bytes(b"caf\xe9\n").unwrap_err();
+        assert!(error.starts_with("is not UTF-8 text"), "{error}");
+    }
+
+    #[test]
     fn missing_and_empty_files_are_errors() {
         assert!(
             load_labels(Path::new("/nonexistent/labels.txt"))
@@ -89,5 +147,14 @@ mod tests {
         );
         let file = tempfile::NamedTempFile::new().unwrap();
         assert!(load_labels(file.path()).unwrap_err().contains("no labels"));
+        std::fs::write(file.path(), b"\xff\xfep\0e\0").unwrap();
+        let error = load_labels(file.path()).unwrap_err();
+        assert!(
+            error.starts_with(&format!(
+                "labels file '{}' is not UTF-8",
+                file.path().display()
+            )),
+            "{error}"
+        );
     }
 }

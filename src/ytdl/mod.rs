@@ -40,7 +40,9 @@
 //!   (seconds, number), `http_headers` (object of strings) and `extractor` —
 //!   or just a bare URL: the first line whose first word starts with
 //!   `http://` or `https://` gives the URL (that word), other lines are
-//!   ignored;
+//!   ignored; a URL holding control characters is refused, and headers with
+//!   a NUL, CR or LF, or a title or extractor with a NUL, are ignored
+//!   (GStreamer's C strings end at a NUL);
 //! * exits with status 0 on success; on failure exits non-zero and says why on
 //!   stderr, ideally on lines starting with `ERROR:` as yt-dlp does (those are
 //!   passed on to the user; without any, the last few stderr lines are).
@@ -59,7 +61,7 @@ mod tests;
 use std::process::{Command, Stdio};
 
 pub use error::{INSTALL_HINT, ResolveError};
-pub use output::Resolved;
+pub use output::{Resolved, failure_message, parse_stdout};
 pub use request::{DEFAULT_FORMAT, DEFAULT_TIMEOUT, ResolveRequest, default_program};
 pub use uri::{URI_SCHEME, page_url_from_uri};
 

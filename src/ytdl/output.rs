@@ -53,7 +53,10 @@ struct Format {
     http_headers: Option<Headers>,
 }
 
-/// A JSON object of strings, kept in the order printed.
+/// A JSON object of strings, kept in the order printed. Pairs with a NUL,
+/// CR or LF in the name or value are dropped: no real header holds one, a
+/// CR or LF would end the header early, and a NUL would cut it short in
+/// GStreamer (glib panics on one in debug builds).
 #[derive(Debug, Default, Clone)]
 struct Headers(Vec<(String, String)>);
 
@@ -71,7 +74,10 @@ impl<'de> Deserialize<'de> for Headers {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Headers, A::Error> {
                 let mut headers = Vec::new();
                 while let Some((name, value)) = map.next_entry::<String, String>()? {
-                    headers.push((name, value));
+                    let is_clean = |text: &str| !text.contains(['\0', '\r', '\n']);
+                    if is_clean(&name) && is_clean(&value) {
+                        headers.push((name, value));
+                    }
                 }
                 Ok(Headers(headers))
             }
@@ -82,8 +88,28 @@ impl<'de> Deserialize<'de> for Headers {
 }
 
 /// Reads a successful run's stdout: yt-dlp's JSON, or a bare URL from a
-/// stand-in. The error is a detail for [`ResolveError::BadOutput`](super::ResolveError::BadOutput).
-pub(crate) fn parse_stdout(stdout: &[u8]) -> Result<Resolved, String> {
+/// stand-in, as described in the [module docs](super). [`resolve`](super::resolve)
+/// calls it; it is public for callers that run yt-dlp themselves.
+///
+/// # Errors
+///
+/// Why nothing usable was printed: the detail of
+/// [`ResolveError::BadOutput`](super::ResolveError::BadOutput).
+pub fn parse_stdout(stdout: &[u8]) -> Result<Resolved, String> {
+    let resolved = read_stdout(stdout)?;
+    // No URL holds raw control characters, and a NUL would cut it short in
+    // GStreamer (glib panics on one in debug builds).
+    if resolved.media_url.contains(char::is_control) {
+        return Err(format!(
+            "the URL it printed holds control characters: {:?}",
+            cut(&resolved.media_url, 200)
+        ));
+    }
+    Ok(resolved)
+}
+
+/// [`parse_stdout`] before the URL is checked.
+fn read_stdout(stdout: &[u8]) -> Result<Resolved, String> {
     let text = String::from_utf8_lossy(stdout);
     let text = text.trim();
     if text.is_empty() {
@@ -121,8 +147,14 @@ pub(crate) fn parse_stdout(stdout: &[u8]) -> Result<Resolved, String> {
 
 /// The URL, headers and details of an info dict; `None` if it has no URL.
 fn from_info(info: Info, depth: usize) -> Option<Resolved> {
-    let title = info.title.filter(|title| !title.trim().is_empty());
-    let extractor = info.extractor.filter(|name| !name.is_empty());
+    // A NUL would cut the text short in GStreamer (glib panics on one in
+    // debug builds); such a title or name is taken as unknown.
+    let title = info
+        .title
+        .filter(|title| !title.trim().is_empty() && !title.contains('\0'));
+    let extractor = info
+        .extractor
+        .filter(|name| !name.is_empty() && !name.contains('\0'));
 
     let chosen = if let Some(url) = info.url.filter(|url| !url.is_empty()) {
         Some((url, info.http_headers.unwrap_or_default()))
@@ -180,7 +212,7 @@ fn is_http_url(word: &str) -> bool {
 
 /// Why the program failed, from its stderr: yt-dlp's `ERROR:` lines (at most
 /// a few), else the last few lines, else the exit status.
-pub(crate) fn failure_message(stderr: &[u8], status: &ExitStatus) -> String {
+pub fn failure_message(stderr: &[u8], status: &ExitStatus) -> String {
     let text = String::from_utf8_lossy(stderr);
     let errors: Vec<&str> = text
         .lines()
@@ -322,6 +354,37 @@ mod tests {
             let error = parse_stdout(out).expect_err(&String::from_utf8_lossy(out));
             assert!(error.contains(expected), "{out:?}: {error}");
         }
+    }
+
+    #[test]
+    fn urls_with_control_characters_are_refused() {
+        // The fuzzer's find: "\nhttp://\0\0\0;" gave the URL "http://\0\0\0;".
+        let error = parse_stdout(b"\nhttp://\0\0\0;").unwrap_err();
+        assert_eq!(
+            error,
+            r#"the URL it printed holds control characters: "http://\0\0\0;""#
+        );
+        let error = parse_stdout(br#"{"url": "https://x/a\u0000b"}"#).unwrap_err();
+        assert!(error.contains("control characters"), "{error}");
+        let error = parse_stdout(br#"{"url": "https://x/a\r\nHost: y"}"#).unwrap_err();
+        assert!(error.contains("control characters"), "{error}");
+    }
+
+    #[test]
+    fn headers_with_line_breaks_or_nul_are_dropped() {
+        // The fuzzer's find: a header named "User-Age\r\nnt".
+        let json = br#"{"url": "http://x/a", "http_headers": {"User-Age\r\nnt": "u",
+            "Referer": "http://x/\u0000", "Accept": "a\nb", "Cookie": "c=1"}}"#;
+        let resolved = parse_stdout(json).unwrap();
+        assert_eq!(resolved.http_headers, headers(&[("Cookie", "c=1")]));
+    }
+
+    #[test]
+    fn titles_and_extractors_with_nul_are_unknown() {
+        // The fuzzer's find: an extractor name holding "\u0000".
+        let json = br#"{"url": "http://x/a", "title": "a\u0000b", "extractor": "gen\u0000eric"}"#;
+        let resolved = parse_stdout(json).unwrap();
+        assert_eq!((resolved.title, resolved.extractor), (None, None));
     }
 
     #[test]
