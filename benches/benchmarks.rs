@@ -527,6 +527,14 @@ fn main() {
     let runs = arg("--runs")
         .and_then(|r| r.parse().ok())
         .unwrap_or(if quick { 1 } else { RUNS });
+    let known = ["--quick", "--runs", "--launch", "--row", "--bench"];
+    if let Some(unknown) = std::env::args()
+        .skip(1)
+        .find(|a| a.starts_with("--") && !known.contains(&a.as_str()))
+    {
+        eprintln!("unknown option {unknown}; options: {}", known.join(", "));
+        std::process::exit(2);
+    }
     let rows = rows();
     // Ad hoc: one pipeline of your own, measured the same way as the rows.
     if let Some(launch) = arg("--launch") {
@@ -541,20 +549,40 @@ fn main() {
         println!("{}", measure(&rows[index], runs));
         return;
     }
+    // Rounds: every row (ours, then the Python loop's) once per round, so a
+    // slow spell of a shared machine lands on all rows alike instead of on
+    // whichever rows ran during it.
     let started = Instant::now();
-    let mut ours = Vec::new();
-    for index in 0..rows.len() {
-        let result = run_child(index, runs);
-        eprintln!("{result}");
-        ours.push(result);
+    let mut ours: Vec<Value> = Vec::new();
+    let mut python: Vec<Value> = Vec::new();
+    for round in 0..runs {
+        eprintln!("round {} of {runs}", round + 1);
+        for index in 0..rows.len() {
+            let result = run_child(index, 1);
+            eprintln!("{result}");
+            merge_round(&mut ours, index, result, &["fps", "us"]);
+        }
+        for (index, result) in python_round(quick).into_iter().enumerate() {
+            merge_round(&mut python, index, result, &["runs"]);
+        }
     }
-    let python_json = root().join("target/python_baseline.json");
+    for row in &mut python {
+        summarise_python(row);
+    }
+    let report = render(&rows, &ours, &python, runs, started.elapsed().as_secs());
+    std::fs::write(root().join("BENCHMARKS.md"), report).expect("BENCHMARKS.md is writable");
+    eprintln!("wrote BENCHMARKS.md");
+}
+
+/// One round of the Python baseline, one timed run per row.
+fn python_round(quick: bool) -> Vec<Value> {
+    let json = root().join("target/python_baseline.json");
     let mut python = Command::new(root().join(".venv/bin/python"));
     python
         .arg(root().join("benches/python_baseline.py"))
         .arg("--out")
-        .arg(&python_json)
-        .args(["--runs", &runs.to_string()]);
+        .arg(&json)
+        .args(["--runs", "1"]);
     if quick {
         python.arg("--quick");
     }
@@ -562,12 +590,44 @@ fn main() {
         python.status().expect("python runs").success(),
         "the Python baseline failed"
     );
-    let python: Vec<Value> =
-        serde_json::from_str(&std::fs::read_to_string(&python_json).expect("baseline JSON"))
-            .expect("JSON");
-    let report = render(&rows, &ours, &python, runs, started.elapsed().as_secs());
-    std::fs::write(root().join("BENCHMARKS.md"), report).expect("BENCHMARKS.md is writable");
-    eprintln!("wrote BENCHMARKS.md");
+    serde_json::from_str(&std::fs::read_to_string(&json).expect("baseline JSON")).expect("JSON")
+}
+
+/// Adds a round's result for row `index`: its per-run lists (`lists`) are
+/// appended; peak RSS and others' CPU share keep the worst round.
+fn merge_round(rows: &mut Vec<Value>, index: usize, result: Value, lists: &[&str]) {
+    if rows.len() <= index {
+        rows.push(result);
+        return;
+    }
+    let row = &mut rows[index];
+    for list in lists {
+        if let (Some(all), Some(more)) = (row[*list].as_array_mut(), result[*list].as_array()) {
+            all.extend(more.iter().cloned());
+        }
+    }
+    for worst in ["peak_rss_mb", "other_cpu_share"] {
+        let (a, b) = (row[worst].as_f64(), result[worst].as_f64());
+        if let (Some(a), Some(b)) = (a, b) {
+            row[worst] = json!(a.max(b));
+        }
+    }
+}
+
+/// Median, min and max of a Python row over all rounds.
+fn summarise_python(row: &mut Value) {
+    let values: Vec<f64> = row["runs"]
+        .as_array()
+        .map(|v| v.iter().filter_map(Value::as_f64).collect())
+        .unwrap_or_default();
+    if values.is_empty() {
+        return;
+    }
+    let (m, lo, hi) = stats(&values);
+    let unit = if row["kind"] == "preprocess" { "us" } else { "fps" };
+    row[format!("{unit}_median")] = json!(m);
+    row[format!("{unit}_min")] = json!(lo);
+    row[format!("{unit}_max")] = json!(hi);
 }
 
 fn stats(values: &[f64]) -> (f64, f64, f64) {
@@ -618,7 +678,7 @@ fn render(rows: &[Row], ours: &[Value], python: &[Value], runs: usize, seconds: 
     let mut md = String::new();
     md.push_str("# Benchmarks\n\nWritten by `cargo bench --bench benchmarks` (see `benches/benchmarks.rs`); every figure below comes from one run of it.\n\n");
     md.push_str(&format!(
-        "- Machine: {}; ONNX Runtime 1.31.1 (CPU wheel), default threads (one per core); release build.\n- Medians of {runs} runs (min-max), each after an untimed warm-up; peak RSS per row (its own process). The run took {seconds} s.\n- A pipeline row keeps its pipeline open and plays the clip again with a flushing seek for each run, so the model loads once, in the warm-up, as the Python loop opens its session once before timing.\n- fps counts every frame that reaches the sink (or is decoded, for the Python loop), inferred or not.\n- others' CPU: the share of the machine's CPU time that other processes (or the hypervisor) took while the row ran; above 5% (bold) the row did not have the machine to itself and reads low.\n\n",
+        "- Machine: {}; ONNX Runtime 1.31.1 (CPU wheel), default threads (one per core); release build.\n- Medians of {runs} runs (min-max), each after an untimed warm-up, in {runs} rounds: each round runs every row once, ours and the Python loop's, each in a process of its own, so a slow spell of the (shared, virtual) machine falls on all rows alike; peak RSS and others' CPU are the worst round's. The run took {seconds} s.\n- A pipeline row keeps its pipeline open and plays the clip again with a flushing seek for each run, so the model loads once, in the warm-up, as the Python loop opens its session once before timing.\n- fps counts every frame that reaches the sink (or is decoded, for the Python loop), inferred or not.\n- others' CPU: the share of the machine's CPU time that other processes (or the hypervisor) took while the row ran; above 5% (bold) the row did not have the machine to itself and reads low.\n\n",
         machine()
     ));
     md.push_str("| row | frames/s median (min-max) | vs bare runtime | vs Python loop | peak RSS | others' CPU |\n|---|---|---|---|---|---|\n");
