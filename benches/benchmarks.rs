@@ -82,6 +82,12 @@ fn rows() -> Vec<Row> {
             bare: Some("bare ONNX Runtime CenterFace 640x288 b1"),
         },
         Pipeline {
+            name: "dlinfer CenterFace bikes.mp4 i1 b1 spin=true",
+            launch: "filesrc location=$MEDIA/bikes.mp4 ! decodebin ! videoconvert ! dlinfer model=$MODELS/centerface.onnx $CENTERFACE spin=true ! fakesink",
+            python: Some("python loop CenterFace bikes.mp4 i1 b1"),
+            bare: Some("bare ONNX Runtime CenterFace 640x288 b1"),
+        },
+        Pipeline {
             name: "dlinfer CenterFace bikes.mp4 i1 b1 async-inference=false",
             launch: "filesrc location=$MEDIA/bikes.mp4 ! decodebin ! videoconvert ! dlinfer model=$MODELS/centerface.onnx $CENTERFACE async-inference=false ! fakesink",
             python: Some("python loop CenterFace bikes.mp4 i1 b1"),
@@ -624,7 +630,11 @@ fn summarise_python(row: &mut Value) {
         return;
     }
     let (m, lo, hi) = stats(&values);
-    let unit = if row["kind"] == "preprocess" { "us" } else { "fps" };
+    let unit = if row["kind"] == "preprocess" {
+        "us"
+    } else {
+        "fps"
+    };
     row[format!("{unit}_median")] = json!(m);
     row[format!("{unit}_min")] = json!(lo);
     row[format!("{unit}_max")] = json!(hi);

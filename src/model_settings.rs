@@ -30,6 +30,8 @@ pub struct ModelSettings {
     pub execution_provider: String,
     /// `threads`.
     pub threads: u32,
+    /// `spin`.
+    pub spin: bool,
     /// `batch-size`.
     pub batch_size: u32,
     /// `input-color`.
@@ -56,6 +58,7 @@ impl Default for ModelSettings {
             path: None,
             execution_provider: DEFAULT_EXECUTION_PROVIDER.to_string(),
             threads: 0,
+            spin: false,
             batch_size: 1,
             input_color: InputColorChoice::default(),
             input_layout: InputLayoutChoice::default(),
@@ -98,6 +101,12 @@ pub fn model_param_specs(docs: &ModelPropertyDocs) -> Vec<glib::ParamSpec> {
             .nick("Threads")
             .blurb("ONNX Runtime intra-op threads; 0 = one per core")
             .maximum(1024)
+            .mutable_ready()
+            .build(),
+        glib::ParamSpecBoolean::builder("spin")
+            .nick("Spin")
+            .blurb("Let idle ONNX Runtime threads spin for work instead of sleeping: faster when the model dominates (heavy model, light video), slower when decoding needs the cores")
+            .default_value(false)
             .mutable_ready()
             .build(),
         glib::ParamSpecUInt::builder("batch-size")
@@ -177,6 +186,7 @@ impl ModelSettings {
                     text(value).unwrap_or_else(|| DEFAULT_EXECUTION_PROVIDER.to_string())
             }
             "threads" => self.threads = value.get().expect("type checked upstream"),
+            "spin" => self.spin = value.get().expect("type checked upstream"),
             "batch-size" => self.batch_size = value.get().expect("type checked upstream"),
             "input-color" => self.input_color = value.get().expect("type checked upstream"),
             "input-layout" => self.input_layout = value.get().expect("type checked upstream"),
@@ -213,6 +223,7 @@ impl ModelSettings {
                 .to_value(),
             "execution-provider" => self.execution_provider.to_value(),
             "threads" => self.threads.to_value(),
+            "spin" => self.spin.to_value(),
             "batch-size" => self.batch_size.to_value(),
             "input-color" => self.input_color.to_value(),
             "input-layout" => self.input_layout.to_value(),
@@ -248,9 +259,9 @@ impl ModelSettings {
             model: model.clone(),
             provider,
             threads: self.threads as usize,
-            // Inside a pipeline the cores are shared with decoders and
-            // converters: idle ONNX Runtime threads must not spin on them.
-            spin: false,
+            // Off by default: inside a pipeline the cores are shared with
+            // decoders and converters, which spinning threads starve.
+            spin: self.spin,
         })
         .map_err(|why| {
             gst::error_msg!(
