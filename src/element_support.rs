@@ -12,11 +12,25 @@ pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// Refuses a change of `pspec` that cannot take effect now, with a warning
+/// on the bus; returns whether it refused. GObject itself does not enforce
+/// GStreamer's mutability flags, so each element asks before setting.
+pub fn refuse_while_running(element: &gst::Element, pspec: &glib::ParamSpec) -> bool {
+    let Some(why) = ready_only_refusal(element, pspec) else {
+        return false;
+    };
+    gst::element_warning!(
+        element,
+        gst::CoreError::StateChange,
+        ("{}; the previous value is kept", why)
+    );
+    true
+}
+
 /// Why `pspec` cannot change now, if it cannot: it is marked mutable only up
 /// to READY (it shapes tensors, sessions or caps, fixed once frames flow) and
-/// `element` is PAUSED or PLAYING. GObject itself does not enforce
-/// GStreamer's mutability flags, so each element asks before setting.
-pub fn ready_only_refusal(element: &gst::Element, pspec: &glib::ParamSpec) -> Option<String> {
+/// `element` is PAUSED or PLAYING.
+fn ready_only_refusal(element: &gst::Element, pspec: &glib::ParamSpec) -> Option<String> {
     use gst::prelude::*;
     let ready_only = pspec.flags().contains(gst::PARAM_FLAG_MUTABLE_READY);
     let state = element.current_state();

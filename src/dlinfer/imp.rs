@@ -42,7 +42,7 @@ use gst_base::subclass::prelude::*;
 
 use crate::batch::{Queued, is_inference_frame};
 use crate::decode::{self, DecoderKind, DetectionParams};
-use crate::element_support::{HeldFrames, filter_pad_templates, lock, ready_only_refusal};
+use crate::element_support::{HeldFrames, filter_pad_templates, lock, refuse_while_running};
 use crate::inference::{
     BatchPipeline, BatchRunner, FinishedBatch, FrameResults, PostprocessSettings,
 };
@@ -637,12 +637,7 @@ impl ObjectImpl for DlInfer {
     }
 
     fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
-        if let Some(why) = ready_only_refusal(self.obj().upcast_ref(), pspec) {
-            gst::element_imp_warning!(
-                self,
-                gst::CoreError::StateChange,
-                ("{}; the previous value is kept", why)
-            );
+        if refuse_while_running(self.obj().upcast_ref(), pspec) {
             return;
         }
         let mut settings = lock(&self.settings);

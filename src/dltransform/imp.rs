@@ -41,7 +41,7 @@ use gst_base::subclass::prelude::*;
 use gst_video::prelude::*;
 
 use crate::decode::OutputView;
-use crate::element_support::{HeldFrames, filter_pad_templates, lock, ready_only_refusal};
+use crate::element_support::{HeldFrames, filter_pad_templates, lock, refuse_while_running};
 use crate::frame_output::{
     FrameMutView, MaskMode, MaskWriter, OutputMapping, TileBlender, TilePlan, extract_tile_layout,
     frame_dims_from_shape, normalize_min_max, write_color_frame,
@@ -743,12 +743,7 @@ impl ObjectImpl for DlTransform {
     }
 
     fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
-        if let Some(why) = ready_only_refusal(self.obj().upcast_ref(), pspec) {
-            gst::element_imp_warning!(
-                self,
-                gst::CoreError::StateChange,
-                ("{}; the previous value is kept", why)
-            );
+        if refuse_while_running(self.obj().upcast_ref(), pspec) {
             return;
         }
         let mut settings = lock(&self.settings);
