@@ -207,19 +207,24 @@ fn a_threshold_changed_while_playing_applies_to_later_frames_and_a_batch_size_is
 
 #[test]
 fn inputs_that_cannot_be_fed_from_video_are_refused_at_start() {
-    let five_d = start_error(&format!("model={}", test_model("five_d.onnx").display()));
-    assert!(
-        five_d.contains("cannot be fed from video") && five_d.contains("5 dimensions"),
-        "{five_d}"
-    );
-    let text = start_error(&format!(
-        "model={}",
-        test_model("string_input.onnx").display()
-    ));
-    assert!(
-        text.contains("cannot be fed from video") && text.contains("String"),
-        "{text}"
-    );
+    for element in ["dlinfer", "dltransform"] {
+        let five_d = start_error_in(
+            element,
+            &format!("model={}", test_model("five_d.onnx").display()),
+        );
+        assert!(
+            five_d.contains("cannot be fed from video") && five_d.contains("5 dimensions"),
+            "{element}: {five_d}"
+        );
+        let text = start_error_in(
+            element,
+            &format!("model={}", test_model("string_input.onnx").display()),
+        );
+        assert!(
+            text.contains("cannot be fed from video") && text.contains("String"),
+            "{element}: {text}"
+        );
+    }
 }
 
 #[test]
@@ -248,62 +253,47 @@ fn an_unreadable_labels_file_is_refused_at_start() {
 
 /// Starts `dlinfer PROPERTIES` on two frames, which must fail; returns the error text.
 fn start_error(properties: &str) -> String {
+    start_error_in("dlinfer", properties)
+}
+
+/// Starts `ELEMENT PROPERTIES` on two frames, which must fail; returns the error text.
+fn start_error_in(element: &str, properties: &str) -> String {
     common::expect_error(&format!(
-        "videotestsrc num-buffers=2 ! dlinfer {properties} ! fakesink"
+        "videotestsrc num-buffers=2 ! video/x-raw,width=64,height=64 ! {element} {properties} ! fakesink"
     ))
 }
 
 // dltransform: the same rows where they apply (it shares model loading with
 // dlinfer but batches, renders and negotiates output caps on its own).
 
-/// Starts `dltransform PROPERTIES` on two frames, which must fail; returns the error text.
-fn transform_start_error(properties: &str) -> String {
-    common::expect_error(&format!(
-        "videotestsrc num-buffers=2 ! video/x-raw,width=64,height=64 ! dltransform {properties} ! fakesink"
-    ))
-}
-
 #[test]
 fn dltransform_refuses_bad_models_at_start_with_the_cause() {
     let dir = tempfile::tempdir().unwrap();
-    let missing = transform_start_error("model=/nonexistent/style.onnx");
+    let missing = start_error_in("dltransform", "model=/nonexistent/style.onnx");
     assert!(
         missing.contains("/nonexistent/style.onnx") && missing.contains("cannot be opened"),
         "{missing}"
     );
     let empty = dir.path().join("empty.onnx");
     std::fs::write(&empty, b"").unwrap();
-    let error = transform_start_error(&format!("model={}", empty.display()));
+    let error = start_error_in("dltransform", &format!("model={}", empty.display()));
     assert!(error.contains("is empty"), "{error}");
     let whole = std::fs::read(common::data("models/u2netp.onnx")).unwrap();
     let truncated = dir.path().join("u2netp-half.onnx");
     std::fs::write(&truncated, &whole[..whole.len() / 2]).unwrap();
-    let error = transform_start_error(&format!("model={}", truncated.display()));
+    let error = start_error_in("dltransform", &format!("model={}", truncated.display()));
     assert!(
         error.contains("u2netp-half.onnx") && error.contains("as an ONNX model"),
         "{error}"
     );
     let not_onnx = dir.path().join("page.onnx");
     std::fs::write(&not_onnx, "<html>404 Not Found</html>").unwrap();
-    let error = transform_start_error(&format!("model={}", not_onnx.display()));
+    let error = start_error_in("dltransform", &format!("model={}", not_onnx.display()));
     assert!(error.contains("as an ONNX model"), "{error}");
-    let five_d = transform_start_error(&format!("model={}", test_model("five_d.onnx").display()));
-    assert!(
-        five_d.contains("cannot be fed from video") && five_d.contains("5 dimensions"),
-        "{five_d}"
+    let two = start_error_in(
+        "dltransform",
+        &format!("model={}", test_model("two_inputs.onnx").display()),
     );
-    let text = transform_start_error(&format!(
-        "model={}",
-        test_model("string_input.onnx").display()
-    ));
-    assert!(
-        text.contains("cannot be fed from video") && text.contains("String"),
-        "{text}"
-    );
-    let two = transform_start_error(&format!(
-        "model={}",
-        test_model("two_inputs.onnx").display()
-    ));
     assert!(two.contains("2 inputs"), "{two}");
 }
 
