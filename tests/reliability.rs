@@ -308,24 +308,17 @@ fn dltransform_follows_a_resolution_change_and_loses_no_frame() {
          videotestsrc num-buffers=3 pattern=white ! video/x-raw,width=128,height=96 ! c.",
         test_model("invert.onnx").display()
     ));
-    let sink = p
-        .by_name("sink")
-        .unwrap()
-        .downcast::<gst_app::AppSink>()
-        .unwrap();
-    p.set_state(gst::State::Playing).unwrap();
-    let mut frames = Vec::new();
-    while let Some(sample) = sink.try_pull_sample(gst::ClockTime::from_seconds(30)) {
-        let info = gst_video::VideoInfo::from_caps(sample.caps().unwrap()).unwrap();
-        let buffer = sample.buffer().unwrap();
-        let map = buffer.map_readable().unwrap();
-        let brightest = map.as_slice()[..(info.width() * 3) as usize]
-            .iter()
-            .copied()
-            .max();
-        frames.push((info.width(), info.height(), brightest));
-    }
-    p.set_state(gst::State::Null).unwrap();
+    let frames: Vec<_> = common::pull_frames(&p, "sink")
+        .iter()
+        .map(|(info, sample)| {
+            let map = sample.buffer().unwrap().map_readable().unwrap();
+            let brightest = map.as_slice()[..(info.width() * 3) as usize]
+                .iter()
+                .copied()
+                .max();
+            (info.width(), info.height(), brightest)
+        })
+        .collect();
     assert_eq!(
         frames,
         vec![

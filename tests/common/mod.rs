@@ -168,3 +168,24 @@ pub fn expect_error(description: &str) -> String {
         .unwrap_or_else(|| panic!("'{description}' must fail"));
     format!("{message} {debug}")
 }
+
+/// Plays `pipeline` and pulls every sample from its appsink `sink` (each
+/// within 30 s of the last, to EOS) with the frame's video info; then stops.
+pub fn pull_frames(
+    pipeline: &gst::Pipeline,
+    sink: &str,
+) -> Vec<(gst_video::VideoInfo, gst::Sample)> {
+    let sink = pipeline
+        .by_name(sink)
+        .expect("the appsink is in the pipeline")
+        .downcast::<gst_app::AppSink>()
+        .expect("an appsink");
+    pipeline.set_state(gst::State::Playing).unwrap();
+    let mut frames = Vec::new();
+    while let Some(sample) = sink.try_pull_sample(gst::ClockTime::from_seconds(30)) {
+        let info = gst_video::VideoInfo::from_caps(sample.caps().unwrap()).unwrap();
+        frames.push((info, sample));
+    }
+    pipeline.set_state(gst::State::Null).unwrap();
+    frames
+}
