@@ -27,6 +27,28 @@ pub fn refuse_while_running(element: &gst::Element, pspec: &glib::ParamSpec) -> 
     true
 }
 
+/// Sets one of the model properties dlinfer and dltransform share; a value
+/// it refuses gets a warning on the bus and the previous value stays.
+/// Returns whether `pspec` was one of them, so the element sets only its own.
+pub fn set_model_property(
+    element: &gst::Element,
+    model: &mut crate::model_settings::ModelSettings,
+    pspec: &glib::ParamSpec,
+    value: &glib::Value,
+) -> bool {
+    match model.set_property(pspec.name(), value) {
+        Ok(handled) => handled,
+        Err(why) => {
+            gst::element_warning!(
+                element,
+                gst::LibraryError::Settings,
+                ("{}; the previous value is kept", why)
+            );
+            true
+        }
+    }
+}
+
 /// Why `pspec` cannot change now, if it cannot: it is marked mutable only up
 /// to READY (it shapes tensors, sessions or caps, fixed once frames flow) and
 /// `element` is PAUSED or PLAYING.

@@ -477,14 +477,8 @@ fn centerface_finds_the_face_in_carphone() {
         media("carphone_pristine.mp4").display(),
         centerface("")
     ));
-    let sink = p
-        .by_name("sink")
-        .unwrap()
-        .downcast::<gst_app::AppSink>()
-        .unwrap();
-    p.set_state(gst::State::Playing).unwrap();
     let (mut frames, mut with_face) = (0, 0);
-    while let Ok(sample) = sink.pull_sample() {
+    for (_, sample) in common::pull_frames(&p, "sink") {
         let buffer = sample.buffer().unwrap();
         frames += 1;
         let faces = read_detections(buffer, 176, 144);
@@ -497,7 +491,6 @@ fn centerface_finds_the_face_in_carphone() {
         });
         with_face += usize::from(on_face);
     }
-    p.set_state(gst::State::Null).unwrap();
     assert_eq!(frames, 120);
     assert!(
         with_face * 10 >= frames * 9,

@@ -251,21 +251,14 @@ fn frames_of_one_shot_are_closer_than_frames_across_a_cut() {
         media("bigbuckbunny.mp4").display(),
         media("bikes.mp4").display()
     ));
-    let sink = p
-        .by_name("sink")
-        .unwrap()
-        .downcast::<gst_app::AppSink>()
-        .unwrap();
-    p.set_state(gst::State::Playing).unwrap();
     let mut embeddings = Vec::new();
     let mut frames = 0;
-    while let Ok(sample) = sink.pull_sample() {
+    for (_, sample) in common::pull_frames(&p, "sink") {
         if let Some(tensor) = read_tensors(sample.buffer().unwrap()).into_iter().next() {
             embeddings.push((frames, tensor.data));
         }
         frames += 1;
     }
-    p.set_state(gst::State::Null).unwrap();
     assert_eq!(frames, 132 + 250);
     // Inferred frames 0, 30, ... 120 are Big Buck Bunny; 150 ... are bikes.
     assert_eq!(

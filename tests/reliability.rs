@@ -41,19 +41,13 @@ fn a_resolution_change_mid_stream_is_followed() {
          videotestsrc num-buffers=3 pattern=white ! video/x-raw,width=640,height=480 ! c.",
         test_model("yolov8_dynamic.onnx").display()
     ));
-    let sink = p
-        .by_name("sink")
-        .unwrap()
-        .downcast::<gst_app::AppSink>()
-        .unwrap();
-    p.set_state(gst::State::Playing).unwrap();
-    let mut boxes = Vec::new();
-    while let Some(sample) = sink.try_pull_sample(gst::ClockTime::from_seconds(30)) {
-        let info = gst_video::VideoInfo::from_caps(sample.caps().unwrap()).unwrap();
-        let found = read_detections(sample.buffer().unwrap(), info.width(), info.height());
-        boxes.push((info.width(), found.first().map(|d| (d.x_max, d.y_max))));
-    }
-    p.set_state(gst::State::Null).unwrap();
+    let boxes: Vec<_> = common::pull_frames(&p, "sink")
+        .iter()
+        .map(|(info, sample)| {
+            let found = read_detections(sample.buffer().unwrap(), info.width(), info.height());
+            (info.width(), found.first().map(|d| (d.x_max, d.y_max)))
+        })
+        .collect();
     // Each frame's box is the whole frame (within float rounding of the
     // normalised coordinates).
     let sizes: Vec<u32> = boxes.iter().map(|(w, _)| *w).collect();

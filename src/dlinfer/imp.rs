@@ -42,7 +42,9 @@ use gst_base::subclass::prelude::*;
 
 use crate::batch::{Queued, is_inference_frame};
 use crate::decode::{self, DecoderKind, DetectionParams};
-use crate::element_support::{HeldFrames, filter_pad_templates, lock, refuse_while_running};
+use crate::element_support::{
+    HeldFrames, filter_pad_templates, lock, refuse_while_running, set_model_property,
+};
 use crate::inference::{
     BatchPipeline, BatchRunner, FinishedBatch, FrameResults, PostprocessSettings,
 };
@@ -641,17 +643,8 @@ impl ObjectImpl for DlInfer {
             return;
         }
         let mut settings = lock(&self.settings);
-        match settings.model.set_property(pspec.name(), value) {
-            Ok(true) => return,
-            Ok(false) => {}
-            Err(why) => {
-                gst::element_imp_warning!(
-                    self,
-                    gst::LibraryError::Settings,
-                    ("{}; the previous value is kept", why)
-                );
-                return;
-            }
+        if set_model_property(self.obj().upcast_ref(), &mut settings.model, pspec, value) {
+            return;
         }
         let path = |value: &glib::Value| {
             value

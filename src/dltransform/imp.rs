@@ -41,7 +41,9 @@ use gst_base::subclass::prelude::*;
 use gst_video::prelude::*;
 
 use crate::decode::OutputView;
-use crate::element_support::{HeldFrames, filter_pad_templates, lock, refuse_while_running};
+use crate::element_support::{
+    HeldFrames, filter_pad_templates, lock, refuse_while_running, set_model_property,
+};
 use crate::frame_output::{
     FrameMutView, MaskMode, MaskWriter, OutputMapping, TileBlender, TilePlan, extract_tile_layout,
     frame_dims_from_shape, normalize_min_max, write_color_frame,
@@ -747,17 +749,8 @@ impl ObjectImpl for DlTransform {
             return;
         }
         let mut settings = lock(&self.settings);
-        match settings.model.set_property(pspec.name(), value) {
-            Ok(true) => return,
-            Ok(false) => {}
-            Err(why) => {
-                gst::element_imp_warning!(
-                    self,
-                    gst::LibraryError::Settings,
-                    ("{}; the previous value is kept", why)
-                );
-                return;
-            }
+        if set_model_property(self.obj().upcast_ref(), &mut settings.model, pspec, value) {
+            return;
         }
         match pspec.name() {
             "output-scale" => settings.output_scale = value.get().expect("type checked upstream"),
