@@ -50,6 +50,10 @@ pub struct ModelSettings {
     pub input_height: u32,
     /// `output-name`.
     pub output_name: Option<String>,
+    /// The last refused value of a property, with why: refused before the
+    /// element is in a pipeline (as gst-launch sets properties) the warning
+    /// has no bus to go to, so starting fails with it instead.
+    pub refused: Option<(String, String)>,
 }
 
 impl Default for ModelSettings {
@@ -68,6 +72,7 @@ impl Default for ModelSettings {
             input_width: 0,
             input_height: 0,
             output_name: None,
+            refused: None,
         }
     }
 }
@@ -179,6 +184,18 @@ impl ModelSettings {
     /// Sets one of the shared properties. `Ok(false)` when `name` is not one
     /// of them; `Err` with a warning for a value that was refused.
     pub fn set_property(&mut self, name: &str, value: &glib::Value) -> Result<bool, String> {
+        let outcome = self.set_property_value(name, value);
+        match &outcome {
+            Err(why) => self.refused = Some((name.to_string(), why.clone())),
+            Ok(true) if self.refused.as_ref().is_some_and(|(n, _)| n == name) => {
+                self.refused = None
+            }
+            Ok(_) => {}
+        }
+        outcome
+    }
+
+    fn set_property_value(&mut self, name: &str, value: &glib::Value) -> Result<bool, String> {
         match name {
             "model" => self.path = text(value).map(PathBuf::from),
             "execution-provider" => {
@@ -250,6 +267,11 @@ impl ModelSettings {
     pub fn open(&self) -> Result<OpenedModel, gst::ErrorMessage> {
         let settings_error =
             |msg: String| gst::error_msg!(gst::LibraryError::Settings, ("{}", msg));
+        if let Some((name, why)) = &self.refused {
+            return Err(settings_error(format!(
+                "{why}; fix the {name} property (its value was refused)"
+            )));
+        }
         let provider =
             ExecutionProvider::from_name(&self.execution_provider).map_err(settings_error)?;
         let model = self.path.clone().ok_or_else(|| {
@@ -341,6 +363,26 @@ impl ModelSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refused_value_is_remembered_until_that_property_is_set_again() {
+        let mut settings = ModelSettings::default();
+        assert!(settings.set_property("input-std", &"0".to_value()).is_err());
+        let (name, why) = settings.refused.clone().expect("remembered");
+        assert_eq!(name, "input-std");
+        assert!(why.contains("zero"), "{why}");
+        // Another property leaves it; a good value of the same one clears it.
+        assert_eq!(
+            settings.set_property("input-mean", &"1".to_value()),
+            Ok(true)
+        );
+        assert!(settings.refused.is_some());
+        assert_eq!(
+            settings.set_property("input-std", &"2".to_value()),
+            Ok(true)
+        );
+        assert_eq!(settings.refused, None);
+    }
 
     #[test]
     fn parses_and_refuses_values() {

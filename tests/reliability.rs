@@ -429,3 +429,20 @@ fn dltransform_refuses_a_tensor_shaping_property_while_playing() {
         outcome.warnings
     );
 }
+
+#[test]
+fn a_value_refused_before_the_pipeline_existed_fails_the_start() {
+    // gst-launch sets properties before the element has a bus, so the
+    // refusal's warning has nowhere to go: starting must fail with it.
+    for element in ["dlinfer", "dltransform"] {
+        let error = start_error_in(
+            element,
+            &format!("model={} input-std=0", test_model("invert.onnx").display()),
+        );
+        assert!(
+            error.contains("input-std='0' has a zero")
+                && error.contains("fix the input-std property"),
+            "{element}: {error}"
+        );
+    }
+}
