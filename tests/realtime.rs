@@ -81,19 +81,32 @@ fn with_qos_late_frames_skip_inference_and_latency_stays_bounded() {
         observed.frames, 300,
         "every frame reaches the sink (skipped frames pass on)"
     );
-    let worst_late = observed
+    // The last 2 s, when QoS has long settled. Without QoS the latency
+    // there would be about 20 s (300 frames of 100 ms inference for 10 s of
+    // video); with it, a few inference times. The median says where latency
+    // settled; the worst allows one stall of a shared machine (CI once saw a
+    // single 1.1 s spike) but not growth.
+    let mut settled: Vec<gst::ClockTime> = observed
         .latencies
         .iter()
         .filter(|(running, _)| *running >= gst::ClockTime::from_seconds(8))
         .map(|(_, late)| *late)
-        .max()
-        .expect("frames after 8 s");
+        .collect();
+    assert!(!settled.is_empty(), "frames after 8 s");
+    settled.sort();
+    let median_late = settled[settled.len() / 2];
+    let worst_late = *settled.last().unwrap();
     let skipped = stats.get::<u64>("skipped-frames").unwrap();
     println!(
-        "qos on: worst latency after 8 s {worst_late}, {skipped} of 300 frames skipped inference"
+        "qos on: latency after 8 s median {median_late}, worst {worst_late}; \
+         {skipped} of 300 frames skipped inference"
     );
     assert!(
-        worst_late < gst::ClockTime::from_seconds(1),
+        median_late < gst::ClockTime::from_mseconds(600),
+        "median latency after 8 s reached {median_late}"
+    );
+    assert!(
+        worst_late < gst::ClockTime::from_seconds(3),
         "latency after 8 s reached {worst_late}"
     );
     assert_eq!(stats.get::<u64>("processed-frames").unwrap(), 300);
