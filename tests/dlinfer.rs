@@ -160,6 +160,9 @@ fn every_detection_decoder_finds_the_square() {
     let cases = [
         ("yolov8_nchw.onnx", "yolov8", 320, 0.9),
         ("yolov8_transposed.onnx", "yolov8", 320, 0.9),
+        // [7, anchors] with 6 anchors: fewer than attributes, still read as
+        // the model declared it.
+        ("yolov8_few_anchors.onnx", "yolov8", 320, 0.9),
         ("yolov8_uint8.onnx", "yolov8", 320, 0.9),
         ("yolov5.onnx", "yolov5", 320, 0.9025),
         ("ssd.onnx", "ssd", 300, 0.9),

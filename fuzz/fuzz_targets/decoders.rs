@@ -6,11 +6,11 @@
 //! dynamic), the thresholds and the frame geometry; the rest is a pool of
 //! bytes the tensor values are drawn from, cycling when it runs out. The
 //! target goes through the same calls as `dlinfer`: `choose_decoder` /
-//! `validate_decoder` / `num_classes` at start, `decode_frame` per frame, and
-//! checks what comes out: nothing a user could not draw or publish (NaN,
-//! boxes outside the frame, more boxes than `max-detections`, probabilities
-//! outside [0, 1], unsorted results), and no per-frame refusal of shapes that
-//! were accepted at start.
+//! `validate_decoder` / `num_classes` / `output_layout` at start,
+//! `decode_frame` per frame, and checks what comes out: nothing a user could
+//! not draw or publish (NaN, boxes outside the frame, more boxes than
+//! `max-detections`, probabilities outside [0, 1], unsorted results), and no
+//! per-frame refusal of shapes that were accepted at start.
 
 #![no_main]
 
@@ -115,7 +115,10 @@ fn run(bytes: &[u8]) -> Result<()> {
     let Some(preprocessor) = settings.preprocessor() else {
         return Ok(());
     };
-    let params = settings.params();
+    let params = DetectionParams {
+        layout: decode::output_layout(kind, &declared),
+        ..settings.params()
+    };
 
     // A frame: the rest of the input is the pool the values come from.
     let mut values = Values::new(u.take_rest());
@@ -420,6 +423,7 @@ impl Settings {
             max_detections: self.max_detections,
             input_width: self.model_width,
             input_height: self.model_height,
+            layout: Default::default(),
         }
     }
 

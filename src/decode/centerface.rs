@@ -159,6 +159,7 @@ mod tests {
             max_detections: 100,
             input_width: 32,
             input_height: 16,
+            layout: Default::default(),
         }
     }
 

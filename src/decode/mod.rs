@@ -36,7 +36,7 @@ pub use embedding::embedding;
 pub use error::DecodeError;
 pub use kind::DecoderKind;
 pub use nms::non_max_suppression;
-pub use select::{choose_decoder, num_classes, validate_decoder};
+pub use select::{choose_decoder, num_classes, output_layout, validate_decoder};
 
 /// One output tensor of ONE frame: the batch dimension already removed.
 #[derive(Debug, Clone, Copy)]
@@ -107,6 +107,21 @@ pub struct DetectionParams {
     /// Model input height in pixels: scales SSD's normalised boxes and clips
     /// every box (0 disables clipping).
     pub input_height: usize,
+    /// How the outputs are laid out, as fixed at start from the declared
+    /// shapes ([`output_layout`]); the default decides from each frame.
+    pub layout: OutputLayout,
+}
+
+/// What the declared output shapes fix about reading each frame, decided
+/// once at start so that every frame is read alike. A frame's own dims can
+/// mislead: a YOLOv8 output declared `[84, ?]` holds fewer anchors than
+/// attributes at a small input size (`[84, 21]` at 32x32), and "the smaller
+/// dim holds the attributes" would read it transposed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutputLayout {
+    /// Where a YOLO output's attributes lie; `None` when its declared dims
+    /// leave it open (both dynamic), then each frame decides.
+    yolo: Option<yolo::Orientation>,
 }
 
 /// Declared output: name + shape INCLUDING the batch dimension, `None` for
@@ -143,8 +158,8 @@ pub fn decode_detections(
         shape::check_data_len(output)?;
     }
     let candidates = match kind {
-        DecoderKind::Yolov8 => yolo::decode(yolo::YOLOV8, outputs, params),
-        DecoderKind::Yolov5 => yolo::decode(yolo::YOLOV5, outputs, params),
+        DecoderKind::Yolov8 => yolo::decode(yolo::YOLOV8, outputs, params.layout.yolo, params),
+        DecoderKind::Yolov5 => yolo::decode(yolo::YOLOV5, outputs, params.layout.yolo, params),
         DecoderKind::Ssd => ssd::decode(outputs, params),
         DecoderKind::Centerface => centerface::decode(outputs, params),
         DecoderKind::Classification | DecoderKind::Features | DecoderKind::None => {
@@ -223,6 +238,7 @@ mod tests {
             max_detections: 100,
             input_width: 640,
             input_height: 640,
+            layout: Default::default(),
         }
     }
 
@@ -235,6 +251,60 @@ mod tests {
             }
         }
         data
+    }
+
+    #[test]
+    fn the_layout_fixed_at_start_reads_frames_with_few_anchors() {
+        // YOLOv8 exported with a dynamic anchor dim, run at a small input:
+        // 5 anchors, fewer than its 6 attributes.
+        let declared = [DeclaredOutput {
+            name: "output0".into(),
+            shape: vec![Some(1), Some(6), None],
+        }];
+        let layout = output_layout(DecoderKind::Yolov8, &declared);
+        assert_ne!(layout, OutputLayout::default());
+        let data = yolov8_output(&[
+            [100.0, 100.0, 50.0, 50.0, 0.9, 0.1],
+            [300.0, 300.0, 40.0, 20.0, 0.1, 0.8],
+            [0.0; 6],
+            [0.0; 6],
+            [0.0; 6],
+        ]);
+        let view = OutputView {
+            name: "output0",
+            shape: &[6, 5],
+            data: &data,
+        };
+        let found = decode_detections(
+            DecoderKind::Yolov8,
+            &[view],
+            &DetectionParams { layout, ..params() },
+        )
+        .unwrap();
+        let boxes: Vec<_> = found
+            .iter()
+            .map(|d| (d.class_id, [d.x_min, d.y_min, d.x_max, d.y_max]))
+            .collect();
+        assert_eq!(
+            boxes,
+            [
+                (0, [75.0, 75.0, 125.0, 125.0]),
+                (1, [280.0, 290.0, 320.0, 310.0])
+            ]
+        );
+        // Shapes that fix nothing, and decoders without a layout to fix.
+        let open = [DeclaredOutput {
+            name: "output0".into(),
+            shape: vec![Some(1), None, None],
+        }];
+        assert_eq!(
+            output_layout(DecoderKind::Yolov8, &open),
+            OutputLayout::default()
+        );
+        assert_eq!(
+            output_layout(DecoderKind::Classification, &declared),
+            OutputLayout::default()
+        );
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Start-up decisions from the model's declared outputs: which decoder
 //! `decoder=auto` picks, whether a chosen decoder fits, and how many classes
-//! a labels file should list.
+//! a labels file should list, and what the shapes fix for reading frames.
 //!
 //! # Automatic choice
 //!
@@ -21,7 +21,7 @@
 use super::error::Mismatch;
 use super::shape::{self, OutputShape, format_dims};
 use super::yolo::{self, Axes, Orientation};
-use super::{DeclaredOutput, DecodeError, DecoderKind, centerface, ssd};
+use super::{DeclaredOutput, DecodeError, DecoderKind, OutputLayout, centerface, ssd};
 
 /// Picks the decoder for `decoder=auto` from the model's declared outputs.
 /// Returns the decoder and a sentence for the log saying why, including how
@@ -74,6 +74,22 @@ pub fn num_classes(kind: DecoderKind, outputs: &[DeclaredOutput]) -> Option<usiz
                 .try_fold(1usize, |product, dim| product.checked_mul((*dim)?))
         }
         DecoderKind::Features | DecoderKind::None => None,
+    }
+}
+
+/// What the declared shapes fix about reading frames with `kind` (see
+/// [`OutputLayout`]); call after [`validate_decoder`] or [`choose_decoder`]
+/// accepted them. Shapes that fix nothing give the default: each frame
+/// decides.
+pub fn output_layout(kind: DecoderKind, outputs: &[DeclaredOutput]) -> OutputLayout {
+    let shapes = shape::from_declared(outputs);
+    let head = match kind {
+        DecoderKind::Yolov8 => yolo::YOLOV8,
+        DecoderKind::Yolov5 => yolo::YOLOV5,
+        _ => return OutputLayout::default(),
+    };
+    OutputLayout {
+        yolo: yolo::check(head, &shapes).ok().flatten(),
     }
 }
 

@@ -305,6 +305,7 @@ mod tests {
             max_detections: 100,
             input_width: 300,
             input_height: 200,
+            layout: Default::default(),
         }
     }
 

@@ -19,7 +19,11 @@
 //! A dynamic dim is usually the anchor count (it follows the input size while
 //! the class count is fixed at export), so with one known dim that is large
 //! enough to hold the attributes, the known dim is taken as attributes;
-//! with both dynamic the choice waits for the first frame.
+//! with both dynamic the choice waits for each frame.
+//!
+//! The orientation read from the declared shape at start is carried into
+//! per-frame decoding ([`super::OutputLayout`]), because a frame's dims can
+//! contradict rule 2: `[84, ?]` at a small input size gives `[84, 21]`.
 
 use super::error::Mismatch;
 use super::shape::{self, OutputShape};
@@ -133,15 +137,45 @@ pub(super) fn num_classes(head: Head, shapes: &[OutputShape]) -> Option<usize> {
     attributes.copied()??.checked_sub(head.first_class)
 }
 
+/// Checks a frame against the orientation its declared shape fixed: one
+/// `[a, b]` output whose attribute dim can hold a box plus a class.
+fn check_frame(
+    head: Head,
+    outputs: &[OutputView],
+    orientation: Orientation,
+) -> Result<Option<Orientation>, Mismatch> {
+    check(head, &shape::from_views(outputs))?;
+    let ([output], &[a, b]) = (outputs, outputs.first().map_or(&[][..], |o| o.shape)) else {
+        return Err(Mismatch::default());
+    };
+    let attributes = match orientation {
+        Orientation::AttributesFirst => a,
+        Orientation::AnchorsFirst => b,
+    };
+    if attributes < head.min_attributes() {
+        return Err(Mismatch::because(format!(
+            "'{}' has {attributes} values per anchor where the model declared them, \
+             fewer than {} box values plus a class score",
+            output.name, head.first_class
+        )));
+    }
+    Ok(Some(orientation))
+}
+
 /// Decodes one frame into candidates above the confidence threshold (before
-/// NMS). Confidence is the best class score, times objectness for v5;
-/// ties go to the lower class.
+/// NMS), reading the attributes where `declared` says they lie (`None`:
+/// where the frame's dims suggest). Confidence is the best class score,
+/// times objectness for v5; ties go to the lower class.
 pub(super) fn decode(
     head: Head,
     outputs: &[OutputView],
+    declared: Option<Orientation>,
     params: &DetectionParams,
 ) -> Result<Vec<Detection>, Mismatch> {
-    let orientation = check(head, &shape::from_views(outputs))?;
+    let orientation = match declared {
+        Some(orientation) => check_frame(head, outputs, orientation)?,
+        None => check(head, &shape::from_views(outputs))?,
+    };
     // With every dim known the check always decides; the fallbacks only
     // keep this panic-free.
     let (Some(orientation), [output]) = (orientation, outputs) else {
@@ -348,6 +382,7 @@ mod tests {
             max_detections: 100,
             input_width: 640,
             input_height: 640,
+            layout: Default::default(),
         }
     }
 
@@ -377,7 +412,7 @@ mod tests {
             shape: &shape,
             data: &data,
         };
-        decode(head, &[view], &params(threshold)).unwrap()
+        decode(head, &[view], None, &params(threshold)).unwrap()
     }
 
     fn detection(class_id: usize, confidence: f32, edges: [f32; 4]) -> Detection {
@@ -432,6 +467,55 @@ mod tests {
         ];
         assert_eq!(run(YOLOV8, &rows, AttributesFirst, 0.25), expected);
         assert_eq!(run(YOLOV8, &rows, AnchorsFirst, 0.25), expected);
+    }
+
+    #[test]
+    fn the_declared_orientation_wins_over_a_frames_dims() {
+        // Declared [7, ?], a frame with 5 anchors: [7, 5]. By its dims alone
+        // the smaller dim (5) would hold the attributes.
+        let rows: Vec<Vec<f32>> = (0..5)
+            .map(|anchor| {
+                let x = 100.0 * (anchor + 1) as f32;
+                let mut scores = [0.0; 3];
+                scores[anchor % 3] = 0.9;
+                [vec![x, 50.0, 20.0, 10.0], scores.to_vec()].concat()
+            })
+            .collect();
+        let (shape, data) = layout(&rows, AttributesFirst);
+        assert_eq!(shape, [7, 5]);
+        let view = OutputView {
+            name: "output0",
+            shape: &shape,
+            data: &data,
+        };
+        let found = decode(YOLOV8, &[view], Some(AttributesFirst), &params(0.5)).unwrap();
+        let expected: Vec<Detection> = (0..5)
+            .map(|anchor| {
+                let x = 100.0 * (anchor + 1) as f32;
+                detection(anchor % 3, 0.9, [x - 10.0, 45.0, x + 10.0, 55.0])
+            })
+            .collect();
+        assert_eq!(found, expected);
+        // What reading by the frame's dims alone made of it: other boxes.
+        let guessed = decode(YOLOV8, &[view], None, &params(0.5)).unwrap();
+        assert_ne!(guessed, expected);
+
+        // A frame whose declared attribute dim cannot hold a box and a class.
+        let (shape, data) = layout(&vec![vec![1.0, 2.0, 3.0]; 9], AnchorsFirst);
+        let view = OutputView {
+            name: "output0",
+            shape: &shape,
+            data: &data,
+        };
+        let error = decode(YOLOV8, &[view], Some(AnchorsFirst), &params(0.5)).unwrap_err();
+        assert!(
+            error
+                .detail
+                .as_deref()
+                .unwrap_or_default()
+                .contains("3 values per anchor"),
+            "{error:?}"
+        );
     }
 
     #[test]
@@ -505,7 +589,11 @@ mod tests {
                 shape: &shape,
                 data: &[],
             };
-            assert!(decode(YOLOV8, &[view], &params(0.25)).unwrap().is_empty());
+            assert!(
+                decode(YOLOV8, &[view], None, &params(0.25))
+                    .unwrap()
+                    .is_empty()
+            );
         }
     }
 
@@ -593,7 +681,7 @@ mod tests {
             shape: &[attributes, anchors],
             data: &data,
         };
-        let found = decode(YOLOV8, &[view], &params(0.25)).unwrap();
+        let found = decode(YOLOV8, &[view], None, &params(0.25)).unwrap();
         assert_eq!(found.len(), anchors.div_ceil(97));
         assert!(found.iter().all(|d| d.confidence == 0.9));
     }

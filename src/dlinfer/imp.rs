@@ -137,6 +137,8 @@ struct State {
     session: Arc<SharedSession>,
     input: ImageInput,
     decoder: DecoderKind,
+    /// What the declared output shapes fix for reading every frame.
+    layout: decode::OutputLayout,
     labels: Arc<[String]>,
     batch_size: usize,
     negotiated: Option<Negotiated>,
@@ -234,6 +236,7 @@ impl DlInfer {
         );
         let batch_size = settings.model.batch_size.max(1) as usize;
         Ok(State {
+            layout: decode::output_layout(decoder, &declared),
             session,
             input,
             decoder,
@@ -340,6 +343,7 @@ impl DlInfer {
                 max_detections: settings.max_detections as usize,
                 input_width: input_size.0,
                 input_height: input_size.1,
+                layout: state.layout,
             },
             labels: state.labels.clone(),
             output_name: settings.model.output_name.clone(),
