@@ -18,7 +18,7 @@ fuzz_target!(|bytes: &[u8]| {
     assert!(!labels.is_empty());
     let text = std::str::from_utf8(bytes).expect("only UTF-8 parses");
     assert!(
-        labels.len() <= text.split('\n').count(),
+        labels.len() <= text.split(['\n', '\r']).count(),
         "more labels than lines"
     );
     assert!(
@@ -32,11 +32,15 @@ fuzz_target!(|bytes: &[u8]| {
             label.trim_matches(blank),
             "untrimmed (or a byte-order mark): {label:?}"
         );
-        // A lone `\r` inside a line stays: `\r\r\n` line ends (a CRLF file
-        // converted twice) are more common than classic Mac files.
         assert!(
             !label.contains(['\n', '\0']),
             "a line end or NUL in {label:?}"
+        );
+        // A `\r` inside a line stays only where lines end in `\n` (`\r\r\n`
+        // from a CRLF file converted twice); without any `\n` it ends lines.
+        assert!(
+            !label.contains('\r') || text.contains('\n'),
+            "a classic Mac line end in {label:?}"
         );
     }
     // Unix and Windows line ends read alike.

@@ -29,14 +29,17 @@ pub fn labels_from_bytes(bytes: &[u8]) -> Result<Vec<String>, String> {
 }
 
 /// Parses labels text: one per line, `\r` and surrounding spaces removed,
-/// and byte-order marks too.
+/// and byte-order marks too. Lines end with `\n` (`\r\n`, or `\r\r\n` from
+/// a file converted twice, leave their `\r` to the trimming); a file without
+/// any `\n` but with `\r` has classic Mac line ends, a lone `\r`.
 pub fn parse_labels(text: &str) -> Vec<String> {
     // Windows editors may start UTF-8 files with a byte-order mark (U+FEFF),
     // which is not whitespace to `trim`; files joined with `cat` carry it on
     // a later line.
     let is_blank = |c: char| c.is_whitespace() || c == '\u{feff}';
+    let line_end = if text.contains('\n') { '\n' } else { '\r' };
     let mut labels: Vec<String> = text
-        .lines()
+        .split(line_end)
         .map(|l| l.trim_matches(is_blank).to_string())
         .collect();
     while labels.last().is_some_and(|l| l.is_empty()) {
@@ -70,6 +73,16 @@ pub fn label_for(labels: &[String], class_id: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn classic_mac_line_ends_separate_labels() {
+        assert_eq!(
+            parse_labels("cat\rdog\r\rbird\r"),
+            vec!["cat", "dog", "", "bird"]
+        );
+        // With any \n, a \r is part of the line end, not one of its own.
+        assert_eq!(parse_labels("cat\r\r\ndog\r\n"), vec!["cat", "dog"]);
+    }
 
     #[test]
     fn parses_lines_and_drops_only_trailing_blanks() {
