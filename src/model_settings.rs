@@ -15,7 +15,9 @@ use crate::props::{
     InputColorChoice, InputLayoutChoice, ScaleModeChoice, format_channel_values,
     parse_channel_values,
 };
-use crate::runtime::{ExecutionProvider, SessionOptions, SharedSession, open_shared_session};
+use crate::runtime::{
+    ExecutionProvider, SessionError, SessionOptions, SharedSession, open_shared_session,
+};
 
 const DEFAULT_EXECUTION_PROVIDER: &str = "cpu";
 const DEFAULT_INPUT_MEAN: [f32; 3] = [0.0; 3];
@@ -285,11 +287,14 @@ impl ModelSettings {
             // decoders and converters, which spinning threads starve.
             spin: self.spin,
         })
-        .map_err(|why| {
-            gst::error_msg!(
+        .map_err(|error| match error {
+            SessionError::Runtime(why) => {
+                gst::error_msg!(gst::LibraryError::Init, ("{}", why))
+            }
+            SessionError::Model(why) => gst::error_msg!(
                 gst::LibraryError::Init,
                 ("Failed to load model {}: {}", model.display(), why)
-            )
+            ),
         })?;
         let mut warnings = Vec::new();
         if let Some(why) = &session.fallback_reason {

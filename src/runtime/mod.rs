@@ -7,4 +7,4 @@ pub mod session;
 
 pub use library::{RuntimeLoadError, ensure_loaded};
 pub use provider::ExecutionProvider;
-pub use session::{SessionOptions, SharedSession, open_shared_session};
+pub use session::{SessionError, SessionOptions, SharedSession, open_shared_session};

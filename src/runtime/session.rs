@@ -67,6 +67,28 @@ pub struct RunOutput<'a> {
     pub data: Cow<'a, [f32]>,
 }
 
+/// Why a session could not be opened, told apart so that a message blames
+/// the right thing: a missing or too old ONNX Runtime is not the model's
+/// fault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionError {
+    /// No usable ONNX Runtime library (the text names every place tried and
+    /// the fix).
+    Runtime(String),
+    /// The model file is missing or empty, or ONNX Runtime refused it.
+    Model(String),
+}
+
+impl std::fmt::Display for SessionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SessionError::Runtime(why) | SessionError::Model(why) => f.write_str(why),
+        }
+    }
+}
+
+impl std::error::Error for SessionError {}
+
 type SessionCache = Mutex<HashMap<SessionOptions, Weak<SharedSession>>>;
 
 static SESSIONS: std::sync::OnceLock<SessionCache> = std::sync::OnceLock::new();
@@ -74,8 +96,8 @@ static SESSIONS: std::sync::OnceLock<SessionCache> = std::sync::OnceLock::new();
 /// Returns the session for `options`, loading the model unless another
 /// element holds it already. The cache lock is held while loading so two
 /// elements starting at once load the file once.
-pub fn open_shared_session(options: &SessionOptions) -> Result<Arc<SharedSession>, String> {
-    check_model_file(&options.model)?;
+pub fn open_shared_session(options: &SessionOptions) -> Result<Arc<SharedSession>, SessionError> {
+    check_model_file(&options.model).map_err(SessionError::Model)?;
     let key = SessionOptions {
         model: canonical(&options.model),
         ..options.clone()
@@ -125,16 +147,17 @@ fn check_model_file(path: &Path) -> Result<(), String> {
     Ok(())
 }
 
-fn load_session(options: &SessionOptions) -> Result<SharedSession, String> {
-    let runtime = ensure_loaded().map_err(|e| e.to_string())?;
+fn load_session(options: &SessionOptions) -> Result<SharedSession, SessionError> {
+    let runtime = ensure_loaded().map_err(|e| SessionError::Runtime(e.to_string()))?;
     let (session, active_provider, fallback_reason) =
         match build(runtime, options, options.provider) {
             Ok(session) => (session, options.provider, None),
             Err(why) if options.provider != ExecutionProvider::Cpu => {
-                let session = build(runtime, options, ExecutionProvider::Cpu)?;
+                let session =
+                    build(runtime, options, ExecutionProvider::Cpu).map_err(SessionError::Model)?;
                 (session, ExecutionProvider::Cpu, Some(why))
             }
-            Err(why) => return Err(why),
+            Err(why) => return Err(SessionError::Model(why)),
         };
     let info = model_info(&session);
     Ok(SharedSession {
