@@ -181,6 +181,43 @@ impl DlPublish {
         gst::FlowError::Error
     }
 
+    /// At EOS, waits until every file is on the disk: a filesystem that
+    /// reports a failed write only then (NFS, late quotas) makes it an error
+    /// of this stream, posted before EOS reaches the sink, instead of a loss
+    /// nobody hears of when the file is closed.
+    fn sync_files(&self) {
+        let state = lock(&self.state);
+        let Some(state) = state.as_ref() else {
+            return;
+        };
+        let lines = match &state.lines {
+            Some(LineSink::File(file)) => Some(("results", file.path(), "location", file.sync())),
+            _ => None,
+        };
+        let embeddings = state.embeddings.iter().flat_map(|e| {
+            [
+                ("embeddings", e.matrix_path.as_path(), e.matrix.sync()),
+                ("embedding index", e.index.path(), e.index.sync()),
+            ]
+            .map(|(what, path, result)| (what, path, "embeddings-location", result))
+        });
+        for (what, path, property, result) in lines.into_iter().chain(embeddings) {
+            if let Err(err) = result {
+                gst::element_imp_error!(
+                    self,
+                    write_error_kind(&err, gst::ResourceError::Write),
+                    (
+                        "Cannot finish writing the {} to {}: {}; {}",
+                        what,
+                        path.display(),
+                        err,
+                        write_fix(&err, property)
+                    )
+                );
+            }
+        }
+    }
+
     /// Builds the frame's record and writes it (and its embedding).
     fn publish(
         &self,
@@ -375,6 +412,13 @@ impl BaseTransformImpl for DlPublish {
     fn stop(&self) -> Result<(), gst::ErrorMessage> {
         *lock(&self.state) = None;
         Ok(())
+    }
+
+    fn sink_event(&self, event: gst::Event) -> bool {
+        if let gst::EventView::Eos(_) = event.view() {
+            self.sync_files();
+        }
+        self.parent_sink_event(event)
     }
 
     fn set_caps(&self, incaps: &gst::Caps, outcaps: &gst::Caps) -> Result<(), gst::LoggableError> {

@@ -42,6 +42,23 @@ impl LineFile {
         self.len += line.len() as u64;
         Ok(())
     }
+
+    /// Waits until the lines are on the disk ([`sync_to_disk`]).
+    pub fn sync(&self) -> std::io::Result<()> {
+        sync_to_disk(&self.file)
+    }
+}
+
+/// Waits until what was written to `file` is on the disk. Some filesystems
+/// (NFS, quotas applied late) report a full disk or a failed write only
+/// then, and an error there would otherwise vanish when the file is closed.
+/// Files that cannot be synced (pipes, terminals, character devices such as
+/// `/dev/stdout`, which answer EINVAL) have nothing to wait for.
+pub fn sync_to_disk(file: &File) -> std::io::Result<()> {
+    match file.sync_all() {
+        Err(err) if err.kind() == std::io::ErrorKind::InvalidInput => Ok(()),
+        other => other,
+    }
 }
 
 #[cfg(test)]
@@ -60,6 +77,21 @@ mod tests {
             std::fs::read_to_string(&path).unwrap(),
             "{\"frame\":0}\n{\"frame\":1}\n"
         );
+    }
+
+    #[test]
+    fn files_sync_and_devices_without_a_disk_have_nothing_to_sync() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut file = LineFile::create(&dir.path().join("r.jsonl")).unwrap();
+        file.write_line("{}\n").unwrap();
+        file.sync().unwrap();
+        // /dev/null refuses fsync with EINVAL, as pipes and terminals do.
+        let null = File::create("/dev/null").unwrap();
+        assert_eq!(
+            null.sync_all().unwrap_err().kind(),
+            std::io::ErrorKind::InvalidInput
+        );
+        sync_to_disk(&null).unwrap();
     }
 
     #[test]

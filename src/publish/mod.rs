@@ -7,5 +7,6 @@ pub mod npy;
 pub mod record;
 
 pub use line_file::LineFile;
+pub use line_file::sync_to_disk;
 pub use npy::NpyWriter;
 pub use record::{BoundingBox, ClassEntry, FrameRecord, IndexRow};

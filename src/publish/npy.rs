@@ -67,6 +67,11 @@ impl NpyWriter {
         Ok(self.rows - 1)
     }
 
+    /// Waits until the rows are on the disk ([`super::sync_to_disk`]).
+    pub fn sync(&self) -> std::io::Result<()> {
+        super::sync_to_disk(&self.file)
+    }
+
     /// Writes the row at `end` (the end of the whole rows), then counts it in the header.
     fn write_row_at(&mut self, end: u64) -> std::io::Result<()> {
         self.file.seek(SeekFrom::Start(end))?;
