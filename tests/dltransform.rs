@@ -1,6 +1,7 @@
 //! dltransform: exact frame-to-frame answers on generated models (inversion,
 //! 2x upscale, a fixed output size, a mask as alpha), tiling, U2-Netp on a
-//! real photo, into an MP4 file and over RTP/UDP.
+//! real photo, into an MP4 file and over RTP/UDP; upstream metadata carried
+//! to the output frames (boxes scaled), and read by dlpublish and dloverlay.
 
 mod common;
 
@@ -9,6 +10,7 @@ use std::time::Duration;
 use common::{media, pipeline, run_to_end, test_model};
 use gst::prelude::*;
 use gst_video::prelude::*;
+use gstdl::meta::{read_classification, read_detections, read_tensors};
 
 /// A frame of deterministic pseudo-random pixels in `format`.
 fn noise_frame(info: &gst_video::VideoInfo, seed: u32) -> gst::Buffer {
@@ -384,4 +386,349 @@ fn rtp_jpeg_over_udp_really_streams() {
         mean > 230.0,
         "the received frame is the inverted (white) one: {mean:.1}"
     );
+}
+
+// Metadata from upstream -----------------------------------------------------
+
+/// The square every metadata test draws. Frame sides are multiples of 32,
+/// so the dynamic detector runs at the frame's own size and finds it exactly.
+const SQUARE: (usize, usize, usize, usize) = (10, 8, 30, 24);
+
+/// Upstream of dltransform in the metadata tests: boxes (the 0.9 `square`
+/// and, at threshold 0.25, the 0.3 `circle` on the same box), a frame
+/// classification and an embedding.
+fn annotators() -> String {
+    let labels = test_model("labels3.txt");
+    format!(
+        "dlinfer model={} labels-file={} confidence-threshold=0.25 ! \
+         dlinfer model={} decoder=classification top-k=1 labels-file={} ! \
+         dlinfer model={} decoder=features output-name=features",
+        test_model("yolov8_dynamic.onnx").display(),
+        labels.display(),
+        test_model("classify.onnx").display(),
+        labels.display(),
+        test_model("features.onnx").display(),
+    )
+}
+
+/// A black RGB frame with a white rectangle (x0, y0, x1, y1; edges exclusive).
+fn frame_with_square(
+    info: &gst_video::VideoInfo,
+    (x0, y0, x1, y1): (usize, usize, usize, usize),
+    index: u64,
+) -> gst::Buffer {
+    let mut buffer = gst::Buffer::with_size(info.size()).unwrap();
+    {
+        let buffer = buffer.get_mut().unwrap();
+        buffer.set_pts(gst::ClockTime::from_mseconds(index * 40));
+        let mut frame = gst_video::VideoFrameRef::from_buffer_ref_writable(buffer, info).unwrap();
+        let stride = frame.plane_stride()[0] as usize;
+        let data = frame.plane_data_mut(0).unwrap();
+        data.fill(0);
+        for y in y0..y1 {
+            data[y * stride + 3 * x0..y * stride + 3 * x1].fill(255);
+        }
+    }
+    buffer
+}
+
+/// Pushes `frames` square frames through `annotators() ! {element}`, where
+/// `element` contains an element named `t`; returns the buffers that entered
+/// `t`, those that left the chain, and the output caps.
+fn annotate_and_transform(
+    element: &str,
+    input: &gst_video::VideoInfo,
+    frames: u64,
+) -> (Vec<gst::Buffer>, Vec<gst::Buffer>, gst_video::VideoInfo) {
+    common::init();
+    let description = format!("{} ! {element}", annotators());
+    let mut harness = gst_check::Harness::new_parse(&description);
+    let entering = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = entering.clone();
+    harness
+        .element()
+        .unwrap()
+        .downcast::<gst::Bin>()
+        .unwrap()
+        .by_name("t")
+        .expect("an element named t")
+        .static_pad("sink")
+        .unwrap()
+        .add_probe(gst::PadProbeType::BUFFER, move |_, probe| {
+            if let Some(gst::PadProbeData::Buffer(buffer)) = &probe.data {
+                seen.lock().unwrap().push(buffer.clone());
+            }
+            gst::PadProbeReturn::Ok
+        });
+    harness.set_src_caps(input.to_caps().unwrap());
+    harness.play();
+    for index in 0..frames {
+        let buffer = frame_with_square(input, SQUARE, index);
+        assert_eq!(harness.push(buffer), Ok(gst::FlowSuccess::Ok));
+    }
+    assert!(harness.push_event(gst::event::Eos::new()));
+    let mut outputs = Vec::new();
+    while let Some(buffer) = harness.try_pull() {
+        outputs.push(buffer);
+    }
+    let caps = harness.sinkpad().unwrap().current_caps().unwrap();
+    let entering = std::mem::take(&mut *entering.lock().unwrap());
+    assert_eq!(entering.len() as u64, frames, "{description}");
+    assert_eq!(outputs.len() as u64, frames, "{description}");
+    (
+        entering,
+        outputs,
+        gst_video::VideoInfo::from_caps(&caps).unwrap(),
+    )
+}
+
+/// A region of interest as it rides on a buffer: type, rectangle, id,
+/// parent id and every param structure.
+type Roi = (String, (u32, u32, u32, u32), i32, i32, Vec<gst::Structure>);
+
+fn rois(buffer: &gst::BufferRef) -> Vec<Roi> {
+    buffer
+        .iter_meta::<gst_video::VideoRegionOfInterestMeta>()
+        .map(|m| {
+            (
+                m.roi_type().to_string(),
+                m.rect(),
+                m.id(),
+                m.parent_id(),
+                m.params().map(|p| p.to_owned()).collect(),
+            )
+        })
+        .collect()
+}
+
+/// `rois` with each rectangle scaled as `scale` says.
+fn scaled(rois: &[Roi], scale: impl Fn((u32, u32, u32, u32)) -> (u32, u32, u32, u32)) -> Vec<Roi> {
+    rois.iter()
+        .map(|(kind, rect, id, parent, params)| {
+            (kind.clone(), scale(*rect), *id, *parent, params.clone())
+        })
+        .collect()
+}
+
+/// The two detections of the square, read back at `width` x `height`, with
+/// the box they should have there.
+fn assert_square_detections(
+    buffer: &gst::BufferRef,
+    (width, height): (u32, u32),
+    expected: (f64, f64, f64, f64),
+) {
+    let objects = read_detections(buffer, width, height);
+    let found: Vec<(&str, i32)> = objects
+        .iter()
+        .map(|o| (o.label.as_str(), o.label_id))
+        .collect();
+    assert_eq!(found, [("square", 1), ("circle", 2)], "{objects:?}");
+    for (object, confidence) in objects.iter().zip([0.9, 0.3]) {
+        assert!((object.confidence - confidence).abs() < 1e-6, "{object:?}");
+        let edges = (object.x_min, object.y_min, object.x_max, object.y_max);
+        let close = |a: f64, b: f64| (a - b).abs() < 1e-9;
+        assert!(
+            close(edges.0, expected.0)
+                && close(edges.1, expected.1)
+                && close(edges.2, expected.2)
+                && close(edges.3, expected.3),
+            "{edges:?} is not {expected:?}"
+        );
+    }
+}
+
+#[test]
+fn detections_classes_and_embeddings_pass_a_same_size_model_unchanged() {
+    let input = info(gst_video::VideoFormat::Rgb, 96, 64);
+    for element in [
+        format!(
+            "dltransform name=t model={}",
+            test_model("invert.onnx").display()
+        ),
+        format!(
+            "dltransform name=t model={} mask-mode=alpha",
+            test_model("gray_mask.onnx").display()
+        ),
+    ] {
+        let (entering, leaving, out_info) = annotate_and_transform(&element, &input, 3);
+        assert_eq!((out_info.width(), out_info.height()), (96, 64));
+        for (before, after) in entering.iter().zip(&leaving) {
+            // Two boxes and the frame's class, all identical.
+            assert_eq!(rois(before).len(), 3, "{element}");
+            assert_eq!(rois(after), rois(before), "{element}");
+            assert_square_detections(after, (96, 64), (10.0, 8.0, 30.0, 24.0));
+            assert_eq!(read_classification(after), read_classification(before));
+            assert_eq!(read_classification(after).len(), 1);
+            // Our custom tensor meta has no tags: copied as it is.
+            let tensors = read_tensors(after);
+            assert_eq!(tensors.len(), 1, "{element}");
+            assert_eq!(tensors[0].data.len(), 8);
+            assert_eq!(tensors, read_tensors(before));
+            assert_eq!(after.pts(), before.pts());
+        }
+    }
+}
+
+#[test]
+fn a_size_changing_model_scales_the_boxes_to_its_output() {
+    // 2x, whole frames and in tiles: every rectangle doubles, params stay.
+    let input = info(gst_video::VideoFormat::Rgb, 96, 64);
+    for element in [
+        format!(
+            "dltransform name=t model={}",
+            test_model("upscale2x.onnx").display()
+        ),
+        format!(
+            "dltransform name=t model={} tile-size=32 tile-overlap=8",
+            test_model("upscale2x.onnx").display()
+        ),
+    ] {
+        let (entering, leaving, out_info) = annotate_and_transform(&element, &input, 2);
+        assert_eq!((out_info.width(), out_info.height()), (192, 128));
+        for (before, after) in entering.iter().zip(&leaving) {
+            let got = rois(after);
+            assert_eq!(got.len(), 3, "{element}");
+            assert_eq!(
+                got,
+                scaled(&rois(before), |(x, y, w, h)| (2 * x, 2 * y, 2 * w, 2 * h)),
+                "{element}"
+            );
+            assert_eq!(got[0].1, (20, 16, 40, 32));
+            // The classification covers the whole output frame.
+            assert_eq!(got[2].1, (0, 0, 192, 128));
+            assert_square_detections(after, (192, 128), (20.0, 16.0, 60.0, 48.0));
+            assert_eq!(read_classification(after), read_classification(before));
+            assert_eq!(read_tensors(after), read_tensors(before));
+        }
+    }
+    // 64x64 stretched into a fixed 48x32 output: x 3/4, y 1/2. GStreamer
+    // scales the rectangle in whole pixels (rounding down); the normalised
+    // edges of the `detection` params stay exact.
+    let input = info(gst_video::VideoFormat::Rgb, 64, 64);
+    let (entering, leaving, out_info) = annotate_and_transform(
+        &format!(
+            "dltransform name=t model={}",
+            test_model("fixed_resize.onnx").display()
+        ),
+        &input,
+        1,
+    );
+    assert_eq!((out_info.width(), out_info.height()), (48, 32));
+    let got = rois(&leaving[0]);
+    assert_eq!(
+        got.iter().map(|r| r.1).collect::<Vec<_>>(),
+        [(7, 4, 15, 8), (7, 4, 15, 8), (0, 0, 48, 32)]
+    );
+    assert_eq!(
+        got,
+        scaled(&rois(&entering[0]), |(x, y, w, h)| (
+            x * 48 / 64,
+            y * 32 / 64,
+            w * 48 / 64,
+            h * 32 / 64
+        ))
+    );
+    assert_square_detections(&leaving[0], (48, 32), (7.5, 4.0, 22.5, 12.0));
+}
+
+#[test]
+fn letterbox_bars_in_the_output_drop_the_boxes_and_keep_the_rest() {
+    // 128x64 letterboxed into the fixed 64x64 input: the output has bars,
+    // a scale would misplace every box, so ROIs are dropped; the embedding,
+    // which has no geometry, is kept.
+    let input = info(gst_video::VideoFormat::Rgb, 128, 64);
+    let (entering, leaving, out_info) = annotate_and_transform(
+        &format!(
+            "dltransform name=t model={} scale-mode=letterbox",
+            test_model("fixed_resize.onnx").display()
+        ),
+        &input,
+        1,
+    );
+    assert_eq!((out_info.width(), out_info.height()), (48, 32));
+    assert_eq!(rois(&entering[0]).len(), 3);
+    assert!(rois(&leaving[0]).is_empty(), "{:?}", rois(&leaving[0]));
+    assert_eq!(read_tensors(&leaving[0]).len(), 1);
+    assert_eq!(read_tensors(&leaving[0]), read_tensors(&entering[0]));
+}
+
+#[test]
+fn dlpublish_after_an_upscaler_writes_the_scaled_boxes() {
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().join("boxes.jsonl");
+    let input = info(gst_video::VideoFormat::Rgb, 96, 64);
+    let (_, leaving, _) = annotate_and_transform(
+        &format!(
+            "dltransform name=t model={} ! dlpublish location={}",
+            test_model("upscale2x.onnx").display(),
+            results.display()
+        ),
+        &input,
+        2,
+    );
+    assert_eq!(leaving.len(), 2);
+    let text = std::fs::read_to_string(&results).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    for (index, line) in lines.iter().enumerate() {
+        assert_eq!(line["frame"], index as u64);
+        assert_eq!(
+            (line["width"].as_u64(), line["height"].as_u64()),
+            (Some(192), Some(128))
+        );
+        let classes = line["classes"].as_array().unwrap();
+        let boxes: Vec<(&str, f64, [f64; 4])> = classes
+            .iter()
+            .filter(|c| c.get("bbox").is_some())
+            .map(|c| {
+                let b = &c["bbox"];
+                (
+                    c["cat"].as_str().unwrap(),
+                    c["prob"].as_f64().unwrap(),
+                    ["xmin", "ymin", "xmax", "ymax"].map(|k| b[k].as_f64().unwrap()),
+                )
+            })
+            .collect();
+        assert_eq!(boxes.len(), 2, "{line}");
+        for ((cat, prob, edges), (want_cat, want_prob)) in
+            boxes.iter().zip([("square", 0.9), ("circle", 0.3)])
+        {
+            assert_eq!(*cat, want_cat);
+            assert!((prob - want_prob).abs() < 1e-6, "{line}");
+            assert_eq!(*edges, [20.0, 16.0, 60.0, 48.0], "{line}");
+        }
+    }
+}
+
+#[test]
+fn dloverlay_after_an_upscaler_draws_on_the_scaled_box() {
+    let input = info(gst_video::VideoFormat::Rgb, 96, 64);
+    let (_, leaving, out_info) = annotate_and_transform(
+        &format!(
+            "dltransform name=t model={} ! capsfilter caps=video/x-raw,format=RGB ! \
+             dloverlay draw-labels=false line-width=2 color=0xffff0000",
+            test_model("upscale2x.onnx").display()
+        ),
+        &input,
+        1,
+    );
+    let frame =
+        gst_video::VideoFrameRef::from_buffer_ref_readable(leaving[0].as_ref(), &out_info).unwrap();
+    assert_eq!((out_info.width(), out_info.height()), (192, 128));
+    // The square is at x 20..60, y 16..48 in the output.
+    for y in 0..128 {
+        for x in 0..192 {
+            let inside = (20..60).contains(&x) && (16..48).contains(&y);
+            let outline = inside && !((22..58).contains(&x) && (18..46).contains(&y));
+            let want = match (outline, inside) {
+                (true, _) => [255, 0, 0, 255],
+                (false, true) => [255, 255, 255, 255],
+                (false, false) => [0, 0, 0, 255],
+            };
+            assert_eq!(pixel(&frame, x, y), want, "({x},{y})");
+        }
+    }
 }

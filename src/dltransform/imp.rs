@@ -19,6 +19,22 @@
 //! `tile-size` runs fully convolutional models tile by tile on frames too
 //! large to run whole, with `tile-overlap` pixels blended across seams.
 //!
+//! Metadata from upstream follows the frames, as through GStreamer's own
+//! video filters: detections and classifications (region-of-interest metas,
+//! with their `detection` / `classification` params) are scaled to the
+//! output size, metas that describe the content (embeddings, time codes)
+//! are copied, and metas about the input's memory and colours are not (see
+//! `gstdl::meta::carry`). ROIs are dropped only where the output is not the
+//! whole input resized: `scale-mode=letterbox` or `center-crop` with a model
+//! input of another aspect ratio.
+//!
+//! ```sh
+//! gst-launch-1.0 filesrc location=clip.mp4 ! decodebin ! videoconvert ! \
+//!     dlinfer model=yolov8n.onnx labels-file=coco.txt ! \
+//!     dltransform model=upscale4x.onnx ! \
+//!     dloverlay ! videoconvert ! autovideosink
+//! ```
+//!
 //! ```sh
 //! gst-launch-1.0 filesrc location=clip.mp4 ! decodebin ! videoconvert ! \
 //!     dltransform model=u2netp.onnx input-width=320 input-height=320 \
@@ -51,6 +67,7 @@ use crate::frame_output::{
 use crate::inference::BatchRunner;
 use crate::inference::batch_runner::InputSlot;
 use crate::inference::results::select_output;
+use crate::meta::carry::{MetaCarry, PictureMapping, add_scaled_meta, meta_carry};
 use crate::model::{ImageInput, InputElement};
 use crate::model_settings::{ModelPropertyDocs, ModelSettings, OpenedModel, model_param_specs};
 use crate::preprocess::{PixelFormat, Preprocessor, ScaleMode, TensorLayout};
@@ -146,6 +163,16 @@ struct Negotiated {
     runner: BatchRunner,
     renderer: Renderer,
     tiling: Option<Tiling>,
+    /// Where the input picture lands in the output frame.
+    picture: PictureMapping,
+}
+
+/// What carrying metas to output frames needs. Apart from `State`, since
+/// output buffers (and their metas) are made while `State` is locked.
+struct MetaCarrier {
+    in_info: gst_video::VideoInfo,
+    out_info: gst_video::VideoInfo,
+    picture: PictureMapping,
 }
 
 struct State {
@@ -164,6 +191,8 @@ struct State {
 pub struct DlTransform {
     settings: Mutex<Settings>,
     state: Mutex<Option<State>>,
+    /// Locked after `state` where both are.
+    meta_carrier: Mutex<Option<MetaCarrier>>,
 }
 
 /// Input formats: everything the preprocessing reads but GRAY8.
@@ -496,11 +525,19 @@ impl DlTransform {
             mask_writer: MaskWriter::new(),
             normalized: Vec::new(),
         };
+        let output = (out_info.width(), out_info.height());
+        let picture = if geometry.channels == 1 || tiled {
+            // Masks come out over the input frame; tiles make k times the frame.
+            PictureMapping::whole_frame((in_info.width(), in_info.height()), output)
+        } else {
+            PictureMapping::through_model(&preprocessor.mapping(), geometry.model_input, output)
+        };
         Ok(Negotiated {
             preprocessor,
             runner,
             renderer,
             tiling,
+            picture,
         })
     }
 
@@ -575,6 +612,7 @@ impl DlTransform {
             runner,
             renderer,
             tiling,
+            ..
         } = negotiated;
         let tiling = tiling.as_mut().ok_or(gst::FlowError::NotNegotiated)?;
         {
@@ -838,6 +876,7 @@ impl BaseTransformImpl for DlTransform {
 
     fn stop(&self) -> Result<(), gst::ErrorMessage> {
         *lock(&self.state) = None;
+        *lock(&self.meta_carrier) = None;
         Ok(())
     }
 
@@ -946,7 +985,14 @@ impl BaseTransformImpl for DlTransform {
                 .as_mut()
                 .ok_or_else(|| gst::loggable_error!(CAT, "Caps before start"))?;
             match self.negotiate(state, &in_info, &out_info) {
-                Ok(negotiated) => state.negotiated = Some(negotiated),
+                Ok(negotiated) => {
+                    *lock(&self.meta_carrier) = Some(MetaCarrier {
+                        in_info: in_info.clone(),
+                        out_info: out_info.clone(),
+                        picture: negotiated.picture,
+                    });
+                    state.negotiated = Some(negotiated);
+                }
                 Err(why) => {
                     gst::element_imp_error!(
                         self,
@@ -958,6 +1004,44 @@ impl BaseTransformImpl for DlTransform {
             }
         }
         self.parent_set_caps(incaps, outcaps)
+    }
+
+    /// Called for each meta of an input frame when its output buffer is made
+    /// (the base class never offers pool or memory metas); returns whether
+    /// the base class copies it. `meta_carry` decides, and says why.
+    fn transform_meta<'a>(
+        &self,
+        outbuf: &mut gst::BufferRef,
+        meta: gst::MetaRef<'a, gst::Meta>,
+        _inbuf: &'a gst::BufferRef,
+    ) -> bool {
+        let carrier = lock(&self.meta_carrier);
+        let Some(carrier) = carrier.as_ref() else {
+            return false;
+        };
+        let tags: Vec<&str> = meta.tags().iter().map(|tag| tag.as_str()).collect();
+        match meta_carry(&tags, &carrier.picture) {
+            MetaCarry::Copy => true,
+            MetaCarry::Scale => {
+                if let Err(why) =
+                    add_scaled_meta(&meta, outbuf, &carrier.in_info, &carrier.out_info)
+                {
+                    gst::debug!(CAT, imp = self, "{} not scaled: {}", meta.api(), why);
+                }
+                false
+            }
+            MetaCarry::Drop => {
+                gst::log!(
+                    CAT,
+                    imp = self,
+                    "{} (tags {:?}) not carried to {:?}",
+                    meta.api(),
+                    tags,
+                    carrier.picture
+                );
+                false
+            }
+        }
     }
 
     fn sink_event(&self, event: gst::Event) -> bool {

@@ -4,8 +4,10 @@
 //! structure, the shape DL Streamer and GStreamer's own ONNX detector use, so
 //! existing consumers read them without our code. Frame classifications are
 //! a frame-sized ROI with `classification` params; embeddings and raw tensors
-//! a custom meta whose structure C and Python read.
+//! a custom meta whose structure C and Python read. [`carry`] says which of
+//! them follow a frame through a frame-to-frame model.
 
+pub mod carry;
 pub mod classification;
 pub mod custom;
 pub mod detection;

@@ -1,0 +1,332 @@
+//! Which metas a frame-to-frame model (dltransform) carries from its input
+//! frame to its output frame, and how.
+//!
+//! GStreamer tags every meta API with what the meta depends on: `video`,
+//! `size`, `orientation`, `colorspace`, `memory`. A frame-to-frame model
+//! writes a new picture of the same scene: new memory, new pixel values in a
+//! format of its own, maybe another size, never rotated or flipped. So, as
+//! GStreamer's own `videoscale` decides for a resize:
+//!
+//! - no tags: the meta describes the content, not the pixels (our tensor and
+//!   skipped markers, time codes, captions): copied.
+//! - `video` and `orientation` only: about the picture, in a way a model
+//!   does not change: copied.
+//! - `size` (ROIs, that is detections and classifications; crop metas):
+//!   copied when the size stays, scaled with GStreamer's own scale transform
+//!   when the whole picture is resized, dropped when the picture moved
+//!   otherwise (letterbox bars or a crop in the output), since a scale would
+//!   put the boxes in the wrong place.
+//! - `colorspace` (`GstVideoMeta` among others) and any tag we do not know:
+//!   dropped; the output's pixels are the model's, in the output caps.
+//!   `memory`-tagged metas (`GstVideoMeta` again) describe the input's
+//!   buffers: the base class never offers them.
+
+use gst::glib;
+use gst_video::VideoRegionOfInterestMeta;
+
+use crate::preprocess::FrameMapping;
+
+/// `GST_META_TAG_VIDEO_STR`.
+pub const TAG_VIDEO: &str = "video";
+/// `GST_META_TAG_VIDEO_ORIENTATION_STR`.
+pub const TAG_ORIENTATION: &str = "orientation";
+/// `GST_META_TAG_VIDEO_SIZE_STR`.
+pub const TAG_SIZE: &str = "size";
+
+/// Offsets and size errors below this many pixels count as none: well above
+/// the f32 rounding of the preprocessing's scale, well below the one model
+/// pixel that a letterbox bar or a crop moves the picture by.
+const PIXEL_EPSILON: f64 = 1e-2;
+
+/// Where the input picture lands in the output frame: per axis,
+/// `output = input * scale + offset`, in pixels.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PictureMapping {
+    /// Input frame (width, height).
+    pub input: (u32, u32),
+    /// Output frame (width, height).
+    pub output: (u32, u32),
+    /// Output pixels per input pixel, horizontally.
+    pub scale_x: f64,
+    /// Output pixels per input pixel, vertically.
+    pub scale_y: f64,
+    /// Output x of input x = 0.
+    pub offset_x: f64,
+    /// Output y of input y = 0.
+    pub offset_y: f64,
+}
+
+impl PictureMapping {
+    /// The whole input stretched over the whole output: a resize, or nothing
+    /// when the sizes are equal.
+    pub fn whole_frame(input: (u32, u32), output: (u32, u32)) -> Self {
+        Self {
+            input,
+            output,
+            scale_x: f64::from(output.0) / f64::from(input.0.max(1)),
+            scale_y: f64::from(output.1) / f64::from(input.1.max(1)),
+            offset_x: 0.0,
+            offset_y: 0.0,
+        }
+    }
+
+    /// A frame placed into a model input of `model_input` (width, height) as
+    /// `placement` says (stretch, letterbox or crop), whose output becomes
+    /// the whole `output` frame.
+    pub fn through_model(
+        placement: &FrameMapping,
+        model_input: (usize, usize),
+        output: (u32, u32),
+    ) -> Self {
+        let kx = f64::from(output.0) / model_input.0.max(1) as f64;
+        let ky = f64::from(output.1) / model_input.1.max(1) as f64;
+        Self {
+            input: (placement.frame_width as u32, placement.frame_height as u32),
+            output,
+            scale_x: f64::from(placement.scale_x) * kx,
+            scale_y: f64::from(placement.scale_y) * ky,
+            offset_x: f64::from(placement.offset_x) * kx,
+            offset_y: f64::from(placement.offset_y) * ky,
+        }
+    }
+
+    /// Whether the output is the input, pixel for pixel.
+    pub fn is_identity(&self) -> bool {
+        self.input == self.output && self.is_whole_frame_scale()
+    }
+
+    /// Whether the whole input fills the whole output, so GStreamer's scale
+    /// transform (in size to out size) moves every position right.
+    pub fn is_whole_frame_scale(&self) -> bool {
+        let fills = |scale: f64, offset: f64, from: u32, to: u32| {
+            offset.abs() < PIXEL_EPSILON
+                && (scale * f64::from(from) - f64::from(to)).abs() < PIXEL_EPSILON
+        };
+        fills(self.scale_x, self.offset_x, self.input.0, self.output.0)
+            && fills(self.scale_y, self.offset_y, self.input.1, self.output.1)
+    }
+}
+
+/// What becomes of one meta of the input frame on the output frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetaCarry {
+    /// Copied as it is (GStreamer's copy transform).
+    Copy,
+    /// Scaled to the output size (GStreamer's video scale transform).
+    Scale,
+    /// Left behind.
+    Drop,
+}
+
+/// Decides the fate of a meta whose API has `tags` (see the module docs).
+pub fn meta_carry(tags: &[&str], mapping: &PictureMapping) -> MetaCarry {
+    let understood = [TAG_VIDEO, TAG_ORIENTATION, TAG_SIZE];
+    if !tags.iter().all(|tag| understood.contains(tag)) {
+        return MetaCarry::Drop;
+    }
+    if !tags.contains(&TAG_SIZE) || mapping.is_identity() {
+        MetaCarry::Copy
+    } else if mapping.is_whole_frame_scale() {
+        MetaCarry::Scale
+    } else {
+        MetaCarry::Drop
+    }
+}
+
+/// Adds to `outbuf` the scaled form of `meta` (GStreamer's scale transform
+/// from `in_info`'s size to `out_info`'s). A region of interest keeps its
+/// param structures (`detection`, `classification`): GStreamer 1.22's
+/// scale transform of ROIs leaves them out, so they are copied after it.
+pub fn add_scaled_meta(
+    meta: &gst::MetaRef<'_, gst::Meta>,
+    outbuf: &mut gst::BufferRef,
+    in_info: &gst_video::VideoInfo,
+    out_info: &gst_video::VideoInfo,
+) -> Result<(), glib::BoolError> {
+    let existing: Vec<*const gst_video::ffi::GstVideoRegionOfInterestMeta> = outbuf
+        .iter_meta::<VideoRegionOfInterestMeta>()
+        .map(|m| m.as_ptr())
+        .collect();
+    meta.transform(
+        outbuf,
+        &gst_video::video_meta::VideoMetaTransformScale::new(in_info, out_info),
+    )?;
+    let Some(source) = meta.downcast_ref::<VideoRegionOfInterestMeta>() else {
+        return Ok(());
+    };
+    // The new ROI is the one that was not there before the transform.
+    if let Some(mut scaled) = outbuf
+        .iter_meta_mut::<VideoRegionOfInterestMeta>()
+        .find(|m| !existing.contains(&m.as_ptr()))
+    {
+        for params in source.params() {
+            if scaled.param(params.name()).is_none() {
+                scaled.add_param(params.to_owned());
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::meta::{DetectedObject, attach_detection, read_detections};
+
+    const ROI_TAGS: [&str; 3] = [TAG_VIDEO, TAG_ORIENTATION, TAG_SIZE];
+
+    fn placement(scale: (f32, f32), offset: (f32, f32), frame: (usize, usize)) -> FrameMapping {
+        FrameMapping {
+            scale_x: scale.0,
+            scale_y: scale.1,
+            offset_x: offset.0,
+            offset_y: offset.1,
+            frame_width: frame.0,
+            frame_height: frame.1,
+        }
+    }
+
+    #[test]
+    fn the_same_size_copies_every_meta_a_model_leaves_valid() {
+        let same = PictureMapping::whole_frame((64, 48), (64, 48));
+        assert!(same.is_identity());
+        assert_eq!(meta_carry(&[], &same), MetaCarry::Copy);
+        assert_eq!(meta_carry(&ROI_TAGS, &same), MetaCarry::Copy);
+        assert_eq!(meta_carry(&[TAG_VIDEO], &same), MetaCarry::Copy);
+    }
+
+    #[test]
+    fn a_resize_scales_size_tagged_metas_only() {
+        let double = PictureMapping::whole_frame((50, 30), (100, 60));
+        assert!(!double.is_identity() && double.is_whole_frame_scale());
+        assert_eq!(meta_carry(&ROI_TAGS, &double), MetaCarry::Scale);
+        assert_eq!(meta_carry(&[], &double), MetaCarry::Copy);
+        assert_eq!(
+            meta_carry(&[TAG_VIDEO, TAG_ORIENTATION], &double),
+            MetaCarry::Copy
+        );
+    }
+
+    #[test]
+    fn colorspace_memory_and_unknown_tags_are_dropped() {
+        let same = PictureMapping::whole_frame((64, 48), (64, 48));
+        // GstVideoMeta's tags.
+        let video_meta = [TAG_VIDEO, "memory", "colorspace", TAG_SIZE];
+        assert_eq!(meta_carry(&video_meta, &same), MetaCarry::Drop);
+        assert_eq!(
+            meta_carry(&[TAG_VIDEO, "colorspace"], &same),
+            MetaCarry::Drop
+        );
+        assert_eq!(meta_carry(&["audio"], &same), MetaCarry::Drop);
+    }
+
+    #[test]
+    fn a_stretched_fixed_size_model_is_a_whole_frame_scale() {
+        // 640x360 stretched into 256x256; the model gives 512x512.
+        let stretch = placement((256.0 / 640.0, 256.0 / 360.0), (0.0, 0.0), (640, 360));
+        let mapping = PictureMapping::through_model(&stretch, (256, 256), (512, 512));
+        assert_eq!((mapping.input, mapping.output), ((640, 360), (512, 512)));
+        assert!(mapping.is_whole_frame_scale());
+        assert!((mapping.scale_x - 0.8).abs() < 1e-6);
+        assert_eq!(meta_carry(&ROI_TAGS, &mapping), MetaCarry::Scale);
+    }
+
+    #[test]
+    fn letterbox_bars_or_a_crop_in_the_output_drop_boxes() {
+        // 640x480 letterboxed into 320x320: scale 1/2, 40 px bars top and bottom.
+        let letterbox = placement((0.5, 0.5), (0.0, 40.0), (640, 480));
+        let mapping = PictureMapping::through_model(&letterbox, (320, 320), (640, 640));
+        assert!((mapping.offset_y - 80.0).abs() < 1e-9 && mapping.scale_y == 1.0);
+        assert!(!mapping.is_whole_frame_scale());
+        assert_eq!(meta_carry(&ROI_TAGS, &mapping), MetaCarry::Drop);
+        // Metas that do not depend on the size still come along.
+        assert_eq!(meta_carry(&[], &mapping), MetaCarry::Copy);
+        // Center crop: 640x480 -> 320x320 at scale 2/3 cuts 80 frame pixels
+        // left and right.
+        let crop = placement((2.0 / 3.0, 2.0 / 3.0), (-160.0 / 3.0, 0.0), (640, 480));
+        let mapping = PictureMapping::through_model(&crop, (320, 320), (320, 320));
+        assert_eq!(meta_carry(&ROI_TAGS, &mapping), MetaCarry::Drop);
+    }
+
+    #[test]
+    fn a_letterbox_that_fits_exactly_is_a_plain_scale() {
+        // 640x480 into 320x240: no bars, every mode is a stretch.
+        let fit = placement((0.5, 0.5), (0.0, 0.0), (640, 480));
+        let mapping = PictureMapping::through_model(&fit, (320, 240), (640, 480));
+        assert!(mapping.is_identity());
+    }
+
+    fn object() -> DetectedObject {
+        DetectedObject {
+            label: "square".into(),
+            label_id: 1,
+            confidence: 0.9,
+            x_min: 10.0,
+            y_min: 6.0,
+            x_max: 25.0,
+            y_max: 21.0,
+        }
+    }
+
+    fn video_info(width: u32, height: u32) -> gst_video::VideoInfo {
+        gst_video::VideoInfo::builder(gst_video::VideoFormat::Rgb, width, height)
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_scaled_detection_keeps_its_params_once_and_its_ids() {
+        gst::init().unwrap();
+        let mut input = gst::Buffer::new();
+        attach_detection(input.get_mut().unwrap(), &object(), 50, 30);
+        attach_detection(input.get_mut().unwrap(), &object(), 50, 30);
+        let mut output = gst::Buffer::new();
+        {
+            let outbuf = output.get_mut().unwrap();
+            for meta in input.iter_meta::<gst::Meta>() {
+                add_scaled_meta(&meta, outbuf, &video_info(50, 30), &video_info(100, 60)).unwrap();
+            }
+        }
+        let rois: Vec<_> = output.iter_meta::<VideoRegionOfInterestMeta>().collect();
+        assert_eq!(rois.len(), 2);
+        for (roi, id) in rois.iter().zip([0, 1]) {
+            assert_eq!(roi.id(), id);
+            assert_eq!(roi.rect(), (20, 12, 30, 30));
+            assert_eq!(roi.params().count(), 1, "one detection param, not two");
+        }
+        // The normalised edges hold in the output frame as they are.
+        let back = read_detections(&output, 100, 60);
+        assert_eq!(back.len(), 2);
+        assert_eq!(back[0].label, "square");
+        assert_eq!(back[0].label_id, 1);
+        assert_eq!(back[0].confidence, 0.9);
+        let edges = (back[0].x_min, back[0].y_min, back[0].x_max, back[0].y_max);
+        assert!(
+            (edges.0 - 20.0).abs() < 1e-9
+                && (edges.1 - 12.0).abs() < 1e-9
+                && (edges.2 - 50.0).abs() < 1e-9
+                && (edges.3 - 42.0).abs() < 1e-9,
+            "{edges:?}"
+        );
+    }
+
+    #[test]
+    fn a_meta_without_a_roi_scales_too() {
+        gst::init().unwrap();
+        let mut input = gst::Buffer::new();
+        gst_video::VideoCropMeta::add(input.get_mut().unwrap(), (4, 2, 20, 10));
+        let mut output = gst::Buffer::new();
+        let meta = input.meta::<gst_video::VideoCropMeta>().unwrap();
+        add_scaled_meta(
+            meta.upcast_ref(),
+            output.get_mut().unwrap(),
+            &video_info(50, 30),
+            &video_info(100, 60),
+        )
+        .unwrap();
+        assert_eq!(
+            output.meta::<gst_video::VideoCropMeta>().unwrap().rect(),
+            (8, 4, 40, 20)
+        );
+    }
+}
