@@ -1,5 +1,6 @@
 //! dltransform: exact frame-to-frame answers on generated models (inversion,
-//! 2x upscale, a fixed output size, a mask as alpha), tiling, U2-Netp on a
+//! 2x upscale, a fixed output size, a mask as alpha, a mask kept on the
+//! picture through letterbox and center crop), tiling, U2-Netp on a
 //! real photo, into an MP4 file and over RTP/UDP; upstream metadata carried
 //! to the output frames (boxes scaled), and read by dlpublish and dloverlay.
 
@@ -225,6 +226,74 @@ fn a_mask_becomes_the_alpha_channel_exactly() {
     let a = pixel(&inp, 7, 9);
     let mean = (u32::from(a[0]) + u32::from(a[1]) + u32::from(a[2])) as f64 / 3.0;
     assert_eq!(pixel(&out, 7, 9)[0], mean.round() as u8);
+}
+
+/// The gray mask of one `frame` through `element` (whose output is GRAY8).
+fn gray_mask_of(
+    element: &str,
+    input: &gst_video::VideoInfo,
+    frame: gst::Buffer,
+) -> (gst::Buffer, gst_video::VideoInfo) {
+    let mut harness = gst_check::Harness::new_parse(&format!(
+        "{element} ! capsfilter caps=video/x-raw,format=GRAY8"
+    ));
+    harness.set_src_caps(input.to_caps().unwrap());
+    harness.play();
+    assert_eq!(harness.push(frame), Ok(gst::FlowSuccess::Ok));
+    assert!(harness.push_event(gst::event::Eos::new()));
+    let output = harness.pull().unwrap();
+    let caps = harness.sinkpad().unwrap().current_caps().unwrap();
+    (output, gst_video::VideoInfo::from_caps(&caps).unwrap())
+}
+
+#[test]
+fn a_mask_stays_on_the_picture_through_letterbox_and_center_crop() {
+    // A 128x64 frame, white at x < 48 and y < 40, into a 64x64 model input.
+    // The mask (the channel mean) must come back over the same white
+    // rectangle, whatever the placement did.
+    // - letterbox: the frame lands at half size on rows 16..48 of the mask,
+    //   white on mask columns < 24 and rows < 36; bilinear 2:1 down then up
+    //   turns each edge into the ramp 1, 0.75, 0.25, 0 around x 47..48 and
+    //   y 39..40. Stretching the whole mask instead would put the black bars
+    //   on rows 0..16 and 48..64 and the white rows' edge at y 36.
+    // - center-crop: mask column c is frame column c + 32; frame columns
+    //   0..32 and 96..128, which the model never saw, repeat the mask's edge
+    //   columns. Stretching the whole mask would end the white at x 32.
+    let input = info(gst_video::VideoFormat::Rgb, 128, 64);
+    // The mask's value along one axis, 1 (white) before `edge`, 0 after.
+    let profile = |mode: &str, i: usize, edge: usize| match (mode, i + 1) {
+        ("letterbox", n) if n < edge => 1.0,
+        ("letterbox", n) if n == edge => 0.75,
+        ("letterbox", n) if n == edge + 1 => 0.25,
+        ("letterbox", _) => 0.0,
+        _ => f64::from(u8::from(i < edge)),
+    };
+    for mode in ["letterbox", "center-crop"] {
+        let (output, out_info) = gray_mask_of(
+            &format!(
+                "dltransform model={} input-width=64 input-height=64 scale-mode={mode} mask-mode=gray",
+                test_model("gray_mask.onnx").display()
+            ),
+            &input,
+            frame_with_square(&input, (0, 0, 48, 40), 0),
+        );
+        assert_eq!((out_info.width(), out_info.height()), (128, 64), "{mode}");
+        let frame =
+            gst_video::VideoFrameRef::from_buffer_ref_readable(output.as_ref(), &out_info).unwrap();
+        let got: Vec<Vec<u8>> = (0..64)
+            .map(|y| (0..128).map(|x| pixel(&frame, x, y)[0]).collect())
+            .collect();
+        let want: Vec<Vec<u8>> = (0..64)
+            .map(|y| {
+                (0..128)
+                    .map(|x| (255.0 * profile(mode, x, 48) * profile(mode, y, 40)).round() as u8)
+                    .collect()
+            })
+            .collect();
+        for (y, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert_eq!(g, w, "{mode}: row {y}");
+        }
+    }
 }
 
 #[test]

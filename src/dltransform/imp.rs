@@ -14,7 +14,10 @@
 //! One-channel outputs (masks, depth) come out at the input frame's size,
 //! resampled: `mask-mode=gray` (the mask as a picture), `alpha` (the input
 //! frame with the mask as alpha, RGBA) or `cutout` (the input where the mask
-//! is high, `background-color` elsewhere).
+//! is high, `background-color` elsewhere). The mask stays on the picture
+//! whatever `scale-mode` did: with `letterbox` only the frame's part of the
+//! mask is used (the bars' part is dropped), with `center-crop` the cut
+//! edges, which the model never saw, repeat the mask's edge.
 //!
 //! `tile-size` runs fully convolutional models tile by tile on frames too
 //! large to run whole, with `tile-overlap` pixels blended across seams.
@@ -25,8 +28,9 @@
 //! output size, metas that describe the content (embeddings, time codes)
 //! are copied, and metas about the input's memory and colours are not (see
 //! `gstdl::meta::carry`). ROIs are dropped only where the output is not the
-//! whole input resized: `scale-mode=letterbox` or `center-crop` with a model
-//! input of another aspect ratio.
+//! whole input resized: a 3-channel output with `scale-mode=letterbox` or
+//! `center-crop` and a model input of another aspect ratio (masks always
+//! cover the input frame, so their ROIs stay).
 //!
 //! ```sh
 //! gst-launch-1.0 filesrc location=clip.mp4 ! decodebin ! videoconvert ! \
@@ -61,8 +65,8 @@ use crate::element_support::{
     HeldFrames, filter_pad_templates, lock, refuse_while_running, set_model_property,
 };
 use crate::frame_output::{
-    FrameMutView, MaskMode, MaskWriter, OutputMapping, TileBlender, TilePlan, extract_tile_layout,
-    frame_dims_from_shape, normalize_min_max, write_color_frame,
+    FrameMutView, FrameRegion, MaskMode, MaskWriter, OutputMapping, TileBlender, TilePlan,
+    extract_tile_layout, frame_dims_from_shape, normalize_min_max, write_color_frame,
 };
 use crate::inference::BatchRunner;
 use crate::inference::batch_runner::InputSlot;
@@ -509,6 +513,13 @@ impl DlTransform {
                 ],
             },
         };
+        // A mask is laid over the frame as the frame was laid into the model
+        // input (tiles are blended back into the whole frame already).
+        let mask_region = if tiled {
+            FrameRegion::whole()
+        } else {
+            FrameRegion::from_mapping(&preprocessor.mapping(), geometry.model_input)
+        };
         let renderer = Renderer {
             in_info: in_info.clone(),
             out_info: out_info.clone(),
@@ -522,7 +533,7 @@ impl DlTransform {
             },
             mask_mode,
             normalize: settings.normalize_output,
-            mask_writer: MaskWriter::new(),
+            mask_writer: MaskWriter::for_region(mask_region),
             normalized: Vec::new(),
         };
         let output = (out_info.width(), out_info.height());

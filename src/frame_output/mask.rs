@@ -4,7 +4,7 @@ use super::pixels::{
     Layout, ToByte, check_input, check_mapping, check_output, check_size, input_row, rows_mut,
 };
 use super::resample::{Tap, fill_taps, lerp, tap};
-use super::{FrameMutView, OutputError, OutputMapping};
+use super::{FrameMutView, FrameRegion, OutputError, OutputMapping};
 use crate::preprocess::FrameView;
 
 /// What a one-channel output becomes.
@@ -26,8 +26,14 @@ pub enum MaskMode {
 /// Writes mask outputs into frames, keeping its sampling tables and row
 /// buffers between frames: after the first frame of a given (mask size,
 /// frame size) it does not allocate. Keep one per element / stream.
+///
+/// Each output pixel samples the mask at its place in the writer's
+/// [`FrameRegion`]: the whole mask for [`MaskWriter::new`], the frame's part
+/// of it for [`MaskWriter::for_region`].
 #[derive(Debug, Default)]
 pub struct MaskWriter {
+    /// The frame's part of the mask.
+    region: FrameRegion,
     /// Column taps for (mask width, frame width) `cols_for`.
     cols: Vec<Tap>,
     cols_for: (usize, usize),
@@ -38,8 +44,20 @@ pub struct MaskWriter {
 }
 
 impl MaskWriter {
+    /// A writer that stretches the whole mask over the frame.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A writer for masks of a model whose input held the frame as `region`
+    /// says (letterboxed, centre-cropped): the frame's part of each mask is
+    /// resampled over the frame, edge samples repeated where the frame
+    /// reaches past the mask.
+    pub fn for_region(region: FrameRegion) -> Self {
+        Self {
+            region,
+            ..Self::default()
+        }
     }
 
     /// [`write_mask_frame`], reusing this writer's buffers.
@@ -98,8 +116,12 @@ impl MaskWriter {
         }
 
         let (fw, fh) = (out.width, out.height);
-        if mw != fw && self.cols_for != (mw, fw) {
-            fill_taps(mw, fw, &mut self.cols);
+        let (xs, ys) = self.region.spans_in((mw, mh));
+        // Same size and the whole mask: samples are copied, not resampled.
+        let cols_direct = mw == fw && xs.is_whole(mw);
+        let rows_direct = mh == fh && ys.is_whole(mh);
+        if !cols_direct && self.cols_for != (mw, fw) {
+            fill_taps(mw, xs, fw, &mut self.cols);
             self.cols_for = (mw, fw);
         }
         self.row.resize(mw, 0.0);
@@ -108,10 +130,10 @@ impl MaskWriter {
         let bpp = out_layout.bpp();
         let out_rows = rows_mut(out.data, out.stride, fw * bpp, fh);
         for (y, row) in out_rows.enumerate() {
-            let mask_row = if mh == fh {
+            let mask_row = if rows_direct {
                 &mask[y * mw..(y + 1) * mw]
             } else {
-                let t = tap(mh, fh, y);
+                let t = tap(mh, ys, fh, y);
                 let r0 = &mask[t.i0 * mw..(t.i0 + 1) * mw];
                 let r1 = &mask[t.i1 * mw..(t.i1 + 1) * mw];
                 for ((o, &a), &b) in self.row.iter_mut().zip(r0).zip(r1) {
@@ -119,7 +141,7 @@ impl MaskWriter {
                 }
                 &self.row[..]
             };
-            if mw == fw {
+            if cols_direct {
                 for (a, &v) in self.alpha.iter_mut().zip(mask_row) {
                     *a = conv.apply(v);
                 }
@@ -187,7 +209,9 @@ impl MaskWriter {
 /// the default mapping gives alpha 0..255); `mapping.layout` and
 /// `channel_order` do not matter for one channel. A mask of another size than
 /// the frame is resampled bilinearly (pixel-centre aligned, like OpenCV
-/// `INTER_LINEAR`) in floating point before the mapping.
+/// `INTER_LINEAR`) in floating point before the mapping. The whole mask
+/// covers the whole frame; for a frame letterboxed or cropped into the model
+/// input use [`MaskWriter::for_region`].
 ///
 /// `input` is the frame the mask belongs to (packed RGB or GRAY8, the output
 /// frame's size), read by [`MaskMode::Alpha`] and [`MaskMode::Cutout`] and

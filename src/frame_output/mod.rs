@@ -8,7 +8,9 @@
 //! - [`write_mask_frame`] / [`MaskWriter`]: a one-channel output (mask, depth)
 //!   as gray, as the input frame's alpha, or as a cutout over a solid
 //!   background, resampled to the frame size (`mask.rs`, `resample.rs`);
-//!   [`normalize_min_max`] for models whose raw output needs it (U2-Net).
+//!   [`FrameRegion`]: the frame's part of a mask when it was letterboxed or
+//!   cropped into the model input (`region.rs`); [`normalize_min_max`] for
+//!   models whose raw output needs it (U2-Net).
 //! - [`TilePlan`], [`extract_tile`], [`TileBlender`]: running a fully
 //!   convolutional model tile by tile on frames too large to run whole, with
 //!   seamless blending (`tile.rs`, `blend.rs`).
@@ -23,7 +25,10 @@
 //! - Masks are resampled bilinearly in `f32` before the mapping, pixel-centre
 //!   aligned (`src = (dst + 0.5) * src_size / dst_size - 0.5`, clamped to the
 //!   mask) like OpenCV `INTER_LINEAR`; `a + (b - a) * f`, so constant regions
-//!   stay exact.
+//!   stay exact. With a [`FrameRegion`] the source is the frame's part of the
+//!   mask (`src = start + (dst + 0.5) * extent / dst_size - 0.5`), clamped to
+//!   the mask samples it touches: a letterbox's bars never blend in, a centre
+//!   crop's cut edges repeat the mask's edge.
 //! - Cutout blends with the quantised alpha byte `A`:
 //!   `out = round((in * A + bg * (255 - A)) / 255)`, exactly what compositing
 //!   the [`MaskMode::Alpha`] output over `bg` gives.
@@ -42,6 +47,7 @@ mod color;
 mod error;
 mod mask;
 mod pixels;
+mod region;
 mod resample;
 mod size;
 #[cfg(test)]
@@ -52,6 +58,7 @@ pub use blend::TileBlender;
 pub use color::write_color_frame;
 pub use error::OutputError;
 pub use mask::{MaskMode, MaskWriter, normalize_min_max, write_mask_frame};
+pub use region::FrameRegion;
 pub use size::{
     SizeBasis, frame_dims_from_shape, output_frame_size, probe_output_size, resolve_output_size,
 };

@@ -2,6 +2,7 @@
 
 mod color;
 mod mask;
+mod region;
 mod size;
 mod tile;
 
