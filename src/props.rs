@@ -7,6 +7,13 @@ use gst::glib;
 use crate::decode::{DecoderKind, SoftmaxMode};
 use crate::preprocess::{ChannelOrder, ScaleMode, TensorLayout};
 
+/// The nick of an enum property's value, as users write it in pipelines
+/// and messages (`letterbox`, not `Letterbox`).
+pub fn nick(choice: impl glib::value::ToValue) -> String {
+    glib::EnumValue::from_value(&choice.to_value())
+        .map_or_else(String::new, |(_, value)| value.nick().to_owned())
+}
+
 /// `decoder`: how outputs are read.
 #[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, Default, glib::Enum)]
 #[repr(u32)]
@@ -217,6 +224,12 @@ pub fn format_channel_values(values: [f32; 3]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nicks_are_what_pipelines_write() {
+        assert_eq!(nick(ScaleModeChoice::CenterCrop), "center-crop");
+        assert_eq!(nick(DecoderChoice::Yolov8), "yolov8");
+    }
 
     #[test]
     fn channel_values_take_one_or_three_numbers() {

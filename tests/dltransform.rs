@@ -297,6 +297,35 @@ fn a_mask_stays_on_the_picture_through_letterbox_and_center_crop() {
 }
 
 #[test]
+fn tile_settings_that_cannot_work_are_refused_or_warned_about() {
+    // The default overlap (32) leaves a 32 pixel tile nothing new to cover.
+    let error = common::expect_error(&format!(
+        "videotestsrc num-buffers=3 ! video/x-raw,format=RGB,width=96,height=64 ! \
+         dltransform model={} tile-size=32 ! fakesink",
+        test_model("box_blur.onnx").display()
+    ));
+    assert!(
+        error.contains("tile-overlap=32 must be smaller than tile-size=32"),
+        "{error}"
+    );
+    let p = common::pipeline(&format!(
+        "videotestsrc num-buffers=3 ! video/x-raw,format=RGB,width=96,height=64 ! \
+         dltransform model={} tile-size=32 tile-overlap=8 scale-mode=letterbox ! fakesink",
+        test_model("box_blur.onnx").display()
+    ));
+    let outcome = common::run_to_end(&p, std::time::Duration::from_secs(60), |_, _| {});
+    assert!(outcome.error.is_none(), "{:?}", outcome.error);
+    assert!(
+        outcome
+            .warnings
+            .iter()
+            .any(|w| w.contains("scale-mode=letterbox has no effect with tile-size")),
+        "{:?}",
+        outcome.warnings
+    );
+}
+
+#[test]
 fn tiled_and_untiled_runs_match_within_one_level() {
     let input = info(gst_video::VideoFormat::Rgb, 200, 150);
     let model = test_model("box_blur.onnx");

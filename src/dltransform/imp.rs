@@ -75,7 +75,7 @@ use crate::meta::carry::{MetaCarry, PictureMapping, add_scaled_meta, meta_carry}
 use crate::model::{ImageInput, InputElement};
 use crate::model_settings::{ModelPropertyDocs, ModelSettings, OpenedModel, model_param_specs};
 use crate::preprocess::{PixelFormat, Preprocessor, ScaleMode, TensorLayout};
-use crate::props::{InputColorChoice, MaskModeChoice};
+use crate::props::{InputColorChoice, MaskModeChoice, ScaleModeChoice, nick};
 use crate::runtime::SharedSession;
 use crate::video::{frame_view, pixel_format, running_time_ns, video_formats};
 use gst_video::VideoFormat;
@@ -340,6 +340,25 @@ impl DlTransform {
                 return Err(settings_error(
                     "tile-size needs a float32 model input".to_string(),
                 ));
+            }
+            if settings.tile_overlap >= settings.tile_size {
+                return Err(settings_error(format!(
+                    "tile-overlap={} must be smaller than tile-size={}; lower tile-overlap or raise tile-size",
+                    settings.tile_overlap, settings.tile_size
+                )));
+            }
+            if settings.model.scale_mode != ScaleModeChoice::Stretch {
+                // Tiles are cut from the frame at its own size: nothing is
+                // scaled, so there are no bars to add and no edges to cut.
+                gst::element_imp_warning!(
+                    self,
+                    gst::LibraryError::Settings,
+                    (
+                        "scale-mode={} has no effect with tile-size: tiles are cut from the frame at its own size; \
+                         unset scale-mode, or unset tile-size to scale the frame to the model input",
+                        nick(settings.model.scale_mode)
+                    )
+                );
             }
         }
         gst::info!(
