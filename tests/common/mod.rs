@@ -29,7 +29,7 @@ pub fn data(relative: &str) -> PathBuf {
     let path = root().join(".data").join(relative);
     assert!(
         path.exists(),
-        "{} is missing: run scripts/setup.sh first",
+        "{} is missing: run scripts/setup.sh --tests first",
         path.display()
     );
     path
