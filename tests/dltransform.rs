@@ -1,8 +1,9 @@
 //! dltransform: exact frame-to-frame answers on generated models (inversion,
 //! 2x upscale, a fixed output size, a mask as alpha, a mask kept on the
-//! picture through letterbox and center crop), tiling, U2-Netp on a
-//! real photo, into an MP4 file and over RTP/UDP; upstream metadata carried
-//! to the output frames (boxes scaled), and read by dlpublish and dloverlay.
+//! picture through letterbox and center crop, a letterboxed picture without
+//! its bars), tiling, U2-Netp on a real photo, into an MP4 file and over
+//! RTP/UDP; upstream metadata carried to the output frames (boxes scaled),
+//! and read by dlpublish and dloverlay.
 
 mod common;
 
@@ -234,9 +235,21 @@ fn gray_mask_of(
     input: &gst_video::VideoInfo,
     frame: gst::Buffer,
 ) -> (gst::Buffer, gst_video::VideoInfo) {
-    let mut harness = gst_check::Harness::new_parse(&format!(
-        "{element} ! capsfilter caps=video/x-raw,format=GRAY8"
-    ));
+    transform_one(
+        &format!("{element} ! capsfilter caps=video/x-raw,format=GRAY8"),
+        input,
+        frame,
+    )
+}
+
+/// One `frame` through `description`: the output buffer and its caps.
+fn transform_one(
+    description: &str,
+    input: &gst_video::VideoInfo,
+    frame: gst::Buffer,
+) -> (gst::Buffer, gst_video::VideoInfo) {
+    common::init();
+    let mut harness = gst_check::Harness::new_parse(description);
     harness.set_src_caps(input.to_caps().unwrap());
     harness.play();
     assert_eq!(harness.push(frame), Ok(gst::FlowSuccess::Ok));
@@ -292,6 +305,124 @@ fn a_mask_stays_on_the_picture_through_letterbox_and_center_crop() {
             .collect();
         for (y, (g, w)) in got.iter().zip(&want).enumerate() {
             assert_eq!(g, w, "{mode}: row {y}");
+        }
+    }
+}
+
+/// An RGB frame whose pixel (x, y) is `rgb(x, y)`.
+fn frame_of(info: &gst_video::VideoInfo, rgb: impl Fn(usize, usize) -> [u8; 3]) -> gst::Buffer {
+    let mut buffer = gst::Buffer::with_size(info.size()).unwrap();
+    {
+        let buffer = buffer.get_mut().unwrap();
+        let mut frame = gst_video::VideoFrameRef::from_buffer_ref_writable(buffer, info).unwrap();
+        let stride = frame.plane_stride()[0] as usize;
+        let data = frame.plane_data_mut(0).unwrap();
+        for y in 0..info.height() as usize {
+            for x in 0..info.width() as usize {
+                data[y * stride + 3 * x..][..3].copy_from_slice(&rgb(x, y));
+            }
+        }
+    }
+    buffer
+}
+
+/// Orange, with the white `SQUARE` in it: every edge on an even pixel, so a
+/// 2:1 reduction keeps both colours exact.
+fn orange_with_square(x: usize, y: usize) -> [u8; 3] {
+    let (x0, y0, x1, y1) = SQUARE;
+    if (x0..x1).contains(&x) && (y0..y1).contains(&y) {
+        [255, 255, 255]
+    } else {
+        [200, 100, 50]
+    }
+}
+
+#[test]
+fn letterbox_gives_the_picture_without_the_bars() {
+    // A wide and a tall frame letterboxed at half size into a 64x64 input of
+    // the inverting model: the output is the picture's part of the model's
+    // output, 64x32 or 32x64, every pixel the inverse of the half-size frame.
+    // The bars (black, inverted white) are not there.
+    for (width, height) in [(128, 64), (64, 128)] {
+        let input = info(gst_video::VideoFormat::Rgb, width, height);
+        let (output, out_info) = transform_one(
+            &format!(
+                "dltransform model={} input-width=64 input-height=64 scale-mode=letterbox ! \
+                 capsfilter caps=video/x-raw,format=RGB",
+                test_model("invert.onnx").display()
+            ),
+            &input,
+            frame_of(&input, orange_with_square),
+        );
+        assert_eq!(
+            (out_info.width(), out_info.height()),
+            (width / 2, height / 2),
+            "{width}x{height}"
+        );
+        let frame =
+            gst_video::VideoFrameRef::from_buffer_ref_readable(output.as_ref(), &out_info).unwrap();
+        for y in 0..height as usize / 2 {
+            for x in 0..width as usize / 2 {
+                let [r, g, b] = orange_with_square(2 * x, 2 * y);
+                assert_eq!(
+                    pixel(&frame, x, y),
+                    [255 - r, 255 - g, 255 - b, 255],
+                    "{width}x{height}: ({x},{y})"
+                );
+            }
+        }
+    }
+    // A 2x model fed the same half-size picture gives it back at the
+    // frame's own size, pixel for pixel.
+    let input = info(gst_video::VideoFormat::Rgb, 128, 64);
+    let (output, out_info) = transform_one(
+        &format!(
+            "dltransform model={} input-width=64 input-height=64 scale-mode=letterbox ! \
+             capsfilter caps=video/x-raw,format=RGB",
+            test_model("upscale2x.onnx").display()
+        ),
+        &input,
+        frame_of(&input, orange_with_square),
+    );
+    assert_eq!((out_info.width(), out_info.height()), (128, 64));
+    let frame =
+        gst_video::VideoFrameRef::from_buffer_ref_readable(output.as_ref(), &out_info).unwrap();
+    for y in 0..64 {
+        for x in 0..128 {
+            let [r, g, b] = orange_with_square(x, y);
+            assert_eq!(pixel(&frame, x, y), [r, g, b, 255], "({x},{y})");
+        }
+    }
+}
+
+#[test]
+fn letterbox_into_an_uneven_output_rounds_the_picture_edges() {
+    // fixed_resize: 64x64 in, 48x32 out (x 3/4, y 1/2). A 100x30 frame
+    // lands on input rows 22..41 (19 rows), output rows 11..20.5: rounded,
+    // 11..21, 48x10. A 30x100 frame lands on input columns 22..41, output
+    // columns 16.5..30.75: 17..31, 14x32. A white frame comes out all
+    // white: no black bar pixel in it.
+    for ((width, height), want) in [((100, 30), (48, 10)), ((30, 100), (14, 32))] {
+        let input = info(gst_video::VideoFormat::Rgb, width, height);
+        let (output, out_info) = transform_one(
+            &format!(
+                "dltransform model={} scale-mode=letterbox ! capsfilter caps=video/x-raw,format=RGB",
+                test_model("fixed_resize.onnx").display()
+            ),
+            &input,
+            frame_of(&input, |_, _| [255, 255, 255]),
+        );
+        assert_eq!(
+            (out_info.width(), out_info.height()),
+            want,
+            "{width}x{height}"
+        );
+        let frame =
+            gst_video::VideoFrameRef::from_buffer_ref_readable(output.as_ref(), &out_info).unwrap();
+        for y in 0..want.1 as usize {
+            for x in 0..want.0 as usize {
+                assert_eq!(pixel(&frame, x, y), [255; 4], "{width}x{height}: ({x},{y})");
+            }
         }
     }
 }
@@ -730,10 +861,11 @@ fn a_size_changing_model_scales_the_boxes_to_its_output() {
 }
 
 #[test]
-fn letterbox_bars_in_the_output_drop_the_boxes_and_keep_the_rest() {
-    // 128x64 letterboxed into the fixed 64x64 input: the output has bars,
-    // a scale would misplace every box, so ROIs are dropped; the embedding,
-    // which has no geometry, is kept.
+fn letterbox_scales_the_boxes_to_the_picture_and_center_crop_drops_them() {
+    // 128x64 letterboxed into the fixed 64x64 input lands on rows 16..48;
+    // the output is that part of the model's 48x32 output, rows 8..24: the
+    // whole picture at x 3/8, y 1/4. Boxes are scaled (rectangles rounded
+    // down, the normalised edges exact); the embedding is kept.
     let input = info(gst_video::VideoFormat::Rgb, 128, 64);
     let (entering, leaving, out_info) = annotate_and_transform(
         &format!(
@@ -743,11 +875,41 @@ fn letterbox_bars_in_the_output_drop_the_boxes_and_keep_the_rest() {
         &input,
         1,
     );
-    assert_eq!((out_info.width(), out_info.height()), (48, 32));
-    assert_eq!(rois(&entering[0]).len(), 3);
-    assert!(rois(&leaving[0]).is_empty(), "{:?}", rois(&leaving[0]));
+    assert_eq!((out_info.width(), out_info.height()), (48, 16));
+    let got = rois(&leaving[0]);
+    assert_eq!(
+        got.iter().map(|r| r.1).collect::<Vec<_>>(),
+        [(3, 2, 7, 4), (3, 2, 7, 4), (0, 0, 48, 16)]
+    );
+    assert_eq!(
+        got,
+        scaled(&rois(&entering[0]), |(x, y, w, h)| (
+            x * 48 / 128,
+            y * 16 / 64,
+            w * 48 / 128,
+            h * 16 / 64
+        ))
+    );
+    assert_square_detections(&leaving[0], (48, 16), (3.75, 2.0, 11.25, 6.0));
+    assert_eq!(
+        read_classification(&leaving[0]),
+        read_classification(&entering[0])
+    );
     assert_eq!(read_tensors(&leaving[0]).len(), 1);
     assert_eq!(read_tensors(&leaving[0]), read_tensors(&entering[0]));
+    // Center crop: the output is what the model saw, a cut of the frame; a
+    // scale would misplace every box, so ROIs are dropped, the rest kept.
+    let (_, leaving, out_info) = annotate_and_transform(
+        &format!(
+            "dltransform name=t model={} scale-mode=center-crop",
+            test_model("fixed_resize.onnx").display()
+        ),
+        &input,
+        1,
+    );
+    assert_eq!((out_info.width(), out_info.height()), (48, 32));
+    assert!(rois(&leaving[0]).is_empty(), "{:?}", rois(&leaving[0]));
+    assert_eq!(read_tensors(&leaving[0]).len(), 1);
 }
 
 #[test]

@@ -11,6 +11,15 @@
 //! `dltransform ! videoconvert ! x264enc` negotiates without sizes in the
 //! pipeline.
 //!
+//! `scale-mode` says how a frame goes into a model input of another shape.
+//! With `letterbox` (the frame's aspect ratio kept, bars around it) the
+//! output frame is the picture, without the bars: the picture's part of the
+//! model's output, cut out in whole pixels (each edge rounded to the nearest
+//! output pixel, halves up). 1280x720 frames through a 256x256 style
+//! transfer model come out 256x144; through a 2x model with a 256x256 input,
+//! 512x288. With `stretch` (the default) and `center-crop` the output is the
+//! model's whole output: what it saw, the frame squeezed or its edges cut.
+//!
 //! One-channel outputs (masks, depth) come out at the input frame's size,
 //! resampled: `mask-mode=gray` (the mask as a picture), `alpha` (the input
 //! frame with the mask as alpha, RGBA) or `cutout` (the input where the mask
@@ -27,10 +36,12 @@
 //! with their `detection` / `classification` params) are scaled to the
 //! output size, metas that describe the content (embeddings, time codes)
 //! are copied, and metas about the input's memory and colours are not (see
-//! `gstdl::meta::carry`). ROIs are dropped only where the output is not the
-//! whole input resized: a 3-channel output with `scale-mode=letterbox` or
-//! `center-crop` and a model input of another aspect ratio (masks always
-//! cover the input frame, so their ROIs stay).
+//! `gstdl::meta::carry`). A letterboxed picture is the whole input resized,
+//! so its boxes are scaled too. ROIs are dropped only where the output is
+//! not the whole input resized: a 3-channel output with
+//! `scale-mode=center-crop` and a model input of another aspect ratio,
+//! which cuts the frame's edges off (masks always cover the input frame, so
+//! their ROIs stay).
 //!
 //! ```sh
 //! gst-launch-1.0 filesrc location=clip.mp4 ! decodebin ! videoconvert ! \
@@ -66,7 +77,7 @@ use crate::element_support::{
 };
 use crate::frame_output::{
     FrameMutView, FrameRegion, MaskMode, MaskWriter, OutputMapping, TileBlender, TilePlan,
-    extract_tile_layout, frame_dims_from_shape, normalize_min_max, write_color_frame,
+    extract_tile_layout, frame_dims_from_shape, normalize_min_max, write_color_region,
 };
 use crate::inference::BatchRunner;
 use crate::inference::batch_runner::InputSlot;
@@ -74,7 +85,7 @@ use crate::inference::results::select_output;
 use crate::meta::carry::{MetaCarry, PictureMapping, add_scaled_meta, meta_carry};
 use crate::model::{ImageInput, InputElement};
 use crate::model_settings::{ModelPropertyDocs, ModelSettings, OpenedModel, model_param_specs};
-use crate::preprocess::{PixelFormat, Preprocessor, ScaleMode, TensorLayout};
+use crate::preprocess::{FrameMapping, PixelFormat, Preprocessor, ScaleMode, TensorLayout};
 use crate::props::{InputColorChoice, MaskModeChoice, ScaleModeChoice, nick};
 use crate::runtime::SharedSession;
 use crate::video::{frame_view, pixel_format, running_time_ns, video_formats};
@@ -130,12 +141,18 @@ const MODEL_DOCS: ModelPropertyDocs = ModelPropertyDocs {
 };
 
 /// What the model makes of frames of one size.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 struct Geometry {
     /// The size of one model run's input (a tile's when tiling).
     model_input: (usize, usize),
     /// Channels of the chosen output: 3 (a picture) or 1 (a mask).
     channels: usize,
+    /// The size of one model run's output (a tile's when tiling).
+    model_output: (usize, usize),
+    /// The part of a 3-channel output that becomes the output frame: the
+    /// picture without the bars with `scale-mode=letterbox`, else the whole
+    /// output (what the model saw).
+    picture: FrameRegion,
     /// The output frame size.
     output_frame: (usize, usize),
     /// Upscale factor of a tiled model (output tile / input tile).
@@ -149,6 +166,8 @@ struct Renderer {
     in_format: PixelFormat,
     out_format: PixelFormat,
     mapping: OutputMapping,
+    /// The part of a 3-channel output written (see [`Geometry::picture`]).
+    picture: FrameRegion,
     mask_mode: MaskMode,
     normalize: bool,
     mask_writer: MaskWriter,
@@ -304,7 +323,10 @@ impl Renderer {
                 )
                 .map_err(|e| e.to_string())
         } else {
-            write_color_frame(data, (channels, height, width), &mapping, &mut out)
+            // The same rectangle the caps were sized by: the output frame
+            // has exactly its size.
+            let shown = self.picture.pixels_in((width, height));
+            write_color_region(data, (channels, height, width), shown, &mapping, &mut out)
                 .map_err(|e| e.to_string())
         }
     }
@@ -442,14 +464,28 @@ impl DlTransform {
         } else {
             1
         };
+        // Letterboxing a picture keeps its aspect ratio: the output is that
+        // picture, the bars cut away. Tiles are never scaled, so never have bars.
+        let picture = if channels == 3
+            && tile == 0
+            && settings.model.scale_mode == ScaleModeChoice::Letterbox
+        {
+            let placement = FrameMapping::for_placement(ScaleMode::Letterbox, frame, model_input)
+                .map_err(|e| e.to_string())?;
+            FrameRegion::from_mapping(&placement, model_input)
+        } else {
+            FrameRegion::whole()
+        };
         let output_frame = match (channels, tile > 0) {
             (1, _) => frame,
             (_, true) => (frame.0 * tile_scale, frame.1 * tile_scale),
-            (_, false) => (out_w, out_h),
+            (_, false) => picture.pixels_in((out_w, out_h)).size(),
         };
         let geometry = Geometry {
             model_input,
             channels,
+            model_output: (out_w, out_h),
+            picture,
             output_frame,
             tile_scale,
         };
@@ -550,6 +586,7 @@ impl DlTransform {
                 channel_order: settings.output_color.into(),
                 layout: state.input.layout,
             },
+            picture: geometry.picture,
             mask_mode,
             normalize: settings.normalize_output,
             mask_writer: MaskWriter::for_region(mask_region),
@@ -560,7 +597,12 @@ impl DlTransform {
             // Masks come out over the input frame; tiles make k times the frame.
             PictureMapping::whole_frame((in_info.width(), in_info.height()), output)
         } else {
-            PictureMapping::through_model(&preprocessor.mapping(), geometry.model_input, output)
+            PictureMapping::through_model(
+                &preprocessor.mapping(),
+                geometry.model_input,
+                geometry.model_output,
+                geometry.picture.pixels_in(geometry.model_output),
+            )
         };
         Ok(Negotiated {
             preprocessor,

@@ -1,7 +1,7 @@
 //! Colour (or gray) model output tensor -> packed output frame.
 
 use super::pixels::{Layout, ToByte, check_mapping, check_output, check_size, rows_mut};
-use super::{FrameMutView, OutputError, OutputMapping};
+use super::{FrameMutView, OutputError, OutputMapping, PixelRect};
 use crate::preprocess::{ChannelOrder, TensorLayout};
 
 /// Writes one frame's model output into `out`.
@@ -24,6 +24,29 @@ pub fn write_color_frame(
     mapping: &OutputMapping,
     out: &mut FrameMutView,
 ) -> Result<(), OutputError> {
+    let (_, height, width) = shape;
+    write_color_region(
+        tensor,
+        shape,
+        PixelRect::whole((width, height)),
+        mapping,
+        out,
+    )
+}
+
+/// Writes the `region` of one frame's model output into `out`, which is the
+/// region's size: as [`write_color_frame`] (which is this with the whole
+/// output), reading only the region's pixels. A letterboxed frame's
+/// picture, without the bars, is the region
+/// [`FrameRegion::pixels_in`](super::FrameRegion::pixels_in) gives. Does not
+/// allocate.
+pub fn write_color_region(
+    tensor: &[f32],
+    shape: (usize, usize, usize),
+    region: PixelRect,
+    mapping: &OutputMapping,
+    out: &mut FrameMutView,
+) -> Result<(), OutputError> {
     check_mapping(mapping)?;
     let layout = check_output(out)?;
     let (channels, height, width) = shape;
@@ -34,11 +57,25 @@ pub fn write_color_frame(
         });
     }
     check_size("model output", width, height)?;
-    if (width, height) != (out.width, out.height) {
+    let inside = |start: usize, extent: usize, size: usize| {
+        start.checked_add(extent).is_some_and(|end| end <= size)
+    };
+    if !inside(region.x, region.width, width) || !inside(region.y, region.height, height) {
+        return Err(OutputError::RegionOutside {
+            region: (region.x, region.y, region.width, region.height),
+            width,
+            height,
+        });
+    }
+    if region.size() != (out.width, out.height) {
         return Err(OutputError::SizeMismatch {
-            what: "model output",
+            what: if region == PixelRect::whole((width, height)) {
+                "model output"
+            } else {
+                "model output's region"
+            },
             expected: (out.width, out.height),
-            got: (width, height),
+            got: region.size(),
         });
     }
     let expected = channels.saturating_mul(width).saturating_mul(height);
@@ -50,6 +87,10 @@ pub fn write_color_frame(
         });
     }
     let conv = ToByte::new(mapping);
+    let window = Window {
+        region,
+        tensor_width: width,
+    };
     let plane = width * height;
     let src = match (channels, mapping.layout) {
         (1, _) => Src::Gray(tensor),
@@ -69,8 +110,9 @@ pub fn write_color_frame(
                              1-channel outputs)",
                 });
             }
-            for (y, row) in rows_mut(out.data, out.stride, width, height).enumerate() {
-                for (px, &v) in row.iter_mut().zip(&tensor[y * width..(y + 1) * width]) {
+            let rows = rows_mut(out.data, out.stride, region.width, region.height);
+            for (y, row) in rows.enumerate() {
+                for (px, &v) in row.iter_mut().zip(&tensor[window.row(y)]) {
                     *px = conv.apply(v);
                 }
             }
@@ -86,8 +128,7 @@ pub fn write_color_frame(
     let rows = Rows {
         data: out.data,
         stride: out.stride,
-        width,
-        height,
+        window,
     };
     match (bpp, pos) {
         (3, [0, 1, 2]) => kernel::<3, 0, 1, 2>(&src, conv, rows),
@@ -110,12 +151,27 @@ enum Src<'a> {
     Gray(&'a [f32]),
 }
 
-/// The destination rows.
+/// The region of the model output that is written, and where its rows are.
+#[derive(Clone, Copy)]
+struct Window {
+    region: PixelRect,
+    /// Pixels per row of the model output.
+    tensor_width: usize,
+}
+
+impl Window {
+    /// The pixel indices (in one plane of the output) of row `y` of the region.
+    fn row(&self, y: usize) -> std::ops::Range<usize> {
+        let start = (self.region.y + y) * self.tensor_width + self.region.x;
+        start..start + self.region.width
+    }
+}
+
+/// The destination rows: one per row of the window.
 struct Rows<'a> {
     data: &'a mut [u8],
     stride: usize,
-    width: usize,
-    height: usize,
+    window: Window,
 }
 
 /// Writes every row: tensor channel `c` to byte `Pc` of each `BPP`-byte
@@ -125,10 +181,15 @@ fn kernel<const BPP: usize, const P0: usize, const P1: usize, const P2: usize>(
     conv: ToByte,
     rows: Rows,
 ) {
-    let w = rows.width;
-    let out_rows = rows_mut(rows.data, rows.stride, w * BPP, rows.height);
+    let window = rows.window;
+    let out_rows = rows_mut(
+        rows.data,
+        rows.stride,
+        window.region.width * BPP,
+        window.region.height,
+    );
     for (y, row) in out_rows.enumerate() {
-        let span = y * w..(y + 1) * w;
+        let span = window.row(y);
         match *src {
             Src::Planar([c0, c1, c2]) => {
                 let (c0, c1, c2) = (&c0[span.clone()], &c1[span.clone()], &c2[span]);

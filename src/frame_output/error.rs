@@ -69,6 +69,12 @@ pub enum OutputError {
         width: usize,
         height: usize,
     },
+    /// The region of a model output to write does not fit in it.
+    RegionOutside {
+        region: (usize, usize, usize, usize),
+        width: usize,
+        height: usize,
+    },
     /// A tile index past the plan's tile count.
     TileIndex { index: usize, count: usize },
     /// A tile was added twice to the same frame.
@@ -164,6 +170,15 @@ impl fmt::Display for OutputError {
             } => write!(
                 f,
                 "tile {w}x{h} at ({x}, {y}) does not fit in the {width}x{height} tensor"
+            ),
+            Self::RegionOutside {
+                region: (x, y, w, h),
+                width,
+                height,
+            } => write!(
+                f,
+                "region {w}x{h} at ({x}, {y}) does not fit in the {width}x{height} model output; \
+                 renegotiate the output size"
             ),
             Self::TileIndex { index, count } => write!(
                 f,

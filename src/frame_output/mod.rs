@@ -3,13 +3,15 @@
 //!
 //! The reverse of [`preprocess`](crate::preprocess), and reusing its types:
 //! - [`write_color_frame`]: a 3-channel (or 1-channel) output of one frame,
-//!   `[C, H, W]` or `[H, W, C]`, into a packed RGB / BGR / RGBA / ... frame
-//!   (`color.rs`).
+//!   `[C, H, W]` or `[H, W, C]`, into a packed RGB / BGR / RGBA / ... frame;
+//!   [`write_color_region`]: a part of it, such as a letterboxed frame's
+//!   picture without the bars ([`FrameRegion::pixels_in`]) (`color.rs`).
 //! - [`write_mask_frame`] / [`MaskWriter`]: a one-channel output (mask, depth)
 //!   as gray, as the input frame's alpha, or as a cutout over a solid
 //!   background, resampled to the frame size (`mask.rs`, `resample.rs`);
-//!   [`FrameRegion`]: the frame's part of a mask when it was letterboxed or
-//!   cropped into the model input (`region.rs`); [`normalize_min_max`] for
+//!   [`FrameRegion`]: the frame's part of a mask (or of a picture, in whole
+//!   [`PixelRect`] pixels) when it was letterboxed or cropped into the model
+//!   input (`region.rs`); [`normalize_min_max`] for
 //!   models whose raw output needs it (U2-Net).
 //! - [`TilePlan`], [`extract_tile`], [`TileBlender`]: running a fully
 //!   convolutional model tile by tile on frames too large to run whole, with
@@ -29,6 +31,10 @@
 //!   mask (`src = start + (dst + 0.5) * extent / dst_size - 0.5`), clamped to
 //!   the mask samples it touches: a letterbox's bars never blend in, a centre
 //!   crop's cut edges repeat the mask's edge.
+//! - A colour output is not resampled: a letterboxed frame's picture is cut
+//!   out of it whole pixels at a time. The region's edges, scaled from the
+//!   model input to the output, are rounded to the nearest pixel, halves up
+//!   ([`FrameRegion::pixels_in`]); caps and copy use that same rectangle.
 //! - Cutout blends with the quantised alpha byte `A`:
 //!   `out = round((in * A + bg * (255 - A)) / 255)`, exactly what compositing
 //!   the [`MaskMode::Alpha`] output over `bg` gives.
@@ -55,10 +61,10 @@ mod tests;
 mod tile;
 
 pub use blend::TileBlender;
-pub use color::write_color_frame;
+pub use color::{write_color_frame, write_color_region};
 pub use error::OutputError;
 pub use mask::{MaskMode, MaskWriter, normalize_min_max, write_mask_frame};
-pub use region::FrameRegion;
+pub use region::{FrameRegion, PixelRect};
 pub use size::{
     SizeBasis, frame_dims_from_shape, output_frame_size, probe_output_size, resolve_output_size,
 };

@@ -1,5 +1,6 @@
 //! Where the frame lies in a model's output, from where it was placed in the
-//! model's input.
+//! model's input: as a continuous region (masks are resampled over it) and
+//! as whole pixels (a letterboxed picture is cut out of a colour output).
 
 use super::resample::Span;
 use crate::preprocess::FrameMapping;
@@ -11,14 +12,41 @@ use crate::preprocess::FrameMapping;
 /// exactly as a plain resize does.
 const EDGE_SNAP: f64 = 1e-3;
 
-/// The part of a one-channel model output (a mask, depth) that shows the
+/// A rectangle of whole pixels: columns `x..x + width`, rows `y..y + height`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PixelRect {
+    pub x: usize,
+    pub y: usize,
+    pub width: usize,
+    pub height: usize,
+}
+
+impl PixelRect {
+    /// All of a frame of `size` (width, height).
+    pub fn whole(size: (usize, usize)) -> Self {
+        Self {
+            x: 0,
+            y: 0,
+            width: size.0,
+            height: size.1,
+        }
+    }
+
+    /// (width, height).
+    pub fn size(&self) -> (usize, usize) {
+        (self.width, self.height)
+    }
+}
+
+/// The part of a model output (a mask, depth, a picture) that shows the
 /// frame: per axis, the frame's first edge and its extent, in model-input
 /// pixels, with the size of that input.
 ///
 /// A letterboxed frame covers only part of the output (the rest is what the
 /// model made of the bars); a centre-cropped frame reaches past it on both
-/// sides (the cut edges, which the model never saw). A mask output of
-/// another size than the input (say half resolution) is scaled along.
+/// sides (the cut edges, which the model never saw). An output of another
+/// size than the input (a half resolution mask, a 2x upscale) is scaled
+/// along.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FrameRegion {
     input: (usize, usize),
@@ -77,6 +105,39 @@ impl FrameRegion {
                 y,
             },
             _ => Self::whole(),
+        }
+    }
+
+    /// The whole pixels of an output of `size` (width, height), covering
+    /// the whole model input, that show the frame: each edge of the region
+    /// scaled to the output (as [`FrameRegion::spans_in`]), kept within it,
+    /// and rounded to the nearest pixel, halves up (20.5 -> 21); at least
+    /// one pixel per side when the output has one.
+    ///
+    /// A letterboxed frame gives the picture without the bars: 1280x720
+    /// into 256x256 lands on rows 56..200, so a 256x256 output gives
+    /// 256x144 at y 56, a 512x512 one 512x288 at y 112. A stretch, and a
+    /// centre crop (whose frame reaches past the output), give the whole
+    /// output. The edges move by at most half an output pixel, and only
+    /// where the output is not a whole multiple of the input.
+    pub fn pixels_in(&self, size: (usize, usize)) -> PixelRect {
+        let (xs, ys) = self.spans_in(size);
+        let axis = |span: Span, size: usize| {
+            if size == 0 {
+                return (0, 0);
+            }
+            let edge = |v: f64| v.clamp(0.0, size as f64).round() as usize;
+            let start = edge(span.start).min(size - 1);
+            let end = edge(span.start + span.extent).clamp(start + 1, size);
+            (start, end - start)
+        };
+        let (x, width) = axis(xs, size.0);
+        let (y, height) = axis(ys, size.1);
+        PixelRect {
+            x,
+            y,
+            width,
+            height,
         }
     }
 

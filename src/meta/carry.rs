@@ -14,8 +14,13 @@
 //! - `size` (ROIs, that is detections and classifications; crop metas):
 //!   copied when the size stays, scaled with GStreamer's own scale transform
 //!   when the whole picture is resized, dropped when the picture moved
-//!   otherwise (letterbox bars or a crop in the output), since a scale would
-//!   put the boxes in the wrong place.
+//!   otherwise (a crop in the output, or bars), since a scale would put the
+//!   boxes in the wrong place. "Whole" is to the nearest output pixel: a
+//!   letterboxed picture cut out of a model output in whole pixels (what
+//!   dltransform outputs with `scale-mode=letterbox`) may be half an output
+//!   pixel off at an edge, and is a resize. A centre crop cuts the frame's
+//!   edges off, so its output is not one (unless it cuts less than half an
+//!   output pixel).
 //! - `colorspace` (`GstVideoMeta` among others) and any tag we do not know:
 //!   dropped; the output's pixels are the model's, in the output caps.
 //!   `memory`-tagged metas (`GstVideoMeta` again) describe the input's
@@ -24,6 +29,7 @@
 use gst::glib;
 use gst_video::VideoRegionOfInterestMeta;
 
+use crate::frame_output::PixelRect;
 use crate::preprocess::FrameMapping;
 
 /// `GST_META_TAG_VIDEO_STR`.
@@ -33,10 +39,12 @@ pub const TAG_ORIENTATION: &str = "orientation";
 /// `GST_META_TAG_VIDEO_SIZE_STR`.
 pub const TAG_SIZE: &str = "size";
 
-/// Offsets and size errors below this many pixels count as none: well above
-/// the f32 rounding of the preprocessing's scale, well below the one model
-/// pixel that a letterbox bar or a crop moves the picture by.
-const PIXEL_EPSILON: f64 = 1e-2;
+/// How far (in output pixels) an input edge may land from the output's edge
+/// and still count as on it: half a pixel, what cutting a picture out of a
+/// model output in whole pixels may leave, and room for the f32 rounding of
+/// the preprocessing's scale. Bars or a crop that move the picture further
+/// are not a resize.
+const EDGE_TOLERANCE: f64 = 0.5 + 1e-2;
 
 /// Where the input picture lands in the output frame: per axis,
 /// `output = input * scale + offset`, in pixels.
@@ -71,22 +79,26 @@ impl PictureMapping {
     }
 
     /// A frame placed into a model input of `model_input` (width, height) as
-    /// `placement` says (stretch, letterbox or crop), whose output becomes
-    /// the whole `output` frame.
+    /// `placement` says (stretch, letterbox or crop), whose model output of
+    /// `model_output` (width, height) covers the whole input, and whose
+    /// `shown` pixels of that output are the output frame: all of them, or
+    /// a letterboxed frame's picture without the bars
+    /// ([`FrameRegion::pixels_in`](crate::frame_output::FrameRegion::pixels_in)).
     pub fn through_model(
         placement: &FrameMapping,
         model_input: (usize, usize),
-        output: (u32, u32),
+        model_output: (usize, usize),
+        shown: PixelRect,
     ) -> Self {
-        let kx = f64::from(output.0) / model_input.0.max(1) as f64;
-        let ky = f64::from(output.1) / model_input.1.max(1) as f64;
+        let kx = model_output.0 as f64 / model_input.0.max(1) as f64;
+        let ky = model_output.1 as f64 / model_input.1.max(1) as f64;
         Self {
             input: (placement.frame_width as u32, placement.frame_height as u32),
-            output,
+            output: (shown.width as u32, shown.height as u32),
             scale_x: f64::from(placement.scale_x) * kx,
             scale_y: f64::from(placement.scale_y) * ky,
-            offset_x: f64::from(placement.offset_x) * kx,
-            offset_y: f64::from(placement.offset_y) * ky,
+            offset_x: f64::from(placement.offset_x) * kx - shown.x as f64,
+            offset_y: f64::from(placement.offset_y) * ky - shown.y as f64,
         }
     }
 
@@ -95,12 +107,13 @@ impl PictureMapping {
         self.input == self.output && self.is_whole_frame_scale()
     }
 
-    /// Whether the whole input fills the whole output, so GStreamer's scale
+    /// Whether the whole input fills the whole output (each edge on the
+    /// output's, to the nearest output pixel), so GStreamer's scale
     /// transform (in size to out size) moves every position right.
     pub fn is_whole_frame_scale(&self) -> bool {
         let fills = |scale: f64, offset: f64, from: u32, to: u32| {
-            offset.abs() < PIXEL_EPSILON
-                && (scale * f64::from(from) - f64::from(to)).abs() < PIXEL_EPSILON
+            offset.abs() <= EDGE_TOLERANCE
+                && (scale * f64::from(from) + offset - f64::from(to)).abs() <= EDGE_TOLERANCE
         };
         fills(self.scale_x, self.offset_x, self.input.0, self.output.0)
             && fills(self.scale_y, self.offset_y, self.input.1, self.output.1)
@@ -175,6 +188,10 @@ mod tests {
 
     const ROI_TAGS: [&str; 3] = [TAG_VIDEO, TAG_ORIENTATION, TAG_SIZE];
 
+    fn whole(size: (usize, usize)) -> PixelRect {
+        PixelRect::whole(size)
+    }
+
     fn placement(scale: (f32, f32), offset: (f32, f32), frame: (usize, usize)) -> FrameMapping {
         FrameMapping {
             scale_x: scale.0,
@@ -224,7 +241,8 @@ mod tests {
     fn a_stretched_fixed_size_model_is_a_whole_frame_scale() {
         // 640x360 stretched into 256x256; the model gives 512x512.
         let stretch = placement((256.0 / 640.0, 256.0 / 360.0), (0.0, 0.0), (640, 360));
-        let mapping = PictureMapping::through_model(&stretch, (256, 256), (512, 512));
+        let mapping =
+            PictureMapping::through_model(&stretch, (256, 256), (512, 512), whole((512, 512)));
         assert_eq!((mapping.input, mapping.output), ((640, 360), (512, 512)));
         assert!(mapping.is_whole_frame_scale());
         assert!((mapping.scale_x - 0.8).abs() < 1e-6);
@@ -232,10 +250,44 @@ mod tests {
     }
 
     #[test]
-    fn letterbox_bars_or_a_crop_in_the_output_drop_boxes() {
-        // 640x480 letterboxed into 320x320: scale 1/2, 40 px bars top and bottom.
+    fn a_letterboxed_picture_cut_out_of_the_output_is_a_whole_frame_scale() {
+        // 640x480 letterboxed into 320x320: scale 1/2, on rows 40..280. A 2x
+        // model gives 640x640, whose rows 80..560 are the picture.
         let letterbox = placement((0.5, 0.5), (0.0, 40.0), (640, 480));
-        let mapping = PictureMapping::through_model(&letterbox, (320, 320), (640, 640));
+        let picture = PixelRect {
+            x: 0,
+            y: 80,
+            width: 640,
+            height: 480,
+        };
+        let mapping = PictureMapping::through_model(&letterbox, (320, 320), (640, 640), picture);
+        assert_eq!(mapping.output, (640, 480));
+        assert_eq!((mapping.offset_x, mapping.offset_y), (0.0, 0.0));
+        assert!(mapping.is_identity());
+        assert_eq!(meta_carry(&ROI_TAGS, &mapping), MetaCarry::Copy);
+        // 100x30 into 64x64 lands on rows 22..41; a 48x32 output (x 3/4,
+        // y 1/2) has it on rows 11..20.5, cut out as 11..21: half a pixel
+        // off at the bottom, still the whole picture.
+        let letterbox = placement((0.64, 19.0 / 30.0), (0.0, 22.0), (100, 30));
+        let picture = PixelRect {
+            x: 0,
+            y: 11,
+            width: 48,
+            height: 10,
+        };
+        let mapping = PictureMapping::through_model(&letterbox, (64, 64), (48, 32), picture);
+        assert!(mapping.is_whole_frame_scale() && !mapping.is_identity());
+        assert!((mapping.scale_y * 30.0 + mapping.offset_y - 9.5).abs() < 1e-6);
+        assert_eq!(meta_carry(&ROI_TAGS, &mapping), MetaCarry::Scale);
+    }
+
+    #[test]
+    fn bars_or_a_crop_in_the_output_drop_boxes() {
+        // 640x480 letterboxed into 320x320, the whole 640x640 output shown:
+        // 80 rows of bars above the picture.
+        let letterbox = placement((0.5, 0.5), (0.0, 40.0), (640, 480));
+        let mapping =
+            PictureMapping::through_model(&letterbox, (320, 320), (640, 640), whole((640, 640)));
         assert!((mapping.offset_y - 80.0).abs() < 1e-9 && mapping.scale_y == 1.0);
         assert!(!mapping.is_whole_frame_scale());
         assert_eq!(meta_carry(&ROI_TAGS, &mapping), MetaCarry::Drop);
@@ -244,15 +296,26 @@ mod tests {
         // Center crop: 640x480 -> 320x320 at scale 2/3 cuts 80 frame pixels
         // left and right.
         let crop = placement((2.0 / 3.0, 2.0 / 3.0), (-160.0 / 3.0, 0.0), (640, 480));
-        let mapping = PictureMapping::through_model(&crop, (320, 320), (320, 320));
+        let mapping =
+            PictureMapping::through_model(&crop, (320, 320), (320, 320), whole((320, 320)));
         assert_eq!(meta_carry(&ROI_TAGS, &mapping), MetaCarry::Drop);
+        // One output pixel of bar (or of cut) is not a resize; half a pixel is.
+        for (offset, carry) in [(1.0, MetaCarry::Drop), (0.5, MetaCarry::Scale)] {
+            let shifted = PictureMapping {
+                offset_y: offset,
+                scale_y: (64.0 - offset) / 48.0,
+                ..PictureMapping::whole_frame((96, 48), (96, 64))
+            };
+            assert_eq!(meta_carry(&ROI_TAGS, &shifted), carry, "{offset}");
+        }
     }
 
     #[test]
     fn a_letterbox_that_fits_exactly_is_a_plain_scale() {
         // 640x480 into 320x240: no bars, every mode is a stretch.
         let fit = placement((0.5, 0.5), (0.0, 0.0), (640, 480));
-        let mapping = PictureMapping::through_model(&fit, (320, 240), (640, 480));
+        let mapping =
+            PictureMapping::through_model(&fit, (320, 240), (640, 480), whole((640, 480)));
         assert!(mapping.is_identity());
     }
 

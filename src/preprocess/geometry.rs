@@ -1,8 +1,8 @@
 //! Where the frame lands in the model input (stretch / letterbox / crop),
 //! the coordinate mapping back to the frame, and the bilinear sampling tables.
 
-use super::ScaleMode;
 use super::kernels::{ColTaps, H_BITS, ROW_PAD, V_BITS, VTap};
+use super::{PreprocessError, ScaleMode, check_size};
 
 /// An integer rectangle in pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,6 +100,21 @@ pub struct FrameMapping {
 }
 
 impl FrameMapping {
+    /// Where `mode` places a frame of `frame` (width, height) into a model
+    /// input of `model_input` (width, height): the mapping of a
+    /// [`Preprocessor`](super::Preprocessor) for those sizes, without
+    /// building its tables (to size an output before frames flow).
+    pub fn for_placement(
+        mode: ScaleMode,
+        frame: (usize, usize),
+        model_input: (usize, usize),
+    ) -> Result<Self, PreprocessError> {
+        check_size("frame", frame.0, frame.1)?;
+        check_size("model input", model_input.0, model_input.1)?;
+        let (src, dst) = place(frame.0, frame.1, model_input.0, model_input.1, mode);
+        Ok(Self::from_rects(src, dst, frame.0, frame.1))
+    }
+
     pub(super) fn from_rects(
         src: Rect,
         dst: Rect,

@@ -703,6 +703,40 @@ fn letterbox_geometry_padding_and_mapping() {
 }
 
 #[test]
+fn a_placement_alone_maps_as_the_preprocessor_does() {
+    for mode in [
+        ScaleMode::Stretch,
+        ScaleMode::Letterbox,
+        ScaleMode::CenterCrop,
+    ] {
+        for (frame, model) in [
+            ((1280, 720), (256, 256)),
+            ((720, 1280), (256, 256)),
+            ((100, 51), (64, 64)),
+            ((7, 3), (1000, 999)),
+        ] {
+            let pre = Preprocessor::new(
+                PixelFormat::Rgb,
+                frame.0,
+                frame.1,
+                &spec(model.0, model.1, mode),
+            );
+            let alone = FrameMapping::for_placement(mode, frame, model);
+            assert_eq!(
+                alone.unwrap(),
+                pre.unwrap().mapping(),
+                "{mode:?} {frame:?} -> {model:?}"
+            );
+        }
+    }
+    assert!(matches!(
+        FrameMapping::for_placement(ScaleMode::Letterbox, (0, 10), (64, 64)),
+        Err(PreprocessError::ZeroSize { .. })
+    ));
+    assert!(FrameMapping::for_placement(ScaleMode::Letterbox, (10, 10), (64, 0)).is_err());
+}
+
+#[test]
 fn letterbox_pillarbox_and_odd_borders() {
     // Pillarbox: 480x640 -> 320x320 gives 40 columns each side.
     let pre = Preprocessor::new(

@@ -367,3 +367,145 @@ fn random_frames_match_reference() {
         assert!(buf.padding_untouched());
     }
 }
+
+#[test]
+fn a_region_writes_exactly_its_pixels() {
+    // A 7x5 output; regions inside it, on its far edges, one row, all of it.
+    let (w, h) = (7, 5);
+    let mut rng = Rng::new(21);
+    let pixels: Vec<[u8; 3]> = (0..w * h)
+        .map(|_| [0, 1, 2].map(|_| rng.below(256) as u8))
+        .collect();
+    let rect = |x, y, width, height| PixelRect {
+        x,
+        y,
+        width,
+        height,
+    };
+    for region in [
+        rect(2, 1, 4, 2),
+        rect(3, 3, 4, 2),
+        rect(0, 2, 7, 1),
+        rect(6, 0, 1, 5),
+        PixelRect::whole((w, h)),
+    ] {
+        for format in PACKED {
+            for layout in [TensorLayout::Nchw, TensorLayout::Nhwc] {
+                for order in [ChannelOrder::Rgb, ChannelOrder::Bgr] {
+                    let tensor = tensor_of(&pixels, layout, order);
+                    let mapping = OutputMapping {
+                        channel_order: order,
+                        layout,
+                        ..OutputMapping::default()
+                    };
+                    let mut buf = Buf::new(format, region.width, region.height, 3);
+                    write_color_region(&tensor, (3, h, w), region, &mapping, &mut buf.view_mut())
+                        .unwrap();
+                    let what = format!("{region:?} {format:?} {layout:?} {order:?}");
+                    for y in 0..region.height {
+                        for x in 0..region.width {
+                            let want = pixels[(region.y + y) * w + region.x + x];
+                            assert_eq!(buf.rgb(x, y), want, "{what} at ({x}, {y})");
+                            if let Some(e) = buf.extra(x, y) {
+                                assert_eq!(e, 255, "{what}: alpha / padding byte");
+                            }
+                        }
+                    }
+                    assert!(buf.padding_untouched(), "{what}: row padding written");
+                }
+            }
+        }
+        // One channel, as gray bytes or gray colour.
+        let gray: Vec<f32> = (0..w * h).map(|i| i as f32 * 7.0).collect();
+        let unit = OutputMapping {
+            scale: 1.0,
+            ..OutputMapping::default()
+        };
+        for format in [PixelFormat::Gray8, PixelFormat::Bgrx] {
+            let mut buf = Buf::new(format, region.width, region.height, 2);
+            write_color_region(&gray, (1, h, w), region, &unit, &mut buf.view_mut()).unwrap();
+            for y in 0..region.height {
+                for x in 0..region.width {
+                    let v = (((region.y + y) * w + region.x + x) * 7) as u8;
+                    assert_eq!(buf.rgb(x, y), [v; 3], "{region:?} {format:?}");
+                }
+            }
+            assert!(buf.padding_untouched());
+        }
+    }
+}
+
+#[test]
+fn random_regions_match_reference() {
+    let mut rng = Rng::new(5);
+    for _ in 0..200 {
+        let (w, h) = (1 + rng.below(30), 1 + rng.below(9));
+        let (x, y) = (rng.below(w), rng.below(h));
+        let region = PixelRect {
+            x,
+            y,
+            width: 1 + rng.below(w - x),
+            height: 1 + rng.below(h - y),
+        };
+        let format = PACKED[rng.below(PACKED.len())];
+        let layout = [TensorLayout::Nchw, TensorLayout::Nhwc][rng.below(2)];
+        let m = OutputMapping {
+            scale: rng.unit() * 300.0,
+            offset: rng.unit() * 40.0 - 20.0,
+            channel_order: ChannelOrder::Rgb,
+            layout,
+        };
+        let t: Vec<f32> = (0..3 * w * h).map(|_| rng.unit() * 1.4 - 0.2).collect();
+        let mut buf = Buf::new(format, region.width, region.height, rng.below(8));
+        write_color_region(&t, (3, h, w), region, &m, &mut buf.view_mut()).unwrap();
+        for oy in 0..region.height {
+            for ox in 0..region.width {
+                let i = (region.y + oy) * w + region.x + ox;
+                let v = |c: usize| match layout {
+                    TensorLayout::Nchw => t[c * w * h + i],
+                    TensorLayout::Nhwc => t[i * 3 + c],
+                };
+                let want = [0, 1, 2].map(|c| reference(v(c), m.scale, m.offset));
+                assert_eq!(buf.rgb(ox, oy), want, "{region:?} of {w}x{h}");
+            }
+        }
+        assert!(buf.padding_untouched());
+    }
+}
+
+#[test]
+fn a_region_outside_the_output_or_of_another_size_is_an_error() {
+    let m = OutputMapping::default();
+    let t = vec![0.0f32; 3 * 4 * 2];
+    let write = |region: PixelRect, out_size: (usize, usize)| {
+        let mut buf = Buf::new(PixelFormat::Rgb, out_size.0, out_size.1, 0);
+        write_color_region(&t, (3, 2, 4), region, &m, &mut buf.view_mut())
+    };
+    let rect = |x, y, width, height| PixelRect {
+        x,
+        y,
+        width,
+        height,
+    };
+    for region in [
+        rect(1, 0, 4, 2),
+        rect(0, 1, 4, 2),
+        rect(usize::MAX, 0, 2, 2),
+        rect(0, 2, 4, 1),
+    ] {
+        let size = (region.width.max(1), region.height.max(1));
+        let e = write(region, size).expect_err("outside");
+        assert!(matches!(e, OutputError::RegionOutside { .. }), "{e:?}");
+        assert!(e.to_string().contains("does not fit"), "{e}");
+    }
+    let e = write(rect(1, 0, 3, 2), (4, 2)).expect_err("size");
+    assert_eq!(
+        e,
+        OutputError::SizeMismatch {
+            what: "model output's region",
+            expected: (4, 2),
+            got: (3, 2)
+        }
+    );
+    assert_eq!(write(rect(1, 0, 3, 2), (3, 2)), Ok(()));
+}

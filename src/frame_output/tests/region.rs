@@ -199,3 +199,102 @@ fn a_broken_placement_falls_back_to_the_whole_mask() {
         FrameRegion::whole()
     );
 }
+
+fn rect(x: usize, y: usize, width: usize, height: usize) -> PixelRect {
+    PixelRect {
+        x,
+        y,
+        width,
+        height,
+    }
+}
+
+#[test]
+fn a_letterboxed_picture_in_whole_output_pixels() {
+    let letterbox = |frame, model| region(frame, model, ScaleMode::Letterbox);
+    // 1280x720 into 256x256: scale 1/5, content 256x144 on rows 56..200.
+    let wide = letterbox((1280, 720), (256, 256));
+    assert_eq!(wide.pixels_in((256, 256)), rect(0, 56, 256, 144));
+    // 720x1280: the middle columns.
+    let tall = letterbox((720, 1280), (256, 256));
+    assert_eq!(tall.pixels_in((256, 256)), rect(56, 0, 144, 256));
+    // A 2x model (512x512 out): twice everything; 4x likewise.
+    assert_eq!(wide.pixels_in((512, 512)), rect(0, 112, 512, 288));
+    assert_eq!(tall.pixels_in((1024, 1024)), rect(224, 0, 576, 1024));
+    // 1920x1080 into 640x640: content 640x360 on rows 140..500.
+    assert_eq!(
+        letterbox((1920, 1080), (640, 640)).pixels_in((640, 640)),
+        rect(0, 140, 640, 360)
+    );
+    // A frame with the input's aspect ratio has no bars: the whole output.
+    let fit = letterbox((640, 480), (320, 240));
+    assert_eq!(fit.pixels_in((640, 480)), PixelRect::whole((640, 480)));
+}
+
+#[test]
+fn uneven_picture_edges_round_to_the_nearest_pixel_halves_up() {
+    let letterbox = |frame, model| region(frame, model, ScaleMode::Letterbox);
+    // 100x30 into 64x64: scale 0.64, content 64 x round(19.2) = 19 rows on
+    // rows 22..41. A fixed 48x32 output (x 3/4, y 1/2): rows 11..20.5,
+    // rounded 11..21.
+    let wide = letterbox((100, 30), (64, 64));
+    assert_eq!(wide.pixels_in((48, 32)), rect(0, 11, 48, 10));
+    // 30x100: columns 22..41, in 48 columns 16.5..30.75: 17..31.
+    let tall = letterbox((30, 100), (64, 64));
+    assert_eq!(tall.pixels_in((48, 32)), rect(17, 0, 14, 32));
+    // 100x51 into 64x64: 33 rows on 15..48. At 1.5x (96x96): 22.5..72,
+    // 23..72; at 1/2 (32x32): 7.5..24, 8..24.
+    let odd = letterbox((100, 51), (64, 64));
+    assert_eq!(odd.pixels_in((64, 64)), rect(0, 15, 64, 33));
+    assert_eq!(odd.pixels_in((96, 96)), rect(0, 23, 96, 49));
+    assert_eq!(odd.pixels_in((32, 32)), rect(0, 8, 32, 16));
+    // Each edge lands within half an output pixel of the exact one.
+    for (frame, model, out) in [
+        ((100, 51), (64, 64), (97, 33)),
+        ((333, 111), (77, 91), (50, 200)),
+        ((7, 3), (1000, 999), (13, 17)),
+    ] {
+        let r = letterbox(frame, model);
+        let (xs, ys) = r.spans_in(out);
+        let got = r.pixels_in(out);
+        for (start, extent, px_start, px_extent) in [
+            (xs.start, xs.extent, got.x, got.width),
+            (ys.start, ys.extent, got.y, got.height),
+        ] {
+            assert!((px_start as f64 - start).abs() <= 0.5, "{frame:?} {got:?}");
+            let end = (px_start + px_extent) as f64;
+            assert!((end - (start + extent)).abs() <= 0.5, "{frame:?} {got:?}");
+        }
+    }
+}
+
+#[test]
+fn a_stretch_or_a_centre_crop_shows_the_whole_output() {
+    for (frame, model, out) in [
+        ((1280, 720), (256, 256), (256, 256)),
+        ((1920, 1080), (513, 291), (1026, 582)),
+        ((100, 51), (64, 64), (48, 32)),
+    ] {
+        for mode in [ScaleMode::Stretch, ScaleMode::CenterCrop] {
+            assert_eq!(
+                region(frame, model, mode).pixels_in(out),
+                PixelRect::whole(out),
+                "{mode:?} {frame:?}"
+            );
+        }
+    }
+    assert_eq!(
+        FrameRegion::whole().pixels_in((5, 9)),
+        PixelRect::whole((5, 9))
+    );
+}
+
+#[test]
+fn a_sliver_of_a_picture_keeps_one_pixel() {
+    // 1000x1 into 64x64: one content row (31); in a 16x16 output it is
+    // 7.75..8, which rounds to nothing: one row is kept.
+    let r = region((1000, 1), (64, 64), ScaleMode::Letterbox);
+    assert_eq!(r.pixels_in((16, 16)), rect(0, 8, 16, 1));
+    // An empty output has no pixels to keep.
+    assert_eq!(r.pixels_in((0, 0)), rect(0, 0, 0, 0));
+}
