@@ -22,6 +22,16 @@ pub struct PixelRect {
 }
 
 impl PixelRect {
+    /// Columns `x..x + width`, rows `y..y + height`.
+    pub const fn new(x: usize, y: usize, width: usize, height: usize) -> Self {
+        Self {
+            x,
+            y,
+            width,
+            height,
+        }
+    }
+
     /// All of a frame of `size` (width, height).
     pub fn whole(size: (usize, usize)) -> Self {
         Self {

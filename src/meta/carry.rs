@@ -254,12 +254,7 @@ mod tests {
         // 640x480 letterboxed into 320x320: scale 1/2, on rows 40..280. A 2x
         // model gives 640x640, whose rows 80..560 are the picture.
         let letterbox = placement((0.5, 0.5), (0.0, 40.0), (640, 480));
-        let picture = PixelRect {
-            x: 0,
-            y: 80,
-            width: 640,
-            height: 480,
-        };
+        let picture = PixelRect::new(0, 80, 640, 480);
         let mapping = PictureMapping::through_model(&letterbox, (320, 320), (640, 640), picture);
         assert_eq!(mapping.output, (640, 480));
         assert_eq!((mapping.offset_x, mapping.offset_y), (0.0, 0.0));
@@ -269,12 +264,7 @@ mod tests {
         // y 1/2) has it on rows 11..20.5, cut out as 11..21: half a pixel
         // off at the bottom, still the whole picture.
         let letterbox = placement((0.64, 19.0 / 30.0), (0.0, 22.0), (100, 30));
-        let picture = PixelRect {
-            x: 0,
-            y: 11,
-            width: 48,
-            height: 10,
-        };
+        let picture = PixelRect::new(0, 11, 48, 10);
         let mapping = PictureMapping::through_model(&letterbox, (64, 64), (48, 32), picture);
         assert!(mapping.is_whole_frame_scale() && !mapping.is_identity());
         assert!((mapping.scale_y * 30.0 + mapping.offset_y - 9.5).abs() < 1e-6);

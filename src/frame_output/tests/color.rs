@@ -376,12 +376,7 @@ fn a_region_writes_exactly_its_pixels() {
     let pixels: Vec<[u8; 3]> = (0..w * h)
         .map(|_| [0, 1, 2].map(|_| rng.below(256) as u8))
         .collect();
-    let rect = |x, y, width, height| PixelRect {
-        x,
-        y,
-        width,
-        height,
-    };
+    let rect = PixelRect::new;
     for region in [
         rect(2, 1, 4, 2),
         rect(3, 3, 4, 2),
@@ -481,12 +476,7 @@ fn a_region_outside_the_output_or_of_another_size_is_an_error() {
         let mut buf = Buf::new(PixelFormat::Rgb, out_size.0, out_size.1, 0);
         write_color_region(&t, (3, 2, 4), region, &m, &mut buf.view_mut())
     };
-    let rect = |x, y, width, height| PixelRect {
-        x,
-        y,
-        width,
-        height,
-    };
+    let rect = PixelRect::new;
     for region in [
         rect(1, 0, 4, 2),
         rect(0, 1, 4, 2),

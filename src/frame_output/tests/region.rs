@@ -201,12 +201,7 @@ fn a_broken_placement_falls_back_to_the_whole_mask() {
 }
 
 fn rect(x: usize, y: usize, width: usize, height: usize) -> PixelRect {
-    PixelRect {
-        x,
-        y,
-        width,
-        height,
-    }
+    PixelRect::new(x, y, width, height)
 }
 
 #[test]
