@@ -112,13 +112,18 @@ fn tensor_of(pixels: &[[u8; 3]], layout: TensorLayout, order: ChannelOrder) -> V
     t
 }
 
+/// `n` RGB pixels of random values, the same for the same `seed`.
+fn random_pixels(seed: u64, n: usize) -> Vec<[u8; 3]> {
+    let mut rng = Rng::new(seed);
+    (0..n)
+        .map(|_| [0, 1, 2].map(|_| rng.below(256) as u8))
+        .collect()
+}
+
 #[test]
 fn every_format_layout_and_order_exact() {
     let (w, h) = (5, 3);
-    let mut rng = Rng::new(7);
-    let pixels: Vec<[u8; 3]> = (0..w * h)
-        .map(|_| [0, 1, 2].map(|_| rng.below(256) as u8))
-        .collect();
+    let pixels = random_pixels(7, w * h);
     for format in PACKED {
         for layout in [TensorLayout::Nchw, TensorLayout::Nhwc] {
             for order in [ChannelOrder::Rgb, ChannelOrder::Bgr] {
@@ -372,10 +377,7 @@ fn random_frames_match_reference() {
 fn a_region_writes_exactly_its_pixels() {
     // A 7x5 output; regions inside it, on its far edges, one row, all of it.
     let (w, h) = (7, 5);
-    let mut rng = Rng::new(21);
-    let pixels: Vec<[u8; 3]> = (0..w * h)
-        .map(|_| [0, 1, 2].map(|_| rng.below(256) as u8))
-        .collect();
+    let pixels = random_pixels(21, w * h);
     let rect = PixelRect::new;
     for region in [
         rect(2, 1, 4, 2),
