@@ -569,11 +569,7 @@ fn a_flush_drops_the_held_batch_cleanly() {
             .unwrap();
     }
     assert!(harness.try_pull().is_none(), "a half-full batch is held");
-    assert!(harness.push_event(gst::event::FlushStart::new()));
-    assert!(harness.push_event(gst::event::FlushStop::new(true)));
-    harness.push_event(gst::event::Segment::new(&gst::FormattedSegment::<
-        gst::ClockTime,
-    >::new()));
+    common::flush(&mut harness);
     for (index, rects) in squares.iter().enumerate().skip(2) {
         harness
             .push(frame_with_squares(&info, rects, index as u64))
@@ -741,11 +737,7 @@ fn a_flush_drops_the_batch_in_flight() {
         .push(frame_with_squares(&info, &squares[0], 0))
         .unwrap();
     assert!(harness.try_pull().is_none(), "frame 0 is being inferred");
-    assert!(harness.push_event(gst::event::FlushStart::new()));
-    assert!(harness.push_event(gst::event::FlushStop::new(true)));
-    harness.push_event(gst::event::Segment::new(&gst::FormattedSegment::<
-        gst::ClockTime,
-    >::new()));
+    common::flush(&mut harness);
     for (index, rects) in squares.iter().enumerate().skip(1) {
         harness
             .push(frame_with_squares(&info, rects, index as u64))

@@ -20,11 +20,7 @@ fn three_hundred_frames_under_valgrind_leak_nothing() {
         .arg(common::root().join("scripts/leak-check.sh"))
         .output()
         .expect("bash runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let text = common::printed(&output);
     println!("{text}"); // shown with --nocapture: the run time and error summary
     assert!(output.status.success(), "{text}");
     assert!(text.contains("[leak-check] PASS"), "{text}");

@@ -26,11 +26,7 @@ fn run_script(path: &Path) -> String {
         .env("GSTDL_PLUGIN_DIR", common::root().join("target/debug"))
         .output()
         .expect("bash runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let text = common::printed(&output);
     assert!(
         output.status.success(),
         "{} failed ({:?}) after {:?}:\n{text}",

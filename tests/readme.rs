@@ -53,11 +53,7 @@ fn every_gst_launch_line_in_the_readme_runs() {
             .env("MODELS", common::data("models"))
             .output()
             .unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
+        let text = common::printed(&output);
         assert!(
             output.status.success(),
             "README block failed:\n{block}\n{text}"

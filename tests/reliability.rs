@@ -379,11 +379,7 @@ fn dltransform_drops_a_flushed_batch_and_ends_a_partial_one_at_eos() {
         harness.push(frame(index)).unwrap();
     }
     assert!(harness.try_pull().is_none(), "a half-full batch is held");
-    assert!(harness.push_event(gst::event::FlushStart::new()));
-    assert!(harness.push_event(gst::event::FlushStop::new(true)));
-    harness.push_event(gst::event::Segment::new(&gst::FormattedSegment::<
-        gst::ClockTime,
-    >::new()));
+    common::flush(&mut harness);
     // Six frames: one full batch and a partial one, which EOS runs.
     for index in 2..8 {
         harness.push(frame(index)).unwrap();

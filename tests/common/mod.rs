@@ -189,3 +189,22 @@ pub fn pull_frames(
     pipeline.set_state(gst::State::Null).unwrap();
     frames
 }
+
+/// What a finished command printed: its stdout, then its stderr.
+pub fn printed(output: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// Flushes a harness as a flushing seek does: flush start, flush stop, and
+/// the new segment that follows it.
+pub fn flush(harness: &mut gst_check::Harness) {
+    assert!(harness.push_event(gst::event::FlushStart::new()));
+    assert!(harness.push_event(gst::event::FlushStop::new(true)));
+    harness.push_event(gst::event::Segment::new(&gst::FormattedSegment::<
+        gst::ClockTime,
+    >::new()));
+}
