@@ -185,14 +185,14 @@ def yolo_rows(g, box, present, extra_cols):
 # --------------------------------------------------------------------------
 
 def build_yolov8(in_shape=(1, 3, 320, 320), out_shape=None, nhwc=False, uint8=False,
-                 transposed=False, pad_anchors=0):
+                 transposed=False, anchors_follow_width=False):
     """YOLOv8-style detector of the bright rectangle.
 
     Input `images` (float NCHW by default; NHWC and/or uint8 variants test the
     element's layout and dtype handling), output `output0` [B,4+C,3] rows
     cx,cy,w,h,score0..2 (or [B,3,4+C] when transposed) as described in the
     module docstring.  Tests check box decoding, thresholding, NMS and
-    class-aware NMS.  `pad_anchors` appends 3 all-zero anchors per 320 input
+    class-aware NMS.  `anchors_follow_width` appends 3 all-zero anchors per 320 input
     columns, so that at width 320 the anchor count (6) lies below the 7
     attributes while following the input size, as a YOLOv8 export with
     dynamic axes does (and ONNX Runtime cannot fix the count at load).
@@ -201,7 +201,7 @@ def build_yolov8(in_shape=(1, 3, 320, 320), out_shape=None, nhwc=False, uint8=Fa
     x, thr = to_nchw_float(g, "images", nhwc=nhwc, uint8=uint8)
     box, present = bright_box(g, x, thr)
     rows = yolo_rows(g, box, present, YOLOV8_SCORES)
-    if pad_anchors:
+    if anchors_follow_width:
         zeros = g.op("Mul", rows, g.const(0.0))                          # [B,3,4+C]
         per_320 = g.op("Div", g.op("Shape", x, start=3, end=4), g.const([320], np.int64))
         reps = g.op("Concat", g.const([1], np.int64), per_320, g.const([1], np.int64), axis=0)
@@ -212,7 +212,7 @@ def build_yolov8(in_shape=(1, 3, 320, 320), out_shape=None, nhwc=False, uint8=Fa
         shape = [batch, 3, 4 + NUM_CLASSES]
     else:
         g.op("Transpose", rows, perm=[0, 2, 1], out="output0")
-        shape = [batch, 4 + NUM_CLASSES, "anchors" if pad_anchors else 3]
+        shape = [batch, 4 + NUM_CLASSES, "anchors" if anchors_follow_width else 3]
     dtype = TensorProto.UINT8 if uint8 else F32
     return g.model([tensor("images", dtype, list(in_shape))],
                    [tensor("output0", F32, out_shape or shape)], "yolov8")
@@ -497,7 +497,7 @@ RECT_B = (7, 13, 61, 29)        # non-square, catches x/y swaps
 
 
 def check_yolov8(path, h=320, w=320, batch_rects=((RECT_A,), (RECT_B,), (None,)),
-                 nhwc=False, uint8=False, transposed=False, pad_anchors=0):
+                 nhwc=False, uint8=False, transposed=False, extra_anchors=0):
     for rects in batch_rects:
         imgs = np.stack([synth(h, w, r) for r in rects])
         if uint8:
@@ -506,7 +506,7 @@ def check_yolov8(path, h=320, w=320, batch_rects=((RECT_A,), (RECT_B,), (None,))
             imgs = np.ascontiguousarray(imgs.transpose(0, 2, 3, 1))
         out, _ = run(path, {"images": imgs})
         exp = np.stack([ref_yolo_rows(r, YOLOV8_SCORES) for r in rects])
-        exp = np.concatenate([exp, np.zeros((len(rects), pad_anchors, exp.shape[2]), np.float32)], axis=1)
+        exp = np.concatenate([exp, np.zeros((len(rects), extra_anchors, exp.shape[2]), np.float32)], axis=1)
         eq(out["output0"], exp if transposed else exp.transpose(0, 2, 1), f"{path} {rects}")
 
 
@@ -651,8 +651,8 @@ MODELS = [
     # A dynamic anchor dim holding fewer anchors (6) than attributes (7), as
     # YOLOv8 exported with dynamic axes gives at small input sizes.
     ("yolov8_few_anchors.onnx",
-     lambda: build_yolov8((1, 3, 320, "width"), pad_anchors=True),
-     lambda p: check_yolov8(p, pad_anchors=3)),
+     lambda: build_yolov8((1, 3, 320, "width"), anchors_follow_width=True),
+     lambda p: check_yolov8(p, extra_anchors=3)),
     ("yolov8_transposed.onnx", lambda: build_yolov8(transposed=True),
      lambda p: check_yolov8(p, transposed=True)),
     ("yolov8_nhwc.onnx", lambda: build_yolov8((1, 320, 320, 3), nhwc=True),

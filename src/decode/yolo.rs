@@ -143,9 +143,13 @@ fn check_frame(
     head: Head,
     outputs: &[OutputView],
     orientation: Orientation,
-) -> Result<Option<Orientation>, Mismatch> {
+) -> Result<Orientation, Mismatch> {
     check(head, &shape::from_views(outputs))?;
-    let ([output], &[a, b]) = (outputs, outputs.first().map_or(&[][..], |o| o.shape)) else {
+    // The check above settles both; the fallbacks only keep this panic-free.
+    let [output] = outputs else {
+        return Err(Mismatch::default());
+    };
+    let &[a, b] = output.shape else {
         return Err(Mismatch::default());
     };
     let attributes = match orientation {
@@ -159,7 +163,7 @@ fn check_frame(
             output.name, head.first_class
         )));
     }
-    Ok(Some(orientation))
+    Ok(orientation)
 }
 
 /// Decodes one frame into candidates above the confidence threshold (before
@@ -173,7 +177,7 @@ pub(super) fn decode(
     params: &DetectionParams,
 ) -> Result<Vec<Detection>, Mismatch> {
     let orientation = match declared {
-        Some(orientation) => check_frame(head, outputs, orientation)?,
+        Some(orientation) => Some(check_frame(head, outputs, orientation)?),
         None => check(head, &shape::from_views(outputs))?,
     };
     // With every dim known the check always decides; the fallbacks only
