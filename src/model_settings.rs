@@ -87,6 +87,8 @@ pub struct ModelPropertyDocs {
     pub output_name: &'static str,
     /// What `batch-size` holds together.
     pub batch: &'static str,
+    /// What `scale-mode` means for this element's results.
+    pub scale_mode: &'static str,
 }
 
 /// The shared properties, documented for `gst-inspect-1.0`.
@@ -148,7 +150,7 @@ pub fn model_param_specs(docs: &ModelPropertyDocs) -> Vec<glib::ParamSpec> {
             .build(),
         glib::ParamSpecEnum::builder_with_default("scale-mode", ScaleModeChoice::default())
             .nick("Scale mode")
-            .blurb("How a frame is fitted into the model input (results are mapped back to frame pixels)")
+            .blurb(docs.scale_mode)
             .mutable_ready()
             .build(),
         glib::ParamSpecUInt::builder("input-width")

@@ -117,6 +117,7 @@ const MODEL_DOCS: ModelPropertyDocs = ModelPropertyDocs {
     automatic_size: "the frame size rounded up to a multiple of 32",
     output_name: "The output read by decoder=classification or features; unset: 'features' or 'embeddings' if present, else the first output",
     batch: "Frames inferred together; frames are held until the batch is full (a partial batch runs at EOS)",
+    scale_mode: "How a frame is fitted into the model input (boxes are mapped back to frame pixels)",
 };
 
 /// A frame held until its batch has run.

@@ -138,6 +138,7 @@ const MODEL_DOCS: ModelPropertyDocs = ModelPropertyDocs {
     automatic_size: "the frame size (set it for models that need multiples of 8 or 32)",
     output_name: "The model output that becomes the frame; unset: the first output",
     batch: "Frames (or tiles) run together; frames are held until the batch is full (a partial batch runs at EOS)",
+    scale_mode: "How a frame is fitted into the model input; with letterbox the output is the picture without the bars; masks always cover the whole frame; no effect with tile-size",
 };
 
 /// What the model makes of frames of one size.
