@@ -20,6 +20,7 @@ pub mod publish;
 pub mod qos;
 pub mod runtime;
 pub mod stats;
+pub mod track;
 pub mod video;
 pub mod ytdl;
 
