@@ -751,3 +751,40 @@ fn a_flush_drops_the_batch_in_flight() {
     }
     assert_eq!(pts, vec![40, 80, 120], "frame 0 went with the flush");
 }
+
+#[test]
+fn frames_left_out_by_inference_interval_are_marked_as_not_inferred() {
+    common::init();
+    let mut harness = gst_check::Harness::new_parse(&format!(
+        "dlinfer model={} inference-interval=3",
+        model("yolov8_nchw.onnx")
+    ));
+    let info = rgb_info(320, 320);
+    harness.set_src_caps(info.to_caps().unwrap());
+    harness.play();
+    for index in 0..7 {
+        harness
+            .push(frame_with_squares(&info, &[(40, 100, 80, 140)], index))
+            .unwrap();
+    }
+    assert!(harness.push_event(gst::event::Eos::new()));
+    let mut reasons = Vec::new();
+    while let Some(buffer) = harness.try_pull() {
+        reasons.push(gstdl::meta::skip_reason(&buffer));
+        // An interval frame is no late frame: dlstats does not count it.
+        assert!(!gstdl::meta::is_skipped(&buffer));
+    }
+    use gstdl::meta::SkipReason::Interval;
+    assert_eq!(
+        reasons,
+        [
+            None,
+            Some(Interval),
+            Some(Interval),
+            None,
+            Some(Interval),
+            Some(Interval),
+            None
+        ]
+    );
+}

@@ -48,7 +48,10 @@ use crate::element_support::{
 use crate::inference::{
     BatchPipeline, BatchRunner, FinishedBatch, FrameResults, PostprocessSettings,
 };
-use crate::meta::{attach_classification, attach_detection, attach_tensor, mark_skipped};
+use crate::meta::{
+    SkipReason, attach_classification, attach_detection, attach_tensor, mark_not_inferred,
+    mark_skipped,
+};
 use crate::model::ImageInput;
 use crate::model::image_input::DYNAMIC_SIZE_MULTIPLE;
 use crate::model::labels::{check_label_count, load_labels};
@@ -853,6 +856,11 @@ impl BaseTransformImpl for DlInfer {
         state.frames_seen += 1;
         let mut inbuf = inbuf;
         let mut inferred = is_inference_frame(index, interval);
+        // Marked so that downstream (dltrack) tells "not looked at" from
+        // "nothing found".
+        if !inferred {
+            mark_not_inferred(inbuf.make_mut(), SkipReason::Interval);
+        }
         // Realtime: a frame the sink will show late anyway passes on without
         // inference, marked, so the pipeline catches up with a live source.
         if inferred

@@ -16,5 +16,5 @@ pub mod tensor;
 
 pub use classification::{FrameClass, attach_classification, read_classification};
 pub use detection::{DetectedObject, attach_detection, read_detections};
-pub use skipped::{is_skipped, mark_skipped};
+pub use skipped::{SkipReason, is_skipped, mark_not_inferred, mark_skipped, skip_reason};
 pub use tensor::{FrameTensor, TensorKind, attach_tensor, read_tensors};
