@@ -28,6 +28,7 @@ mod dlinfer;
 mod dloverlay;
 mod dlpublish;
 mod dlstats;
+mod dltrack;
 mod dltransform;
 mod ytdlsrc;
 
@@ -38,6 +39,7 @@ fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     dlpublish::register(plugin)?;
     dltransform::register(plugin)?;
     dlstats::register(plugin)?;
+    dltrack::register(plugin)?;
     ytdlsrc::register(plugin)?;
     Ok(())
 }

@@ -59,6 +59,7 @@ fn the_plugin_lists_its_elements() {
         "dloverlay",
         "dlpublish",
         "dlstats",
+        "dltrack",
         "dltransform",
         "ytdlsrc",
     ] {
@@ -95,6 +96,15 @@ fn dlinfer_documents_every_property() {
 fn dltransform_dlpublish_and_dloverlay_document_every_property() {
     for element in ["dltransform", "dlpublish", "dloverlay"] {
         assert_documents_properties(element);
+    }
+}
+
+#[test]
+fn dltrack_documents_every_property_and_its_algorithms() {
+    assert_documents_properties("dltrack");
+    let text = inspect("dltrack");
+    for choice in ["): bytetrack ", "): sort ", "): iou "] {
+        assert!(text.contains(choice), "algorithm {choice} listed: {text}");
     }
 }
 

@@ -13,6 +13,7 @@ pub mod custom;
 pub mod detection;
 pub mod skipped;
 pub mod tensor;
+pub mod tracking;
 
 pub use classification::{FrameClass, attach_classification, read_classification};
 pub use detection::{DetectedObject, attach_detection, read_detections};
