@@ -40,8 +40,9 @@ use gst::prelude::*;
 use gst::subclass::prelude::*;
 use gst_base::subclass::prelude::*;
 
+use crate::meta::tracking::{read_events, read_object_tracks, tracking_meta};
 use crate::meta::{TensorKind, read_classification, read_detections, read_tensors};
-use crate::publish::{FrameRecord, IndexRow, LineFile, NpyWriter};
+use crate::publish::{EventEntry, FrameRecord, IndexRow, LineFile, NpyWriter};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
@@ -232,6 +233,18 @@ impl DlPublish {
         let objects = read_detections(buffer, width, height);
         let classes = read_classification(buffer);
         let mut record = FrameRecord::new(frame, pts_ms, state.size, &objects, &classes);
+        record.set_tracks(&read_object_tracks(buffer));
+        if let Some(tracking) = tracking_meta(buffer) {
+            record.events = read_events(&tracking)
+                .into_iter()
+                .map(|e| EventEntry {
+                    kind: e.kind,
+                    name: e.name,
+                    id: e.id,
+                    direction: e.direction,
+                })
+                .collect();
+        }
         let features = read_tensors(buffer)
             .into_iter()
             .find(|t| t.kind == TensorKind::Features);

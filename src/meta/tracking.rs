@@ -64,6 +64,16 @@ pub fn read_tracking(meta: &VideoRegionOfInterestMeta) -> Option<TrackingInfo> {
     })
 }
 
+/// The track (id, predicted) of each object, in the order
+/// [`read_detections`](super::read_detections) reads them.
+pub fn read_object_tracks(buffer: &gst::BufferRef) -> Vec<Option<(u64, bool)>> {
+    buffer
+        .iter_meta::<VideoRegionOfInterestMeta>()
+        .filter(|meta| is_object(meta))
+        .map(|meta| read_tracking(&meta).map(|t| (t.id, t.predicted)))
+        .collect()
+}
+
 /// The `tracking` param structure of a report.
 pub fn tracking_params(report: &TrackReport) -> gst::Structure {
     gst::Structure::builder(TRACKING_PARAMS)

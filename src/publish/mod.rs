@@ -9,4 +9,4 @@ pub mod record;
 pub use line_file::LineFile;
 pub use line_file::sync_to_disk;
 pub use npy::NpyWriter;
-pub use record::{BoundingBox, ClassEntry, FrameRecord, IndexRow};
+pub use record::{BoundingBox, ClassEntry, EventEntry, FrameRecord, IndexRow};

@@ -34,6 +34,26 @@ pub struct ClassEntry {
     /// The object's box; absent for a frame classification.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bbox: Option<BoundingBox>,
+    /// The object's track id (`dltrack`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<u64>,
+    /// True when the box is `dltrack`'s prediction on a frame not inferred.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub predicted: bool,
+}
+
+/// A tracker event of the frame (`dltrack`'s line and zone counting).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EventEntry {
+    /// `line-crossed`, `zone-entered` or `zone-exited`.
+    pub kind: String,
+    /// The line's or zone's name.
+    pub name: String,
+    /// The track's id.
+    pub id: u64,
+    /// `in` or `out`, for line crossings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub direction: Option<String>,
 }
 
 /// One frame's line.
@@ -56,6 +76,9 @@ pub struct FrameRecord {
     /// The embedding's row in the `.npy` file, when written there.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub embedding_row: Option<u64>,
+    /// The frame's tracker events.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<EventEntry>,
 }
 
 impl FrameRecord {
@@ -78,12 +101,16 @@ impl FrameRecord {
                     xmax: o.x_max,
                     ymax: o.y_max,
                 }),
+                id: None,
+                predicted: false,
             })
             .collect();
         entries.extend(classes.iter().map(|c| ClassEntry {
             cat: c.label.clone(),
             prob: c.confidence,
             bbox: None,
+            id: None,
+            predicted: false,
         }));
         Self {
             frame,
@@ -93,12 +120,27 @@ impl FrameRecord {
             classes: entries,
             embedding: None,
             embedding_row: None,
+            events: Vec::new(),
+        }
+    }
+
+    /// Sets the objects' track ids: `tracks[i]` is the (id, predicted) of
+    /// the i-th object given to [`FrameRecord::new`], if tracked.
+    pub fn set_tracks(&mut self, tracks: &[Option<(u64, bool)>]) {
+        for (entry, track) in self.classes.iter_mut().zip(tracks) {
+            if let (Some(_), Some((id, predicted))) = (&entry.bbox, track) {
+                entry.id = Some(*id);
+                entry.predicted = *predicted;
+            }
         }
     }
 
     /// Whether the frame has any result to write.
     pub fn has_results(&self) -> bool {
-        !self.classes.is_empty() || self.embedding.is_some() || self.embedding_row.is_some()
+        !self.classes.is_empty()
+            || self.embedding.is_some()
+            || self.embedding_row.is_some()
+            || !self.events.is_empty()
     }
 
     /// The record as one line of JSON, newline included.
@@ -164,6 +206,38 @@ mod tests {
             record.to_line().ends_with("}\n")
                 && !record.to_line()[..record.to_line().len() - 1].contains('\n')
         );
+    }
+
+    #[test]
+    fn tracked_objects_carry_their_id_and_frames_their_events() {
+        let object = DetectedObject {
+            label: "car".into(),
+            label_id: 2,
+            confidence: 0.8,
+            x_min: 1.0,
+            y_min: 2.0,
+            x_max: 3.0,
+            y_max: 4.0,
+        };
+        let mut record = FrameRecord::new(7, None, (10, 10), &[object.clone(), object], &[]);
+        record.set_tracks(&[Some((12, false)), Some((13, true))]);
+        record.events.push(EventEntry {
+            kind: "line-crossed".into(),
+            name: "door".into(),
+            id: 12,
+            direction: Some("in".into()),
+        });
+        let value: serde_json::Value = serde_json::from_str(&record.to_line()).unwrap();
+        assert_eq!(value["classes"][0]["id"], 12);
+        assert!(value["classes"][0].get("predicted").is_none());
+        assert_eq!(value["classes"][1]["id"], 13);
+        assert_eq!(value["classes"][1]["predicted"], true);
+        assert_eq!(
+            value["events"],
+            serde_json::json!([{"kind": "line-crossed", "name": "door", "id": 12, "direction": "in"}])
+        );
+        let quiet = FrameRecord::new(0, None, (2, 2), &[], &[]);
+        assert!(quiet.to_line().find("events").is_none());
     }
 
     #[test]
