@@ -5,7 +5,10 @@
 //!
 //! - `mode=box` draws each box with its label and confidence, a colour per
 //!   class (or `color`), and the frame's classes in the top-left corner;
-//! - `mode=blur` or `mode=pixelate` anonymises each box (faces, plates).
+//! - `mode=blur` or `mode=pixelate` anonymises each box (faces, plates);
+//! - after `dltrack`: each tracked object's id (`#7 face 0.93`, one colour
+//!   per id), its trail over the last `trail-length` frames, and the
+//!   counting lines and zones with their running counts.
 //!
 //! Labels use a real font (DejaVu Sans, Debian's `fonts-dejavu-core`, found
 //! at run time). Packed RGB formats, I420 and NV12 are drawn on directly: no
@@ -28,7 +31,9 @@ use gst_base::subclass::prelude::*;
 use gst_video::prelude::*;
 use gst_video::subclass::prelude::*;
 
+use crate::meta::tracking::{read_object_tracks, tracking_meta};
 use crate::meta::{read_classification, read_detections};
+use crate::overlay::tracks::{Trails, draw_polyline, draw_segment};
 use crate::overlay::{
     PixelRect, Rgb, TextRenderer, blur_rect, class_color, contrast_text_color, draw_rect_outline,
     label_position, pixelate_rect,
@@ -46,6 +51,7 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
 
 const DEFAULT_LINE_WIDTH: u32 = 2;
 const DEFAULT_DRAW_LABELS: bool = true;
+const DEFAULT_TRAIL_LENGTH: u32 = 16;
 
 /// `mode`: what is done to each detected region.
 #[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, Default, glib::Enum)]
@@ -72,6 +78,7 @@ struct Settings {
     font_size: u32,
     color: u32,
     block_size: u32,
+    trail_length: u32,
 }
 
 impl Default for Settings {
@@ -83,6 +90,7 @@ impl Default for Settings {
             font_size: 0,
             color: 0,
             block_size: 0,
+            trail_length: DEFAULT_TRAIL_LENGTH,
         }
     }
 }
@@ -93,6 +101,8 @@ pub struct DlOverlay {
     settings: Mutex<Settings>,
     /// Loaded at start; `None` when no font is installed (labels are then skipped, with a warning).
     font: Mutex<Option<Arc<TextRenderer>>>,
+    /// Recent centres of tracked objects (mode=box).
+    trails: Mutex<Trails>,
 }
 
 /// Labels scale with the frame unless `font-size` is set: 1/24 of the height, 10 px at least.
@@ -164,6 +174,13 @@ impl ObjectImpl for DlOverlay {
                     .maximum(4096)
                     .mutable_playing()
                     .build(),
+                glib::ParamSpecUInt::builder("trail-length")
+                    .nick("Trail length")
+                    .blurb("mode=box, after dltrack: draw each tracked object's path over this many frames; 0 = no trails")
+                    .maximum(1000)
+                    .default_value(DEFAULT_TRAIL_LENGTH)
+                    .mutable_ready()
+                    .build(),
             ]
         });
         PROPERTIES.as_ref()
@@ -178,6 +195,7 @@ impl ObjectImpl for DlOverlay {
             "font-size" => settings.font_size = value.get().expect("type checked upstream"),
             "color" => settings.color = value.get().expect("type checked upstream"),
             "block-size" => settings.block_size = value.get().expect("type checked upstream"),
+            "trail-length" => settings.trail_length = value.get().expect("type checked upstream"),
             _ => unimplemented!(),
         }
     }
@@ -191,6 +209,7 @@ impl ObjectImpl for DlOverlay {
             "font-size" => settings.font_size.to_value(),
             "color" => settings.color.to_value(),
             "block-size" => settings.block_size.to_value(),
+            "trail-length" => settings.trail_length.to_value(),
             _ => unimplemented!(),
         }
     }
@@ -241,6 +260,7 @@ impl BaseTransformImpl for DlOverlay {
             }
         };
         *lock(&self.font) = font;
+        *lock(&self.trails) = Trails::new(lock(&self.settings).trail_length as usize);
         Ok(())
     }
 }
@@ -253,12 +273,24 @@ impl VideoFilterImpl for DlOverlay {
         let settings = lock(&self.settings).clone();
         let (width, height) = (frame.width(), frame.height());
         let objects = read_detections(frame.buffer(), width, height);
+        let tracks = read_object_tracks(frame.buffer());
+        let counting = tracking_meta(frame.buffer()).filter(|_| settings.mode == OverlayMode::Box);
         let classes = if settings.mode == OverlayMode::Box && settings.draw_labels {
             read_classification(frame.buffer())
         } else {
             Vec::new()
         };
-        if objects.is_empty() && classes.is_empty() {
+        if settings.mode == OverlayMode::Box {
+            let centres: Vec<(u64, (f64, f64))> = objects
+                .iter()
+                .zip(&tracks)
+                .filter_map(|(o, t)| {
+                    t.map(|(id, _)| (id, ((o.x_min + o.x_max) / 2.0, (o.y_min + o.y_max) / 2.0)))
+                })
+                .collect();
+            lock(&self.trails).record(&centres);
+        }
+        if objects.is_empty() && classes.is_empty() && counting.is_none() {
             return Ok(gst::FlowSuccess::Ok);
         }
         let format: PixelFormat =
@@ -288,7 +320,18 @@ impl VideoFilterImpl for DlOverlay {
                 y += font.measure(&text, text_px).1 as i64 + 2;
             }
         }
-        for object in &objects {
+        if let Some(counting) = &counting {
+            draw_counting(
+                &mut canvas,
+                counting,
+                font.as_deref(),
+                text_px,
+                settings.line_width as usize,
+            );
+        }
+        let trails = lock(&self.trails);
+        for (index, object) in objects.iter().enumerate() {
+            let track = tracks.get(index).copied().flatten();
             let rect = PixelRect::new(
                 object.x_min.round() as i64,
                 object.y_min.round() as i64,
@@ -307,14 +350,30 @@ impl VideoFilterImpl for DlOverlay {
                     anonymise_size(settings.block_size, &rect),
                 ),
                 OverlayMode::Box => {
-                    let color = if settings.color != 0 {
-                        rgb(settings.color)
-                    } else {
-                        class_color(object.label_id)
+                    // A tracked object keeps its colour by id, so two of a class are told apart.
+                    let color = match (settings.color, track) {
+                        (0, Some((id, _))) => class_color(id as i32),
+                        (0, None) => class_color(object.label_id),
+                        (argb, _) => rgb(argb),
                     };
                     draw_rect_outline(&mut canvas, rect, settings.line_width as usize, color);
+                    if let Some((id, _)) = track {
+                        let trail = trails.trail(id);
+                        draw_polyline(
+                            &mut canvas,
+                            &trail,
+                            false,
+                            settings.line_width as usize,
+                            color,
+                        );
+                    }
                     if let Some(font) = &font {
-                        let text = format!("{} {:.2}", object.label, object.confidence);
+                        let text = match track {
+                            Some((id, _)) => {
+                                format!("#{id} {} {:.2}", object.label, object.confidence)
+                            }
+                            None => format!("{} {:.2}", object.label, object.confidence),
+                        };
                         let size = font.measure(&text, text_px);
                         let (x, y) = label_position(rect, size, width as usize);
                         font.draw_label(
@@ -331,5 +390,74 @@ impl VideoFilterImpl for DlOverlay {
             }
         }
         Ok(gst::FlowSuccess::Ok)
+    }
+}
+
+/// Colour of counting lines and zones: white edges read on most video.
+const COUNTING_COLOR: Rgb = Rgb(255, 255, 255);
+
+/// Draws `dltrack`'s counting lines and zones with their running counts.
+fn draw_counting(
+    canvas: &mut crate::overlay::FrameMut,
+    counting: &gst::Structure,
+    font: Option<&TextRenderer>,
+    text_px: f32,
+    line_width: usize,
+) {
+    let structures = |field: &str| -> Vec<gst::Structure> {
+        counting
+            .get::<gst::List>(field)
+            .map(|list| {
+                list.iter()
+                    .filter_map(|v| v.get::<gst::Structure>().ok())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let number = |s: &gst::Structure, field: &str| s.get::<f64>(field).unwrap_or(f64::NAN);
+    let count = |s: &gst::Structure, field: &str| s.get::<u64>(field).unwrap_or(0);
+    let label = |canvas: &mut crate::overlay::FrameMut, x: f64, y: f64, text: &str| {
+        if let Some(font) = font
+            && x.is_finite()
+            && y.is_finite()
+        {
+            let background = Rgb(0, 0, 0);
+            font.draw_label(
+                canvas,
+                x as i64,
+                y as i64,
+                text,
+                text_px,
+                COUNTING_COLOR,
+                background,
+            );
+        }
+    };
+    for line in structures("lines") {
+        let (a, b) = (
+            (number(&line, "x1"), number(&line, "y1")),
+            (number(&line, "x2"), number(&line, "y2")),
+        );
+        draw_segment(canvas, a, b, line_width, COUNTING_COLOR);
+        let name = line.get::<String>("name").unwrap_or_default();
+        let text = format!(
+            "{name} in {} out {}",
+            count(&line, "in"),
+            count(&line, "out")
+        );
+        label(canvas, a.0.min(b.0), a.1.min(b.1), &text);
+    }
+    for zone in structures("zones") {
+        let values: Vec<f64> = zone
+            .get::<gst::List>("points")
+            .map(|l| l.iter().filter_map(|v| v.get::<f64>().ok()).collect())
+            .unwrap_or_default();
+        let corners: Vec<(f64, f64)> = values.chunks_exact(2).map(|c| (c[0], c[1])).collect();
+        draw_polyline(canvas, &corners, true, line_width, COUNTING_COLOR);
+        let name = zone.get::<String>("name").unwrap_or_default();
+        let text = format!("{name}: {}", count(&zone, "occupancy"));
+        if let Some(&(x, y)) = corners.first() {
+            label(canvas, x, y, &text);
+        }
     }
 }

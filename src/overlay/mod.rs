@@ -40,6 +40,7 @@ mod kernels;
 #[cfg(test)]
 mod tests;
 mod text;
+pub mod tracks;
 
 use kernels::Span;
 pub use text::{MAX_TEXT_SIZE_PX, TextRenderer};
