@@ -637,6 +637,92 @@ def check_slow(path):
 
 # --------------------------------------------------------------------------
 
+# squares_rgb.onnx: up to 7 objects told apart by colour, for the tracker.
+SQUARE_KEYS = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0],
+                        [1, 0, 1], [0, 1, 1], [1, 1, 1]], np.float32)
+SQUARE_ON = 0.8        # a channel above this is "on"; backgrounds are dimmed below it
+SQUARE_STRONG = 0.95   # any channel above this inside the object: score 0.9, else 0.3
+SQUARES_H, SQUARES_W = 240, 320
+
+
+def build_color_squares():
+    """YOLOv8-style detector of up to 7 coloured objects on a dim picture.
+
+    Input `images` float NCHW [1,3,240,320] in 0..1.  A pixel belongs to
+    object k when the set of its channels above 0.8 is exactly key k
+    (SQUARE_KEYS: red, green, blue, yellow, magenta, cyan, white); any
+    picture whose channels all stay at or below 0.8 (a real video scaled by
+    0.7) has none.  Output `output0` [1,7,7] (YOLOv8 layout [B,4+C,N], one
+    anchor per key): the bounding box of object k's pixels (pixel edges),
+    class 1 ("square") scoring 0.9 when one of its pixels has a channel
+    above 0.95 and 0.3 otherwise (a "faded" object: a low-confidence
+    detection for ByteTrack's second stage); all zeros when absent.  An
+    object partly hidden by another yields the box of its visible pixels,
+    as a real detector would.  The tracker tests paint exact ground truth
+    with it; NMS between objects is the element's.
+    """
+    g = Graph()
+    x = "images"
+    k = len(SQUARE_KEYS)
+    hi = g.op("Cast", g.op("Greater", x, g.const(SQUARE_ON)), to=F32)            # [1,3,H,W]
+    strong_px = g.op("Cast", g.op("Greater", g.op("ReduceMax", x, axes=[1], keepdims=1),
+                                  g.const(SQUARE_STRONG)), to=F32)              # [1,1,H,W]
+    x5 = g.op("Unsqueeze", hi, g.const([1], np.int64))                          # [1,1,3,H,W]
+    keys = SQUARE_KEYS.reshape(1, k, 3, 1, 1)
+    match = g.op("Add", g.op("Mul", x5, g.const(keys)),
+                 g.op("Mul", g.op("Sub", g.const(1.0), x5), g.const(1.0 - keys)))
+    mask = g.op("ReduceProd", match, axes=[2], keepdims=0)                      # [1,K,H,W]
+    cols = g.op("ReduceMax", mask, axes=[2], keepdims=0)                        # [1,K,W]
+    rows = g.op("ReduceMax", mask, axes=[3], keepdims=0)                        # [1,K,H]
+    present = g.op("ReduceMax", cols, axes=[2], keepdims=1)                     # [1,K,1]
+
+    def extent(profile, n):
+        idx = g.const(np.arange(n, dtype=np.float32))
+        on = g.op("Greater", profile, g.const(0.5))
+        first = g.op("ReduceMin", g.op("Where", on, idx, g.const(float(n))), axes=[2], keepdims=1)
+        last = g.op("ReduceMax", g.op("Where", on, idx, g.const(-1.0)), axes=[2], keepdims=1)
+        return first, g.op("Add", last, g.const(1.0))
+
+    x0, x1 = extent(cols, SQUARES_W)
+    y0, y1 = extent(rows, SQUARES_H)
+    strong = g.op("ReduceMax", g.op("Mul", mask, strong_px), axes=[2, 3], keepdims=0)  # [1,K]
+    strong = g.op("Unsqueeze", strong, g.const([2], np.int64))                         # [1,K,1]
+    score = g.op("Mul", present, g.op("Where", g.op("Greater", strong, g.const(0.5)),
+                                      g.const(0.9), g.const(0.3)))
+    half = g.const(0.5)
+    cx = g.op("Mul", g.op("Add", x0, x1), half)
+    cy = g.op("Mul", g.op("Add", y0, y1), half)
+    w = g.op("Sub", x1, x0)
+    h = g.op("Sub", y1, y0)
+    zero = g.op("Mul", present, g.const(0.0))
+    rows_out = g.op("Concat", cx, cy, w, h, zero, score, zero, axis=2)          # [1,K,7]
+    rows_out = g.op("Mul", rows_out, present)
+    g.op("Transpose", rows_out, perm=[0, 2, 1], out="output0")
+    return g.model([tensor("images", F32, [1, 3, SQUARES_H, SQUARES_W])],
+                   [tensor("output0", F32, [1, 4 + NUM_CLASSES, k])], "color_squares")
+
+
+def check_color_squares(path):
+    """Two objects overlapping (the later painted on top), one faded, a
+    background at the 0.8 limit, and an empty picture."""
+    rng = np.random.default_rng(3)
+    img = (rng.random((3, SQUARES_H, SQUARES_W)) * SQUARE_ON).astype(np.float32)
+    img[:, 0, 0] = SQUARE_ON                           # exactly at the limit: not on
+    objects = [(0, (10, 20, 50, 60), 1.0), (3, (40, 30, 90, 80), 1.0), (6, (200, 100, 230, 200), 0.9)]
+    for key, (ox0, oy0, ox1, oy1), value in objects:
+        img[:, oy0:oy1, ox0:ox1] = SQUARE_KEYS[key][:, None, None] * value
+    out, _ = run(path, {"images": img[None]})
+    expected = np.zeros((len(SQUARE_KEYS), 7), np.float32)
+    # Object 0 keeps its visible part: columns 10..39 full height and 40..49 rows 20..29.
+    for key, box, score in ((0, (10, 20, 50, 60), 0.9), (3, (40, 30, 90, 80), 0.9),
+                            (6, (200, 100, 230, 200), 0.3)):
+        bx0, by0, bx1, by1 = box
+        expected[key] = [(bx0 + bx1) / 2, (by0 + by1) / 2, bx1 - bx0, by1 - by0, 0, score, 0]
+    eq(out["output0"][0], expected.T, "color_squares")
+    empty, _ = run(path, {"images": np.zeros((1, 3, SQUARES_H, SQUARES_W), np.float32)})
+    eq(empty["output0"], np.zeros((1, 7, 7), np.float32), "color_squares empty")
+
+
 MODELS = [
     # file, builder, check
     ("yolov8_nchw.onnx", build_yolov8, check_yolov8),
@@ -676,6 +762,7 @@ MODELS = [
     ("string_input.onnx", build_string_input, check_error_model),
     ("slow.onnx", build_slow, check_slow),
     ("slow_invert.onnx", build_slow_invert, check_slow_invert),
+    ("squares_rgb.onnx", build_color_squares, check_color_squares),
 ]
 
 
