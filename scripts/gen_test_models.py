@@ -643,6 +643,7 @@ SQUARE_KEYS = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0],
 SQUARE_ON = 0.8        # a channel above this is "on"; backgrounds are dimmed below it
 SQUARE_STRONG = 0.95   # any channel above this inside the object: score 0.9, else 0.3
 SQUARES_H, SQUARES_W = 240, 320
+SQUARE_ANCHORS = 16
 
 
 def build_color_squares():
@@ -652,8 +653,8 @@ def build_color_squares():
     object k when the set of its channels above 0.8 is exactly key k
     (SQUARE_KEYS: red, green, blue, yellow, magenta, cyan, white); any
     picture whose channels all stay at or below 0.8 (a real video scaled by
-    0.7) has none.  Output `output0` [1,7,7] (YOLOv8 layout [B,4+C,N], one
-    anchor per key): the bounding box of object k's pixels (pixel edges),
+    0.7) has none.  Output `output0` [1,7,16] (YOLOv8 layout [B,4+C,N], one
+    anchor per key, then 9 empty ones): the bounding box of object k's pixels (pixel edges),
     class 1 ("square") scoring 0.9 when one of its pixels has a channel
     above 0.95 and 0.3 otherwise (a "faded" object: a low-confidence
     detection for ByteTrack's second stage); all zeros when absent.  An
@@ -697,9 +698,13 @@ def build_color_squares():
     zero = g.op("Mul", present, g.const(0.0))
     rows_out = g.op("Concat", cx, cy, w, h, zero, score, zero, axis=2)          # [1,K,7]
     rows_out = g.op("Mul", rows_out, present)
+    # Empty anchors up to SQUARE_ANCHORS, so that the anchor count is not the
+    # attribute count (7) and the output's orientation is unambiguous.
+    padding = g.const(np.zeros((1, SQUARE_ANCHORS - k, 4 + NUM_CLASSES), np.float32))
+    rows_out = g.op("Concat", rows_out, padding, axis=1)                          # [1,16,7]
     g.op("Transpose", rows_out, perm=[0, 2, 1], out="output0")
     return g.model([tensor("images", F32, [1, 3, SQUARES_H, SQUARES_W])],
-                   [tensor("output0", F32, [1, 4 + NUM_CLASSES, k])], "color_squares")
+                   [tensor("output0", F32, [1, 4 + NUM_CLASSES, SQUARE_ANCHORS])], "color_squares")
 
 
 def check_color_squares(path):
@@ -712,7 +717,7 @@ def check_color_squares(path):
     for key, (ox0, oy0, ox1, oy1), value in objects:
         img[:, oy0:oy1, ox0:ox1] = SQUARE_KEYS[key][:, None, None] * value
     out, _ = run(path, {"images": img[None]})
-    expected = np.zeros((len(SQUARE_KEYS), 7), np.float32)
+    expected = np.zeros((SQUARE_ANCHORS, 7), np.float32)
     # Object 0 keeps its visible part: columns 10..39 full height and 40..49 rows 20..29.
     for key, box, score in ((0, (10, 20, 50, 60), 0.9), (3, (40, 30, 90, 80), 0.9),
                             (6, (200, 100, 230, 200), 0.3)):
@@ -720,7 +725,7 @@ def check_color_squares(path):
         expected[key] = [(bx0 + bx1) / 2, (by0 + by1) / 2, bx1 - bx0, by1 - by0, 0, score, 0]
     eq(out["output0"][0], expected.T, "color_squares")
     empty, _ = run(path, {"images": np.zeros((1, 3, SQUARES_H, SQUARES_W), np.float32)})
-    eq(empty["output0"], np.zeros((1, 7, 7), np.float32), "color_squares empty")
+    eq(empty["output0"], np.zeros((1, 7, SQUARE_ANCHORS), np.float32), "color_squares empty")
 
 
 MODELS = [
