@@ -98,6 +98,37 @@ impl BoxRect {
     }
 }
 
+/// How far (as a fraction of the expected size, at least 2 px) an edge may
+/// lie from where it was expected and still count as the object's own.
+pub const EDGE_TOLERANCE: f64 = 0.1;
+
+impl BoxRect {
+    /// `self`, a detection, completed to the size of `expected` (a track's
+    /// predicted box) on each axis where it looks partly hidden: one edge
+    /// where it was expected (the object's own), the other clearly inside
+    /// (where an occluder begins). A rigid object does not do that by
+    /// moving or turning; both edges in place, or both moved, leave the
+    /// axis as it is.
+    pub fn completed_to(&self, expected: &BoxRect) -> BoxRect {
+        let axis = |lo: f64, hi: f64, elo: f64, ehi: f64| {
+            let full = ehi - elo;
+            let tolerance = (EDGE_TOLERANCE * full).max(2.0);
+            let (lo_holds, hi_holds) =
+                ((lo - elo).abs() <= tolerance, (hi - ehi).abs() <= tolerance);
+            if hi - lo >= full - tolerance || lo_holds == hi_holds {
+                (lo, hi)
+            } else if lo_holds {
+                (lo, lo + full)
+            } else {
+                (hi - full, hi)
+            }
+        };
+        let (x_min, x_max) = axis(self.x_min, self.x_max, expected.x_min, expected.x_max);
+        let (y_min, y_max) = axis(self.y_min, self.y_max, expected.y_min, expected.y_max);
+        BoxRect::new(x_min, y_min, x_max, y_max)
+    }
+}
+
 /// A named counting line: crossing it from its left to its right (looking
 /// from `start` to `end`, on screen with y down) is `in`, the other way `out`.
 #[derive(Debug, Clone, PartialEq)]
@@ -414,6 +445,28 @@ mod tests {
             assert!(!bad.is_trackable(), "{bad:?}");
             assert_eq!(a.iou(&bad), 0.0);
         }
+    }
+
+    #[test]
+    fn partly_hidden_detections_complete_from_their_visible_edge() {
+        let expected = BoxRect::new(100.0, 50.0, 140.0, 90.0);
+        // The left 8 px of the object show: completed rightwards.
+        let left = BoxRect::new(101.0, 50.0, 109.0, 90.0);
+        assert_eq!(
+            left.completed_to(&expected),
+            BoxRect::new(101.0, 50.0, 141.0, 90.0)
+        );
+        // The bottom part shows: completed upwards.
+        let bottom = BoxRect::new(100.0, 75.0, 140.0, 92.0);
+        assert_eq!(
+            bottom.completed_to(&expected),
+            BoxRect::new(100.0, 52.0, 140.0, 92.0)
+        );
+        // Not clearly smaller, or smaller on both sides: unchanged.
+        let whole = BoxRect::new(102.0, 51.0, 139.0, 90.0);
+        assert_eq!(whole.completed_to(&expected), whole);
+        let shrunk = BoxRect::new(110.0, 60.0, 130.0, 80.0);
+        assert_eq!(shrunk.completed_to(&expected), shrunk);
     }
 
     #[test]

@@ -79,7 +79,12 @@ pub fn candidates(
             if distance.is_some_and(|d| d > APPEARANCE_GATE) {
                 continue;
             }
-            let iou = track.rect.iou(det.rect);
+            // A partly hidden object's box is its visible part: compared
+            // completed to the track's size, so that the track keeps it.
+            let iou = track
+                .rect
+                .iou(det.rect)
+                .max(track.rect.iou(&det.rect.completed_to(track.rect)));
             let cost = if iou >= rule.min_iou && iou > 0.0 {
                 match distance {
                     Some(distance) => 0.5 * (1.0 - iou) + 0.5 * distance,

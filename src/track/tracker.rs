@@ -217,7 +217,11 @@ impl Track {
 
     fn update(&mut self, detection: &Detection, min_hits: u32) {
         if let Some(filter) = &mut self.filter {
-            filter.update(&detection.rect);
+            // The motion model follows the whole object, not its visible
+            // part: a box that shrank at once is completed from its
+            // visible edge (otherwise an occluder drags the velocity).
+            let observed = detection.rect.completed_to(&filter.rect());
+            filter.update(&observed);
         }
         self.rect = detection.rect;
         self.confidence = detection.confidence;
@@ -662,6 +666,39 @@ mod tests {
                 for b in &out.boxes {
                     assert!(b.rect.is_trackable(), "case {case}: {:?}", b.rect);
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn a_crossing_behind_another_object_keeps_both_ids() {
+        // Object 1 moves right behind object 2 moving left; the detector
+        // boxes only what shows of object 1 (a shrinking, then growing
+        // sliver beside object 2).
+        let mut tracker = Tracker::new(TrackerConfig::default());
+        for t in 0..70 {
+            let (x1, x2) = (10.0 + 3.0 * f64::from(t), 270.0 - 3.0 * f64::from(t));
+            let visible = if x1 + 40.0 <= x2 || x1 >= x2 + 40.0 {
+                Some((x1, x1 + 40.0))
+            } else if x1 < x2 {
+                Some((x1, x2))
+            } else {
+                Some((x2 + 40.0, x1 + 40.0)).filter(|(a, b)| b > a)
+            };
+            let mut detections = Vec::new();
+            if let Some((a, b)) = visible.filter(|(a, b)| b > a) {
+                detections.push(square(a, 100.0, 0.9));
+                detections[0].rect.x_max = b;
+            }
+            detections.push(square(x2, 100.0, 0.9));
+            let out = tracker.update(&detections);
+            for b in &out.boxes {
+                let expected = if b.detection == Some(detections.len() - 1) {
+                    2
+                } else {
+                    1
+                };
+                assert_eq!(b.id, expected, "frame {t}: {:?}", out.boxes);
             }
         }
     }
