@@ -10,6 +10,10 @@
 //!    the same preprocessing, ONNX Runtime, every Nth frame, in batches);
 //! 5. preprocessing alone: ours against OpenCV's.
 //!
+//! `-- --tracking` measures only the tracker's rows (`benches/tracking/`):
+//! tracker time per frame at 10, 100, 1000 objects; CenterFace at
+//! inference-interval 1 against 3 + dltrack, fps and box error.
+//!
 //! `-- --launch '<pipeline>'` measures one pipeline of your own the same way
 //! (`$MEDIA`, `$MODELS`, `$CENTERFACE`, `$EFFICIENTNET` expand as in the rows).
 //!
@@ -29,6 +33,8 @@ use gstdl::preprocess::{
 use gstdl::runtime::session::InputData;
 use gstdl::runtime::{ExecutionProvider, SessionOptions, SharedSession, open_shared_session};
 use serde_json::{Value, json};
+
+mod tracking;
 
 const RUNS: usize = 5;
 const IMAGENET_MEAN: [f32; 3] = [123.675, 116.28, 103.53];
@@ -92,6 +98,12 @@ fn rows() -> Vec<Row> {
             launch: "filesrc location=$MEDIA/bikes.mp4 ! decodebin ! videoconvert ! dlinfer model=$MODELS/centerface.onnx $CENTERFACE async-inference=false ! fakesink",
             python: Some("python loop CenterFace bikes.mp4 i1 b1"),
             bare: Some("bare ONNX Runtime CenterFace 640x288 b1"),
+        },
+        Pipeline {
+            name: "dlinfer CenterFace bikes.mp4 i3 b1 ! dltrack",
+            launch: "filesrc location=$MEDIA/bikes.mp4 ! decodebin ! videoconvert ! dlinfer model=$MODELS/centerface.onnx $CENTERFACE inference-interval=3 ! dltrack ! fakesink",
+            python: None,
+            bare: None,
         },
         Pipeline {
             name: "dlinfer CenterFace bikes.mp4 i30 b1",
@@ -533,7 +545,14 @@ fn main() {
     let runs = arg("--runs")
         .and_then(|r| r.parse().ok())
         .unwrap_or(if quick { 1 } else { RUNS });
-    let known = ["--quick", "--runs", "--launch", "--row", "--bench"];
+    let known = [
+        "--quick",
+        "--runs",
+        "--launch",
+        "--row",
+        "--bench",
+        "--tracking",
+    ];
     if let Some(unknown) = std::env::args()
         .skip(1)
         .find(|a| a.starts_with("--") && !known.contains(&a.as_str()))
@@ -542,6 +561,12 @@ fn main() {
         std::process::exit(2);
     }
     let rows = rows();
+    if std::env::args().any(|a| a == "--tracking") {
+        let media = root().join(".data/media").display().to_string();
+        let models = root().join(".data/models").display().to_string();
+        println!("{}", tracking::report(runs, &media, &models, CENTERFACE));
+        return;
+    }
     // Ad hoc: one pipeline of your own, measured the same way as the rows.
     if let Some(launch) = arg("--launch") {
         let mut pipeline = LoopedPipeline::new(&expand(&launch));
