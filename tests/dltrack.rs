@@ -746,3 +746,31 @@ fn centerface_on_carphone_keeps_one_id_and_predicts_between_inferences() {
         .collect();
     assert_eq!(sparse_ids.len(), 1, "{sparse_ids:?}");
 }
+
+#[test]
+fn a_flushing_seek_starts_tracks_over_without_reusing_ids() {
+    common::init();
+    let mut harness = gst_check::Harness::new("dltrack");
+    let info = gst_video::VideoInfo::builder(gst_video::VideoFormat::Rgb, 64, 64)
+        .build()
+        .unwrap();
+    harness.set_src_caps(info.to_caps().unwrap());
+    harness.play();
+    let frame = |x: u32| {
+        let mut buffer = gst::Buffer::with_size(info.size()).unwrap();
+        gst_video::VideoRegionOfInterestMeta::add(
+            buffer.get_mut().unwrap(),
+            "car",
+            (x, 10, 20, 20),
+        );
+        buffer
+    };
+    let ids = |buffer: gst::Buffer| -> Vec<u64> {
+        read_out(buffer).tracked.iter().map(|t| t.id).collect()
+    };
+    assert_eq!(ids(harness.push_and_pull(frame(10)).unwrap()), [1]);
+    assert_eq!(ids(harness.push_and_pull(frame(11)).unwrap()), [1]);
+    common::flush(&mut harness);
+    // The same place after the seek is a new track: the old one is gone.
+    assert_eq!(ids(harness.push_and_pull(frame(11)).unwrap()), [2]);
+}

@@ -351,6 +351,20 @@ impl BaseTransformImpl for DlTrack {
         self.parent_set_caps(incaps, outcaps)
     }
 
+    fn sink_event(&self, event: gst::Event) -> bool {
+        // After a flushing seek the objects are elsewhere: start over (ids
+        // go on, counts stay).
+        if let gst::EventView::FlushStop(_) = event.view()
+            && let Some(state) = lock(&self.state).as_mut()
+        {
+            state.tracker.forget_tracks();
+            if let Some(counter) = &mut state.counter {
+                counter.forget_objects();
+            }
+        }
+        self.parent_sink_event(event)
+    }
+
     fn transform_ip(
         &self,
         buffer: &mut gst::BufferRef,

@@ -199,6 +199,15 @@ impl Counter {
         &self.zone_counts
     }
 
+    /// Forgets every object (after a seek): zones are empty again, the
+    /// counts so far stay.
+    pub fn forget_objects(&mut self) {
+        self.objects.clear();
+        for zone in &mut self.zone_counts {
+            zone.occupancy = 0;
+        }
+    }
+
     /// One frame: where the followed (confirmed, not lost) objects are, and
     /// which tracks were removed. Returns the frame's events in order.
     pub fn update(&mut self, positions: &[TrackedPosition], removed: &[u64]) -> Vec<CountEvent> {
@@ -372,6 +381,16 @@ mod tests {
         assert_eq!((e[0].kind, e[0].track_id), (EventKind::ZoneExited, 1));
         let z = &c.zone_counts()[0];
         assert_eq!((z.entered, z.exited, z.occupancy), (2, 2, 0));
+    }
+
+    #[test]
+    fn forgetting_objects_empties_zones_and_keeps_counts() {
+        let mut c = counter("", "box:20,20,80,20,80,80,20,80");
+        c.update(&[at(1, 50.0, 50.0)], &[]);
+        c.forget_objects();
+        let z = &c.zone_counts()[0];
+        assert_eq!((z.entered, z.occupancy), (1, 0));
+        assert_eq!(c.update(&[at(1, 50.0, 50.0)], &[]).len(), 1);
     }
 
     #[test]

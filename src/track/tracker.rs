@@ -414,6 +414,13 @@ impl Tracker {
         FrameTracks { boxes, removed }
     }
 
+    /// Drops every track (after a seek the objects are elsewhere); ids go
+    /// on from where they were, never reused.
+    pub fn forget_tracks(&mut self) {
+        self.tracks.clear();
+        self.inferred_frames = 0;
+    }
+
     /// Moves every track one frame on.
     fn advance(&mut self) {
         for track in &mut self.tracks {
@@ -701,6 +708,19 @@ mod tests {
                 assert_eq!(b.id, expected, "frame {t}: {:?}", out.boxes);
             }
         }
+    }
+
+    #[test]
+    fn forgetting_tracks_keeps_ids_unique() {
+        let mut tracker = Tracker::new(TrackerConfig::default());
+        tracker.update(&[square(0.0, 0.0, 0.9)]);
+        tracker.forget_tracks();
+        assert!(tracker.tracks().is_empty());
+        let out = tracker.update(&[square(0.0, 0.0, 0.9)]);
+        assert_eq!(
+            (out.boxes[0].id, out.boxes[0].state),
+            (2, TrackState::Confirmed)
+        );
     }
 
     #[test]
