@@ -711,6 +711,37 @@ mod tests {
     }
 
     #[test]
+    fn appearance_reidentifies_an_object_that_reappears_elsewhere() {
+        let with_look = |x: f64, look: [f32; 3]| {
+            let mut d = square(x, 50.0, 0.9);
+            d.embedding = Some(look.to_vec());
+            d
+        };
+        for (appearance, expected_id) in [(true, 1), (false, 3)] {
+            let mut tracker = Tracker::new(TrackerConfig {
+                appearance,
+                ..TrackerConfig::default()
+            });
+            for _ in 0..3 {
+                tracker.update(&[
+                    with_look(0.0, [1.0, 0.0, 0.0]),
+                    with_look(200.0, [0.0, 1.0, 0.0]),
+                ]);
+            }
+            for _ in 0..5 {
+                tracker.update(&[with_look(200.0, [0.0, 1.0, 0.0])]);
+            }
+            // Object 1 comes back 100 px away from where it was lost.
+            let out = tracker.update(&[
+                with_look(100.0, [0.9, 0.1, 0.0]),
+                with_look(200.0, [0.0, 1.0, 0.0]),
+            ]);
+            let back = out.boxes.iter().find(|b| b.detection == Some(0)).unwrap();
+            assert_eq!(back.id, expected_id, "appearance={appearance}");
+        }
+    }
+
+    #[test]
     fn forgetting_tracks_keeps_ids_unique() {
         let mut tracker = Tracker::new(TrackerConfig::default());
         tracker.update(&[square(0.0, 0.0, 0.9)]);
