@@ -34,10 +34,14 @@ pub fn associate(
     let (stage1, high_left) = match_stage(tracks, &established, detections, &high, &rule);
     matches.extend(&stage1);
     // Stage 2: low-confidence detections, tracks followed until now.
+    let mut matched = vec![false; tracks.len()];
+    for &(t, _) in &stage1 {
+        matched[t] = true;
+    }
     let unmatched: Vec<usize> = established
         .iter()
         .copied()
-        .filter(|t| !stage1.iter().any(|m| m.0 == *t) && tracks[*t].state == TrackState::Confirmed)
+        .filter(|&t| !matched[t] && tracks[t].state == TrackState::Confirmed)
         .collect();
     let low_rule = MatchRule {
         min_iou: config.iou_threshold.max(LOW_STAGE_MIN_IOU),
@@ -85,10 +89,14 @@ pub(super) fn match_stage(
         .iter()
         .map(|&(t, d)| (track_ids[t], detection_ids[d]))
         .collect();
+    let mut taken = vec![false; detections.len()];
+    for &(_, d) in &matches {
+        taken[d] = true;
+    }
     let left = detection_ids
         .iter()
         .copied()
-        .filter(|d| !matches.iter().any(|m| m.1 == *d))
+        .filter(|&d| !taken[d])
         .collect();
     (matches, left)
 }

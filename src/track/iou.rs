@@ -62,47 +62,85 @@ pub fn candidates(
     detections: &[MatchSubject<'_>],
     rule: &MatchRule,
 ) -> Vec<Candidate> {
+    // Detections by left edge: a track is only compared with those whose
+    // horizontal extent can meet its own (with room for a partly hidden
+    // box's completion), so 1000 objects are not 10^6 comparisons.
+    let mut by_left: Vec<usize> = (0..detections.len()).collect();
+    by_left.sort_by(|&a, &b| {
+        detections[a]
+            .rect
+            .x_min
+            .total_cmp(&detections[b].rect.x_min)
+    });
+    let widest = detections
+        .iter()
+        .map(|d| d.rect.width())
+        .filter(|w| w.is_finite())
+        .fold(0.0, f64::max);
     let mut out = Vec::new();
     for (t, (track, may_reidentify)) in tracks.iter().enumerate() {
-        for (d, det) in detections.iter().enumerate() {
-            if rule.match_class && track.class != det.class {
-                continue;
+        let everywhere = rule.appearance && *may_reidentify && track.embedding.is_some();
+        let margin = 0.1 * track.rect.width() + 2.0;
+        let (from, to) = if everywhere {
+            (0, by_left.len())
+        } else {
+            let left = track.rect.x_min - margin - widest;
+            let right = track.rect.x_max + margin;
+            (
+                by_left.partition_point(|&d| detections[d].rect.x_min < left),
+                by_left.partition_point(|&d| detections[d].rect.x_min < right),
+            )
+        };
+        for &d in by_left.get(from..to.max(from)).unwrap_or_default() {
+            if let Some(cost) = pair_cost(track, &detections[d], *may_reidentify, rule) {
+                out.push(Candidate {
+                    track: t,
+                    detection: d,
+                    cost,
+                });
             }
-            let distance = if rule.appearance {
-                match (track.embedding, det.embedding) {
-                    (Some(a), Some(b)) => cosine_distance(a, b),
-                    _ => None,
-                }
-            } else {
-                None
-            };
-            if distance.is_some_and(|d| d > APPEARANCE_GATE) {
-                continue;
-            }
-            // A partly hidden object's box is its visible part: compared
-            // completed to the track's size, so that the track keeps it.
-            let iou = track
-                .rect
-                .iou(det.rect)
-                .max(track.rect.iou(&det.rect.completed_to(track.rect)));
-            let cost = if iou >= rule.min_iou && iou > 0.0 {
-                match distance {
-                    Some(distance) => 0.5 * (1.0 - iou) + 0.5 * distance,
-                    None => 1.0 - iou,
-                }
-            } else if let (Some(distance), true) = (distance, *may_reidentify) {
-                1.0 + distance
-            } else {
-                continue;
-            };
-            out.push(Candidate {
-                track: t,
-                detection: d,
-                cost,
-            });
         }
     }
     out
+}
+
+/// The cost of matching `track` with `det`, if the rule allows it.
+fn pair_cost(
+    track: &MatchSubject<'_>,
+    det: &MatchSubject<'_>,
+    may_reidentify: bool,
+    rule: &MatchRule,
+) -> Option<f64> {
+    if rule.match_class && track.class != det.class {
+        return None;
+    }
+    let distance = if rule.appearance {
+        match (track.embedding, det.embedding) {
+            (Some(a), Some(b)) => cosine_distance(a, b),
+            _ => None,
+        }
+    } else {
+        None
+    };
+    if distance.is_some_and(|d| d > APPEARANCE_GATE) {
+        return None;
+    }
+    // A partly hidden object's box is its visible part: compared completed
+    // to the track's size, so that the track keeps it.
+    let iou = track
+        .rect
+        .iou(det.rect)
+        .max(track.rect.iou(&det.rect.completed_to(track.rect)));
+    if iou >= rule.min_iou && iou > 0.0 {
+        Some(match distance {
+            Some(distance) => 0.5 * (1.0 - iou) + 0.5 * distance,
+            None => 1.0 - iou,
+        })
+    } else if let (Some(distance), true) = (distance, may_reidentify) {
+        Some(1.0 + distance)
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]
@@ -135,6 +173,46 @@ mod tests {
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].detection, 0);
         assert!((c[0].cost - (1.0 - 80.0 / 120.0)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn pruning_by_position_finds_every_pair_a_full_comparison_finds() {
+        let mut seed = 5u64;
+        let mut next = |n: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((seed >> 33) % n) as f64
+        };
+        let rect = |next: &mut dyn FnMut(u64) -> f64| {
+            let (x, y) = (next(600), next(400));
+            BoxRect::new(x, y, x + 5.0 + next(80), y + 5.0 + next(80))
+        };
+        let tracks: Vec<BoxRect> = (0..150).map(|_| rect(&mut next)).collect();
+        let dets: Vec<BoxRect> = (0..150).map(|_| rect(&mut next)).collect();
+        let rule = MatchRule {
+            min_iou: 0.05,
+            match_class: true,
+            appearance: false,
+        };
+        let t: Vec<(MatchSubject<'_>, bool)> =
+            tracks.iter().map(|r| (subject(r, None), false)).collect();
+        let d: Vec<MatchSubject<'_>> = dets.iter().map(|r| subject(r, None)).collect();
+        let mut pruned: Vec<(usize, usize)> = candidates(&t, &d, &rule)
+            .iter()
+            .map(|c| (c.track, c.detection))
+            .collect();
+        pruned.sort_unstable();
+        let mut full = Vec::new();
+        for (i, track) in t.iter().enumerate() {
+            for (j, det) in d.iter().enumerate() {
+                if pair_cost(&track.0, det, false, &rule).is_some() {
+                    full.push((i, j));
+                }
+            }
+        }
+        assert!(full.len() > 50, "the case has pairs: {}", full.len());
+        assert_eq!(pruned, full);
     }
 
     #[test]
