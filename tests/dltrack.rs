@@ -774,3 +774,45 @@ fn a_flushing_seek_starts_tracks_over_without_reusing_ids() {
     // The same place after the seek is a new track: the old one is gone.
     assert_eq!(ids(harness.push_and_pull(frame(11)).unwrap()), [2]);
 }
+
+#[test]
+fn each_frame_posts_a_dltrack_message_with_events_and_counts() {
+    let p = common::pipeline(&format!(
+        "filesrc location={} ! decodebin ! videoconvert ! \
+         dlinfer model={} decoder=centerface input-std=1 iou-threshold=0.3 labels-file={} \
+         inference-interval=3 ! dltrack zones=seat:0.1,0.05,0.8,0.05,0.8,0.95,0.1,0.95 ! fakesink",
+        media("carphone_pristine.mp4").display(),
+        common::data("models/centerface.onnx").display(),
+        common::root()
+            .join("models/labels/centerface.txt")
+            .display()
+    ));
+    let outcome = common::run_to_end(&p, std::time::Duration::from_secs(120), |_, _| {});
+    assert!(outcome.error.is_none(), "{:?}", outcome.error);
+    let messages = outcome.named("dltrack");
+    assert_eq!(messages.len(), 120);
+    for (index, m) in messages.iter().enumerate() {
+        assert_eq!(m.get::<u64>("frame").unwrap(), index as u64);
+        assert_eq!(
+            m.get::<bool>("inferred").unwrap(),
+            index % 3 == 0,
+            "frame {index}"
+        );
+        assert_eq!(m.get::<u32>("tracks").unwrap(), 1, "frame {index}");
+        let zone = m
+            .get::<gst::List>("zones")
+            .unwrap()
+            .first()
+            .unwrap()
+            .get::<gst::Structure>()
+            .unwrap();
+        assert_eq!(zone.get::<u64>("occupancy").unwrap(), 1, "frame {index}");
+    }
+    let first = read_events(messages[0]);
+    assert_eq!(first.len(), 1);
+    assert_eq!(
+        (first[0].kind.as_str(), first[0].name.as_str(), first[0].id),
+        ("zone-entered", "seat", 1)
+    );
+    assert!(messages[1..].iter().all(|m| read_events(m).is_empty()));
+}

@@ -13,8 +13,11 @@
 //!   inferred and found nothing stays empty;
 //! - `lines` and `zones` count crossings (with direction) and zone entries,
 //!   exits and occupancy; each frame posts an element message `dltrack`
-//!   with the frame's `events` and the running counts, and carries them on
-//!   the buffer for `dlpublish` (JSON `"events"`) and `dloverlay`.
+//!   (`frame`, `pts`, `inferred`, `tracks`: boxes on the frame, `lost`:
+//!   tracks kept without a box, `events`, `lines`, `zones`) and carries
+//!   the events and counts on the buffer for `dlpublish` (JSON `"events"`)
+//!   and `dloverlay`. A lost track has no ROI (its box would be a guess on
+//!   a frame the detector looked at); ROIs are `tentative` or `confirmed`.
 //!
 //! `algorithm=bytetrack` (default) matches confident detections first and
 //! the low-confidence ones (between `low-threshold` and `high-threshold`)
@@ -403,6 +406,12 @@ impl BaseTransformImpl for DlTrack {
         let events = counter.update(&positions, &tracks.removed);
         let structure = tracking_structure("dltrack", &events, counter);
         attach_tracking_meta(buffer, &structure);
+        let lost = state
+            .tracker
+            .tracks()
+            .iter()
+            .filter(|t| t.state == TrackState::Lost)
+            .count() as u32;
         let frame = state.frame;
         state.frame += 1;
         drop(guard);
@@ -410,6 +419,7 @@ impl BaseTransformImpl for DlTrack {
         message.set("frame", frame);
         message.set("inferred", inferred);
         message.set("tracks", tracks.boxes.len() as u32);
+        message.set("lost", lost);
         if let Some(pts) = buffer.pts() {
             message.set("pts", pts);
         }
