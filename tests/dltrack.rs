@@ -816,3 +816,48 @@ fn each_frame_posts_a_dltrack_message_with_events_and_counts() {
     );
     assert!(messages[1..].iter().all(|m| read_events(m).is_empty()));
 }
+
+#[test]
+fn appearance_reidentifies_an_object_from_its_embedding_tensor() {
+    common::init();
+    gstdl::meta::tensor::register_tensor_meta();
+    let info = gst_video::VideoInfo::builder(gst_video::VideoFormat::Rgb, 160, 64)
+        .build()
+        .unwrap();
+    // Each object: ROI (x, look); its embedding rides as a features tensor naming the ROI.
+    let frame = |objects: &[(u32, [f32; 2])]| {
+        let mut buffer = gst::Buffer::with_size(info.size()).unwrap();
+        let b = buffer.get_mut().unwrap();
+        for (roi_id, (x, look)) in objects.iter().enumerate() {
+            let mut roi = gst_video::VideoRegionOfInterestMeta::add(b, "person", (*x, 20, 20, 20));
+            roi.set_id(roi_id as i32);
+            let mut tensor = gst::meta::CustomMeta::add(b, "GstDlTensorMeta").unwrap();
+            let s = tensor.mut_structure();
+            s.set_name("dl-tensor");
+            s.set("name", "features");
+            s.set("kind", "features");
+            s.set("shape", gst::Array::new([2i32]));
+            let bytes: Vec<u8> = look.iter().flat_map(|v| v.to_ne_bytes()).collect();
+            s.set("data", glib::Bytes::from_owned(bytes));
+            s.set("roi-id", roi_id as i32);
+        }
+        buffer
+    };
+    let (a, b) = ([1.0f32, 0.0], [0.0f32, 1.0]);
+    for (appearance, expected) in [(true, 1u64), (false, 3)] {
+        let mut harness =
+            gst_check::Harness::new_parse(&format!("dltrack appearance={appearance}"));
+        harness.set_src_caps(info.to_caps().unwrap());
+        harness.play();
+        for _ in 0..3 {
+            harness.push_and_pull(frame(&[(10, a), (120, b)])).unwrap();
+        }
+        for _ in 0..5 {
+            harness.push_and_pull(frame(&[(120, b)])).unwrap();
+        }
+        // A comes back 50 px from where it was lost, with its own look.
+        let out = read_out(harness.push_and_pull(frame(&[(60, a), (120, b)])).unwrap());
+        let ids: Vec<u64> = out.tracked.iter().map(|t| t.id).collect();
+        assert_eq!(ids, [expected, 2], "appearance={appearance}");
+    }
+}
