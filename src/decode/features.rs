@@ -1,7 +1,81 @@
 //! Feature vectors (embeddings): an output flattened, optionally scaled to
 //! unit length so that dot products are cosine similarities.
+//!
+//! The decoder reads the output named by `output-name`, else one of
+//! [`FEATURE_OUTPUT_NAMES`], else the first.
 
-use super::OutputView;
+use super::decoder::{AutoVerdict, DecodeFailure, Decoder, Produces};
+use super::error::Mismatch;
+use super::shape::{OutputShape, format_dims};
+use super::{DecodeSettings, Decoded, OutputView, Tensor, TensorRole, select_output};
+
+/// Output names a feature extractor's embedding usually has, tried in order
+/// when `output-name` is not set.
+pub const FEATURE_OUTPUT_NAMES: [&str; 2] = ["features", "embeddings"];
+
+/// The feature-vector decoder.
+pub(super) struct FeatureVector;
+
+impl Decoder for FeatureVector {
+    fn name(&self) -> &'static str {
+        "features"
+    }
+
+    fn summary(&self) -> &'static str {
+        "Features: an embedding vector"
+    }
+
+    fn expects(&self) -> &'static str {
+        "at least one output"
+    }
+
+    fn produces(&self) -> Produces {
+        Produces::Tensors
+    }
+
+    fn check(&self, shapes: &[OutputShape]) -> Result<(), Mismatch> {
+        if shapes.is_empty() {
+            Err(Mismatch::default())
+        } else {
+            Ok(())
+        }
+    }
+
+    /// One vector named like an embedding.
+    fn auto(&self, shapes: &[OutputShape]) -> AutoVerdict {
+        match shapes {
+            [only] if only.is_vector_of_values() && named_like_features(only) => {
+                AutoVerdict::Pick(format!(
+                    "one output '{}' {} named like a feature vector; set decoder=classification if it holds class scores",
+                    only.name,
+                    format_dims(&only.dims)
+                ))
+            }
+            _ => AutoVerdict::Pass,
+        }
+    }
+
+    fn decode(
+        &self,
+        outputs: &[OutputView],
+        settings: &DecodeSettings,
+    ) -> Result<Decoded, DecodeFailure> {
+        let output = select_output(outputs, settings.output_name, &FEATURE_OUTPUT_NAMES)?;
+        let data = embedding(output, settings.normalize);
+        Ok(Decoded::Tensors(vec![Tensor {
+            name: output.name.to_owned(),
+            role: TensorRole::Features,
+            shape: vec![data.len()],
+            data,
+        }]))
+    }
+}
+
+/// Whether an output's name says it is an embedding (`fc1_embedding`,
+/// `Features`), which is how `decoder=auto` tells it from class scores.
+pub(super) fn named_like_features(output: &OutputShape) -> bool {
+    output.name_contains("embed") || output.name_contains("feature")
+}
 
 /// The output's values as one flat vector, divided by their L2 norm when
 /// `normalize` is set and the norm is positive (an all-zero vector stays as

@@ -1,6 +1,85 @@
 //! Classification: the best classes of one vector of class scores.
+//!
+//! The decoder reads the output named by `output-name`, else the first; its
+//! values are one flat vector of scores however it is shaped (`[1000]`,
+//! `[1000,1,1]`).
 
-use super::{Classification, OutputView};
+use super::decoder::{AutoVerdict, DecodeFailure, Decoder, Produces};
+use super::error::Mismatch;
+use super::shape::{OutputShape, format_dims};
+use super::{Classification, DecodeSettings, Decoded, OutputView, features, select_output};
+
+/// The classification decoder.
+pub(super) struct Classifier;
+
+impl Decoder for Classifier {
+    fn name(&self) -> &'static str {
+        "classification"
+    }
+
+    fn summary(&self) -> &'static str {
+        "Classification: class scores"
+    }
+
+    fn expects(&self) -> &'static str {
+        "a first output shaped [classes]"
+    }
+
+    fn produces(&self) -> Produces {
+        Produces::Classes
+    }
+
+    /// The first output must be a vector: at most one dim other than 1.
+    /// Further outputs are allowed (and not read).
+    fn check(&self, shapes: &[OutputShape]) -> Result<(), Mismatch> {
+        let first = shapes.first().ok_or_else(Mismatch::default)?;
+        if first.is_vector() {
+            Ok(())
+        } else {
+            Err(Mismatch::because(format!(
+                "'{}' has more than one dimension above 1; decoder=features passes it on flattened",
+                first.name
+            )))
+        }
+    }
+
+    /// One vector that is not named like an embedding (those are
+    /// [`features::FeatureVector`]'s).
+    fn auto(&self, shapes: &[OutputShape]) -> AutoVerdict {
+        match shapes {
+            [only] if only.is_vector_of_values() && !features::named_like_features(only) => {
+                AutoVerdict::Pick(format!(
+                    "one output '{}' {}, a vector of class scores; set decoder=features if it is an embedding",
+                    only.name,
+                    format_dims(&only.dims)
+                ))
+            }
+            _ => AutoVerdict::Pass,
+        }
+    }
+
+    fn num_classes(&self, shapes: &[OutputShape]) -> Option<usize> {
+        self.check(shapes).ok()?;
+        shapes
+            .first()?
+            .dims
+            .iter()
+            .try_fold(1usize, |product, dim| product.checked_mul((*dim)?))
+    }
+
+    fn decode(
+        &self,
+        outputs: &[OutputView],
+        settings: &DecodeSettings,
+    ) -> Result<Decoded, DecodeFailure> {
+        let output = select_output(outputs, settings.output_name, &[])?;
+        Ok(Decoded::Classes(classify(
+            output,
+            settings.softmax,
+            settings.top_k.max(1),
+        )))
+    }
+}
 
 /// Whether to turn class scores into probabilities with a softmax.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
