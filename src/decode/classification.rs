@@ -271,4 +271,53 @@ mod tests {
         assert_eq!(best, vec![999.0, 998.0, 997.0]);
         assert!(result.iter().all(|c| scores[c.class_id] == c.confidence));
     }
+
+    fn settings(output_name: Option<&str>) -> DecodeSettings<'_> {
+        DecodeSettings {
+            output_name,
+            softmax: SoftmaxMode::Never,
+            top_k: 0,
+            ..super::super::settings_for_tests()
+        }
+    }
+
+    #[test]
+    fn the_decoder_reads_the_named_output_and_keeps_at_least_one_class() {
+        let decoder = super::super::decoder_named("classification");
+        let (aux, probs) = ([5.0, 6.0], [0.1, 0.7, 0.2]);
+        let outputs = [
+            OutputView {
+                name: "aux",
+                shape: &[2],
+                data: &aux,
+            },
+            OutputView {
+                name: "probs",
+                shape: &[3],
+                data: &probs,
+            },
+        ];
+        assert_eq!(
+            decoder.decode(&outputs, &settings(Some("probs"))),
+            Ok(Decoded::Classes(vec![Classification {
+                class_id: 1,
+                confidence: 0.7
+            }]))
+        );
+        // Unnamed: the first output.
+        assert_eq!(
+            decoder.decode(&outputs, &settings(None)),
+            Ok(Decoded::Classes(vec![Classification {
+                class_id: 1,
+                confidence: 6.0
+            }]))
+        );
+        let error = decoder
+            .decode(&outputs, &settings(Some("logits")))
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "the model has no output named 'logits'; its outputs are: aux, probs"
+        );
+    }
 }

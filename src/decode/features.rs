@@ -148,4 +148,32 @@ mod tests {
         let result = embedding(&view(&[2], &[f32::INFINITY, 1.0]), true);
         assert_eq!(result, vec![f32::INFINITY, 1.0]);
     }
+
+    #[test]
+    fn the_decoder_prefers_an_output_named_like_features() {
+        let decoder = super::super::decoder_named("features");
+        let (logits, features) = ([1.0, 2.0], [3.0, 4.0]);
+        let outputs = [view(&[2], &logits), {
+            let mut named = view(&[1, 2], &features);
+            named.name = "features";
+            named
+        }];
+        let settings = DecodeSettings {
+            normalize: true,
+            ..super::super::settings_for_tests()
+        };
+        assert_eq!(
+            decoder.decode(&outputs, &settings),
+            Ok(Decoded::Tensors(vec![Tensor {
+                name: "features".into(),
+                role: TensorRole::Features,
+                shape: vec![2],
+                data: vec![0.6, 0.8],
+            }]))
+        );
+        assert_eq!(
+            decoder.decode(&[], &settings).unwrap_err().to_string(),
+            "the model produced no outputs"
+        );
+    }
 }

@@ -3,8 +3,9 @@
 //!
 //! Everything here is plain Rust on slices (no GStreamer, no ONNX Runtime), so
 //! each decoder can be tested with hand-made tensors. Each decoder is one
-//! file implementing [`decoder::Decoder`], listed once in `registry.rs`;
-//! [`DecoderKind`] is the handle on one. The elements use them in two steps:
+//! file implementing the `Decoder` trait (`decoder.rs`), listed once in
+//! `registry.rs`; [`DecoderKind`] is the handle on one. The elements use them
+//! in two steps:
 //!
 //! 1. At start, they describe the model's outputs as [`DeclaredOutput`]s and
 //!    either let [`choose_decoder`] pick a decoder (`decoder=auto`) or check
@@ -284,6 +285,19 @@ pub fn select_output<'o, 'a>(
 #[cfg(test)]
 fn decoder_named(name: &str) -> DecoderKind {
     DecoderKind::from_name(name).expect("a registered decoder")
+}
+
+/// Settings for tests of the decoders that do not detect.
+#[cfg(test)]
+fn settings_for_tests<'a>() -> DecodeSettings<'a> {
+    DecodeSettings::for_detection(DetectionParams {
+        confidence_threshold: 0.5,
+        iou_threshold: 0.5,
+        max_detections: 10,
+        input_width: 0,
+        input_height: 0,
+        layout: OutputLayout::default(),
+    })
 }
 
 /// Whether a score clears the confidence threshold: strictly above it, as in

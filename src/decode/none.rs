@@ -48,3 +48,43 @@ impl Decoder for RawOutputs {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::decoder_named;
+    use super::*;
+
+    #[test]
+    fn every_output_passes_as_it_is() {
+        let (a, b) = ([1.0, f32::NAN, 3.0, 4.0], [7.0]);
+        let outputs = [
+            OutputView {
+                name: "a",
+                shape: &[2, 2],
+                data: &a,
+            },
+            OutputView {
+                name: "b",
+                shape: &[],
+                data: &b,
+            },
+        ];
+        let settings = super::super::settings_for_tests();
+        let Ok(Decoded::Tensors(tensors)) = decoder_named("none").decode(&outputs, &settings)
+        else {
+            panic!("none gives tensors");
+        };
+        let summary: Vec<(&str, TensorRole, &[usize], usize)> = tensors
+            .iter()
+            .map(|t| (t.name.as_str(), t.role, &t.shape[..], t.data.len()))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("a", TensorRole::Raw, &[2, 2][..], 4),
+                ("b", TensorRole::Raw, &[][..], 1)
+            ]
+        );
+        assert!(tensors[0].data[1].is_nan());
+    }
+}

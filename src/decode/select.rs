@@ -394,4 +394,35 @@ mod tests {
         // A decoder that does not fit has no count to offer.
         assert_eq!(num_classes(decoder_named("yolov8"), &ssd_outputs()), None);
     }
+
+    #[test]
+    fn auto_explains_near_misses_with_each_decoders_doubt() {
+        let four = [
+            fixed("a", &[1, 2]),
+            fixed("b", &[1, 2]),
+            fixed("c", &[1, 2]),
+            fixed("d", &[1, 2]),
+        ];
+        assert_eq!(
+            choose_decoder(&four).unwrap_err().to_string(),
+            "decoder=auto found no decoder for this model (4 outputs: a [2], b [2], c [2], d [2]): \
+             four outputs that are not TensorFlow's SSD outputs (boxes, classes, scores, count); \
+             four outputs that are not CenterFace's maps with 1, 2, 2 and 10 channels; \
+             set decoder= to one of yolov8, yolov5, ssd, centerface, classification, features, none"
+        );
+        let error = choose_decoder(&[fixed("out", &[1, 21, 520, 520])]).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("): no decoder reads one output shaped [21,520,520]; "),
+            "{error}"
+        );
+        let error = choose_decoder(&[fixed("output0", &[1, 3, 4])]).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("one output 'output0' [3,4] is too small for any YOLO layout"),
+            "{error}"
+        );
+    }
 }
