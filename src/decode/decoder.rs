@@ -6,9 +6,10 @@
 //! why, how many classes it distinguishes, what the declared shapes fix for
 //! every frame, what it produces, and the decoding itself. NNStreamer's
 //! bounding-box `BoxProperties` and DL Streamer's converter classes are the
-//! models. Adding a decoder is one new file implementing [`Decoder`] plus its
-//! line in [`super::registry`]; the `decoder` property, `decoder=auto`, the
-//! "try decoder=X" advice and the lists in messages all follow the registry.
+//! models. Adding a decoder is one new file implementing [`Decoder`], its
+//! `mod` line in `decode/mod.rs` and its line in [`super::registry`]; the
+//! `decoder` property's values, `decoder=auto`, the "try decoder=X" advice
+//! and the lists in messages all follow the registry.
 //!
 //! Decoders hold no state: anything fixed at start travels in
 //! [`super::OutputLayout`], anything set by properties in
