@@ -50,7 +50,7 @@ use crate::inference::{
 use crate::meta::{attach_classification, attach_detection, attach_tensor, mark_skipped};
 use crate::model::image_input::DYNAMIC_SIZE_MULTIPLE;
 use crate::model::labels::{check_label_count, load_labels};
-use crate::model_core::ModelCore;
+use crate::model_core::{ModelCore, frames_held};
 use crate::model_element::{CoreOf, ModelElement, ReleasedOf};
 use crate::model_settings::{ModelPropertyDocs, ModelSettings, OpenedModel, model_param_specs};
 use crate::preprocess::Preprocessor;
@@ -321,52 +321,6 @@ impl DlInfer {
         }
     }
 
-    /// Attaches each inferred frame's results and makes every frame ready,
-    /// in order.
-    fn release_frames(
-        &self,
-        state: &mut State,
-        released: Vec<Released<HeldFrame, FrameResults>>,
-    ) -> Result<(), gst::FlowError> {
-        let post_messages = lock(&self.settings).post_messages;
-        let info = state.info.as_ref().ok_or(gst::FlowError::NotNegotiated)?;
-        let (frame_width, frame_height) = (info.width(), info.height());
-        for Released { frame, results } in released {
-            let HeldFrame { mut buffer, index } = frame;
-            if let Some(results) = results {
-                let frame_results = results.map_err(|e| self.core_failed(e.into()))?;
-                let buffer = buffer.make_mut();
-                match &frame_results {
-                    FrameResults::Objects(objects) => {
-                        for object in objects {
-                            attach_detection(buffer, object, frame_width, frame_height);
-                        }
-                    }
-                    FrameResults::Classes(classes) => {
-                        attach_classification(buffer, classes, frame_width, frame_height)
-                    }
-                    FrameResults::Tensors(tensors) => {
-                        for tensor in tensors {
-                            attach_tensor(buffer, tensor).map_err(|e| {
-                                gst::element_imp_error!(
-                                    self,
-                                    gst::CoreError::Failed,
-                                    ("Cannot attach a tensor meta: {}", e)
-                                );
-                                gst::FlowError::Error
-                            })?;
-                        }
-                    }
-                }
-                if post_messages {
-                    self.post_results(index, buffer.pts(), &frame_results);
-                }
-            }
-            state.core.push_ready(buffer);
-        }
-        Ok(())
-    }
-
     fn post_results(&self, index: u64, pts: Option<gst::ClockTime>, results: &FrameResults) {
         let structure = gst::Structure::builder("dlinfer")
             .field("frame", index)
@@ -439,12 +393,50 @@ impl ModelElement for DlInfer {
         self.postprocess_settings(state)
     }
 
+    /// Attaches each inferred frame's results and makes every frame ready,
+    /// in order.
     fn release(
         &self,
         state: &mut State,
         released: Vec<ReleasedOf<Self>>,
     ) -> Result<(), gst::FlowError> {
-        self.release_frames(state, released)
+        let post_messages = lock(&self.settings).post_messages;
+        let info = state.info.as_ref().ok_or(gst::FlowError::NotNegotiated)?;
+        let (frame_width, frame_height) = (info.width(), info.height());
+        for Released { frame, results } in released {
+            let HeldFrame { mut buffer, index } = frame;
+            if let Some(results) = results {
+                let frame_results = results.map_err(|e| self.core_failed(e.into()))?;
+                let buffer = buffer.make_mut();
+                match &frame_results {
+                    FrameResults::Objects(objects) => {
+                        for object in objects {
+                            attach_detection(buffer, object, frame_width, frame_height);
+                        }
+                    }
+                    FrameResults::Classes(classes) => {
+                        attach_classification(buffer, classes, frame_width, frame_height)
+                    }
+                    FrameResults::Tensors(tensors) => {
+                        for tensor in tensors {
+                            attach_tensor(buffer, tensor).map_err(|e| {
+                                gst::element_imp_error!(
+                                    self,
+                                    gst::CoreError::Failed,
+                                    ("Cannot attach a tensor meta: {}", e)
+                                );
+                                gst::FlowError::Error
+                            })?;
+                        }
+                    }
+                }
+                if post_messages {
+                    self.post_results(index, buffer.pts(), &frame_results);
+                }
+            }
+            state.core.push_ready(buffer);
+        }
+        Ok(())
     }
 }
 
@@ -698,7 +690,7 @@ impl BaseTransformImpl for DlInfer {
                     gst::ClockTime::SECOND.mul_div_ceil(fps.denom() as u64, fps.numer() as u64)
                 });
             if let Some(frame_duration) = frame_duration {
-                let held_frames = held_frames(
+                let held_frames = frames_held(
                     settings.model.batch_size,
                     settings.inference_interval,
                     settings.async_inference,
@@ -747,36 +739,5 @@ impl BaseTransformImpl for DlInfer {
 
     fn generate_output(&self) -> Result<GenerateOutputSuccess, gst::FlowError> {
         self.next_output()
-    }
-}
-
-/// The most frames a frame waits for before it can leave: the first frame of
-/// a batch waits for the rest, (batch-size - 1) inferred frames,
-/// inference-interval frames apart. Pipelined, a batch in flight is waited
-/// for when the next batch is full (every frame inferred) or when the next
-/// frame passes without inference: up to one batch or one frame more.
-fn held_frames(batch_size: u32, interval: u32, pipelined: bool) -> u64 {
-    let (batch, interval) = (u64::from(batch_size.max(1)), u64::from(interval.max(1)));
-    let filling = (batch - 1) * interval;
-    let in_flight = match (pipelined, interval) {
-        (false, _) => 0,
-        (true, 1) => batch,
-        (true, _) => 1,
-    };
-    filling + in_flight
-}
-
-#[cfg(test)]
-mod tests {
-    use super::held_frames;
-
-    #[test]
-    fn latency_counts_the_batch_filling_and_the_batch_in_flight() {
-        assert_eq!(held_frames(1, 1, false), 0);
-        assert_eq!(held_frames(4, 30, false), 90);
-        assert_eq!(held_frames(1, 1, true), 1);
-        assert_eq!(held_frames(8, 1, true), 15);
-        assert_eq!(held_frames(1, 30, true), 1);
-        assert_eq!(held_frames(4, 30, true), 91);
     }
 }

@@ -648,37 +648,6 @@ impl DlTransform {
         }
     }
 
-    /// Renders each run frame's output into an output buffer, ready in order.
-    fn release_frames(
-        &self,
-        state: &mut State,
-        released: Vec<ReleasedOf<Self>>,
-    ) -> Result<(), gst::FlowError> {
-        let layout = state.core.input.layout;
-        let renderer = &mut state
-            .negotiated
-            .as_mut()
-            .ok_or(gst::FlowError::NotNegotiated)?
-            .renderer;
-        for Released { frame, results } in released {
-            let Some(results) = results else {
-                continue;
-            };
-            let output = results.map_err(|e| self.core_failed(e.into()))?;
-            let view = OutputView {
-                name: "output",
-                shape: &output.shape,
-                data: &output.data,
-            };
-            let mut outbuf = self.output_buffer(&frame)?;
-            renderer
-                .render(&view, layout, &frame, outbuf.make_mut())
-                .map_err(|e| self.stream_error("Cannot turn the model's output into a frame", e))?;
-            state.core.push_ready(outbuf);
-        }
-        Ok(())
-    }
-
     /// Runs one frame tile by tile and blends the tiles into its output.
     fn run_tiled(
         &self,
@@ -829,12 +798,35 @@ impl ModelElement for DlTransform {
         }
     }
 
+    /// Renders each run frame's output into an output buffer, ready in order.
     fn release(
         &self,
         state: &mut State,
         released: Vec<ReleasedOf<Self>>,
     ) -> Result<(), gst::FlowError> {
-        self.release_frames(state, released)
+        let layout = state.core.input.layout;
+        let renderer = &mut state
+            .negotiated
+            .as_mut()
+            .ok_or(gst::FlowError::NotNegotiated)?
+            .renderer;
+        for Released { frame, results } in released {
+            let Some(results) = results else {
+                continue;
+            };
+            let output = results.map_err(|e| self.core_failed(e.into()))?;
+            let view = OutputView {
+                name: "output",
+                shape: &output.shape,
+                data: &output.data,
+            };
+            let mut outbuf = self.output_buffer(&frame)?;
+            renderer
+                .render(&view, layout, &frame, outbuf.make_mut())
+                .map_err(|e| self.stream_error("Cannot turn the model's output into a frame", e))?;
+            state.core.push_ready(outbuf);
+        }
+        Ok(())
     }
 }
 

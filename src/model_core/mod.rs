@@ -10,6 +10,10 @@
 //! other serialized event every held frame is drained; only a flush drops
 //! them (they belong to the flushed stream).
 
+mod latency;
+
+pub use latency::frames_held;
+
 use std::collections::VecDeque;
 use std::sync::Arc;
 
