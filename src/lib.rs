@@ -5,13 +5,13 @@
 
 use gst::glib;
 
-pub mod batch;
 pub mod decode;
 pub mod element_support;
 pub mod frame_output;
 pub mod inference;
 pub mod meta;
 pub mod model;
+pub mod model_core;
 pub mod model_settings;
 pub mod overlay;
 pub mod preprocess;
@@ -30,6 +30,7 @@ mod dlpublish;
 mod dlstats;
 mod dltrack;
 mod dltransform;
+mod model_element;
 mod ytdlsrc;
 
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
@@ -52,6 +53,7 @@ gst::plugin_define!(
     "MIT/X11",
     env!("CARGO_PKG_NAME"),
     env!("CARGO_PKG_NAME"),
-    env!("CARGO_PKG_REPOSITORY"),
+    // Cargo.toml's `repository`, or GStreamer's "Unknown package origin" (build.rs).
+    env!("GST_DL_PACKAGE_ORIGIN"),
     env!("BUILD_REL_DATE")
 );

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use crate::decode::OutputView;
 use crate::model::{ImageInput, InputElement};
 use crate::preprocess::{FrameView, PreprocessError, Preprocessor};
-use crate::runtime::SharedSession;
 use crate::runtime::session::InputData;
+use crate::runtime::{RunError, SharedSession};
 
 /// The tensor storage for `capacity` frames, allocated once per caps.
 enum InputTensor {
@@ -113,7 +113,7 @@ impl BatchRunner {
         &mut self,
         frames: usize,
         mut per_frame: impl FnMut(usize, &[OutputView<'_>]),
-    ) -> Result<(), String> {
+    ) -> Result<(), RunError> {
         let chunk = self.input.batch.unwrap_or(frames).max(1);
         let mut start = 0;
         while start < frames {

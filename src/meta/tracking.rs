@@ -15,7 +15,7 @@ use gst::meta::CustomMeta;
 use gst_video::VideoRegionOfInterestMeta;
 
 use super::custom::register_copied_custom_meta;
-use super::detection::DETECTION_PARAMS;
+use super::roi::DETECTION_PARAMS;
 use crate::track::{BoxRect, CountEvent, Counter, Detection, EventKind, TrackReport};
 
 /// Name of the param structure on each tracked ROI.
@@ -86,7 +86,7 @@ pub fn tracking_params(report: &TrackReport) -> gst::Structure {
 
 /// Whether a ROI is an object to track: not a frame classification.
 fn is_object(meta: &VideoRegionOfInterestMeta) -> bool {
-    !super::classification::is_classification_roi(meta)
+    !super::roi::is_classification_roi(meta)
 }
 
 /// The objects on a frame of `width` x `height` as tracker detections, in
