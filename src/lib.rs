@@ -8,6 +8,7 @@ use gst::glib;
 pub mod batch;
 pub mod decode;
 pub mod element_support;
+pub mod frame;
 pub mod frame_output;
 pub mod inference;
 pub mod meta;

@@ -45,6 +45,7 @@ use crate::decode::{self, DecoderKind, DetectionParams};
 use crate::element_support::{
     HeldFrames, filter_pad_templates, lock, refuse_while_running, set_model_property,
 };
+use crate::frame::Size;
 use crate::inference::{
     BatchPipeline, BatchRunner, FinishedBatch, FrameResults, PostprocessSettings,
 };
@@ -258,35 +259,30 @@ impl DlInfer {
                 info.format()
             )
         })?;
-        let (width, height) = state.input.resolve_size(
+        let frame = Size::new(info.width() as usize, info.height() as usize);
+        let input_size = state.input.resolve_size(
             settings.model.requested_size(),
-            (info.width() as usize, info.height() as usize),
+            frame,
             DYNAMIC_SIZE_MULTIPLE,
         )?;
-        let spec =
-            settings
-                .model
-                .preprocess_spec(&state.input, (width, height), info, LETTERBOX_PAD);
-        let preprocessor =
-            Preprocessor::new(format, info.width() as usize, info.height() as usize, &spec)
-                .map_err(|e| e.to_string())?;
+        let spec = settings
+            .model
+            .preprocess_spec(&state.input, input_size, info, LETTERBOX_PAD);
+        let preprocessor = Preprocessor::new(format, frame, &spec).map_err(|e| e.to_string())?;
         let runner = BatchRunner::new(
             state.session.clone(),
             state.input.clone(),
-            width,
-            height,
+            input_size,
             state.batch_size,
         );
         let batches = BatchPipeline::new(runner, preprocessor.mapping(), settings.async_inference)?;
         gst::debug!(
             CAT,
             imp = self,
-            "frames {}x{} {:?} -> model input {}x{}",
-            info.width(),
-            info.height(),
+            "frames {} {:?} -> model input {}",
+            frame,
             format,
-            width,
-            height
+            input_size
         );
         Ok(Negotiated {
             info: info.clone(),
@@ -330,11 +326,7 @@ impl DlInfer {
 
     /// The decoding settings for the next batch, read now so thresholds
     /// changed while playing apply from the next batch on.
-    fn postprocess_settings(
-        &self,
-        state: &State,
-        input_size: (usize, usize),
-    ) -> PostprocessSettings {
+    fn postprocess_settings(&self, state: &State, input_size: Size) -> PostprocessSettings {
         let settings = lock(&self.settings);
         PostprocessSettings {
             decoder: state.decoder,
@@ -342,8 +334,8 @@ impl DlInfer {
                 confidence_threshold: settings.confidence_threshold,
                 iou_threshold: settings.iou_threshold,
                 max_detections: settings.max_detections as usize,
-                input_width: input_size.0,
-                input_height: input_size.1,
+                input_width: input_size.width,
+                input_height: input_size.height,
                 layout: state.layout,
             },
             labels: state.labels.clone(),

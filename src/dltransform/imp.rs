@@ -69,15 +69,15 @@ use gst_base::subclass::base_transform::{
     GenerateOutputSuccess, InputBuffer, PrepareOutputBufferSuccess,
 };
 use gst_base::subclass::prelude::*;
-use gst_video::prelude::*;
 
 use crate::decode::OutputView;
 use crate::element_support::{
     HeldFrames, filter_pad_templates, lock, refuse_while_running, set_model_property,
 };
+use crate::frame::{PixelFormat, Size, TensorDims};
 use crate::frame_output::{
-    FrameMutView, FrameRegion, MaskMode, MaskWriter, OutputMapping, TileBlender, TilePlan,
-    extract_tile_layout, frame_dims_from_shape, normalize_min_max, write_color_region,
+    FrameRegion, OutputGeometry, OutputMapping, Renderer, Tiler, formats_for, frame_dims_of_output,
+    input_formats, output_formats,
 };
 use crate::inference::BatchRunner;
 use crate::inference::batch_runner::InputSlot;
@@ -85,11 +85,10 @@ use crate::inference::results::select_output;
 use crate::meta::carry::{MetaCarry, PictureMapping, add_scaled_meta, meta_carry};
 use crate::model::{ImageInput, InputElement};
 use crate::model_settings::{ModelPropertyDocs, ModelSettings, OpenedModel, model_param_specs};
-use crate::preprocess::{FrameMapping, PixelFormat, Preprocessor, ScaleMode, TensorLayout};
+use crate::preprocess::{Preprocessor, ScaleMode, TensorLayout};
 use crate::props::{InputColorChoice, MaskModeChoice, ScaleModeChoice, nick};
 use crate::runtime::SharedSession;
-use crate::video::{frame_view, pixel_format, running_time_ns, video_formats};
-use gst_video::VideoFormat;
+use crate::video::{frame_mut, frame_view, pixel_format, running_time_ns, video_formats_of};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
@@ -141,52 +140,25 @@ const MODEL_DOCS: ModelPropertyDocs = ModelPropertyDocs {
     scale_mode: "How a frame is fitted into the model input; with letterbox the output is the picture without the bars; masks always cover the whole frame; no effect with tile-size",
 };
 
-/// What the model makes of frames of one size.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Geometry {
-    /// The size of one model run's input (a tile's when tiling).
-    model_input: (usize, usize),
-    /// Channels of the chosen output: 3 (a picture) or 1 (a mask).
-    channels: usize,
-    /// The size of one model run's output (a tile's when tiling).
-    model_output: (usize, usize),
-    /// The part of a 3-channel output that becomes the output frame: the
-    /// picture without the bars with `scale-mode=letterbox`, else the whole
-    /// output (what the model saw).
-    picture: FrameRegion,
-    /// The output frame size.
-    output_frame: (usize, usize),
-    /// Upscale factor of a tiled model (output tile / input tile).
-    tile_scale: usize,
+/// A caps `format` field listing `formats`, in their order.
+fn format_list(formats: &[PixelFormat]) -> gst::List {
+    gst::List::new(video_formats_of(formats).iter().map(|f| f.to_str()))
 }
 
-/// Turns one frame's output into an output frame.
-struct Renderer {
+/// The negotiated input and output frames.
+struct Formats {
     in_info: gst_video::VideoInfo,
     out_info: gst_video::VideoInfo,
     in_format: PixelFormat,
     out_format: PixelFormat,
-    mapping: OutputMapping,
-    /// The part of a 3-channel output written (see [`Geometry::picture`]).
-    picture: FrameRegion,
-    mask_mode: MaskMode,
-    normalize: bool,
-    mask_writer: MaskWriter,
-    normalized: Vec<f32>,
-}
-
-struct Tiling {
-    plan: TilePlan,
-    blender: TileBlender,
-    /// The whole frame, preprocessed, tiles are cut from.
-    frame_tensor: Vec<f32>,
 }
 
 struct Negotiated {
+    formats: Formats,
     preprocessor: Preprocessor,
     runner: BatchRunner,
     renderer: Renderer,
-    tiling: Option<Tiling>,
+    tiler: Option<Tiler>,
     /// Where the input picture lands in the output frame.
     picture: PictureMapping,
 }
@@ -202,7 +174,7 @@ struct MetaCarrier {
 struct State {
     session: Arc<SharedSession>,
     input: ImageInput,
-    geometries: HashMap<(usize, usize), Geometry>,
+    geometries: HashMap<Size, OutputGeometry>,
     negotiated: Option<Negotiated>,
     held: HeldFrames<gst::Buffer>,
     /// Realtime mode: frames run and dropped, for QoS messages.
@@ -217,120 +189,6 @@ pub struct DlTransform {
     state: Mutex<Option<State>>,
     /// Locked after `state` where both are.
     meta_carrier: Mutex<Option<MetaCarrier>>,
-}
-
-/// Input formats: everything the preprocessing reads but GRAY8.
-fn input_formats() -> Vec<VideoFormat> {
-    video_formats(|p| p != PixelFormat::Gray8)
-}
-
-/// Output formats, in order of preference: packed RGB with 3 or 4 bytes
-/// (colour first), and GRAY8 for masks.
-fn output_formats() -> Vec<VideoFormat> {
-    video_formats(|p| {
-        matches!(
-            p,
-            PixelFormat::Rgb
-                | PixelFormat::Bgr
-                | PixelFormat::Rgba
-                | PixelFormat::Bgra
-                | PixelFormat::Rgbx
-                | PixelFormat::Bgrx
-                | PixelFormat::Gray8
-        )
-    })
-}
-
-/// The formats a mask mode can read (alpha and cutout read the input's pixels
-/// as packed RGB) and write.
-fn formats_for(
-    mask_mode: MaskModeChoice,
-    channels: Option<usize>,
-) -> (Vec<VideoFormat>, Vec<VideoFormat>) {
-    let all_in = input_formats();
-    let packed_in = video_formats(|p| !p.is_yuv() && p != PixelFormat::Gray8);
-    let all_out = output_formats();
-    let color_out: Vec<VideoFormat> = all_out
-        .iter()
-        .copied()
-        .filter(|f| *f != VideoFormat::Gray8)
-        .collect();
-    let alpha_out = vec![VideoFormat::Rgba, VideoFormat::Bgra];
-    match (channels, mask_mode) {
-        (Some(3), _) => (all_in, color_out),
-        (_, MaskModeChoice::Alpha) => (packed_in, alpha_out),
-        (_, MaskModeChoice::Cutout) => (packed_in, color_out),
-        (_, MaskModeChoice::Gray) => (all_in, all_out),
-    }
-}
-
-impl Renderer {
-    /// Writes one frame's output (`shape` per frame, batch removed) into `outbuf`.
-    fn render(
-        &mut self,
-        output: &OutputView<'_>,
-        layout: TensorLayout,
-        input: &gst::BufferRef,
-        outbuf: &mut gst::BufferRef,
-    ) -> Result<(), String> {
-        let with_batch: Vec<i64> = std::iter::once(1)
-            .chain(output.shape.iter().map(|&d| d as i64))
-            .collect();
-        let (channels, height, width) =
-            frame_dims_from_shape(&with_batch, layout).map_err(|e| e.to_string())?;
-        let mut data = output.data;
-        if self.normalize {
-            self.normalized.clear();
-            self.normalized.extend_from_slice(data);
-            normalize_min_max(&mut self.normalized);
-            data = &self.normalized;
-        }
-        let mut out_frame =
-            gst_video::VideoFrameRef::from_buffer_ref_writable(outbuf, &self.out_info)
-                .map_err(|_| "cannot map the output frame".to_string())?;
-        let stride = out_frame.plane_stride()[0].max(0) as usize;
-        let mut out = FrameMutView {
-            format: self.out_format,
-            width: self.out_info.width() as usize,
-            height: self.out_info.height() as usize,
-            data: out_frame
-                .plane_data_mut(0)
-                .map_err(|_| "cannot write the output frame".to_string())?,
-            stride,
-        };
-        let mapping = OutputMapping {
-            layout,
-            ..self.mapping
-        };
-        if channels == 1 {
-            let needs_input = !matches!(self.mask_mode, MaskMode::Gray);
-            let in_frame = if needs_input {
-                Some(
-                    gst_video::VideoFrameRef::from_buffer_ref_readable(input, &self.in_info)
-                        .map_err(|_| "cannot map the input frame".to_string())?,
-                )
-            } else {
-                None
-            };
-            let in_view = in_frame.as_ref().map(|f| frame_view(f, self.in_format));
-            self.mask_writer
-                .write(
-                    data,
-                    (height, width),
-                    &mapping,
-                    self.mask_mode,
-                    in_view.as_ref(),
-                    &mut out,
-                )
-                .map_err(|e| e.to_string())
-        } else {
-            // The same rectangle the caps were sized by: the output frame
-            // has exactly its size.
-            let shown = self.picture.pixels_in((width, height));
-            write_color_region(data, (channels, height, width), shown, &mapping, &mut out)
-                .map_err(|e| e.to_string())
-        }
-    }
 }
 
 impl DlTransform {
@@ -404,103 +262,68 @@ impl DlTransform {
         })
     }
 
-    /// The model's output for frames of `frame` size, learned by running it
-    /// once on a blank input (cached per size).
+    /// What the model makes of frames of `frame` size (cached per size).
     fn geometry(
         &self,
         state: &mut State,
         settings: &Settings,
-        frame: (usize, usize),
-    ) -> Result<Geometry, String> {
+        frame: Size,
+    ) -> Result<OutputGeometry, String> {
         if let Some(geometry) = state.geometries.get(&frame) {
             return Ok(*geometry);
         }
-        let tile = settings.tile_size as usize;
-        let model_input = if tile > 0 {
-            (tile.min(frame.0), tile.min(frame.1))
+        let tiled = settings.tile_size > 0;
+        let model_input = if tiled {
+            OutputGeometry::tile_input(frame, settings.tile_size as usize)
         } else {
             state
                 .input
                 .resolve_size(settings.model.requested_size(), frame, 1)?
         };
-        let mut runner = BatchRunner::new(
-            state.session.clone(),
-            state.input.clone(),
-            model_input.0,
-            model_input.1,
-            1,
-        );
-        match runner.slot(0) {
-            InputSlot::F32(slot) => slot.fill(0.0),
-            InputSlot::U8(slot) => slot.fill(0),
-        }
-        let layout = state.input.layout;
-        let wanted = settings.model.output_name.clone();
-        let mut dims = Err("the model produced no outputs".to_string());
-        runner.run(1, |_, outputs| {
-            dims = select_output(outputs, wanted.as_deref(), &[]).and_then(|output| {
-                let with_batch: Vec<i64> = std::iter::once(1)
-                    .chain(output.shape.iter().map(|&d| d as i64))
-                    .collect();
-                frame_dims_from_shape(&with_batch, layout).map_err(|e| e.to_string())
-            });
-        })?;
-        let (channels, out_h, out_w) = dims?;
-        if channels != 1 && channels != 3 {
-            return Err(format!(
-                "the model's output has {channels} channels ({out_w}x{out_h}); dltransform needs 3 (a picture) or 1 (a mask); set output-name to pick another output"
-            ));
-        }
-        let tile_scale = if tile > 0 {
-            if out_w % model_input.0 != 0
-                || out_h % model_input.1 != 0
-                || out_w / model_input.0 != out_h / model_input.1
-            {
-                return Err(format!(
-                    "tiling needs an output that is a whole multiple of its input, but a {}x{} tile gave {out_w}x{out_h}",
-                    model_input.0, model_input.1
-                ));
-            }
-            out_w / model_input.0
-        } else {
-            1
-        };
-        // Letterboxing a picture keeps its aspect ratio: the output is that
-        // picture, the bars cut away. Tiles are never scaled, so never have bars.
-        let picture = if channels == 3
-            && tile == 0
-            && settings.model.scale_mode == ScaleModeChoice::Letterbox
-        {
-            let placement = FrameMapping::for_placement(ScaleMode::Letterbox, frame, model_input)
-                .map_err(|e| e.to_string())?;
-            FrameRegion::from_mapping(&placement, model_input)
-        } else {
-            FrameRegion::whole()
-        };
-        let output_frame = match (channels, tile > 0) {
-            (1, _) => frame,
-            (_, true) => (frame.0 * tile_scale, frame.1 * tile_scale),
-            (_, false) => picture.pixels_in((out_w, out_h)).size(),
-        };
-        let geometry = Geometry {
+        let output = self.probe_output(state, settings, model_input)?;
+        let geometry = OutputGeometry::new(
+            frame,
             model_input,
-            channels,
-            model_output: (out_w, out_h),
-            picture,
-            output_frame,
-            tile_scale,
-        };
+            output,
+            tiled,
+            settings.model.scale_mode.into(),
+        )
+        .map_err(|e| e.to_string())?;
         gst::info!(
             CAT,
             imp = self,
-            "frames {}x{}: model input {:?}, output {:?}",
-            frame.0,
-            frame.1,
+            "frames {}: model input {}, output {:?}",
+            frame,
             model_input,
             geometry
         );
         state.geometries.insert(frame, geometry);
         Ok(geometry)
+    }
+
+    /// The model's output for one input of `model_input` size, learned by
+    /// running it once on a blank input.
+    fn probe_output(
+        &self,
+        state: &State,
+        settings: &Settings,
+        model_input: Size,
+    ) -> Result<TensorDims, String> {
+        let mut runner =
+            BatchRunner::new(state.session.clone(), state.input.clone(), model_input, 1);
+        match runner.slot(0) {
+            InputSlot::F32(slot) => slot.fill(0.0),
+            InputSlot::U8(slot) => slot.fill(0),
+        }
+        let layout = state.input.layout;
+        let wanted = settings.model.output_name.as_deref();
+        let mut dims = Err("the model produced no outputs".to_string());
+        runner.run(1, |_, outputs| {
+            dims = select_output(outputs, wanted, &[]).and_then(|output| {
+                frame_dims_of_output(output.shape, layout).map_err(|e| e.to_string())
+            });
+        })?;
+        dims
     }
 
     fn negotiate(
@@ -510,7 +333,7 @@ impl DlTransform {
         out_info: &gst_video::VideoInfo,
     ) -> Result<Negotiated, String> {
         let settings = lock(&self.settings).clone();
-        let frame = (in_info.width() as usize, in_info.height() as usize);
+        let frame = Size::new(in_info.width() as usize, in_info.height() as usize);
         let geometry = self.geometry(state, &settings, frame)?;
         let in_format = pixel_format(in_info.format())
             .filter(|p| *p != PixelFormat::Gray8)
@@ -524,50 +347,32 @@ impl DlTransform {
             .ok_or_else(|| format!("unsupported output format {:?}", out_info.format()))?;
         let tiled = settings.tile_size > 0;
         // Tiling preprocesses the whole frame at its own size; tiles are cut from it.
-        let (pre_w, pre_h) = if tiled { frame } else { geometry.model_input };
+        let preprocessed = if tiled { frame } else { geometry.model_input };
         let mut spec = settings
             .model
-            .preprocess_spec(&state.input, (pre_w, pre_h), in_info, 0);
+            .preprocess_spec(&state.input, preprocessed, in_info, 0);
         if tiled {
             spec.scale_mode = ScaleMode::Stretch;
         }
-        let preprocessor =
-            Preprocessor::new(in_format, frame.0, frame.1, &spec).map_err(|e| e.to_string())?;
+        let preprocessor = Preprocessor::new(in_format, frame, &spec).map_err(|e| e.to_string())?;
         let runner = BatchRunner::new(
             state.session.clone(),
             state.input.clone(),
-            geometry.model_input.0,
-            geometry.model_input.1,
+            geometry.model_input,
             settings.model.batch_size.max(1) as usize,
         );
-        let tiling = if tiled {
-            let plan = TilePlan::new(
-                frame.0,
-                frame.1,
+        let tiler = if tiled {
+            let tiler = Tiler::new(
+                frame,
                 settings.tile_size as usize,
                 settings.tile_overlap as usize,
                 geometry.tile_scale,
+                state.input.layout,
             )
             .map_err(|e| e.to_string())?;
-            Some(Tiling {
-                blender: TileBlender::new(plan.clone()),
-                plan,
-                frame_tensor: vec![0.0; 3 * frame.0 * frame.1],
-            })
+            Some(tiler)
         } else {
             None
-        };
-        let background = settings.background_color;
-        let mask_mode = match settings.mask_mode {
-            MaskModeChoice::Gray => MaskMode::Gray,
-            MaskModeChoice::Alpha => MaskMode::Alpha,
-            MaskModeChoice::Cutout => MaskMode::Cutout {
-                background: [
-                    (background >> 16) as u8,
-                    (background >> 8) as u8,
-                    background as u8,
-                ],
-            },
         };
         // A mask is laid over the frame as the frame was laid into the model
         // input (tiles are blended back into the whole frame already).
@@ -576,27 +381,24 @@ impl DlTransform {
         } else {
             FrameRegion::from_mapping(&preprocessor.mapping(), geometry.model_input)
         };
-        let renderer = Renderer {
-            in_info: in_info.clone(),
-            out_info: out_info.clone(),
-            in_format,
-            out_format,
-            mapping: OutputMapping {
+        let renderer = Renderer::new(
+            OutputMapping {
                 scale: settings.output_scale,
                 offset: settings.output_offset,
                 channel_order: settings.output_color.into(),
                 layout: state.input.layout,
             },
-            picture: geometry.picture,
-            mask_mode,
-            normalize: settings.normalize_output,
-            mask_writer: MaskWriter::for_region(mask_region),
-            normalized: Vec::new(),
-        };
-        let output = (out_info.width(), out_info.height());
+            geometry.picture,
+            mask_region,
+            settings
+                .mask_mode
+                .with_background(settings.background_color),
+            settings.normalize_output,
+        );
+        let output = Size::new(out_info.width() as usize, out_info.height() as usize);
         let picture = if geometry.channels == 1 || tiled {
             // Masks come out over the input frame; tiles make k times the frame.
-            PictureMapping::whole_frame((in_info.width(), in_info.height()), output)
+            PictureMapping::whole_frame(frame, output)
         } else {
             PictureMapping::through_model(
                 &preprocessor.mapping(),
@@ -606,10 +408,16 @@ impl DlTransform {
             )
         };
         Ok(Negotiated {
+            formats: Formats {
+                in_info: in_info.clone(),
+                out_info: out_info.clone(),
+                in_format,
+                out_format,
+            },
             preprocessor,
             runner,
             renderer,
-            tiling,
+            tiler,
             picture,
         })
     }
@@ -629,6 +437,41 @@ impl DlTransform {
         }
     }
 
+    /// Renders one frame's model output (in `layout`) into a new output
+    /// buffer for `input`.
+    fn render(
+        &self,
+        renderer: &mut Renderer,
+        formats: &Formats,
+        output: &OutputView<'_>,
+        layout: TensorLayout,
+        input: &gst::Buffer,
+    ) -> Result<gst::Buffer, gst::FlowError> {
+        let mut outbuf = self.output_buffer(input)?;
+        {
+            let in_frame = gst_video::VideoFrameRef::from_buffer_ref_readable(
+                input.as_ref(),
+                &formats.in_info,
+            )
+            .map_err(|_| self.stream_error("Cannot map a frame", "readable"))?;
+            let mut out_frame = gst_video::VideoFrameRef::from_buffer_ref_writable(
+                outbuf.make_mut(),
+                &formats.out_info,
+            )
+            .map_err(|_| self.stream_error("Cannot map the output frame", "writable"))?;
+            renderer
+                .render(
+                    output.data,
+                    output.shape,
+                    layout,
+                    &frame_view(&in_frame, formats.in_format),
+                    &mut frame_mut(&mut out_frame, formats.out_format),
+                )
+                .map_err(|e| self.stream_error("Cannot turn the model's output into a frame", e))?;
+        }
+        Ok(outbuf)
+    }
+
     /// Runs the held frames (all of them, full batch or partial) and moves
     /// their outputs to `ready`, in order.
     fn run_batch(&self, state: &mut State) -> Result<(), gst::FlowError> {
@@ -643,21 +486,17 @@ impl DlTransform {
             .ok_or(gst::FlowError::NotNegotiated)?;
         let layout = state.input.layout;
         let Negotiated {
-            runner, renderer, ..
+            runner,
+            renderer,
+            formats,
+            ..
         } = negotiated;
         let mut outputs: Vec<Result<gst::Buffer, gst::FlowError>> = Vec::with_capacity(held.len());
         runner
             .run(held.len(), |index, views| {
-                let rendered = self.output_buffer(&held[index]).and_then(|mut outbuf| {
-                    let view = select_output(views, wanted.as_deref(), &[])
-                        .map_err(|e| self.stream_error("No output to render", e))?;
-                    renderer
-                        .render(view, layout, &held[index], outbuf.make_mut())
-                        .map_err(|e| {
-                            self.stream_error("Cannot turn the model's output into a frame", e)
-                        })?;
-                    Ok(outbuf)
-                });
+                let rendered = select_output(views, wanted.as_deref(), &[])
+                    .map_err(|e| self.stream_error("No output to render", e))
+                    .and_then(|view| self.render(renderer, formats, view, layout, &held[index]));
                 outputs.push(rendered);
             })
             .map_err(|why| self.stream_error("Inference failed", why))?;
@@ -674,67 +513,47 @@ impl DlTransform {
         input: &gst::Buffer,
     ) -> Result<gst::Buffer, gst::FlowError> {
         let wanted = lock(&self.settings).model.output_name.clone();
-        let layout = state.input.layout;
-        let per_run = state.held.queue.capacity();
+        let per_run = state.held.queue.capacity().max(1);
         let negotiated = state
             .negotiated
             .as_mut()
             .ok_or(gst::FlowError::NotNegotiated)?;
         let Negotiated {
+            formats,
             preprocessor,
             runner,
             renderer,
-            tiling,
+            tiler,
             ..
         } = negotiated;
-        let tiling = tiling.as_mut().ok_or(gst::FlowError::NotNegotiated)?;
+        let tiler = tiler.as_mut().ok_or(gst::FlowError::NotNegotiated)?;
         {
             let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(
                 input.as_ref(),
-                &renderer.in_info,
+                &formats.in_info,
             )
             .map_err(|_| self.stream_error("Cannot map a frame", "readable"))?;
             preprocessor
-                .run_f32(
-                    &frame_view(&frame, renderer.in_format),
-                    &mut tiling.frame_tensor,
-                )
+                .run_f32(&frame_view(&frame, formats.in_format), tiler.start_frame())
                 .map_err(|e| self.stream_error("Cannot preprocess a frame", e))?;
         }
-        let (frame_w, frame_h) = tiling.plan.frame_size();
-        let tiles: Vec<_> = tiling.plan.tiles().to_vec();
-        tiling.blender.reset();
-        for (chunk_index, chunk) in tiles.chunks(per_run).enumerate() {
-            for (slot, tile) in chunk.iter().enumerate() {
+        let tiles = tiler.plan().tiles().len();
+        for first in (0..tiles).step_by(per_run) {
+            let chunk = first..tiles.min(first + per_run);
+            for (slot, tile) in chunk.clone().enumerate() {
                 let InputSlot::F32(out) = runner.slot(slot) else {
                     return Err(gst::FlowError::NotNegotiated);
                 };
-                extract_tile_layout(
-                    &tiling.frame_tensor,
-                    (3, frame_h, frame_w),
-                    layout,
-                    tile,
-                    out,
-                )
-                .map_err(|e| self.stream_error("Cannot cut a tile", e))?;
+                tiler
+                    .cut_tile(tile, out)
+                    .map_err(|e| self.stream_error("Cannot cut a tile", e))?;
             }
             let mut failure = None;
             runner
                 .run(chunk.len(), |slot, views| {
                     let added = select_output(views, wanted.as_deref(), &[]).and_then(|view| {
-                        let channels = if layout == TensorLayout::Nchw {
-                            view.shape.first()
-                        } else {
-                            view.shape.last()
-                        };
-                        tiling
-                            .blender
-                            .add_tile_layout(
-                                chunk_index * per_run + slot,
-                                view.data,
-                                channels.copied().unwrap_or(1),
-                                layout,
-                            )
+                        tiler
+                            .add_output(first + slot, view.data, view.shape)
                             .map_err(|e| e.to_string())
                     });
                     if let Err(why) = added {
@@ -746,22 +565,15 @@ impl DlTransform {
                 return Err(self.stream_error("Cannot blend a tile", why));
             }
         }
-        let (channels, out_h, out_w) = tiling.blender.output_shape();
-        let blended = tiling
-            .blender
+        let (blended, shape) = tiler
             .finish()
             .map_err(|e| self.stream_error("Cannot blend the tiles", e))?;
-        let shape = [channels, out_h, out_w];
         let view = OutputView {
             name: "tiled",
             shape: &shape,
             data: blended,
         };
-        let mut outbuf = self.output_buffer(input)?;
-        renderer
-            .render(&view, TensorLayout::Nchw, input, outbuf.make_mut())
-            .map_err(|e| self.stream_error("Cannot turn the model's output into a frame", e))?;
-        Ok(outbuf)
+        self.render(renderer, formats, &view, TensorLayout::Nchw, input)
     }
 
     fn post_dropped(
@@ -923,10 +735,10 @@ impl ElementImpl for DlTransform {
     fn pad_templates() -> &'static [gst::PadTemplate] {
         static TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
             let sink = gst_video::VideoCapsBuilder::new()
-                .format_list(input_formats())
+                .format_list(video_formats_of(&input_formats()))
                 .build();
             let src = gst_video::VideoCapsBuilder::new()
-                .format_list(output_formats())
+                .format_list(video_formats_of(&output_formats()))
                 .build();
             filter_pad_templates(&sink, &src)
         });
@@ -967,7 +779,7 @@ impl BaseTransformImpl for DlTransform {
                 structure.get::<i32>("width"),
                 structure.get::<i32>("height"),
             ) {
-                (Ok(w), Ok(h)) if w > 0 && h > 0 => Some((w as usize, h as usize)),
+                (Ok(w), Ok(h)) if w > 0 && h > 0 => Some(Size::new(w as usize, h as usize)),
                 _ => None,
             };
             // Before start (caps queries while linking) the model is not loaded yet: any size.
@@ -979,12 +791,7 @@ impl BaseTransformImpl for DlTransform {
                             gst::element_imp_error!(
                                 self,
                                 gst::CoreError::Negotiation,
-                                (
-                                    "Cannot run the model on {}x{} frames: {}",
-                                    frame.0,
-                                    frame.1,
-                                    why
-                                )
+                                ("Cannot run the model on {} frames: {}", frame, why)
                             );
                             return None;
                         }
@@ -992,20 +799,19 @@ impl BaseTransformImpl for DlTransform {
                 }
                 _ => None,
             };
-            let (in_formats, out_formats) =
-                formats_for(settings.mask_mode, geometry.map(|g| g.channels));
+            let mask_mode = settings
+                .mask_mode
+                .with_background(settings.background_color);
+            let formats = formats_for(mask_mode, geometry.map(|g| g.channels));
             let mut out = structure.to_owned();
             out.remove_fields(["colorimetry", "chroma-site", "format", "width", "height"]);
             match direction {
                 gst::PadDirection::Sink => {
-                    out.set(
-                        "format",
-                        gst::List::new(out_formats.iter().map(|f| f.to_str())),
-                    );
+                    out.set("format", format_list(&formats.output));
                     match geometry {
                         Some(g) => {
-                            out.set("width", g.output_frame.0 as i32);
-                            out.set("height", g.output_frame.1 as i32);
+                            out.set("width", g.output_frame.width as i32);
+                            out.set("height", g.output_frame.height as i32);
                         }
                         None => {
                             out.set("width", gst::IntRange::new(1, i32::MAX));
@@ -1014,10 +820,7 @@ impl BaseTransformImpl for DlTransform {
                     }
                 }
                 _ => {
-                    out.set(
-                        "format",
-                        gst::List::new(in_formats.iter().map(|f| f.to_str())),
-                    );
+                    out.set("format", format_list(&formats.input));
                     out.set("width", gst::IntRange::new(1, i32::MAX));
                     out.set("height", gst::IntRange::new(1, i32::MAX));
                 }
@@ -1153,7 +956,7 @@ impl BaseTransformImpl for DlTransform {
             .negotiated
             .as_mut()
             .ok_or(gst::FlowError::NotNegotiated)?;
-        if negotiated.tiling.is_some() {
+        if negotiated.tiler.is_some() {
             let output = self.run_tiled(state, &inbuf)?;
             state.held.ready.push_back(output);
             return Ok(gst::FlowSuccess::Ok);
@@ -1161,18 +964,18 @@ impl BaseTransformImpl for DlTransform {
         let slot = state.held.queue.pending_inferred();
         {
             let Negotiated {
+                formats,
                 preprocessor,
                 runner,
-                renderer,
                 ..
             } = negotiated;
             let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(
                 inbuf.as_ref(),
-                &renderer.in_info,
+                &formats.in_info,
             )
             .map_err(|_| self.stream_error("Cannot map a frame", "readable"))?;
             runner
-                .fill_slot(slot, preprocessor, &frame_view(&frame, renderer.in_format))
+                .fill_slot(slot, preprocessor, &frame_view(&frame, formats.in_format))
                 .map_err(|e| self.stream_error("Cannot preprocess a frame", e))?;
         }
         state.held.queue.push(inbuf, true);

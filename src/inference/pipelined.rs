@@ -13,6 +13,7 @@ use super::BatchRunner;
 use super::results::{FrameResults, PostprocessConfig, decode_frame};
 use super::worker::Worker;
 use crate::decode::{DecoderKind, DetectionParams, SoftmaxMode};
+use crate::frame::Size;
 use crate::preprocess::FrameMapping;
 
 /// What a batch's outputs are decoded with, owned so a worker can take it.
@@ -101,8 +102,8 @@ impl<F> BatchPipeline<F> {
         &mut self.filling
     }
 
-    /// The model input size (width, height).
-    pub fn input_size(&self) -> (usize, usize) {
+    /// The model input size.
+    pub fn input_size(&self) -> Size {
         self.filling.input_size()
     }
 
