@@ -104,20 +104,6 @@ impl Rect {
         inside(self.x, self.width, size.width) && inside(self.y, self.height, size.height)
     }
 
-    /// Whether pixel `(x, y)` is in it.
-    pub fn contains(&self, x: usize, y: usize) -> bool {
-        x >= self.x && x < self.right() && y >= self.y && y < self.bottom()
-    }
-
-    /// The pixels both hold, if any.
-    pub fn intersect(&self, other: &Rect) -> Option<Rect> {
-        let x0 = self.x.max(other.x);
-        let y0 = self.y.max(other.y);
-        let x1 = self.right().min(other.right());
-        let y1 = self.bottom().min(other.bottom());
-        (x0 < x1 && y0 < y1).then(|| Rect::from_corners(x0, y0, x1, y1))
-    }
-
     /// Every coordinate times `factor` (saturating): the same rectangle in a
     /// frame `factor` times as large.
     pub fn scaled(&self, factor: usize) -> Self {

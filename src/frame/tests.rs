@@ -28,22 +28,7 @@ fn rects_have_edges_and_fit_or_not() {
     // No overflow at the far end of usize.
     assert!(!Rect::new(usize::MAX, 0, 2, 2).fits_in(Size::new(usize::MAX, 4)));
     assert_eq!(Rect::new(usize::MAX, 0, 2, 2).right(), usize::MAX);
-    assert!(r.contains(10, 20) && r.contains(39, 59));
-    assert!(!r.contains(40, 20) && !r.contains(10, 60) && !r.contains(9, 30));
     assert_eq!(r.scaled(2), Rect::new(20, 40, 60, 80));
-}
-
-#[test]
-fn rects_intersect_in_their_common_pixels() {
-    let a = Rect::new(0, 0, 10, 10);
-    assert_eq!(
-        a.intersect(&Rect::new(5, 7, 10, 10)),
-        Some(Rect::new(5, 7, 5, 3))
-    );
-    assert_eq!(a.intersect(&a), Some(a));
-    // Touching edges share no pixel.
-    assert_eq!(a.intersect(&Rect::new(10, 0, 5, 5)), None);
-    assert_eq!(a.intersect(&Rect::new(3, 3, 0, 4)), None);
 }
 
 #[test]
@@ -152,14 +137,11 @@ fn plane_checks_name_the_plane_and_the_bytes() {
 }
 
 #[test]
-fn a_writable_frame_checks_and_reads_like_a_view() {
+fn a_writable_frame_checks_like_a_view() {
     let mut data = vec![7u8; 2 * 8];
     let frame = FrameMut::packed(PixelFormat::Gray8, Size::new(6, 2), &mut data, 8);
     assert_eq!(frame.check_planes(), Ok(()));
-    frame.planes[0][9] = 1;
-    let view = frame.as_view();
-    assert_eq!((view.size, view.strides[0]), (Size::new(6, 2), 8));
-    assert_eq!(view.planes[0][9], 1);
+    assert_eq!((frame.size, frame.strides[0]), (Size::new(6, 2), 8));
     let mut short = vec![0u8; 13];
     let frame = FrameMut::packed(PixelFormat::Gray8, Size::new(6, 2), &mut short, 8);
     assert!(matches!(

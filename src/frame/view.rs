@@ -71,17 +71,6 @@ impl<'a> FrameMut<'a> {
         let lens = [0, 1, 2].map(|p| self.planes[p].len());
         check_planes(self.format, self.size, lens, self.strides)
     }
-
-    /// The same frame, read-only, for as long as this borrow lasts.
-    pub fn as_view(&self) -> FrameView<'_> {
-        let [p0, p1, p2] = &self.planes;
-        FrameView {
-            format: self.format,
-            size: self.size,
-            planes: [p0, p1, p2],
-            strides: self.strides,
-        }
-    }
 }
 
 /// Why a frame's planes cannot hold its pixels.

@@ -3,6 +3,7 @@
 mod color;
 mod mask;
 mod region;
+mod render;
 mod size;
 mod tile;
 

@@ -444,3 +444,73 @@ fn plan_and_extract_errors() {
     let e = extract_tile(&input, dims((2, 10, 20)), &huge, &mut out).unwrap_err();
     assert!(matches!(e, OutputError::TileOutside { .. }), "{e}");
 }
+
+#[test]
+fn a_tiler_cuts_runs_and_blends_a_whole_frame() {
+    // A 2x nearest-neighbour model run tile by tile through a Tiler gives the
+    // frame upscaled, in either layout, frame after frame.
+    let (w, h) = (150, 90);
+    let frame = Size::new(w, h);
+    let mut rng = Rng::new(31);
+    for layout in [TensorLayout::Nchw, TensorLayout::Nhwc] {
+        let mut tiler = Tiler::new(frame, 64, 16, 2, layout).unwrap();
+        assert_eq!(tiler.plan().output_size(), Size::new(300, 180));
+        for _ in 0..2 {
+            let chw = random_chw(&mut rng, 3, h, w);
+            let tensor = tiler.start_frame();
+            assert_eq!(tensor.len(), chw.len());
+            for ch in 0..3 {
+                for i in 0..w * h {
+                    match layout {
+                        TensorLayout::Nchw => tensor[ch * w * h + i] = chw[ch * w * h + i],
+                        TensorLayout::Nhwc => tensor[i * 3 + ch] = chw[ch * w * h + i],
+                    }
+                }
+            }
+            let tiles = tiler.plan().tiles().to_vec();
+            for (i, t) in tiles.iter().enumerate() {
+                let mut input = vec![0.0; 3 * t.width * t.height];
+                tiler.cut_tile(i, &mut input).unwrap();
+                // The model: to CHW, upscale, back to the layout.
+                let chw_tile = match layout {
+                    TensorLayout::Nchw => input,
+                    TensorLayout::Nhwc => (0..input.len())
+                        .map(|j| {
+                            let (ch, p) = (j / (t.width * t.height), j % (t.width * t.height));
+                            input[p * 3 + ch]
+                        })
+                        .collect(),
+                };
+                let up = upscale_nn(&chw_tile, (3, t.height, t.width), 2);
+                let (oh, ow) = (2 * t.height, 2 * t.width);
+                let (output, shape) = match layout {
+                    TensorLayout::Nchw => (up, vec![3, oh, ow]),
+                    TensorLayout::Nhwc => {
+                        let n = oh * ow;
+                        let hwc = (0..3 * n).map(|j| up[(j % 3) * n + j / 3]).collect();
+                        (hwc, vec![oh, ow, 3])
+                    }
+                };
+                tiler.add_output(i, &output, &shape).unwrap();
+            }
+            let (blended, shape) = tiler.finish().unwrap();
+            assert_eq!(shape, [3, 180, 300]);
+            assert_eq!(blended, upscale_nn(&chw, (3, h, w), 2), "{layout:?}");
+        }
+        // Out of range, and a frame finished before its tiles were added.
+        let mut slot = vec![0.0; 3 * 64 * 64];
+        let count = tiler.plan().tiles().len();
+        assert_eq!(
+            tiler.cut_tile(count, &mut slot),
+            Err(OutputError::TileIndex {
+                index: count,
+                count
+            })
+        );
+        tiler.start_frame();
+        assert!(matches!(
+            tiler.finish(),
+            Err(OutputError::TilesMissing { .. })
+        ));
+    }
+}
