@@ -5,7 +5,6 @@
 
 use gst::glib;
 
-pub mod batch;
 pub mod decode;
 pub mod element_support;
 pub mod frame;
@@ -13,6 +12,7 @@ pub mod frame_output;
 pub mod inference;
 pub mod meta;
 pub mod model;
+pub mod model_core;
 pub mod model_settings;
 pub mod overlay;
 pub mod preprocess;
@@ -29,6 +29,7 @@ mod dloverlay;
 mod dlpublish;
 mod dlstats;
 mod dltransform;
+mod model_element;
 mod ytdlsrc;
 
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {

@@ -277,8 +277,8 @@ impl ModelSettings {
                 "{why}; fix the {name} property (its value was refused)"
             )));
         }
-        let provider =
-            ExecutionProvider::from_name(&self.execution_provider).map_err(settings_error)?;
+        let provider = ExecutionProvider::from_name(&self.execution_provider)
+            .map_err(|e| settings_error(e.to_string()))?;
         let model = self.path.clone().ok_or_else(|| {
             settings_error("no model set: set model=/path/to/model.onnx".to_string())
         })?;

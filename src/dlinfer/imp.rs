@@ -40,23 +40,22 @@ use gst_base::prelude::*;
 use gst_base::subclass::base_transform::GenerateOutputSuccess;
 use gst_base::subclass::prelude::*;
 
-use crate::batch::{Queued, is_inference_frame};
 use crate::decode::{self, DecoderKind, DetectionParams};
 use crate::element_support::{
-    HeldFrames, filter_pad_templates, lock, refuse_while_running, set_model_property,
+    filter_pad_templates, lock, refuse_while_running, set_model_property,
 };
 use crate::frame::Size;
 use crate::inference::{
-    BatchPipeline, BatchRunner, FinishedBatch, FrameResults, PostprocessSettings,
+    BatchRunner, Batcher, FrameResults, PostprocessSettings, Released, is_inference_frame,
 };
 use crate::meta::{attach_classification, attach_detection, attach_tensor, mark_skipped};
-use crate::model::ImageInput;
 use crate::model::image_input::DYNAMIC_SIZE_MULTIPLE;
 use crate::model::labels::{check_label_count, load_labels};
+use crate::model_core::{ModelCore, frames_held};
+use crate::model_element::{CoreOf, ModelElement, ReleasedOf};
 use crate::model_settings::{ModelPropertyDocs, ModelSettings, OpenedModel, model_param_specs};
 use crate::preprocess::Preprocessor;
 use crate::props::{DecoderChoice, SoftmaxChoice};
-use crate::runtime::SharedSession;
 use crate::video::{FORMATS, frame_view, pixel_format, running_time_ns};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -122,29 +121,20 @@ const MODEL_DOCS: ModelPropertyDocs = ModelPropertyDocs {
 };
 
 /// A frame held until its batch has run.
-struct HeldFrame {
+pub(crate) struct HeldFrame {
     buffer: gst::Buffer,
     index: u64,
 }
 
-/// What exists between caps and the next caps: the frame geometry.
-struct Negotiated {
-    info: gst_video::VideoInfo,
-    preprocessor: Preprocessor,
-    batches: BatchPipeline<Queued<HeldFrame>>,
-}
-
 /// What exists between start and stop.
-struct State {
-    session: Arc<SharedSession>,
-    input: ImageInput,
+pub(crate) struct State {
+    core: CoreOf<DlInfer>,
     decoder: DecoderKind,
     /// What the declared output shapes fix for reading every frame.
     layout: decode::OutputLayout,
     labels: Arc<[String]>,
-    batch_size: usize,
-    negotiated: Option<Negotiated>,
-    held: HeldFrames<HeldFrame>,
+    /// The negotiated frames.
+    info: Option<gst_video::VideoInfo>,
     frames_seen: u64,
 }
 
@@ -161,19 +151,7 @@ impl DlInfer {
     fn prepare(&self, settings: &Settings) -> Result<State, gst::ErrorMessage> {
         let settings_error =
             |msg: String| gst::error_msg!(gst::LibraryError::Settings, ("{}", msg));
-        let OpenedModel {
-            session,
-            input,
-            warnings,
-        } = settings.model.open()?;
-        for (message, details) in warnings {
-            gst::element_imp_warning!(
-                self,
-                gst::LibraryError::Settings,
-                ("{}", message),
-                ["{}", details.unwrap_or_default()]
-            );
-        }
+        let OpenedModel { session, input, .. } = self.open_model(&settings.model)?;
         let model = settings.model.path.clone().unwrap_or_default();
         let declared: Vec<decode::DeclaredOutput> = session
             .info
@@ -239,19 +217,16 @@ impl DlInfer {
         let batch_size = settings.model.batch_size.max(1) as usize;
         Ok(State {
             layout: decode::output_layout(decoder, &declared),
-            session,
-            input,
+            core: ModelCore::new(session, input, batch_size),
             decoder,
             labels: labels.into(),
-            batch_size,
-            negotiated: None,
-            held: HeldFrames::new(batch_size),
+            info: None,
             frames_seen: 0,
         })
     }
 
-    /// Builds the preprocessor and tensor for frames of these caps.
-    fn negotiate(&self, state: &State, info: &gst_video::VideoInfo) -> Result<Negotiated, String> {
+    /// Builds the preprocessor and batch for frames of these caps.
+    fn negotiate(&self, state: &mut State, info: &gst_video::VideoInfo) -> Result<(), String> {
         let settings = lock(&self.settings).clone();
         let format = pixel_format(info.format()).ok_or_else(|| {
             format!(
@@ -259,23 +234,30 @@ impl DlInfer {
                 info.format()
             )
         })?;
+        let core = &mut state.core;
         let frame = Size::new(info.width() as usize, info.height() as usize);
-        let input_size = state.input.resolve_size(
+        let input_size = core.input.resolve_size(
             settings.model.requested_size(),
             frame,
             DYNAMIC_SIZE_MULTIPLE,
         )?;
         let spec = settings
             .model
-            .preprocess_spec(&state.input, input_size, info, LETTERBOX_PAD);
+            .preprocess_spec(&core.input, input_size, info, LETTERBOX_PAD);
         let preprocessor = Preprocessor::new(format, frame, &spec).map_err(|e| e.to_string())?;
         let runner = BatchRunner::new(
-            state.session.clone(),
-            state.input.clone(),
+            core.session.clone(),
+            core.input.clone(),
             input_size,
-            state.batch_size,
+            core.batch_size,
         );
-        let batches = BatchPipeline::new(runner, preprocessor.mapping(), settings.async_inference)?;
+        let batcher = Batcher::new(
+            runner,
+            preprocessor.mapping(),
+            core.batch_size,
+            settings.async_inference,
+        )
+        .map_err(|e| e.to_string())?;
         gst::debug!(
             CAT,
             imp = self,
@@ -284,49 +266,38 @@ impl DlInfer {
             format,
             input_size
         );
-        Ok(Negotiated {
-            info: info.clone(),
-            preprocessor,
-            batches,
-        })
+        core.negotiate(preprocessor, batcher);
+        state.info = Some(info.clone());
+        Ok(())
     }
 
     /// Preprocesses an inferred frame into its batch slot.
-    fn fill_slot(&self, state: &mut State, buffer: &gst::Buffer) -> Result<(), gst::FlowError> {
-        let slot = state.held.queue.pending_inferred();
-        let negotiated = state
-            .negotiated
-            .as_mut()
-            .ok_or(gst::FlowError::NotNegotiated)?;
-        let frame =
-            gst_video::VideoFrameRef::from_buffer_ref_readable(buffer.as_ref(), &negotiated.info)
-                .map_err(|_| {
+    fn preprocess(&self, state: &mut State, buffer: &gst::Buffer) -> Result<(), gst::FlowError> {
+        let info = state.info.as_ref().ok_or(gst::FlowError::NotNegotiated)?;
+        let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer.as_ref(), info)
+            .map_err(|_| {
                 gst::element_imp_error!(
                     self,
                     gst::StreamError::Format,
-                    ("Cannot map a frame of {:?}", negotiated.info)
+                    ("Cannot map a frame of {:?}", info)
                 );
                 gst::FlowError::Error
             })?;
-        let format = negotiated.preprocessor.format();
-        let view = frame_view(&frame, format);
-        negotiated
-            .batches
-            .filling()
-            .fill_slot(slot, &negotiated.preprocessor, &view)
-            .map_err(|e| {
-                gst::element_imp_error!(
-                    self,
-                    gst::StreamError::Format,
-                    ("Cannot preprocess a frame: {}", e)
-                );
-                gst::FlowError::Error
-            })
+        let format = state
+            .core
+            .preprocessor()
+            .ok_or(gst::FlowError::NotNegotiated)?
+            .format();
+        state
+            .core
+            .preprocess(&frame_view(&frame, format))
+            .map_err(|e| self.core_failed(e))
     }
 
     /// The decoding settings for the next batch, read now so thresholds
     /// changed while playing apply from the next batch on.
-    fn postprocess_settings(&self, state: &State, input_size: Size) -> PostprocessSettings {
+    fn postprocess_settings(&self, state: &State) -> PostprocessSettings {
+        let input_size = state.core.input_size().unwrap_or_default();
         let settings = lock(&self.settings);
         PostprocessSettings {
             decoder: state.decoder,
@@ -344,124 +315,6 @@ impl DlInfer {
             top_k: settings.top_k as usize,
             normalize: settings.normalize,
         }
-    }
-
-    /// Starts the waiting batch (full, or partial at EOS / before an event);
-    /// every queued frame leaves with it. Run here, its frames are ready at
-    /// once; pipelined, they wait on the worker until [`Self::collect`].
-    /// Frames with nothing to infer are ready at once: a batch still in
-    /// flight must have been collected first, so no frame overtakes another.
-    fn start_batch(&self, state: &mut State) -> Result<(), gst::FlowError> {
-        let inferred = state.held.queue.pending_inferred();
-        let frames: Vec<Queued<HeldFrame>> = state.held.queue.drain().collect();
-        if inferred == 0 {
-            let buffers = frames.into_iter().map(|q| q.frame.buffer);
-            state.held.ready.extend(buffers);
-            return Ok(());
-        }
-        let input_size = state
-            .negotiated
-            .as_ref()
-            .ok_or(gst::FlowError::NotNegotiated)?
-            .batches
-            .input_size();
-        let postprocess = self.postprocess_settings(state, input_size);
-        let negotiated = state
-            .negotiated
-            .as_mut()
-            .ok_or(gst::FlowError::NotNegotiated)?;
-        match negotiated.batches.start(inferred, frames, postprocess) {
-            Ok(Some(finished)) => self.release(state, finished),
-            Ok(None) => Ok(()),
-            Err(why) => Err(self.inference_failed(&why)),
-        }
-    }
-
-    /// Takes the batch in flight once finished (waiting for it if `wait`,
-    /// else only if it is done), so its frames are ready in order.
-    fn collect(&self, state: &mut State, wait: bool) -> Result<(), gst::FlowError> {
-        let Some(negotiated) = state.negotiated.as_mut() else {
-            return Ok(());
-        };
-        match negotiated.batches.finish(wait) {
-            None => Ok(()),
-            Some(Ok(finished)) => self.release(state, finished),
-            Some(Err(why)) => Err(self.inference_failed(&why)),
-        }
-    }
-
-    fn inference_failed(&self, why: &str) -> gst::FlowError {
-        gst::element_imp_error!(
-            self,
-            gst::LibraryError::Failed,
-            ("Inference failed: {}", why)
-        );
-        gst::FlowError::Error
-    }
-
-    /// Attaches a finished batch's results to its inferred frames and makes
-    /// all its frames ready, in order.
-    fn release(
-        &self,
-        state: &mut State,
-        finished: FinishedBatch<Queued<HeldFrame>>,
-    ) -> Result<(), gst::FlowError> {
-        let post_messages = lock(&self.settings).post_messages;
-        let negotiated = state
-            .negotiated
-            .as_ref()
-            .ok_or(gst::FlowError::NotNegotiated)?;
-        let (frame_width, frame_height) = (negotiated.info.width(), negotiated.info.height());
-        let mut results = finished.results.into_iter();
-        for mut queued in finished.frames {
-            if queued.inferred {
-                let frame_results =
-                    results
-                        .next()
-                        .ok_or(gst::FlowError::Error)?
-                        .map_err(|why| {
-                            gst::element_imp_error!(
-                                self,
-                                gst::StreamError::Decode,
-                                (
-                                    "Cannot decode the model's outputs with decoder={}: {}",
-                                    state.decoder.name(),
-                                    why
-                                )
-                            );
-                            gst::FlowError::Error
-                        })?;
-                let held = &mut queued.frame;
-                let buffer = held.buffer.make_mut();
-                match &frame_results {
-                    FrameResults::Objects(objects) => {
-                        for object in objects {
-                            attach_detection(buffer, object, frame_width, frame_height);
-                        }
-                    }
-                    FrameResults::Classes(classes) => {
-                        attach_classification(buffer, classes, frame_width, frame_height)
-                    }
-                    FrameResults::Tensors(tensors) => {
-                        for tensor in tensors {
-                            attach_tensor(buffer, tensor).map_err(|e| {
-                                gst::element_imp_error!(
-                                    self,
-                                    gst::CoreError::Failed,
-                                    ("Cannot attach a tensor meta: {}", e)
-                                );
-                                gst::FlowError::Error
-                            })?;
-                        }
-                    }
-                }
-                if post_messages {
-                    self.post_results(held.index, buffer.pts(), &frame_results);
-                }
-            }
-            state.held.ready.push_back(queued.frame.buffer);
-        }
-        Ok(())
     }
 
     fn post_results(&self, index: u64, pts: Option<gst::ClockTime>, results: &FrameResults) {
@@ -510,33 +363,6 @@ impl DlInfer {
                 .build(),
         );
     }
-
-    /// Runs a partial batch and pushes every held frame downstream, so an
-    /// event (EOS, caps, segment...) does not overtake frames it follows.
-    fn drain(&self) -> Result<(), gst::FlowError> {
-        let ready: Vec<gst::Buffer> = {
-            let mut state = lock(&self.state);
-            let Some(state) = state.as_mut() else {
-                return Ok(());
-            };
-            let in_flight = state
-                .negotiated
-                .as_ref()
-                .is_some_and(|n| n.batches.in_flight());
-            if state.held.queue.is_empty() && state.held.ready.is_empty() && !in_flight {
-                return Ok(());
-            }
-            self.collect(state, true)?;
-            self.start_batch(state)?;
-            self.collect(state, true)?;
-            state.held.ready.drain(..).collect()
-        };
-        let src = self.obj().src_pad().clone();
-        for buffer in ready {
-            src.push(buffer)?;
-        }
-        Ok(())
-    }
 }
 
 #[glib::object_subclass]
@@ -544,6 +370,70 @@ impl ObjectSubclass for DlInfer {
     const NAME: &'static str = "GstDlInfer";
     type Type = super::DlInfer;
     type ParentType = gst_base::BaseTransform;
+}
+
+impl ModelElement for DlInfer {
+    type Frame = HeldFrame;
+    type Decoder = PostprocessSettings;
+    type State = State;
+
+    fn model_state(&self) -> &Mutex<Option<State>> {
+        &self.state
+    }
+
+    fn core(state: &mut State) -> &mut CoreOf<Self> {
+        &mut state.core
+    }
+
+    fn batch_decoder(&self, state: &State) -> PostprocessSettings {
+        self.postprocess_settings(state)
+    }
+
+    /// Attaches each inferred frame's results and makes every frame ready,
+    /// in order.
+    fn release(
+        &self,
+        state: &mut State,
+        released: Vec<ReleasedOf<Self>>,
+    ) -> Result<(), gst::FlowError> {
+        let post_messages = lock(&self.settings).post_messages;
+        let info = state.info.as_ref().ok_or(gst::FlowError::NotNegotiated)?;
+        let (frame_width, frame_height) = (info.width(), info.height());
+        for Released { frame, results } in released {
+            let HeldFrame { mut buffer, index } = frame;
+            if let Some(results) = results {
+                let frame_results = results.map_err(|e| self.core_failed(e.into()))?;
+                let buffer = buffer.make_mut();
+                match &frame_results {
+                    FrameResults::Objects(objects) => {
+                        for object in objects {
+                            attach_detection(buffer, object, frame_width, frame_height);
+                        }
+                    }
+                    FrameResults::Classes(classes) => {
+                        attach_classification(buffer, classes, frame_width, frame_height)
+                    }
+                    FrameResults::Tensors(tensors) => {
+                        for tensor in tensors {
+                            attach_tensor(buffer, tensor).map_err(|e| {
+                                gst::element_imp_error!(
+                                    self,
+                                    gst::CoreError::Failed,
+                                    ("Cannot attach a tensor meta: {}", e)
+                                );
+                                gst::FlowError::Error
+                            })?;
+                        }
+                    }
+                }
+                if post_messages {
+                    self.post_results(index, buffer.pts(), &frame_results);
+                }
+            }
+            state.core.push_ready(buffer);
+        }
+        Ok(())
+    }
 }
 
 impl ObjectImpl for DlInfer {
@@ -676,10 +566,7 @@ impl ObjectImpl for DlInfer {
 
     fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
         if pspec.name() == "active-provider" {
-            return lock(&self.state)
-                .as_ref()
-                .map(|s| s.session.active_provider.name().to_string())
-                .to_value();
+            return self.active_provider();
         }
         let settings = lock(&self.settings);
         if let Some(value) = settings.model.property(pspec.name()) {
@@ -759,7 +646,7 @@ impl BaseTransformImpl for DlInfer {
                 .as_mut()
                 .ok_or_else(|| gst::loggable_error!(CAT, "Caps before start"))?;
             match self.negotiate(state, &info) {
-                Ok(negotiated) => state.negotiated = Some(negotiated),
+                Ok(()) => {}
                 Err(why) => {
                     gst::element_imp_error!(
                         self,
@@ -774,32 +661,11 @@ impl BaseTransformImpl for DlInfer {
     }
 
     fn sink_event(&self, event: gst::Event) -> bool {
-        let must_drain = lock(&self.state).as_mut().is_some_and(|state| {
-            if let gst::EventView::FlushStop(_) = event.view()
-                && let Some(negotiated) = state.negotiated.as_mut()
-            {
-                // The batch in flight belongs to the flushed stream.
-                let _ = negotiated.batches.finish(true);
-            }
-            state.held.on_sink_event(&event)
-        });
-        if must_drain && let Err(flow) = self.drain() {
-            gst::debug!(
-                CAT,
-                imp = self,
-                "draining before {:?} stopped: {:?}",
-                event.type_(),
-                flow
-            );
-        }
-        self.parent_sink_event(event)
+        self.model_sink_event(event)
     }
 
     fn src_event(&self, event: gst::Event) -> bool {
-        if let Some(state) = lock(&self.state).as_mut() {
-            state.held.on_src_event(&event);
-        }
-        self.parent_src_event(event)
+        self.model_src_event(event)
     }
 
     fn query(&self, direction: gst::PadDirection, query: &mut gst::QueryRef) -> bool {
@@ -813,14 +679,14 @@ impl BaseTransformImpl for DlInfer {
             let state = lock(&self.state);
             let frame_duration = state
                 .as_ref()
-                .and_then(|s| s.negotiated.as_ref())
-                .map(|n| n.info.fps())
+                .and_then(|s| s.info.as_ref())
+                .map(|info| info.fps())
                 .filter(|fps| fps.numer() > 0)
                 .and_then(|fps| {
                     gst::ClockTime::SECOND.mul_div_ceil(fps.denom() as u64, fps.numer() as u64)
                 });
             if let Some(frame_duration) = frame_duration {
-                let held_frames = held_frames(
+                let held_frames = frames_held(
                     settings.model.batch_size,
                     settings.inference_interval,
                     settings.async_inference,
@@ -850,70 +716,24 @@ impl BaseTransformImpl for DlInfer {
         if inferred
             && self.obj().is_qos()
             && state
-                .held
-                .lateness
+                .core
                 .is_late(running_time_ns(&self.obj().segment(), &inbuf))
         {
             inferred = false;
             mark_skipped(inbuf.make_mut());
         }
         if inferred {
-            self.fill_slot(state, &inbuf)?;
+            self.preprocess(state, &inbuf)?;
         }
-        state.held.queue.push(
-            HeldFrame {
-                buffer: inbuf,
-                index,
-            },
-            inferred,
-        );
-        // A batch in flight leaves before any frame queued after it: waited
-        // for when the queue must move on, else taken only if it is done.
-        let must_start = state.held.queue.batch_full() || state.held.queue.nothing_to_infer();
-        self.collect(state, must_start)?;
-        if must_start {
-            self.start_batch(state)?;
-        }
+        let frame = HeldFrame {
+            buffer: inbuf,
+            index,
+        };
+        self.queue_frame(state, frame, inferred)?;
         Ok(gst::FlowSuccess::Ok)
     }
 
     fn generate_output(&self) -> Result<GenerateOutputSuccess, gst::FlowError> {
-        let mut state = lock(&self.state);
-        let buffer = state.as_mut().and_then(|s| s.held.ready.pop_front());
-        Ok(buffer.map_or(
-            GenerateOutputSuccess::NoOutput,
-            GenerateOutputSuccess::Buffer,
-        ))
-    }
-}
-
-/// The most frames a frame waits for before it can leave: the first frame of
-/// a batch waits for the rest, (batch-size - 1) inferred frames,
-/// inference-interval frames apart. Pipelined, a batch in flight is waited
-/// for when the next batch is full (every frame inferred) or when the next
-/// frame passes without inference: up to one batch or one frame more.
-fn held_frames(batch_size: u32, interval: u32, pipelined: bool) -> u64 {
-    let (batch, interval) = (u64::from(batch_size.max(1)), u64::from(interval.max(1)));
-    let filling = (batch - 1) * interval;
-    let in_flight = match (pipelined, interval) {
-        (false, _) => 0,
-        (true, 1) => batch,
-        (true, _) => 1,
-    };
-    filling + in_flight
-}
-
-#[cfg(test)]
-mod tests {
-    use super::held_frames;
-
-    #[test]
-    fn latency_counts_the_batch_filling_and_the_batch_in_flight() {
-        assert_eq!(held_frames(1, 1, false), 0);
-        assert_eq!(held_frames(4, 30, false), 90);
-        assert_eq!(held_frames(1, 1, true), 1);
-        assert_eq!(held_frames(8, 1, true), 15);
-        assert_eq!(held_frames(1, 30, true), 1);
-        assert_eq!(held_frames(4, 30, true), 91);
+        self.next_output()
     }
 }

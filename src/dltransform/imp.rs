@@ -59,7 +59,7 @@
 //! ```
 
 use std::collections::HashMap;
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{LazyLock, Mutex};
 
 use gst::glib;
 use gst::prelude::*;
@@ -72,22 +72,23 @@ use gst_base::subclass::prelude::*;
 
 use crate::decode::OutputView;
 use crate::element_support::{
-    HeldFrames, filter_pad_templates, lock, refuse_while_running, set_model_property,
+    filter_pad_templates, lock, refuse_while_running, set_model_property,
 };
 use crate::frame::{PixelFormat, Size, TensorDims};
 use crate::frame_output::{
     FrameRegion, OutputGeometry, OutputMapping, Renderer, Tiler, formats_for, frame_dims_of_output,
     input_formats, output_formats,
 };
-use crate::inference::BatchRunner;
 use crate::inference::batch_runner::InputSlot;
 use crate::inference::results::select_output;
+use crate::inference::{BatchRunner, Batcher, FrameDecoder, InferenceError, Released};
 use crate::meta::carry::{MetaCarry, PictureMapping, add_scaled_meta, meta_carry};
-use crate::model::{ImageInput, InputElement};
+use crate::model::InputElement;
+use crate::model_core::ModelCore;
+use crate::model_element::{CoreOf, ModelElement, ReleasedOf};
 use crate::model_settings::{ModelPropertyDocs, ModelSettings, OpenedModel, model_param_specs};
-use crate::preprocess::{Preprocessor, ScaleMode, TensorLayout};
+use crate::preprocess::{FrameMapping, Preprocessor, ScaleMode, TensorLayout};
 use crate::props::{InputColorChoice, MaskModeChoice, ScaleModeChoice, nick};
-use crate::runtime::SharedSession;
 use crate::video::{frame_mut, frame_view, pixel_format, running_time_ns, video_formats_of};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -153,10 +154,36 @@ struct Formats {
     out_format: PixelFormat,
 }
 
+/// The output a frame's run gave, copied out of the run, to render.
+pub(crate) struct FrameOutput {
+    shape: Vec<usize>,
+    data: Vec<f32>,
+}
+
+/// Picks the output that becomes the frame (`output-name`, else the first).
+pub(crate) struct OutputPicker {
+    output_name: Option<String>,
+}
+
+impl FrameDecoder for OutputPicker {
+    type Results = FrameOutput;
+
+    fn decode(
+        &self,
+        outputs: &[OutputView<'_>],
+        _mapping: &FrameMapping,
+    ) -> Result<FrameOutput, InferenceError> {
+        let output = select_output(outputs, self.output_name.as_deref(), &[])
+            .map_err(InferenceError::Decode)?;
+        Ok(FrameOutput {
+            shape: output.shape.to_vec(),
+            data: output.data.to_vec(),
+        })
+    }
+}
+
 struct Negotiated {
     formats: Formats,
-    preprocessor: Preprocessor,
-    runner: BatchRunner,
     renderer: Renderer,
     tiler: Option<Tiler>,
     /// Where the input picture lands in the output frame.
@@ -171,12 +198,10 @@ struct MetaCarrier {
     picture: PictureMapping,
 }
 
-struct State {
-    session: Arc<SharedSession>,
-    input: ImageInput,
+pub(crate) struct State {
+    core: CoreOf<DlTransform>,
     geometries: HashMap<Size, OutputGeometry>,
     negotiated: Option<Negotiated>,
-    held: HeldFrames<gst::Buffer>,
     /// Realtime mode: frames run and dropped, for QoS messages.
     processed: u64,
     dropped: u64,
@@ -195,19 +220,7 @@ impl DlTransform {
     fn prepare(&self, settings: &Settings) -> Result<State, gst::ErrorMessage> {
         let settings_error =
             |msg: String| gst::error_msg!(gst::LibraryError::Settings, ("{}", msg));
-        let OpenedModel {
-            session,
-            input,
-            warnings,
-        } = settings.model.open()?;
-        for (message, details) in warnings {
-            gst::element_imp_warning!(
-                self,
-                gst::LibraryError::Settings,
-                ("{}", message),
-                ["{}", details.unwrap_or_default()]
-            );
-        }
+        let OpenedModel { session, input, .. } = self.open_model(&settings.model)?;
         let model = settings.model.path.clone().unwrap_or_default();
         if settings.tile_size > 0 {
             if input.width.is_some() || input.height.is_some() {
@@ -251,12 +264,11 @@ impl DlTransform {
             input.shape_text(),
             session.info.outputs_text()
         );
+        let batch_size = settings.model.batch_size.max(1) as usize;
         Ok(State {
-            session,
-            input,
+            core: ModelCore::new(session, input, batch_size),
             geometries: HashMap::new(),
             negotiated: None,
-            held: HeldFrames::new(settings.model.batch_size.max(1) as usize),
             processed: 0,
             dropped: 0,
         })
@@ -277,6 +289,7 @@ impl DlTransform {
             OutputGeometry::tile_input(frame, settings.tile_size as usize)
         } else {
             state
+                .core
                 .input
                 .resolve_size(settings.model.requested_size(), frame, 1)?
         };
@@ -309,20 +322,26 @@ impl DlTransform {
         settings: &Settings,
         model_input: Size,
     ) -> Result<TensorDims, String> {
-        let mut runner =
-            BatchRunner::new(state.session.clone(), state.input.clone(), model_input, 1);
+        let mut runner = BatchRunner::new(
+            state.core.session.clone(),
+            state.core.input.clone(),
+            model_input,
+            1,
+        );
         match runner.slot(0) {
             InputSlot::F32(slot) => slot.fill(0.0),
             InputSlot::U8(slot) => slot.fill(0),
         }
-        let layout = state.input.layout;
+        let layout = state.core.input.layout;
         let wanted = settings.model.output_name.as_deref();
         let mut dims = Err("the model produced no outputs".to_string());
-        runner.run(1, |_, outputs| {
-            dims = select_output(outputs, wanted, &[]).and_then(|output| {
-                frame_dims_of_output(output.shape, layout).map_err(|e| e.to_string())
-            });
-        })?;
+        runner
+            .run(1, |_, outputs| {
+                dims = select_output(outputs, wanted, &[]).and_then(|output| {
+                    frame_dims_of_output(output.shape, layout).map_err(|e| e.to_string())
+                });
+            })
+            .map_err(|e| e.to_string())?;
         dims
     }
 
@@ -350,16 +369,16 @@ impl DlTransform {
         let preprocessed = if tiled { frame } else { geometry.model_input };
         let mut spec = settings
             .model
-            .preprocess_spec(&state.input, preprocessed, in_info, 0);
+            .preprocess_spec(&state.core.input, preprocessed, in_info, 0);
         if tiled {
             spec.scale_mode = ScaleMode::Stretch;
         }
         let preprocessor = Preprocessor::new(in_format, frame, &spec).map_err(|e| e.to_string())?;
         let runner = BatchRunner::new(
-            state.session.clone(),
-            state.input.clone(),
+            state.core.session.clone(),
+            state.core.input.clone(),
             geometry.model_input,
-            settings.model.batch_size.max(1) as usize,
+            state.core.batch_size,
         );
         let tiler = if tiled {
             let tiler = Tiler::new(
@@ -367,7 +386,7 @@ impl DlTransform {
                 settings.tile_size as usize,
                 settings.tile_overlap as usize,
                 geometry.tile_scale,
-                state.input.layout,
+                state.core.input.layout,
             )
             .map_err(|e| e.to_string())?;
             Some(tiler)
@@ -386,7 +405,7 @@ impl DlTransform {
                 scale: settings.output_scale,
                 offset: settings.output_offset,
                 channel_order: settings.output_color.into(),
-                layout: state.input.layout,
+                layout: state.core.input.layout,
             },
             geometry.picture,
             mask_region,
@@ -407,6 +426,11 @@ impl DlTransform {
                 geometry.picture.pixels_in(geometry.model_output),
             )
         };
+        // Frames are rendered on the streaming thread, where their output
+        // buffers come from: no worker thread.
+        let batcher = Batcher::new(runner, preprocessor.mapping(), state.core.batch_size, false)
+            .map_err(|e| e.to_string())?;
+        state.core.negotiate(preprocessor, batcher);
         Ok(Negotiated {
             formats: Formats {
                 in_info: in_info.clone(),
@@ -414,8 +438,6 @@ impl DlTransform {
                 in_format,
                 out_format,
             },
-            preprocessor,
-            runner,
             renderer,
             tiler,
             picture,
@@ -472,40 +494,6 @@ impl DlTransform {
         Ok(outbuf)
     }
 
-    /// Runs the held frames (all of them, full batch or partial) and moves
-    /// their outputs to `ready`, in order.
-    fn run_batch(&self, state: &mut State) -> Result<(), gst::FlowError> {
-        let held: Vec<gst::Buffer> = state.held.queue.drain().map(|q| q.frame).collect();
-        if held.is_empty() {
-            return Ok(());
-        }
-        let wanted = lock(&self.settings).model.output_name.clone();
-        let negotiated = state
-            .negotiated
-            .as_mut()
-            .ok_or(gst::FlowError::NotNegotiated)?;
-        let layout = state.input.layout;
-        let Negotiated {
-            runner,
-            renderer,
-            formats,
-            ..
-        } = negotiated;
-        let mut outputs: Vec<Result<gst::Buffer, gst::FlowError>> = Vec::with_capacity(held.len());
-        runner
-            .run(held.len(), |index, views| {
-                let rendered = select_output(views, wanted.as_deref(), &[])
-                    .map_err(|e| self.stream_error("No output to render", e))
-                    .and_then(|view| self.render(renderer, formats, view, layout, &held[index]));
-                outputs.push(rendered);
-            })
-            .map_err(|why| self.stream_error("Inference failed", why))?;
-        for output in outputs {
-            state.held.ready.push_back(output?);
-        }
-        Ok(())
-    }
-
     /// Runs one frame tile by tile and blends the tiles into its output.
     fn run_tiled(
         &self,
@@ -513,19 +501,22 @@ impl DlTransform {
         input: &gst::Buffer,
     ) -> Result<gst::Buffer, gst::FlowError> {
         let wanted = lock(&self.settings).model.output_name.clone();
-        let per_run = state.held.queue.capacity().max(1);
+        let per_run = state.core.batch_size.max(1);
         let negotiated = state
             .negotiated
             .as_mut()
             .ok_or(gst::FlowError::NotNegotiated)?;
         let Negotiated {
             formats,
-            preprocessor,
-            runner,
             renderer,
             tiler,
             ..
         } = negotiated;
+        let (preprocessor, batcher) = state
+            .core
+            .negotiated_parts()
+            .ok_or(gst::FlowError::NotNegotiated)?;
+        let runner = batcher.runner();
         let tiler = tiler.as_mut().ok_or(gst::FlowError::NotNegotiated)?;
         {
             let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(
@@ -600,24 +591,6 @@ impl DlTransform {
             .build();
         let _ = self.obj().post_message(message);
     }
-
-    /// Runs a partial batch and pushes every output downstream, so an event
-    /// does not overtake frames it follows.
-    fn drain(&self) -> Result<(), gst::FlowError> {
-        let ready: Vec<gst::Buffer> = {
-            let mut state = lock(&self.state);
-            let Some(state) = state.as_mut() else {
-                return Ok(());
-            };
-            self.run_batch(state)?;
-            state.held.ready.drain(..).collect()
-        };
-        let src = self.obj().src_pad().clone();
-        for buffer in ready {
-            src.push(buffer)?;
-        }
-        Ok(())
-    }
 }
 
 #[glib::object_subclass]
@@ -625,6 +598,55 @@ impl ObjectSubclass for DlTransform {
     const NAME: &'static str = "GstDlTransform";
     type Type = super::DlTransform;
     type ParentType = gst_base::BaseTransform;
+}
+
+impl ModelElement for DlTransform {
+    type Frame = gst::Buffer;
+    type Decoder = OutputPicker;
+    type State = State;
+
+    fn model_state(&self) -> &Mutex<Option<State>> {
+        &self.state
+    }
+
+    fn core(state: &mut State) -> &mut CoreOf<Self> {
+        &mut state.core
+    }
+
+    fn batch_decoder(&self, _state: &State) -> OutputPicker {
+        OutputPicker {
+            output_name: lock(&self.settings).model.output_name.clone(),
+        }
+    }
+
+    /// Renders each run frame's output into an output buffer, ready in order.
+    fn release(
+        &self,
+        state: &mut State,
+        released: Vec<ReleasedOf<Self>>,
+    ) -> Result<(), gst::FlowError> {
+        let layout = state.core.input.layout;
+        let Negotiated {
+            formats, renderer, ..
+        } = state
+            .negotiated
+            .as_mut()
+            .ok_or(gst::FlowError::NotNegotiated)?;
+        for Released { frame, results } in released {
+            let Some(results) = results else {
+                continue;
+            };
+            let output = results.map_err(|e| self.core_failed(e.into()))?;
+            let view = OutputView {
+                name: "output",
+                shape: &output.shape,
+                data: &output.data,
+            };
+            let outbuf = self.render(renderer, formats, &view, layout, &frame)?;
+            state.core.push_ready(outbuf);
+        }
+        Ok(())
+    }
 }
 
 impl ObjectImpl for DlTransform {
@@ -694,10 +716,7 @@ impl ObjectImpl for DlTransform {
 
     fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
         if pspec.name() == "active-provider" {
-            return lock(&self.state)
-                .as_ref()
-                .map(|s| s.session.active_provider.name().to_string())
-                .to_value();
+            return self.active_provider();
         }
         let settings = lock(&self.settings);
         if let Some(value) = settings.model.property(pspec.name()) {
@@ -837,10 +856,7 @@ impl BaseTransformImpl for DlTransform {
     }
 
     fn src_event(&self, event: gst::Event) -> bool {
-        if let Some(state) = lock(&self.state).as_mut() {
-            state.held.on_src_event(&event);
-        }
-        self.parent_src_event(event)
+        self.model_src_event(event)
     }
 
     fn unit_size(&self, caps: &gst::Caps) -> Option<usize> {
@@ -921,19 +937,7 @@ impl BaseTransformImpl for DlTransform {
     }
 
     fn sink_event(&self, event: gst::Event) -> bool {
-        let must_drain = lock(&self.state)
-            .as_mut()
-            .is_some_and(|state| state.held.on_sink_event(&event));
-        if must_drain && let Err(flow) = self.drain() {
-            gst::debug!(
-                CAT,
-                imp = self,
-                "draining before {:?} stopped: {:?}",
-                event.type_(),
-                flow
-            );
-        }
-        self.parent_sink_event(event)
+        self.model_sink_event(event)
     }
 
     fn submit_input_buffer(
@@ -946,7 +950,7 @@ impl BaseTransformImpl for DlTransform {
         // Realtime: a frame the sink would show late is dropped before the
         // model runs, and a QoS message says so, as GStreamer filters do.
         let running_time = running_time_ns(&self.obj().segment(), &inbuf);
-        if self.obj().is_qos() && state.held.lateness.is_late(running_time) {
+        if self.obj().is_qos() && state.core.is_late(running_time) {
             state.dropped += 1;
             self.post_dropped(&inbuf, running_time, state.processed, state.dropped);
             return Ok(gst::FlowSuccess::Ok);
@@ -954,44 +958,31 @@ impl BaseTransformImpl for DlTransform {
         state.processed += 1;
         let negotiated = state
             .negotiated
-            .as_mut()
+            .as_ref()
             .ok_or(gst::FlowError::NotNegotiated)?;
         if negotiated.tiler.is_some() {
             let output = self.run_tiled(state, &inbuf)?;
-            state.held.ready.push_back(output);
+            state.core.push_ready(output);
             return Ok(gst::FlowSuccess::Ok);
         }
-        let slot = state.held.queue.pending_inferred();
         {
-            let Negotiated {
-                formats,
-                preprocessor,
-                runner,
-                ..
-            } = negotiated;
+            let formats = &negotiated.formats;
             let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(
                 inbuf.as_ref(),
                 &formats.in_info,
             )
             .map_err(|_| self.stream_error("Cannot map a frame", "readable"))?;
-            runner
-                .fill_slot(slot, preprocessor, &frame_view(&frame, formats.in_format))
-                .map_err(|e| self.stream_error("Cannot preprocess a frame", e))?;
+            let view = frame_view(&frame, formats.in_format);
+            state
+                .core
+                .preprocess(&view)
+                .map_err(|e| self.core_failed(e))?;
         }
-        state.held.queue.push(inbuf, true);
-        if state.held.queue.batch_full() {
-            self.run_batch(state)?;
-        }
+        self.queue_frame(state, inbuf, true)?;
         Ok(gst::FlowSuccess::Ok)
     }
 
     fn generate_output(&self) -> Result<GenerateOutputSuccess, gst::FlowError> {
-        let buffer = lock(&self.state)
-            .as_mut()
-            .and_then(|s| s.held.ready.pop_front());
-        Ok(buffer.map_or(
-            GenerateOutputSuccess::NoOutput,
-            GenerateOutputSuccess::Buffer,
-        ))
+        self.next_output()
     }
 }

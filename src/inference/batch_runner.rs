@@ -6,8 +6,8 @@ use crate::decode::OutputView;
 use crate::frame::{FrameView, Size};
 use crate::model::{ImageInput, InputElement};
 use crate::preprocess::{PreprocessError, Preprocessor};
-use crate::runtime::SharedSession;
 use crate::runtime::session::InputData;
+use crate::runtime::{RunError, SharedSession};
 
 /// The tensor storage for `capacity` frames, allocated once per caps.
 enum InputTensor {
@@ -111,7 +111,7 @@ impl BatchRunner {
         &mut self,
         frames: usize,
         mut per_frame: impl FnMut(usize, &[OutputView<'_>]),
-    ) -> Result<(), String> {
+    ) -> Result<(), RunError> {
         let chunk = self.input.batch.unwrap_or(frames).max(1);
         let mut start = 0;
         while start < frames {

@@ -4,10 +4,12 @@
 //! call these.
 
 pub mod batch_runner;
-pub mod pipelined;
+pub mod batcher;
+pub mod error;
 pub mod results;
 pub mod worker;
 
 pub use batch_runner::{BatchRunner, InputSlot};
-pub use pipelined::{BatchPipeline, FinishedBatch, PostprocessSettings};
-pub use results::{FrameResults, PostprocessConfig, decode_frame};
+pub use batcher::{Batcher, FrameDecoder, Released, is_inference_frame};
+pub use error::{Fault, InferenceError, WorkerError};
+pub use results::{FrameResults, PostprocessConfig, PostprocessSettings, decode_frame};

@@ -1,5 +1,9 @@
 //! Decoding a frame's outputs into results in frame coordinates.
 
+use std::sync::Arc;
+
+use super::batcher::FrameDecoder;
+use super::error::InferenceError;
 use crate::decode::{self, DecoderKind, DetectionParams, OutputView, SoftmaxMode};
 use crate::meta::{DetectedObject, FrameClass, FrameTensor, TensorKind};
 use crate::model::labels::label_for;
@@ -27,6 +31,57 @@ pub struct PostprocessConfig<'a> {
     pub top_k: usize,
     /// L2-normalise features.
     pub normalize: bool,
+}
+
+/// What a batch's outputs are decoded with, owned so a worker can take it.
+#[derive(Debug, Clone)]
+pub struct PostprocessSettings {
+    /// The decoder (resolved, never `auto`).
+    pub decoder: DecoderKind,
+    /// Thresholds, limits and the model input size.
+    pub detection: DetectionParams,
+    /// Class names by id; may be empty.
+    pub labels: Arc<[String]>,
+    /// The output read by classification and features (`None`: the usual one).
+    pub output_name: Option<String>,
+    /// Softmax for classification.
+    pub softmax: SoftmaxMode,
+    /// Classes kept per frame.
+    pub top_k: usize,
+    /// L2-normalise features.
+    pub normalize: bool,
+}
+
+impl PostprocessSettings {
+    /// The borrowed form the decoders take.
+    pub fn config(&self) -> PostprocessConfig<'_> {
+        PostprocessConfig {
+            decoder: self.decoder,
+            detection: self.detection,
+            labels: &self.labels,
+            output_name: self.output_name.as_deref(),
+            softmax: self.softmax,
+            top_k: self.top_k,
+            normalize: self.normalize,
+        }
+    }
+}
+
+impl FrameDecoder for PostprocessSettings {
+    type Results = FrameResults;
+
+    fn decode(
+        &self,
+        outputs: &[OutputView<'_>],
+        mapping: &FrameMapping,
+    ) -> Result<FrameResults, InferenceError> {
+        decode_frame(&self.config(), outputs, mapping).map_err(|why| {
+            InferenceError::Decode(format!(
+                "cannot decode the model's outputs with decoder={}: {why}",
+                self.decoder.name()
+            ))
+        })
+    }
 }
 
 /// What one frame's outputs said.

@@ -6,19 +6,21 @@
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
+use super::error::WorkerError;
+
 type Job<T> = Box<dyn FnOnce() -> T + Send>;
 
 /// A worker thread running submitted jobs, at most one in flight.
 pub struct Worker<T: Send + 'static> {
     jobs: Option<mpsc::Sender<Job<T>>>,
-    results: mpsc::Receiver<Result<T, String>>,
+    results: mpsc::Receiver<Result<T, WorkerError>>,
     in_flight: bool,
     thread: Option<JoinHandle<()>>,
 }
 
 impl<T: Send + 'static> Worker<T> {
     /// Starts the thread, named `name` (shown by debuggers and `top -H`).
-    pub fn new(name: &str) -> std::io::Result<Self> {
+    pub fn new(name: &str) -> Result<Self, WorkerError> {
         let (jobs, job_receiver) = mpsc::channel::<Job<T>>();
         let (result_sender, results) = mpsc::channel();
         let thread = std::thread::Builder::new()
@@ -28,12 +30,13 @@ impl<T: Send + 'static> Worker<T> {
                     // A panic in a job becomes an error for the element to
                     // report; the thread goes on serving jobs.
                     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job))
-                        .map_err(|panic| panic_text(panic.as_ref()));
+                        .map_err(|panic| WorkerError::Panicked(panic_text(panic.as_ref())));
                     if result_sender.send(result).is_err() {
                         break;
                     }
                 }
-            })?;
+            })
+            .map_err(|e| WorkerError::Spawn(e.to_string()))?;
         Ok(Self {
             jobs: Some(jobs),
             results,
@@ -48,34 +51,30 @@ impl<T: Send + 'static> Worker<T> {
     }
 
     /// Starts `job`; refused while the previous job's result is not taken.
-    pub fn submit(&mut self, job: impl FnOnce() -> T + Send + 'static) -> Result<(), String> {
+    pub fn submit(&mut self, job: impl FnOnce() -> T + Send + 'static) -> Result<(), WorkerError> {
         if self.in_flight {
-            return Err("one job at a time: the previous result was not taken".to_string());
+            return Err(WorkerError::Busy);
         }
         self.jobs
             .as_ref()
             .and_then(|jobs| jobs.send(Box::new(job)).ok())
-            .ok_or_else(|| "the inference thread has stopped".to_string())?;
+            .ok_or(WorkerError::Stopped)?;
         self.in_flight = true;
         Ok(())
     }
 
     /// The result of the job in flight, waiting for it; `None` if none is.
-    pub fn wait(&mut self) -> Option<Result<T, String>> {
+    pub fn wait(&mut self) -> Option<Result<T, WorkerError>> {
         if !self.in_flight {
             return None;
         }
         self.in_flight = false;
-        Some(
-            self.results
-                .recv()
-                .unwrap_or_else(|_| Err("the inference thread has stopped".to_string())),
-        )
+        Some(self.results.recv().unwrap_or(Err(WorkerError::Stopped)))
     }
 
     /// The result of the job in flight if it has finished; `None` if it is
     /// still running or none is in flight.
-    pub fn try_take(&mut self) -> Option<Result<T, String>> {
+    pub fn try_take(&mut self) -> Option<Result<T, WorkerError>> {
         if !self.in_flight {
             return None;
         }
@@ -87,7 +86,7 @@ impl<T: Send + 'static> Worker<T> {
             Err(mpsc::TryRecvError::Empty) => None,
             Err(mpsc::TryRecvError::Disconnected) => {
                 self.in_flight = false;
-                Some(Err("the inference thread has stopped".to_string()))
+                Some(Err(WorkerError::Stopped))
             }
         }
     }
@@ -104,12 +103,11 @@ impl<T: Send + 'static> Drop for Worker<T> {
 }
 
 fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
-    let text = panic
+    panic
         .downcast_ref::<&str>()
         .map(|s| s.to_string())
         .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown cause".to_string());
-    format!("the inference thread panicked: {text}")
+        .unwrap_or_else(|| "unknown cause".to_string())
 }
 
 #[cfg(test)]
@@ -164,7 +162,7 @@ mod tests {
     fn a_panicking_job_becomes_an_error_and_the_thread_goes_on() {
         let mut worker = Worker::<u32>::new("test").unwrap();
         worker.submit(|| panic!("bad tensor")).unwrap();
-        let err = worker.wait().unwrap().unwrap_err();
+        let err = worker.wait().unwrap().unwrap_err().to_string();
         assert!(
             err.contains("panicked") && err.contains("bad tensor"),
             "{err}"

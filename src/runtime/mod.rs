@@ -6,5 +6,5 @@ pub mod provider;
 pub mod session;
 
 pub use library::{RuntimeLoadError, ensure_loaded};
-pub use provider::ExecutionProvider;
-pub use session::{SessionError, SessionOptions, SharedSession, open_shared_session};
+pub use provider::{ExecutionProvider, UnknownProvider};
+pub use session::{RunError, SessionError, SessionOptions, SharedSession, open_shared_session};

@@ -33,17 +33,11 @@ impl ExecutionProvider {
     }
 
     /// Parses a user-written name (case-insensitive).
-    pub fn from_name(name: &str) -> Result<Self, String> {
+    pub fn from_name(name: &str) -> Result<Self, UnknownProvider> {
         Self::ALL
             .into_iter()
             .find(|p| p.name().eq_ignore_ascii_case(name.trim()))
-            .ok_or_else(|| {
-                let known: Vec<&str> = Self::ALL.iter().map(|p| p.name()).collect();
-                format!(
-                    "unknown execution provider '{name}'; use one of: {}",
-                    known.join(", ")
-                )
-            })
+            .ok_or_else(|| UnknownProvider(name.to_string()))
     }
 
     /// The providers to register with ONNX Runtime, most preferred first.
@@ -62,6 +56,24 @@ impl ExecutionProvider {
         }
     }
 }
+
+/// A provider name gst-dl does not know; its message lists the known ones.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownProvider(pub String);
+
+impl std::fmt::Display for UnknownProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let known: Vec<&str> = ExecutionProvider::ALL.iter().map(|p| p.name()).collect();
+        write!(
+            f,
+            "unknown execution provider '{}'; use one of: {}",
+            self.0,
+            known.join(", ")
+        )
+    }
+}
+
+impl std::error::Error for UnknownProvider {}
 
 impl std::fmt::Display for ExecutionProvider {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -86,7 +98,9 @@ mod tests {
 
     #[test]
     fn an_unknown_name_lists_the_known_ones() {
-        let err = ExecutionProvider::from_name("rocm").unwrap_err();
+        let err = ExecutionProvider::from_name("rocm")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("'rocm'"), "{err}");
         assert!(err.contains("cpu, cuda, tensorrt, openvino"), "{err}");
     }

@@ -89,6 +89,35 @@ impl std::fmt::Display for SessionError {
 
 impl std::error::Error for SessionError {}
 
+/// Why a run of an opened model failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunError {
+    /// The input tensor could not be made from the batch (a shape that does
+    /// not match its data).
+    Input(String),
+    /// ONNX Runtime refused or failed the run.
+    Failed(String),
+    /// An output is of a type decoders cannot read.
+    Output {
+        /// The output's name in the model.
+        name: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+impl std::fmt::Display for RunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RunError::Input(why) => write!(f, "cannot make the input tensor: {why}"),
+            RunError::Failed(why) => write!(f, "ONNX Runtime failed to run the model: {why}"),
+            RunError::Output { name, reason } => write!(f, "output '{name}': {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for RunError {}
+
 type SessionCache = Mutex<HashMap<SessionOptions, Weak<SharedSession>>>;
 
 static SESSIONS: std::sync::OnceLock<SessionCache> = std::sync::OnceLock::new();
@@ -97,7 +126,7 @@ static SESSIONS: std::sync::OnceLock<SessionCache> = std::sync::OnceLock::new();
 /// element holds it already. The cache lock is held while loading so two
 /// elements starting at once load the file once.
 pub fn open_shared_session(options: &SessionOptions) -> Result<Arc<SharedSession>, SessionError> {
-    check_model_file(&options.model).map_err(SessionError::Model)?;
+    check_model_file(&options.model)?;
     let key = SessionOptions {
         model: canonical(&options.model),
         ..options.clone()
@@ -120,29 +149,29 @@ fn canonical(path: &Path) -> PathBuf {
 }
 
 /// The cheap checks that give a better message than ONNX Runtime's parser.
-fn check_model_file(path: &Path) -> Result<(), String> {
+fn check_model_file(path: &Path) -> Result<(), SessionError> {
     if path.as_os_str().is_empty() {
-        return Err(
+        return Err(SessionError::Model(
             "no model set; set the model property to the path of an .onnx file".to_string(),
-        );
+        ));
     }
     let meta = std::fs::metadata(path).map_err(|e| {
-        format!(
+        SessionError::Model(format!(
             "model file '{}' cannot be opened: {e}; check the model property",
             path.display()
-        )
+        ))
     })?;
     if !meta.is_file() {
-        return Err(format!(
+        return Err(SessionError::Model(format!(
             "model '{}' is not a file; set model to an .onnx file",
             path.display()
-        ));
+        )));
     }
     if meta.len() == 0 {
-        return Err(format!(
+        return Err(SessionError::Model(format!(
             "model file '{}' is empty; re-export or re-download it",
             path.display()
-        ));
+        )));
     }
     Ok(())
 }
@@ -153,11 +182,10 @@ fn load_session(options: &SessionOptions) -> Result<SharedSession, SessionError>
         match build(runtime, options, options.provider) {
             Ok(session) => (session, options.provider, None),
             Err(why) if options.provider != ExecutionProvider::Cpu => {
-                let session =
-                    build(runtime, options, ExecutionProvider::Cpu).map_err(SessionError::Model)?;
-                (session, ExecutionProvider::Cpu, Some(why))
+                let session = build(runtime, options, ExecutionProvider::Cpu)?;
+                (session, ExecutionProvider::Cpu, Some(why.to_string()))
             }
-            Err(why) => return Err(SessionError::Model(why)),
+            Err(why) => return Err(why),
         };
     let info = model_info(&session);
     Ok(SharedSession {
@@ -173,12 +201,12 @@ fn build(
     runtime: &super::library::LoadedRuntime,
     options: &SessionOptions,
     provider: ExecutionProvider,
-) -> Result<Session, String> {
+) -> Result<Session, SessionError> {
     let load_error = |e: &dyn std::fmt::Display| {
-        format!(
+        SessionError::Model(format!(
             "could not load '{}' as an ONNX model on {provider}: {e}",
             options.model.display()
-        )
+        ))
     };
     let mut builder = Session::builder(&runtime.environment).map_err(|e| load_error(&e))?;
     builder = builder
@@ -247,28 +275,34 @@ impl SharedSession {
         shape: &[usize],
         data: InputData<'_>,
         consume: impl FnOnce(&[RunOutput<'_>]) -> R,
-    ) -> Result<R, String> {
+    ) -> Result<R, RunError> {
         let mut session = self
             .session
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let value: ort::session::SessionInputValue<'_> = match data {
             InputData::F32(data) => TensorRef::from_array_view((shape, data))
-                .map_err(|e| e.to_string())?
+                .map_err(|e| RunError::Input(e.to_string()))?
                 .into(),
             InputData::U8(data) => TensorRef::from_array_view((shape, data))
-                .map_err(|e| e.to_string())?
+                .map_err(|e| RunError::Input(e.to_string()))?
                 .into(),
         };
         let outputs = session
             .run(vec![(input_name, value)])
-            .map_err(|e| format!("ONNX Runtime failed to run the model: {e}"))?;
+            .map_err(|e| RunError::Failed(e.to_string()))?;
         // Keep the value handles alive while the views borrow their data.
         let values: Vec<_> = outputs.iter().collect();
         let mut views = Vec::with_capacity(values.len());
         for (name, value) in &values {
             let shape: Vec<usize> = value.shape().iter().map(|&d| d.max(0) as usize).collect();
-            let data = output_as_f32(value).map_err(|e| format!("output '{name}': {e}"))?;
+            let data = numeric_output(value).ok_or_else(|| RunError::Output {
+                name: name.to_string(),
+                reason: format!(
+                    "unsupported output type {:?}; outputs must be numeric tensors",
+                    value.dtype()
+                ),
+            })?;
             views.push(RunOutput { name, shape, data });
         }
         Ok(consume(&views))
@@ -276,21 +310,19 @@ impl SharedSession {
 }
 
 /// Borrows f32 outputs and converts the other numeric types decoders meet
-/// (class ids as int64, counts as int32, quantised uint8 scores).
-fn output_as_f32<'a>(value: &'a ort::value::DynValue) -> Result<Cow<'a, [f32]>, String> {
+/// (class ids as int64, counts as int32, quantised uint8 scores); `None`
+/// for any other type.
+fn numeric_output<'a>(value: &'a ort::value::DynValue) -> Option<Cow<'a, [f32]>> {
     if let Ok((_, data)) = value.try_extract_tensor::<f32>() {
-        return Ok(Cow::Borrowed(data));
+        return Some(Cow::Borrowed(data));
     }
     macro_rules! convert {
         ($($t:ty),*) => {$(
             if let Ok((_, data)) = value.try_extract_tensor::<$t>() {
-                return Ok(Cow::Owned(data.iter().map(|&v| v as f32).collect()));
+                return Some(Cow::Owned(data.iter().map(|&v| v as f32).collect()));
             }
         )*};
     }
     convert!(f64, i64, i32, u8, i8);
-    Err(format!(
-        "unsupported output type {:?}; outputs must be numeric tensors",
-        value.dtype()
-    ))
+    None
 }
