@@ -5,7 +5,7 @@
 
 mod common;
 
-use gstdl::decode::OutputView;
+use gstdl::decode::{DecodeError, OutputView};
 use gstdl::frame::{FrameView, PixelFormat, Size};
 use gstdl::inference::{BatchRunner, Batcher, FrameDecoder, InferenceError, Released};
 use gstdl::model::ImageInput;
@@ -36,7 +36,11 @@ impl FrameDecoder for Argmax {
             .max_by(|&a, &b| scores[a].total_cmp(&scores[b]))
             .expect("three scores");
         if self.fail_on == Some(best) {
-            return Err(InferenceError::Decode(format!("class {best} refused")));
+            // As a decoder whose output is missing would.
+            return Err(InferenceError::Decode {
+                reading: format!("argmax refusing class {best}"),
+                error: DecodeError::NoOutputs,
+            });
         }
         Ok(best)
     }
@@ -213,7 +217,12 @@ fn a_frame_its_decoder_refuses_fails_alone_and_a_frame_before_caps_is_refused() 
         let mut released = core.drain(|| refuse_green).unwrap();
         assert_eq!(released.len(), 3);
         let failed = released.remove(1).results.unwrap().unwrap_err();
-        assert_eq!(failed.to_string(), "class 1 refused");
+        assert!(
+            failed
+                .to_string()
+                .starts_with("cannot read the model's outputs with argmax refusing class 1: "),
+            "{failed}"
+        );
         assert_eq!(released[0].results, Some(Ok(0)));
         assert_eq!(released[1].results, Some(Ok(2)));
     }

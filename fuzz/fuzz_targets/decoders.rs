@@ -18,7 +18,7 @@ use gstdl::decode::{
     self, DeclaredOutput, DecoderKind, Detection, DetectionParams, OutputView, Produces,
     SoftmaxMode,
 };
-use gstdl::inference::results::select_output;
+use gstdl::decode::select_output;
 use gstdl::inference::{FrameResults, PostprocessConfig, decode_frame};
 use gstdl::frame::{PixelFormat, Size};
 use gstdl::preprocess::{PreprocessSpec, Preprocessor, ScaleMode};

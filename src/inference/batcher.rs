@@ -297,11 +297,9 @@ fn release<F, R>(
         .into_iter()
         .map(|waiting| Released {
             results: waiting.inferred.then(|| {
-                results.next().unwrap_or_else(|| {
-                    Err(InferenceError::Decode(
-                        "the batch gave fewer results than it had frames".to_string(),
-                    ))
-                })
+                results
+                    .next()
+                    .unwrap_or(Err(InferenceError::MissingResults))
             }),
             frame: waiting.frame,
         })
