@@ -7,7 +7,8 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use super::{FrameMut, PixelRect, Rgb, fill_rect};
+use super::{DrawRect, Rgb, fill_rect};
+use crate::frame::FrameMut;
 
 /// Draws the segment from `a` to `b` (frame pixels), `line_width` wide.
 pub fn draw_segment(
@@ -32,7 +33,7 @@ pub fn draw_segment(
         let (x, y) = (a.0 + dx * t - half, a.1 + dy * t - half);
         fill_rect(
             frame,
-            PixelRect::new(x.round() as i64, y.round() as i64, w, w),
+            DrawRect::new(x.round() as i64, y.round() as i64, w, w),
             color,
         );
     }
@@ -110,16 +111,10 @@ impl Trails {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::preprocess::PixelFormat;
+    use crate::frame::{PixelFormat, Size};
 
     fn gray_frame(data: &mut [u8], w: usize, h: usize) -> FrameMut<'_> {
-        FrameMut {
-            format: PixelFormat::Gray8,
-            width: w,
-            height: h,
-            planes: [data, &mut [], &mut []],
-            strides: [w, 0, 0],
-        }
+        FrameMut::packed(PixelFormat::Gray8, Size::new(w, h), data, w)
     }
 
     #[test]
