@@ -473,6 +473,11 @@ fn mot_metrics_per_algorithm_on_scenes_with_exact_ground_truth() {
     let crossing = get("crossing", "bytetrack");
     assert!(crossing.idf1 >= 0.9, "crossing: {crossing:?}\n{table}");
     assert!(crossing.switches <= 1, "crossing: {crossing:?}\n{table}");
+    let back = get("leave-reenter", "bytetrack");
+    assert!(
+        back.idf1 >= 0.9 && back.switches == 0,
+        "leave-reenter: {back:?}\n{table}"
+    );
     let noisy = get("noisy", "bytetrack");
     assert!(noisy.idf1 >= 0.9, "noisy: {noisy:?}\n{table}");
     assert!(noisy.switches <= 1, "noisy: {noisy:?}\n{table}");

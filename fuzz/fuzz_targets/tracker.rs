@@ -72,6 +72,9 @@ fuzz_target!(|data: &[u8]| {
         match_class: input.byte() % 2 == 0,
     };
     let mut tracker = Tracker::new(config);
+    if input.byte() % 2 == 0 {
+        tracker.set_frame_size(u32::from(input.byte()) * 4, u32::from(input.byte()) * 4);
+    }
     let frames = usize::from(input.byte() % 64);
     let mut highest_id = 0;
     let mut seen: HashSet<u64> = HashSet::new();

@@ -346,6 +346,7 @@ impl BaseTransformImpl for DlTrack {
                 );
             }
             state.size = size;
+            state.tracker.set_frame_size(size.0, size.1);
             state.counter = Some(Counter::new(
                 state.lines.in_pixels(size.0, size.1),
                 state.zones.in_pixels(size.0, size.1),

@@ -98,6 +98,37 @@ impl BoxRect {
     }
 }
 
+impl BoxRect {
+    /// Whether the centre lies outside a `width` x `height` frame.
+    pub fn center_outside(&self, width: f64, height: f64) -> bool {
+        let c = self.center();
+        !(0.0..=width).contains(&c.x) || !(0.0..=height).contains(&c.y)
+    }
+
+    /// The box moved (not resized) to lie inside a `width` x `height`
+    /// frame, against the edges it crossed; a box larger than the frame
+    /// keeps its top left corner at the frame's.
+    pub fn pushed_inside(&self, width: f64, height: f64) -> BoxRect {
+        let shift = |lo: f64, hi: f64, limit: f64| {
+            if lo < 0.0 {
+                -lo
+            } else if hi > limit {
+                (limit - hi).max(-lo)
+            } else {
+                0.0
+            }
+        };
+        let dx = shift(self.x_min, self.x_max, width);
+        let dy = shift(self.y_min, self.y_max, height);
+        BoxRect::new(
+            self.x_min + dx,
+            self.y_min + dy,
+            self.x_max + dx,
+            self.y_max + dy,
+        )
+    }
+}
+
 /// How far (as a fraction of the expected size, at least 2 px) an edge may
 /// lie from where it was expected and still count as the object's own.
 pub const EDGE_TOLERANCE: f64 = 0.1;
@@ -467,6 +498,24 @@ mod tests {
         assert_eq!(whole.completed_to(&expected), whole);
         let shrunk = BoxRect::new(110.0, 60.0, 130.0, 80.0);
         assert_eq!(shrunk.completed_to(&expected), shrunk);
+    }
+
+    #[test]
+    fn boxes_that_left_the_frame_are_pushed_back_against_its_edge() {
+        let gone = BoxRect::new(310.0, 50.0, 350.0, 90.0);
+        assert!(gone.center_outside(320.0, 240.0));
+        assert_eq!(
+            gone.pushed_inside(320.0, 240.0),
+            BoxRect::new(280.0, 50.0, 320.0, 90.0)
+        );
+        let up_left = BoxRect::new(-30.0, -25.0, 10.0, 15.0);
+        assert_eq!(
+            up_left.pushed_inside(320.0, 240.0),
+            BoxRect::new(0.0, 0.0, 40.0, 40.0)
+        );
+        let inside = BoxRect::new(10.0, 10.0, 50.0, 50.0);
+        assert!(!inside.center_outside(320.0, 240.0));
+        assert_eq!(inside.pushed_inside(320.0, 240.0), inside);
     }
 
     #[test]

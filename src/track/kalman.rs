@@ -138,6 +138,21 @@ impl BoxFilter {
         }
     }
 
+    /// Puts the box at `rect` (trackable), at rest: where an object that
+    /// left the frame is remembered.
+    pub fn hold_at(&mut self, rect: &BoxRect) {
+        let c = rect.center();
+        for (axis, value) in [
+            (&mut self.cx, c.x),
+            (&mut self.cy, c.y),
+            (&mut self.w, rect.width()),
+            (&mut self.h, rect.height()),
+        ] {
+            axis.position = value;
+            axis.velocity = 0.0;
+        }
+    }
+
     /// The box the filter expects now.
     pub fn rect(&self) -> BoxRect {
         BoxRect::from_center(

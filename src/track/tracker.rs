@@ -301,6 +301,8 @@ pub struct Tracker {
     tracks: Vec<Track>,
     next_id: u64,
     inferred_frames: u64,
+    /// The frame (width, height), when known.
+    frame: Option<(f64, f64)>,
 }
 
 impl Tracker {
@@ -311,7 +313,16 @@ impl Tracker {
             tracks: Vec::new(),
             next_id: 1,
             inferred_frames: 0,
+            frame: None,
         }
+    }
+
+    /// Tells the tracker the frame size: a lost track whose object left
+    /// the frame then waits at the edge where it left (at rest), so that an
+    /// object coming back there within `max-age` frames gets its id back,
+    /// instead of its prediction running on off the frame.
+    pub fn set_frame_size(&mut self, width: u32, height: u32) {
+        self.frame = (width > 0 && height > 0).then(|| (f64::from(width), f64::from(height)));
     }
 
     /// Its configuration.
@@ -429,6 +440,13 @@ impl Tracker {
             if let Some(filter) = &mut track.filter {
                 filter.predict();
                 track.rect = filter.rect();
+                if let Some((width, height)) = self.frame
+                    && track.state == TrackState::Lost
+                    && track.rect.center_outside(width, height)
+                {
+                    track.rect = track.rect.pushed_inside(width, height);
+                    filter.hold_at(&track.rect);
+                }
             }
         }
     }
@@ -738,6 +756,37 @@ mod tests {
             ]);
             let back = out.boxes.iter().find(|b| b.detection == Some(0)).unwrap();
             assert_eq!(back.id, expected_id, "appearance={appearance}");
+        }
+    }
+
+    #[test]
+    fn an_object_back_where_it_left_the_frame_gets_its_id_back() {
+        for (frame_known, expected) in [(true, 1), (false, 2)] {
+            let mut tracker = Tracker::new(TrackerConfig::default());
+            if frame_known {
+                tracker.set_frame_size(320, 240);
+            }
+            // Out on the right at 4 px a frame, back 10 frames later.
+            let mut x = 200.0;
+            while x < 330.0 {
+                tracker.update(&[Detection::new(
+                    BoxRect::new(x, 60.0, (x + 40.0).min(320.0), 100.0),
+                    0.9,
+                    "square",
+                    1,
+                )]);
+                x += 4.0;
+            }
+            for _ in 0..10 {
+                tracker.update(&[]);
+            }
+            let out = tracker.update(&[Detection::new(
+                BoxRect::new(314.0, 60.0, 320.0, 100.0),
+                0.9,
+                "square",
+                1,
+            )]);
+            assert_eq!(out.boxes[0].id, expected, "frame size known: {frame_known}");
         }
     }
 
