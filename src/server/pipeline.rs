@@ -229,15 +229,14 @@ pub fn set_from_text(element: &gst::Element, property: &str, text: &str) -> Resu
             pspec.blurb().unwrap_or_default()
         )
     })?;
-    element.set_property_from_value(property, &value);
-    // GLib ignores (with a warning) a value out of the property's range.
-    if element.property_value(property).compare(&value) != Some(std::cmp::Ordering::Equal) {
+    if !pspec.value_is_valid(&value) {
         return Err(format!(
             "{property}={text:?} is out of range for {} ({})",
             element_kind(element),
             pspec.blurb().unwrap_or_default()
         ));
     }
+    element.set_property_from_value(property, &value);
     Ok(())
 }
 
@@ -255,9 +254,10 @@ pub fn make(factory: &str) -> Result<gst::Element, String> {
         .map_err(|_| format!("the GStreamer element {factory} is missing; install the plugin that provides it"))
 }
 
+/// Adds the elements not yet in the pipeline, and links them in order.
 fn add_chain(pipeline: &gst::Pipeline, elements: &[&gst::Element]) -> Result<(), String> {
     pipeline
-        .add_many(elements.iter().copied())
+        .add_many(elements.iter().copied().filter(|e| e.parent().is_none()))
         .map_err(|e| format!("cannot build the pipeline: {e}"))?;
     gst::Element::link_many(elements.iter().copied()).map_err(|e| format!("cannot link the pipeline: {e}"))
 }
@@ -466,10 +466,7 @@ pub fn stream_pipelines(
         }
     };
     let refs: Vec<&gst::Element> = chain.iter().collect();
-    add_chain(&main, &refs[1..])?;
-    chain[0]
-        .link(&chain[1])
-        .map_err(|e| format!("cannot link the pipeline: {e}"))?;
+    add_chain(&main, &refs)?;
     add_source(&main, source, &first)?;
     Ok(StreamPipelines {
         main,
@@ -601,7 +598,10 @@ mod tests {
         assert_eq!(queue.property::<u32>("max-size-buffers"), 7);
         assert!(set_from_text(&queue, "max-size-buffers", "seven").unwrap_err().contains("not a valid value"));
         assert!(set_from_text(&queue, "leaky", "sideways").is_err());
-        assert!(set_from_text(&queue, "min-threshold-buffers", "-1").is_err());
+        // fakesink's num-buffers runs from -1 up.
+        let sink = make("fakesink").unwrap();
+        assert!(set_from_text(&sink, "num-buffers", "-5").unwrap_err().contains("out of range"));
+        assert_eq!(sink.property::<i32>("num-buffers"), -1);
         assert!(set_from_text(&queue, "no-such-thing", "1").is_err());
     }
 }
