@@ -501,6 +501,9 @@ fn appsrc_output(description: &str) -> Result<(gst_app::AppSink, gst::Pipeline),
     src_pad.unlink(&peer).map_err(|e| e.to_string())?;
     let scale = make("videoscale")?;
     let rate = make("videorate")?;
+    // Frames start where the video's first one does, not at zero (no copies
+    // of the first frame fill the gap).
+    rate.set_property("skip-to-first", true);
     output.add_many([&scale, &rate]).map_err(|e| e.to_string())?;
     appsrc.link(&scale).map_err(|e| e.to_string())?;
     scale.link(&rate).map_err(|e| e.to_string())?;
