@@ -94,7 +94,10 @@ impl Server {
             if status["head"]["status"] != "running" {
                 return status;
             }
-            assert!(Instant::now() < deadline, "stream {name} still running: {status}");
+            assert!(
+                Instant::now() < deadline,
+                "stream {name} still running: {status}"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -105,7 +108,10 @@ impl Server {
         assert_eq!(status, code, "{method} {path}: {json}");
         assert_eq!(json["status"]["code"], code, "{json}");
         assert!(json["status"]["dd_code"].is_number(), "{json}");
-        json["status"]["dd_msg"].as_str().expect("dd_msg").to_owned()
+        json["status"]["dd_msg"]
+            .as_str()
+            .expect("dd_msg")
+            .to_owned()
     }
 }
 
@@ -135,13 +141,16 @@ fn raw_request(addr: SocketAddr, request: &str) -> (u16, Value) {
     let mut response = Vec::new();
     let _ = stream.read_to_end(&mut response);
     let text = String::from_utf8_lossy(&response);
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or_else(|| panic!("no HTTP response: {text:?}"));
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("no HTTP response: {text:?}"));
     let code = head
         .split_whitespace()
         .nth(1)
         .and_then(|c| c.parse().ok())
         .unwrap_or_else(|| panic!("no status in {head:?}"));
-    let json = serde_json::from_str(body).unwrap_or_else(|e| panic!("body {body:?} is not JSON: {e}"));
+    let json =
+        serde_json::from_str(body).unwrap_or_else(|e| panic!("body {body:?} is not JSON: {e}"));
     (code, json)
 }
 
@@ -150,7 +159,11 @@ fn raw_request(addr: SocketAddr, request: &str) -> (u16, Value) {
 fn workspace() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("face")).unwrap();
-    std::fs::copy(data("models/centerface.onnx"), dir.path().join("face/centerface.onnx")).unwrap();
+    std::fs::copy(
+        data("models/centerface.onnx"),
+        dir.path().join("face/centerface.onnx"),
+    )
+    .unwrap();
     std::fs::write(dir.path().join("face/corresp.txt"), "0 face\n").unwrap();
     std::fs::copy(media("carphone_pristine.mp4"), dir.path().join("clip.mp4")).unwrap();
     dir
@@ -196,42 +209,68 @@ fn stream_to(resource: &str, video_out: &str) -> Value {
 
 /// The one face of a predict answer: (prob, bbox).
 fn the_face(answer: &Value) -> (f64, Value) {
-    let predictions = answer["body"]["predictions"].as_array().expect("predictions");
+    let predictions = answer["body"]["predictions"]
+        .as_array()
+        .expect("predictions");
     assert_eq!(predictions.len(), 1, "{answer}");
     let classes = predictions[0]["classes"].as_array().expect("classes");
     assert_eq!(classes.len(), 1, "one face: {answer}");
     assert_eq!(classes[0]["cat"], "face");
-    (classes[0]["prob"].as_f64().unwrap(), classes[0]["bbox"].clone())
+    (
+        classes[0]["prob"].as_f64().unwrap(),
+        classes[0]["bbox"].clone(),
+    )
 }
 
 /// Frames in a video file, decoded to the end.
 fn frames_in(file: &str) -> u64 {
-    let p = pipeline(&format!("filesrc location={file} ! decodebin ! fakesink name=sink sync=false"));
+    let p = pipeline(&format!(
+        "filesrc location={file} ! decodebin ! fakesink name=sink sync=false"
+    ));
     let count = count_buffers(&p, "sink");
     let outcome = common::run_to_end(&p, WAIT, |_, _| {});
     p.set_state(gst::State::Null).unwrap();
-    assert!(outcome.error.is_none(), "{file} does not play: {:?}", outcome.error);
+    assert!(
+        outcome.error.is_none(),
+        "{file} does not play: {:?}",
+        outcome.error
+    );
     count.load(Ordering::SeqCst)
 }
 
 fn processed(status: &Value) -> u64 {
-    status["body"]["processed_frames"].as_u64().expect("processed_frames")
+    status["body"]["processed_frames"]
+        .as_u64()
+        .expect("processed_frames")
 }
 
 #[test]
 fn the_seed_calls_find_the_face_and_stream_it_to_a_file() {
     let dir = workspace();
     let server = Server::start(&["--allow-dir", &path(dir.path(), "")]);
-    server.expect(201, "PUT", "/services/imageserv", Some(&face_service(dir.path())));
+    server.expect(
+        201,
+        "PUT",
+        "/services/imageserv",
+        Some(&face_service(dir.path())),
+    );
     let info = server.expect(200, "GET", "/services/imageserv", None);
     assert_eq!(info["body"]["mllib"], "onnx");
-    server.expect(201, "PUT", "/resources/file_video", Some(&video(&path(dir.path(), "clip.mp4"), false)));
+    server.expect(
+        201,
+        "PUT",
+        "/resources/file_video",
+        Some(&video(&path(dir.path(), "clip.mp4"), false)),
+    );
 
     // Predict answers one frame after the other, each with the face.
     for frame in 0..2 {
         let answer = server.expect(200, "POST", "/predict", Some(&seed_predict("file_video")));
         assert_eq!(answer["head"]["method"], "/predict");
-        assert_eq!(answer["body"]["predictions"][0]["uri"], "resource:file_video");
+        assert_eq!(
+            answer["body"]["predictions"][0]["uri"],
+            "resource:file_video"
+        );
         assert_eq!(answer["body"]["predictions"][0]["frame"], frame);
         let (prob, bbox) = the_face(&answer);
         assert!(prob > 0.8, "{answer}");
@@ -242,8 +281,14 @@ fn the_seed_calls_find_the_face_and_stream_it_to_a_file() {
             bbox["xmax"].as_f64().unwrap(),
             bbox["ymax"].as_f64().unwrap(),
         );
-        assert!((50.0..80.0).contains(&x0) && (95.0..130.0).contains(&x1), "{bbox}");
-        assert!((25.0..50.0).contains(&y0) && (80.0..110.0).contains(&y1), "{bbox}");
+        assert!(
+            (50.0..80.0).contains(&x0) && (95.0..130.0).contains(&x1),
+            "{bbox}"
+        );
+        assert!(
+            (25.0..50.0).contains(&y0) && (80.0..110.0).contains(&y1),
+            "{bbox}"
+        );
     }
     // Without bbox, and above every score: no classes.
     let none = server.expect(
@@ -256,15 +301,26 @@ fn the_seed_calls_find_the_face_and_stream_it_to_a_file() {
     assert_eq!(none["body"]["predictions"][0]["classes"], json!([]));
 
     let out = path(dir.path(), "faces.mp4");
-    let started = server.expect(201, "PUT", "/stream/my_realtime", Some(&stream_to("file_video", &out)));
+    let started = server.expect(
+        201,
+        "PUT",
+        "/stream/my_realtime",
+        Some(&stream_to("file_video", &out)),
+    );
     assert_eq!(started["head"]["status"], "running");
     let during = server.expect(200, "GET", "/stream/my_realtime", None);
-    assert!(["running", "terminated"].contains(&during["head"]["status"].as_str().unwrap()), "{during}");
+    assert!(
+        ["running", "terminated"].contains(&during["head"]["status"].as_str().unwrap()),
+        "{during}"
+    );
     assert!(processed(&during) <= CARPHONE_FRAMES);
     let after = server.wait_for_end("my_realtime");
     assert_eq!(after["head"]["status"], "terminated", "{after}");
     assert_eq!(processed(&after), CARPHONE_FRAMES, "{after}");
-    assert_eq!(after["body"]["video"], json!({"width": 176, "height": 144, "fps": 29.97}));
+    assert_eq!(
+        after["body"]["video"],
+        json!({"width": 176, "height": 144, "fps": 29.97})
+    );
     assert_eq!(after["body"]["remaining_time_ms"], 0);
     assert!(after["body"]["elapsed_ms"].as_u64().unwrap() > 0);
     assert_eq!(frames_in(&out), processed(&after));
@@ -283,11 +339,26 @@ fn the_seed_calls_find_the_face_and_stream_it_to_a_file() {
 fn delete_mid_stream_leaves_a_playable_file() {
     let dir = workspace();
     let server = Server::start(&["--allow-dir", &path(dir.path(), "")]);
-    server.expect(201, "PUT", "/services/imageserv", Some(&face_service(dir.path())));
+    server.expect(
+        201,
+        "PUT",
+        "/services/imageserv",
+        Some(&face_service(dir.path())),
+    );
     // realtime: the clip plays at its own pace (4 s), so it is stopped mid-way.
-    server.expect(201, "PUT", "/resources/live", Some(&video(&path(dir.path(), "clip.mp4"), true)));
+    server.expect(
+        201,
+        "PUT",
+        "/resources/live",
+        Some(&video(&path(dir.path(), "clip.mp4"), true)),
+    );
     let out = path(dir.path(), "cut.mp4");
-    server.expect(201, "PUT", "/stream/cut", Some(&stream_to("resource:live", &out)));
+    server.expect(
+        201,
+        "PUT",
+        "/stream/cut",
+        Some(&stream_to("resource:live", &out)),
+    );
     let deadline = Instant::now() + WAIT;
     loop {
         let status = server.expect(200, "GET", "/stream/cut", None);
@@ -310,7 +381,11 @@ fn delete_mid_stream_leaves_a_playable_file() {
 fn a_stream_to_the_seeds_rtp_jpeg_pipeline_reaches_a_udpsrc() {
     let dir = workspace();
     let server = Server::start(&["--allow-dir", &path(dir.path(), ""), "--allow-pipelines"]);
-    let port = UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let receiver = pipeline(&format!(
         "udpsrc address=127.0.0.1 port={port} \
          caps=application/x-rtp,media=video,encoding-name=JPEG,payload=26,clock-rate=90000 ! \
@@ -319,8 +394,18 @@ fn a_stream_to_the_seeds_rtp_jpeg_pipeline_reaches_a_udpsrc() {
     let received = count_buffers(&receiver, "sink");
     receiver.set_state(gst::State::Playing).unwrap();
 
-    server.expect(201, "PUT", "/services/imageserv", Some(&face_service(dir.path())));
-    server.expect(201, "PUT", "/resources/file_video", Some(&video(&path(dir.path(), "clip.mp4"), false)));
+    server.expect(
+        201,
+        "PUT",
+        "/services/imageserv",
+        Some(&face_service(dir.path())),
+    );
+    server.expect(
+        201,
+        "PUT",
+        "/resources/file_video",
+        Some(&video(&path(dir.path(), "clip.mp4"), false)),
+    );
     // The seed's output, at the clip's size and rate (so each frame is one
     // RTP frame) and on the receiver's port.
     let video_out = format!(
@@ -345,15 +430,31 @@ fn a_page_url_resource_is_resolved_by_yt_dlp() {
     let dir = workspace();
     let site = HttpServer::clip_site(&media("carphone_pristine.mp4"), "Carphone").unwrap();
     let server = Server::start(&["--allow-dir", &path(dir.path(), "")]);
-    server.expect(201, "PUT", "/services/imageserv", Some(&face_service(dir.path())));
-    server.expect(201, "PUT", "/resources/yt_video", Some(&video(&site.url("/page.html"), false)));
+    server.expect(
+        201,
+        "PUT",
+        "/services/imageserv",
+        Some(&face_service(dir.path())),
+    );
+    server.expect(
+        201,
+        "PUT",
+        "/resources/yt_video",
+        Some(&video(&site.url("/page.html"), false)),
+    );
     let answer = server.expect(200, "POST", "/predict", Some(&seed_predict("yt_video")));
     let (prob, _) = the_face(&answer);
     assert!(prob > 0.8, "{answer}");
     // The page went to yt-dlp, the clip to the HTTP source.
     let requests = site.requests();
-    assert!(requests.iter().any(|r| r.starts_with("GET /page.html")), "{requests:?}");
-    assert!(requests.iter().any(|r| r.starts_with("GET /clip.mp4")), "{requests:?}");
+    assert!(
+        requests.iter().any(|r| r.starts_with("GET /page.html")),
+        "{requests:?}"
+    );
+    assert!(
+        requests.iter().any(|r| r.starts_with("GET /clip.mp4")),
+        "{requests:?}"
+    );
     server.expect(200, "DELETE", "/resources/yt_video", None);
 }
 
@@ -361,14 +462,36 @@ fn a_page_url_resource_is_resolved_by_yt_dlp() {
 fn four_streams_run_at_once_and_max_streams_refuses_a_fifth() {
     let dir = workspace();
     let server = Server::start(&["--allow-dir", &path(dir.path(), ""), "--max-streams", "4"]);
-    server.expect(201, "PUT", "/services/imageserv", Some(&face_service(dir.path())));
+    server.expect(
+        201,
+        "PUT",
+        "/services/imageserv",
+        Some(&face_service(dir.path())),
+    );
     // realtime: each runs 4 s at the clip's pace, so all four overlap.
-    server.expect(201, "PUT", "/resources/live", Some(&video(&path(dir.path(), "clip.mp4"), true)));
-    let outputs: Vec<String> = (0..4).map(|i| path(dir.path(), &format!("out{i}.mp4"))).collect();
+    server.expect(
+        201,
+        "PUT",
+        "/resources/live",
+        Some(&video(&path(dir.path(), "clip.mp4"), true)),
+    );
+    let outputs: Vec<String> = (0..4)
+        .map(|i| path(dir.path(), &format!("out{i}.mp4")))
+        .collect();
     for (i, out) in outputs.iter().enumerate() {
-        server.expect(201, "PUT", &format!("/stream/s{i}"), Some(&stream_to("live", out)));
+        server.expect(
+            201,
+            "PUT",
+            &format!("/stream/s{i}"),
+            Some(&stream_to("live", out)),
+        );
     }
-    let refused = server.expect_error(503, "PUT", "/stream/s4", Some(&stream_to("live", &path(dir.path(), "out4.mp4"))));
+    let refused = server.expect_error(
+        503,
+        "PUT",
+        "/stream/s4",
+        Some(&stream_to("live", &path(dir.path(), "out4.mp4"))),
+    );
     assert!(refused.contains("--max-streams 4"), "{refused}");
     let running = server.expect(200, "GET", "/info", None)["head"]["streams"]
         .as_array()
@@ -386,7 +509,12 @@ fn four_streams_run_at_once_and_max_streams_refuses_a_fifth() {
         assert_eq!(frames_in(out), processed(&after), "{after}");
     }
     // Room again once they ended.
-    server.expect(201, "PUT", "/stream/s4", Some(&stream_to("live", &path(dir.path(), "out4.mp4"))));
+    server.expect(
+        201,
+        "PUT",
+        "/stream/s4",
+        Some(&stream_to("live", &path(dir.path(), "out4.mp4"))),
+    );
     server.expect(200, "DELETE", "/stream/s4", None);
 }
 
@@ -395,11 +523,36 @@ fn a_source_failing_mid_stream_ends_that_stream_in_error_and_not_the_others() {
     let dir = workspace();
     let site = HttpServer::clip_site(&media("carphone_pristine.mp4"), "Carphone").unwrap();
     let server = Server::start(&["--allow-dir", &path(dir.path(), "")]);
-    server.expect(201, "PUT", "/services/imageserv", Some(&face_service(dir.path())));
-    server.expect(201, "PUT", "/resources/dropped", Some(&video(&site.url("/drop.mp4"), false)));
-    server.expect(201, "PUT", "/resources/good", Some(&video(&path(dir.path(), "clip.mp4"), false)));
-    server.expect(201, "PUT", "/stream/bad", Some(&stream_to("dropped", &path(dir.path(), "bad.mp4"))));
-    server.expect(201, "PUT", "/stream/good", Some(&stream_to("good", &path(dir.path(), "good.mp4"))));
+    server.expect(
+        201,
+        "PUT",
+        "/services/imageserv",
+        Some(&face_service(dir.path())),
+    );
+    server.expect(
+        201,
+        "PUT",
+        "/resources/dropped",
+        Some(&video(&site.url("/drop.mp4"), false)),
+    );
+    server.expect(
+        201,
+        "PUT",
+        "/resources/good",
+        Some(&video(&path(dir.path(), "clip.mp4"), false)),
+    );
+    server.expect(
+        201,
+        "PUT",
+        "/stream/bad",
+        Some(&stream_to("dropped", &path(dir.path(), "bad.mp4"))),
+    );
+    server.expect(
+        201,
+        "PUT",
+        "/stream/good",
+        Some(&stream_to("good", &path(dir.path(), "good.mp4"))),
+    );
     let bad = server.wait_for_end("bad");
     assert_eq!(bad["head"]["status"], "error", "{bad}");
     assert!(!bad["body"]["error"].as_str().unwrap().is_empty(), "{bad}");
@@ -414,7 +567,11 @@ fn a_frame_to_frame_model_streams_its_output_frames() {
     // The seed's GAN call: extract_layer "last" makes the model's output the video.
     let dir = workspace();
     std::fs::create_dir(dir.path().join("gan")).unwrap();
-    std::fs::copy(test_model("invert.onnx"), dir.path().join("gan/invert.onnx")).unwrap();
+    std::fs::copy(
+        test_model("invert.onnx"),
+        dir.path().join("gan/invert.onnx"),
+    )
+    .unwrap();
     let server = Server::start(&["--allow-dir", &path(dir.path(), "")]);
     server.expect(
         201,
@@ -428,7 +585,12 @@ fn a_frame_to_frame_model_streams_its_output_frames() {
             "type": "supervised"
         })),
     );
-    server.expect(201, "PUT", "/resources/file_video", Some(&video(&path(dir.path(), "clip.mp4"), false)));
+    server.expect(
+        201,
+        "PUT",
+        "/resources/file_video",
+        Some(&video(&path(dir.path(), "clip.mp4"), false)),
+    );
     let out = path(dir.path(), "inverted.mp4");
     let body = json!({
         "predict": {"service": "ganserv", "parameters": {"mllib": {"extract_layer": "last"}}, "data": ["file_video"]},
@@ -443,9 +605,15 @@ fn a_frame_to_frame_model_streams_its_output_frames() {
         let p = pipeline(&format!(
             "filesrc location={file} ! decodebin ! videoconvert ! video/x-raw,format=GRAY8 ! appsink name=sink"
         ));
-        let sink = p.by_name("sink").unwrap().downcast::<gst_app::AppSink>().unwrap();
+        let sink = p
+            .by_name("sink")
+            .unwrap()
+            .downcast::<gst_app::AppSink>()
+            .unwrap();
         p.set_state(gst::State::Playing).unwrap();
-        let sample = sink.try_pull_sample(gst::ClockTime::from_seconds(30)).expect("a frame");
+        let sample = sink
+            .try_pull_sample(gst::ClockTime::from_seconds(30))
+            .expect("a frame");
         let map = sample.buffer().unwrap().map_readable().unwrap();
         let sum: u64 = map.iter().map(|&v| u64::from(v)).sum();
         let mean = sum as f64 / map.len() as f64;
@@ -454,22 +622,52 @@ fn a_frame_to_frame_model_streams_its_output_frames() {
         mean
     };
     let (input, output) = (mean_luma(&path(dir.path(), "clip.mp4")), mean_luma(&out));
-    assert!((input + output - 255.0).abs() < 8.0, "input {input}, output {output}");
+    assert!(
+        (input + output - 255.0).abs() < 8.0,
+        "input {input}, output {output}"
+    );
 }
 
 #[test]
 fn bad_input_and_forbidden_requests_get_deepdetect_errors_and_the_server_goes_on() {
     let dir = workspace();
     let outside = tempfile::tempdir().unwrap();
-    std::fs::copy(media("carphone_pristine.mp4"), outside.path().join("secret.mp4")).unwrap();
-    std::os::unix::fs::symlink(outside.path().join("secret.mp4"), dir.path().join("link.mp4")).unwrap();
+    std::fs::copy(
+        media("carphone_pristine.mp4"),
+        outside.path().join("secret.mp4"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(
+        outside.path().join("secret.mp4"),
+        dir.path().join("link.mp4"),
+    )
+    .unwrap();
     let allowed = path(dir.path(), "");
-    let server = Server::start(&["--allow-dir", &allowed, "--token", "s3cret", "--max-body", "4096"]);
+    let server = Server::start(&[
+        "--allow-dir",
+        &allowed,
+        "--token",
+        "s3cret",
+        "--max-body",
+        "4096",
+    ]);
 
     // The token: missing, then wrong.
-    let (code, json) = raw_request(server.addr, "GET /info HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-    assert_eq!((code, json["status"]["code"].as_u64()), (401, Some(401)), "{json}");
-    assert!(json["status"]["dd_msg"].as_str().unwrap().contains("Bearer"));
+    let (code, json) = raw_request(
+        server.addr,
+        "GET /info HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(
+        (code, json["status"]["code"].as_u64()),
+        (401, Some(401)),
+        "{json}"
+    );
+    assert!(
+        json["status"]["dd_msg"]
+            .as_str()
+            .unwrap()
+            .contains("Bearer")
+    );
     let (code, _) = raw_request(
         server.addr,
         "GET /info HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer s3cre\r\nConnection: close\r\n\r\n",
@@ -482,7 +680,13 @@ fn bad_input_and_forbidden_requests_get_deepdetect_errors_and_the_server_goes_on
         "PUT /services/x HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer s3cret\r\nContent-Length: 9\r\nConnection: close\r\n\r\n{\"mllib\":",
     );
     assert_eq!(code, 400, "{json}");
-    assert!(json["status"]["dd_msg"].as_str().unwrap().contains("malformed JSON"), "{json}");
+    assert!(
+        json["status"]["dd_msg"]
+            .as_str()
+            .unwrap()
+            .contains("malformed JSON"),
+        "{json}"
+    );
     let big = json!({"description": "x".repeat(5000), "mllib": "onnx"});
     let e = server.expect_error(413, "PUT", "/services/big", Some(&big));
     assert!(e.contains("--max-body"), "{e}");
@@ -490,7 +694,12 @@ fn bad_input_and_forbidden_requests_get_deepdetect_errors_and_the_server_goes_on
     // Unknown service, resource, stream, route.
     let e = server.expect_error(404, "POST", "/predict", Some(&seed_predict("nothing")));
     assert!(e.contains("Service Not Found"), "{e}");
-    server.expect(201, "PUT", "/services/imageserv", Some(&face_service(dir.path())));
+    server.expect(
+        201,
+        "PUT",
+        "/services/imageserv",
+        Some(&face_service(dir.path())),
+    );
     let e = server.expect_error(404, "POST", "/predict", Some(&seed_predict("nothing")));
     assert!(e.contains("no resource \"nothing\""), "{e}");
     server.expect_error(404, "GET", "/stream/nothing", None);
@@ -505,22 +714,48 @@ fn bad_input_and_forbidden_requests_get_deepdetect_errors_and_the_server_goes_on
     assert!(e.contains("--allow-dir"), "{e}");
     for source in [
         path(outside.path(), "secret.mp4"),
-        format!("{allowed}/../{}/secret.mp4", outside.path().file_name().unwrap().to_str().unwrap()),
+        format!(
+            "{allowed}/../{}/secret.mp4",
+            outside.path().file_name().unwrap().to_str().unwrap()
+        ),
         path(dir.path(), "link.mp4"),
     ] {
-        server.expect_error(403, "PUT", "/resources/escape", Some(&video(&source, false)));
+        server.expect_error(
+            403,
+            "PUT",
+            "/resources/escape",
+            Some(&video(&source, false)),
+        );
     }
-    server.expect(201, "PUT", "/resources/clip", Some(&video(&path(dir.path(), "clip.mp4"), false)));
-    server.expect_error(403, "PUT", "/stream/out", Some(&stream_to("clip", &path(outside.path(), "o.mp4"))));
+    server.expect(
+        201,
+        "PUT",
+        "/resources/clip",
+        Some(&video(&path(dir.path(), "clip.mp4"), false)),
+    );
+    server.expect_error(
+        403,
+        "PUT",
+        "/stream/out",
+        Some(&stream_to("clip", &path(outside.path(), "o.mp4"))),
+    );
 
     // Pipelines, with --allow-pipelines off.
-    let e = server.expect_error(403, "PUT", "/resources/p", Some(&video("videotestsrc ! video/x-raw", false)));
+    let e = server.expect_error(
+        403,
+        "PUT",
+        "/resources/p",
+        Some(&video("videotestsrc ! video/x-raw", false)),
+    );
     assert!(e.contains("--allow-pipelines"), "{e}");
     let e = server.expect_error(
         403,
         "PUT",
         "/stream/p",
-        Some(&stream_to("clip", "appsrc ! jpegenc ! filesink location=/tmp/x.jpg")),
+        Some(&stream_to(
+            "clip",
+            "appsrc ! jpegenc ! filesink location=/tmp/x.jpg",
+        )),
     );
     assert!(e.contains("--allow-pipelines"), "{e}");
 
@@ -563,19 +798,38 @@ fn the_curl_session_in_docs_runs() {
     assert!(output.status.success(), "{}", printed);
     assert!(printed.contains("\"cat\":\"face\""), "{printed}");
     assert!(printed.contains("\"status\":\"terminated\""), "{printed}");
-    assert!(printed.contains(&format!("\"processed_frames\":{CARPHONE_FRAMES}")), "{printed}");
-    assert_eq!(frames_in(&path(dir.path(), "video_out.mp4")), CARPHONE_FRAMES);
+    assert!(
+        printed.contains(&format!("\"processed_frames\":{CARPHONE_FRAMES}")),
+        "{printed}"
+    );
+    assert_eq!(
+        frames_in(&path(dir.path(), "video_out.mp4")),
+        CARPHONE_FRAMES
+    );
 }
 
 #[test]
 fn help_documents_every_flag_and_a_bad_flag_is_refused() {
-    let output = Command::new(env!("CARGO_BIN_EXE_gst-dl-server")).arg("--help").output().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_gst-dl-server"))
+        .arg("--help")
+        .output()
+        .unwrap();
     assert!(output.status.success());
     let help = String::from_utf8_lossy(&output.stdout);
-    for flag in ["--listen", "--allow-dir", "--allow-pipelines", "--max-streams", "--token", "--max-body"] {
+    for flag in [
+        "--listen",
+        "--allow-dir",
+        "--allow-pipelines",
+        "--max-streams",
+        "--token",
+        "--max-body",
+    ] {
         assert!(help.contains(flag), "{flag} missing from --help");
     }
-    let output = Command::new(env!("CARGO_BIN_EXE_gst-dl-server")).arg("--bogus").output().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_gst-dl-server"))
+        .arg("--bogus")
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("unknown argument"));
 }

@@ -39,7 +39,9 @@ impl AllowedDirs {
 
     fn outside_error(&self, given: &str) -> String {
         if self.dirs.is_empty() {
-            format!("{given:?} is refused: the server allows no local files; start it with --allow-dir DIR")
+            format!(
+                "{given:?} is refused: the server allows no local files; start it with --allow-dir DIR"
+            )
         } else {
             let dirs: Vec<_> = self.dirs.iter().map(|d| d.display().to_string()).collect();
             format!(
@@ -93,7 +95,9 @@ impl AllowedDirs {
         if self.inside(&resolved) && !resolved.is_dir() {
             Ok(resolved)
         } else if resolved.is_dir() {
-            Err(AccessError::Invalid(format!("{given:?} is a directory, not a file")))
+            Err(AccessError::Invalid(format!(
+                "{given:?} is a directory, not a file"
+            )))
         } else {
             Err(AccessError::Outside(self.outside_error(given)))
         }
@@ -169,7 +173,8 @@ mod tests {
         let other = tempfile::tempdir().unwrap();
         std::fs::write(allowed.path().join("clip.mp4"), b"x").unwrap();
         std::fs::write(other.path().join("secret"), b"x").unwrap();
-        std::os::unix::fs::symlink(other.path().join("secret"), allowed.path().join("link")).unwrap();
+        std::os::unix::fs::symlink(other.path().join("secret"), allowed.path().join("link"))
+            .unwrap();
         std::os::unix::fs::symlink(other.path(), allowed.path().join("dirlink")).unwrap();
         let dirs = AllowedDirs::new(&[allowed.path().to_path_buf()]).unwrap();
         (allowed, other, dirs)
@@ -183,42 +188,75 @@ mod tests {
     fn files_inside_are_readable() {
         let (allowed, _other, dirs) = setup();
         let file = allowed.path().join("clip.mp4");
-        assert_eq!(dirs.readable(&s(&file)).unwrap(), file.canonicalize().unwrap());
+        assert_eq!(
+            dirs.readable(&s(&file)).unwrap(),
+            file.canonicalize().unwrap()
+        );
     }
 
     #[test]
     fn dot_dot_and_links_cannot_escape() {
         let (allowed, other, dirs) = setup();
-        let escape = format!("{}/../{}/secret", s(allowed.path()), s(other.path()).trim_start_matches('/'));
-        assert!(matches!(dirs.readable(&escape), Err(AccessError::Outside(_))));
-        assert!(matches!(dirs.readable(&s(&allowed.path().join("link"))), Err(AccessError::Outside(_))));
+        let escape = format!(
+            "{}/../{}/secret",
+            s(allowed.path()),
+            s(other.path()).trim_start_matches('/')
+        );
+        assert!(matches!(
+            dirs.readable(&escape),
+            Err(AccessError::Outside(_))
+        ));
+        assert!(matches!(
+            dirs.readable(&s(&allowed.path().join("link"))),
+            Err(AccessError::Outside(_))
+        ));
         assert!(matches!(
             dirs.writable(&s(&allowed.path().join("dirlink/out.mp4"))),
             Err(AccessError::Outside(_))
         ));
-        assert!(matches!(dirs.writable(&s(&allowed.path().join("link"))), Err(AccessError::Outside(_))));
-        assert!(matches!(dirs.readable(&s(&other.path().join("secret"))), Err(AccessError::Outside(_))));
+        assert!(matches!(
+            dirs.writable(&s(&allowed.path().join("link"))),
+            Err(AccessError::Outside(_))
+        ));
+        assert!(matches!(
+            dirs.readable(&s(&other.path().join("secret"))),
+            Err(AccessError::Outside(_))
+        ));
     }
 
     #[test]
     fn outputs_may_be_new_files_inside() {
         let (allowed, other, dirs) = setup();
         let out = allowed.path().join("out.mp4");
-        assert_eq!(dirs.writable(&s(&out)).unwrap(), allowed.path().canonicalize().unwrap().join("out.mp4"));
-        assert!(matches!(dirs.writable(&s(&other.path().join("out.mp4"))), Err(AccessError::Outside(_))));
-        assert!(matches!(dirs.writable(&s(allowed.path())), Err(AccessError::Invalid(_)) | Err(AccessError::Outside(_))));
+        assert_eq!(
+            dirs.writable(&s(&out)).unwrap(),
+            allowed.path().canonicalize().unwrap().join("out.mp4")
+        );
+        assert!(matches!(
+            dirs.writable(&s(&other.path().join("out.mp4"))),
+            Err(AccessError::Outside(_))
+        ));
+        assert!(matches!(
+            dirs.writable(&s(allowed.path())),
+            Err(AccessError::Invalid(_)) | Err(AccessError::Outside(_))
+        ));
     }
 
     #[test]
     fn relative_missing_and_no_dirs_are_refused_with_the_reason() {
         let (allowed, _other, dirs) = setup();
-        assert!(matches!(dirs.readable("clip.mp4"), Err(AccessError::Invalid(_))));
+        assert!(matches!(
+            dirs.readable("clip.mp4"),
+            Err(AccessError::Invalid(_))
+        ));
         assert!(matches!(
             dirs.readable(&s(&allowed.path().join("absent.mp4"))),
             Err(AccessError::Missing(_))
         ));
         let none = AllowedDirs::default();
-        let e = none.readable(&s(&allowed.path().join("clip.mp4"))).unwrap_err();
+        let e = none
+            .readable(&s(&allowed.path().join("clip.mp4")))
+            .unwrap_err();
         assert!(e.message().contains("--allow-dir"), "{e:?}");
     }
 

@@ -104,7 +104,9 @@ where
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
-            Some((flag, value)) if flag.starts_with("--") => (flag.to_owned(), Some(value.to_owned())),
+            Some((flag, value)) if flag.starts_with("--") => {
+                (flag.to_owned(), Some(value.to_owned()))
+            }
             _ => (arg.clone(), None),
         };
         let mut value = |what: &str| -> Result<String, String> {
@@ -118,9 +120,9 @@ where
             "-V" | "--version" => return Ok(Command::Version),
             "--listen" => {
                 let text = value("an address such as 127.0.0.1:8080")?;
-                config.listen = text
-                    .parse()
-                    .map_err(|_| format!("--listen {text:?} is not an address and port such as 127.0.0.1:8080"))?;
+                config.listen = text.parse().map_err(|_| {
+                    format!("--listen {text:?} is not an address and port such as 127.0.0.1:8080")
+                })?;
             }
             "--allow-dir" => config.allow_dirs.push(PathBuf::from(value("a directory")?)),
             "--allow-pipelines" => config.allow_pipelines = true,
@@ -132,7 +134,9 @@ where
                 }
                 config.token = Some(token);
             }
-            "--max-body" => config.max_body_bytes = parse_number(&flag, &value("a size in bytes")?)?,
+            "--max-body" => {
+                config.max_body_bytes = parse_number(&flag, &value("a size in bytes")?)?
+            }
             "--predict-timeout" => {
                 let seconds: usize = parse_number(&flag, &value("a number of seconds")?)?;
                 config.predict_timeout = Duration::from_secs(seconds as u64);
@@ -164,7 +168,9 @@ mod tests {
     #[test]
     fn no_arguments_give_the_defaults() {
         assert_eq!(parse(&[]).unwrap(), Command::Serve(Config::default()));
-        let Command::Serve(config) = parse(&[]).unwrap() else { unreachable!() };
+        let Command::Serve(config) = parse(&[]).unwrap() else {
+            unreachable!()
+        };
         assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
         assert!(!config.allow_pipelines);
         assert!(config.allow_dirs.is_empty());
@@ -190,7 +196,10 @@ mod tests {
             panic!("not a serve command")
         };
         assert_eq!(config.listen.port(), 0);
-        assert_eq!(config.allow_dirs, vec![PathBuf::from("/a"), PathBuf::from("/b")]);
+        assert_eq!(
+            config.allow_dirs,
+            vec![PathBuf::from("/a"), PathBuf::from("/b")]
+        );
         assert!(config.allow_pipelines);
         assert_eq!(config.max_streams, 2);
         assert_eq!(config.token.as_deref(), Some("secret"));
@@ -200,7 +209,10 @@ mod tests {
 
     #[test]
     fn the_token_comes_from_the_environment_unless_given() {
-        let from_env = |args: &[&str]| match parse_args(args.iter().map(|s| s.to_string()), Some("env".into())) {
+        let from_env = |args: &[&str]| match parse_args(
+            args.iter().map(|s| s.to_string()),
+            Some("env".into()),
+        ) {
             Ok(Command::Serve(c)) => c.token,
             other => panic!("{other:?}"),
         };
@@ -210,10 +222,26 @@ mod tests {
 
     #[test]
     fn bad_arguments_say_what_is_wrong() {
-        assert!(parse(&["--listen", "nowhere"]).unwrap_err().contains("not an address"));
-        assert!(parse(&["--max-streams", "0"]).unwrap_err().contains("above 0"));
-        assert!(parse(&["--max-streams"]).unwrap_err().contains("needs a number"));
-        assert!(parse(&["--bogus"]).unwrap_err().contains("unknown argument"));
+        assert!(
+            parse(&["--listen", "nowhere"])
+                .unwrap_err()
+                .contains("not an address")
+        );
+        assert!(
+            parse(&["--max-streams", "0"])
+                .unwrap_err()
+                .contains("above 0")
+        );
+        assert!(
+            parse(&["--max-streams"])
+                .unwrap_err()
+                .contains("needs a number")
+        );
+        assert!(
+            parse(&["--bogus"])
+                .unwrap_err()
+                .contains("unknown argument")
+        );
         assert_eq!(parse(&["--help"]).unwrap(), Command::Help);
         assert_eq!(parse(&["-V"]).unwrap(), Command::Version);
     }

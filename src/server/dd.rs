@@ -58,7 +58,12 @@ impl DdError {
 
     /// 400 with DeepDetect's 1001: no data to predict on.
     pub fn no_data(why: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "BadRequest", 1001, format!("No Data: {}", why.into()))
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            1001,
+            format!("No Data: {}", why.into()),
+        )
     }
 
     /// 404 with DeepDetect's 1002.
@@ -67,7 +72,9 @@ impl DdError {
             StatusCode::NOT_FOUND,
             "NotFound",
             1002,
-            format!("Service Not Found: no service named {name:?} (create it with PUT /services/{name})"),
+            format!(
+                "Service Not Found: no service named {name:?} (create it with PUT /services/{name})"
+            ),
         )
     }
 
@@ -77,7 +84,9 @@ impl DdError {
             StatusCode::NOT_FOUND,
             "NotFound",
             1000,
-            format!("Unknown Library: mllib {name:?}; gst-dl runs ONNX models, use \"mllib\": \"onnx\""),
+            format!(
+                "Unknown Library: mllib {name:?}; gst-dl runs ONNX models, use \"mllib\": \"onnx\""
+            ),
         )
     }
 
@@ -118,7 +127,12 @@ impl DdError {
 
     /// 503, no room for another stream.
     pub fn unavailable(why: impl Into<String>) -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable", 503, why)
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ServiceUnavailable",
+            503,
+            why,
+        )
     }
 
     /// 500 with DeepDetect's 1007: the pipeline or the model failed.
@@ -249,23 +263,24 @@ impl OutputOptions {
             .as_object()
             .ok_or_else(|| DdError::bad_request("parameters.output must be an object"))?;
         if let Some(bbox) = output.get("bbox") {
-            options.bbox = bbox
-                .as_bool()
-                .ok_or_else(|| DdError::bad_request("parameters.output.bbox must be true or false"))?;
+            options.bbox = bbox.as_bool().ok_or_else(|| {
+                DdError::bad_request("parameters.output.bbox must be true or false")
+            })?;
         }
         if let Some(threshold) = output.get("confidence_threshold") {
             options.confidence_threshold = threshold
                 .as_f64()
                 .filter(|t| (0.0..=1.0).contains(t))
                 .ok_or_else(|| {
-                    DdError::bad_request("parameters.output.confidence_threshold must be a number from 0 to 1")
-                })?;
+                DdError::bad_request(
+                    "parameters.output.confidence_threshold must be a number from 0 to 1",
+                )
+            })?;
         }
         if let Some(best) = output.get("best") {
-            let best = best
-                .as_u64()
-                .filter(|b| *b > 0)
-                .ok_or_else(|| DdError::bad_request("parameters.output.best must be a whole number above 0"))?;
+            let best = best.as_u64().filter(|b| *b > 0).ok_or_else(|| {
+                DdError::bad_request("parameters.output.best must be a whole number above 0")
+            })?;
             options.best = Some(best as usize);
         }
         Ok(options)
@@ -287,7 +302,8 @@ pub fn prediction_json(uri: &str, frame: &FramePrediction, options: &OutputOptio
     for d in &frame.detections {
         let mut class = json!({"cat": d.label, "prob": d.confidence});
         if options.bbox {
-            class["bbox"] = json!({"xmin": d.x_min, "ymin": d.y_min, "xmax": d.x_max, "ymax": d.y_max});
+            class["bbox"] =
+                json!({"xmin": d.x_min, "ymin": d.y_min, "xmax": d.x_max, "ymax": d.y_max});
         }
         classes.push((d.confidence, class));
     }
@@ -330,7 +346,12 @@ mod tests {
         assert_eq!(body["status"]["code"], 404);
         assert_eq!(body["status"]["msg"], "NotFound");
         assert_eq!(body["status"]["dd_code"], 1002);
-        assert!(body["status"]["dd_msg"].as_str().unwrap().contains("imageserv"));
+        assert!(
+            body["status"]["dd_msg"]
+                .as_str()
+                .unwrap()
+                .contains("imageserv")
+        );
         assert_eq!(DdError::payload_too_large(10).body()["status"]["code"], 413);
         assert_eq!(DdError::forbidden("x").http, StatusCode::FORBIDDEN);
     }
@@ -351,7 +372,10 @@ mod tests {
         assert_eq!(classes.len(), 2);
         assert_eq!(classes[0]["prob"], 0.9);
         assert_eq!(classes[0]["cat"], "face");
-        assert_eq!(classes[0]["bbox"], json!({"xmin": 10.0, "ymin": 20.0, "xmax": 50.0, "ymax": 80.0}));
+        assert_eq!(
+            classes[0]["bbox"],
+            json!({"xmin": 10.0, "ymin": 20.0, "xmax": 50.0, "ymax": 80.0})
+        );
         assert_eq!(classes[1]["last"], true);
         assert_eq!(p["uri"], "resource:r");
     }
@@ -371,7 +395,10 @@ mod tests {
             confidence_threshold: 0.0,
             best: Some(2),
         };
-        let classes = prediction_json("u", &frame, &options)["classes"].as_array().unwrap().clone();
+        let classes = prediction_json("u", &frame, &options)["classes"]
+            .as_array()
+            .unwrap()
+            .clone();
         assert_eq!(classes.len(), 2);
         assert!(classes[0].get("bbox").is_none());
         assert_eq!(classes[1]["cat"], "espresso");
@@ -390,7 +417,10 @@ mod tests {
 
     #[test]
     fn output_options_are_checked() {
-        let o = OutputOptions::from_json(Some(&json!({"bbox": true, "confidence_threshold": 0.1, "best": 3}))).unwrap();
+        let o = OutputOptions::from_json(Some(
+            &json!({"bbox": true, "confidence_threshold": 0.1, "best": 3}),
+        ))
+        .unwrap();
         assert_eq!(
             o,
             OutputOptions {
@@ -401,6 +431,9 @@ mod tests {
         );
         assert!(OutputOptions::from_json(Some(&json!({"bbox": "yes"}))).is_err());
         assert!(OutputOptions::from_json(Some(&json!({"confidence_threshold": 2}))).is_err());
-        assert_eq!(OutputOptions::from_json(None).unwrap(), OutputOptions::default());
+        assert_eq!(
+            OutputOptions::from_json(None).unwrap(),
+            OutputOptions::default()
+        );
     }
 }

@@ -66,7 +66,8 @@ pub fn main_with_args(args: impl IntoIterator<Item = String>) -> ExitCode {
 pub fn serve(config: Config) -> Result<(), String> {
     gst::init().map_err(|e| format!("GStreamer does not initialise: {e}"))?;
     // The elements are registered in-process, so no GST_PLUGIN_PATH is needed.
-    crate::plugin_register_static().map_err(|e| format!("the gst-dl elements do not register: {e}"))?;
+    crate::plugin_register_static()
+        .map_err(|e| format!("the gst-dl elements do not register: {e}"))?;
     let state = Arc::new(AppState::new(config)?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

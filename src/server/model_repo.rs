@@ -26,7 +26,11 @@ impl ModelRepository {
         let mut models: Vec<PathBuf> = entries
             .filter_map(Result::ok)
             .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x.eq_ignore_ascii_case("onnx")) && p.is_file())
+            .filter(|p| {
+                p.extension()
+                    .is_some_and(|x| x.eq_ignore_ascii_case("onnx"))
+                    && p.is_file()
+            })
             .collect();
         models.sort();
         let model = match models.len() {
@@ -80,7 +84,10 @@ pub fn parse_corresp(text: &str) -> Result<Vec<String>, String> {
             format!("{CORRESP_FILE} line {}: {line:?} does not start with a class id (expected `ID NAME`)", number + 1)
         })?;
         if id > 1_000_000 {
-            return Err(format!("{CORRESP_FILE} line {}: class id {id} is implausibly large", number + 1));
+            return Err(format!(
+                "{CORRESP_FILE} line {}: class id {id} is implausibly large",
+                number + 1
+            ));
         }
         named.push((id, name.trim().to_owned()));
     }
@@ -109,22 +116,35 @@ mod tests {
 
     #[test]
     fn corresp_maps_ids_to_names() {
-        assert_eq!(parse_corresp("1 dog\n0 cat\n\n3 hot dog\n").unwrap(), ["cat", "dog", "2", "hot dog"]);
+        assert_eq!(
+            parse_corresp("1 dog\n0 cat\n\n3 hot dog\n").unwrap(),
+            ["cat", "dog", "2", "hot dog"]
+        );
         assert!(parse_corresp("cat 0").unwrap_err().contains("line 1"));
     }
 
     #[test]
     fn a_repository_has_one_model_and_maybe_names() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(ModelRepository::open(dir.path()).unwrap_err().contains("no .onnx"));
+        assert!(
+            ModelRepository::open(dir.path())
+                .unwrap_err()
+                .contains("no .onnx")
+        );
         std::fs::write(dir.path().join("m.onnx"), b"x").unwrap();
         let repo = ModelRepository::open(dir.path()).unwrap();
         assert_eq!(repo.model, dir.path().join("m.onnx"));
         assert_eq!(repo.labels, None);
         std::fs::write(dir.path().join(LABELS_FILE), "a\nb\n\n").unwrap();
-        assert_eq!(ModelRepository::open(dir.path()).unwrap().labels.unwrap(), ["a", "b"]);
+        assert_eq!(
+            ModelRepository::open(dir.path()).unwrap().labels.unwrap(),
+            ["a", "b"]
+        );
         std::fs::write(dir.path().join(CORRESP_FILE), "0 face\n").unwrap();
-        assert_eq!(ModelRepository::open(dir.path()).unwrap().labels.unwrap(), ["face"]);
+        assert_eq!(
+            ModelRepository::open(dir.path()).unwrap().labels.unwrap(),
+            ["face"]
+        );
         std::fs::write(dir.path().join("n.onnx"), b"x").unwrap();
         let e = ModelRepository::open(dir.path()).unwrap_err();
         assert!(e.contains("2 .onnx files") && e.contains("m.onnx"), "{e}");

@@ -26,7 +26,8 @@ use super::service::Overrides;
 /// Extensions of URLs played directly; other `http(s)` URLs are pages that
 /// yt-dlp resolves (YouTube and every site it knows).
 const MEDIA_EXTENSIONS: &[&str] = &[
-    "mp4", "m4v", "mkv", "webm", "mov", "avi", "ts", "m3u8", "mpd", "flv", "ogv", "ogg", "mjpeg", "mjpg",
+    "mp4", "m4v", "mkv", "webm", "mov", "avi", "ts", "m3u8", "mpd", "flv", "ogv", "ogg", "mjpeg",
+    "mjpg",
 ];
 /// URL schemes of live streams, played directly.
 const STREAM_SCHEMES: &[&str] = &["rtsp", "rtsps", "rtmp", "srt", "udp", "rtp"];
@@ -80,7 +81,9 @@ impl Source {
                 STREAM_SCHEMES.join(", ")
             )));
         }
-        if text.contains('!') || gst::ElementFactory::find(text.split_whitespace().next().unwrap_or("")).is_some() {
+        if text.contains('!')
+            || gst::ElementFactory::find(text.split_whitespace().next().unwrap_or("")).is_some()
+        {
             if !allow_pipelines {
                 return Err(DdError::forbidden(format!(
                     "source {text:?} is a GStreamer pipeline, which the server refuses: a pipeline can read \
@@ -166,10 +169,16 @@ impl ModelSpec {
             _ => "dlinfer",
         };
         let element = make(factory)?;
-        element.set_property("model", self.model.to_str().ok_or("the model path is not UTF-8")?);
+        element.set_property(
+            "model",
+            self.model.to_str().ok_or("the model path is not UTF-8")?,
+        );
         if factory == "dlinfer" {
             if let Some(labels) = &self.labels_file {
-                element.set_property("labels-file", labels.to_str().ok_or("the labels path is not UTF-8")?);
+                element.set_property(
+                    "labels-file",
+                    labels.to_str().ok_or("the labels path is not UTF-8")?,
+                );
             }
             if let Some(threshold) = self.confidence_threshold {
                 element.set_property("confidence-threshold", threshold as f32);
@@ -249,9 +258,9 @@ fn element_kind(element: &gst::Element) -> String {
 
 /// A new element of `factory`, or an error naming the missing plugin.
 pub fn make(factory: &str) -> Result<gst::Element, String> {
-    gst::ElementFactory::make(factory)
-        .build()
-        .map_err(|_| format!("the GStreamer element {factory} is missing; install the plugin that provides it"))
+    gst::ElementFactory::make(factory).build().map_err(|_| {
+        format!("the GStreamer element {factory} is missing; install the plugin that provides it")
+    })
 }
 
 /// Adds the elements not yet in the pipeline, and links them in order.
@@ -259,28 +268,39 @@ fn add_chain(pipeline: &gst::Pipeline, elements: &[&gst::Element]) -> Result<(),
     pipeline
         .add_many(elements.iter().copied().filter(|e| e.parent().is_none()))
         .map_err(|e| format!("cannot build the pipeline: {e}"))?;
-    gst::Element::link_many(elements.iter().copied()).map_err(|e| format!("cannot link the pipeline: {e}"))
+    gst::Element::link_many(elements.iter().copied())
+        .map_err(|e| format!("cannot link the pipeline: {e}"))
 }
 
 /// Adds the source to `pipeline`, its decoded video linked into `into`
 /// (already in the pipeline). Other streams (sound) go to a `fakesink`.
-fn add_source(pipeline: &gst::Pipeline, source: &Source, into: &gst::Element) -> Result<(), String> {
+fn add_source(
+    pipeline: &gst::Pipeline,
+    source: &Source,
+    into: &gst::Element,
+) -> Result<(), String> {
     let Some(uri) = source.uri()? else {
-        let Source::Pipeline(description) = source else { unreachable!() };
+        let Source::Pipeline(description) = source else {
+            unreachable!()
+        };
         let bin = gst::parse::bin_from_description(description, true)
             .map_err(|e| format!("the source pipeline {description:?} does not parse: {e}"))?;
         pipeline.add(&bin).map_err(|e| e.to_string())?;
-        return bin
-            .link(into)
-            .map_err(|_| format!("the source pipeline {description:?} has no video output to link"));
+        return bin.link(into).map_err(|_| {
+            format!("the source pipeline {description:?} has no video output to link")
+        });
     };
     let decode = make("uridecodebin")?;
     decode.set_property("uri", uri.as_str());
     pipeline.add(&decode).map_err(|e| e.to_string())?;
-    let sink_pad = into.static_pad("sink").ok_or("no sink pad to link the source to")?;
+    let sink_pad = into
+        .static_pad("sink")
+        .ok_or("no sink pad to link the source to")?;
     let pipeline_weak = pipeline.downgrade();
     decode.connect_pad_added(move |_, pad| {
-        let Some(pipeline) = pipeline_weak.upgrade() else { return };
+        let Some(pipeline) = pipeline_weak.upgrade() else {
+            return;
+        };
         let caps = pad.current_caps().unwrap_or_else(|| pad.query_caps(None));
         let is_video = caps
             .structure(0)
@@ -308,9 +328,12 @@ fn add_source(pipeline: &gst::Pipeline, source: &Source, into: &gst::Element) ->
             .is_some_and(|pad| pad.is_linked());
         if !linked {
             let _ = decode.post_message(
-                gst::message::Error::builder(gst::StreamError::WrongType, "The source has no video stream")
-                    .src(decode)
-                    .build(),
+                gst::message::Error::builder(
+                    gst::StreamError::WrongType,
+                    "The source has no video stream",
+                )
+                .src(decode)
+                .build(),
             );
         }
     });
@@ -369,7 +392,12 @@ pub enum Output {
 }
 
 /// Containers a file output may have, by extension.
-const FILE_MUXERS: &[(&str, &str)] = &[("mp4", "mp4mux"), ("m4v", "mp4mux"), ("mov", "qtmux"), ("mkv", "matroskamux")];
+const FILE_MUXERS: &[(&str, &str)] = &[
+    ("mp4", "mp4mux"),
+    ("m4v", "mp4mux"),
+    ("mov", "qtmux"),
+    ("mkv", "matroskamux"),
+];
 
 impl Output {
     /// Reads a stream's `output.video_out`.
@@ -380,7 +408,10 @@ impl Output {
             muxer_for(&path).map_err(DdError::service_input)?;
             return Ok(Output::File(path));
         }
-        let first = text.split(|c: char| c.is_whitespace() || c == '!').next().unwrap_or("");
+        let first = text
+            .split(|c: char| c.is_whitespace() || c == '!')
+            .next()
+            .unwrap_or("");
         if text.contains('!') || first == "appsrc" {
             if !allow_pipelines {
                 return Err(DdError::forbidden(format!(
@@ -455,7 +486,10 @@ pub fn stream_pipelines(
             let parse = make("h264parse")?;
             let mux = make(muxer_for(path)?)?;
             let sink = make("filesink")?;
-            sink.set_property("location", path.to_str().ok_or("the output path is not UTF-8")?);
+            sink.set_property(
+                "location",
+                path.to_str().ok_or("the output path is not UTF-8")?,
+            );
             chain.extend([encode, parse, mux, sink]);
             None
         }
@@ -480,9 +514,9 @@ pub fn stream_pipelines(
 fn appsrc_output(description: &str) -> Result<(gst_app::AppSink, gst::Pipeline), String> {
     let parsed = gst::parse::launch(description)
         .map_err(|e| format!("video_out {description:?} does not parse: {e}"))?;
-    let output = parsed
-        .downcast::<gst::Pipeline>()
-        .map_err(|_| format!("video_out {description:?} is a single element; it must be appsrc ! ... ! a sink"))?;
+    let output = parsed.downcast::<gst::Pipeline>().map_err(|_| {
+        format!("video_out {description:?} is a single element; it must be appsrc ! ... ! a sink")
+    })?;
     let mut appsrcs = output.iterate_all_by_element_factory_name("appsrc");
     let appsrc = match appsrcs.next() {
         Ok(Some(element)) => element,
@@ -504,7 +538,9 @@ fn appsrc_output(description: &str) -> Result<(gst_app::AppSink, gst::Pipeline),
     // Frames start where the video's first one does, not at zero (no copies
     // of the first frame fill the gap).
     rate.set_property("skip-to-first", true);
-    output.add_many([&scale, &rate]).map_err(|e| e.to_string())?;
+    output
+        .add_many([&scale, &rate])
+        .map_err(|e| e.to_string())?;
     appsrc.link(&scale).map_err(|e| e.to_string())?;
     scale.link(&rate).map_err(|e| e.to_string())?;
     rate.static_pad("src")
@@ -567,7 +603,10 @@ mod tests {
             parse("ytdl://http://127.0.0.1:1/clip.mp4", false).unwrap(),
             Source::Page("http://127.0.0.1:1/clip.mp4".into())
         );
-        assert_eq!(parse("rtsp://cam/1", false).unwrap(), Source::Url("rtsp://cam/1".into()));
+        assert_eq!(
+            parse("rtsp://cam/1", false).unwrap(),
+            Source::Url("rtsp://cam/1".into())
+        );
         let e = parse("videotestsrc ! video/x-raw", false).unwrap_err();
         assert_eq!(e.http.as_u16(), 403);
         assert!(e.dd_msg.contains("--allow-pipelines"));
@@ -583,14 +622,30 @@ mod tests {
     fn outputs_are_files_with_a_known_container_or_appsrc_pipelines() {
         let (dir, dirs) = dirs();
         let out = dir.path().join("out.mp4");
-        assert!(matches!(Output::parse(out.to_str().unwrap(), &dirs, false).unwrap(), Output::File(_)));
-        let e = Output::parse(dir.path().join("out.xyz").to_str().unwrap(), &dirs, false).unwrap_err();
+        assert!(matches!(
+            Output::parse(out.to_str().unwrap(), &dirs, false).unwrap(),
+            Output::File(_)
+        ));
+        let e =
+            Output::parse(dir.path().join("out.xyz").to_str().unwrap(), &dirs, false).unwrap_err();
         assert!(e.dd_msg.contains(".mp4"), "{}", e.dd_msg);
         let seed = "appsrc ! queue ! videoconvert ! jpegenc ! rtpjpegpay ! udpsink host=localhost port=5000";
-        assert_eq!(Output::parse(seed, &dirs, false).unwrap_err().http.as_u16(), 403);
-        assert_eq!(Output::parse(seed, &dirs, true).unwrap(), Output::Pipeline(seed.into()));
+        assert_eq!(
+            Output::parse(seed, &dirs, false).unwrap_err().http.as_u16(),
+            403
+        );
+        assert_eq!(
+            Output::parse(seed, &dirs, true).unwrap(),
+            Output::Pipeline(seed.into())
+        );
         assert!(Output::parse("videotestsrc ! filesink location=/tmp/x", &dirs, true).is_err());
-        assert_eq!(Output::parse("/etc/out.mp4", &dirs, false).unwrap_err().http.as_u16(), 403);
+        assert_eq!(
+            Output::parse("/etc/out.mp4", &dirs, false)
+                .unwrap_err()
+                .http
+                .as_u16(),
+            403
+        );
     }
 
     #[test]
@@ -599,11 +654,19 @@ mod tests {
         let queue = make("queue").unwrap();
         assert!(set_from_text(&queue, "max-size-buffers", "7").is_ok());
         assert_eq!(queue.property::<u32>("max-size-buffers"), 7);
-        assert!(set_from_text(&queue, "max-size-buffers", "seven").unwrap_err().contains("not a valid value"));
+        assert!(
+            set_from_text(&queue, "max-size-buffers", "seven")
+                .unwrap_err()
+                .contains("not a valid value")
+        );
         assert!(set_from_text(&queue, "leaky", "sideways").is_err());
         // fakesink's num-buffers runs from -1 up.
         let sink = make("fakesink").unwrap();
-        assert!(set_from_text(&sink, "num-buffers", "-5").unwrap_err().contains("out of range"));
+        assert!(
+            set_from_text(&sink, "num-buffers", "-5")
+                .unwrap_err()
+                .contains("out of range")
+        );
         assert_eq!(sink.property::<i32>("num-buffers"), -1);
         assert!(set_from_text(&queue, "no-such-thing", "1").is_err());
     }

@@ -72,9 +72,17 @@ impl Resource {
     }
 
     /// Runs the model on the next (or newest) frame. Blocks up to `timeout`.
-    pub fn predict(&self, generation: u64, spec: &ModelSpec, timeout: Duration) -> Result<FramePrediction, DdError> {
+    pub fn predict(
+        &self,
+        generation: u64,
+        spec: &ModelSpec,
+        timeout: Duration,
+    ) -> Result<FramePrediction, DdError> {
         // One call at a time per resource: each takes its own frame.
-        let mut guard = self.reader.lock().map_err(|_| DdError::internal("resource lock poisoned"))?;
+        let mut guard = self
+            .reader
+            .lock()
+            .map_err(|_| DdError::internal("resource lock poisoned"))?;
         let wanted = (generation, spec.clone());
         let rebuild = match guard.as_ref() {
             None => true,
@@ -86,14 +94,17 @@ impl Resource {
                     || built.model_use != spec.model_use
                     || built.overrides != spec.overrides
                     || built.model != spec.model
-                    || built.confidence_threshold.unwrap_or(f64::MAX) > spec.confidence_threshold.unwrap_or(f64::MAX)
+                    || built.confidence_threshold.unwrap_or(f64::MAX)
+                        > spec.confidence_threshold.unwrap_or(f64::MAX)
             }
         };
         if rebuild {
             guard.take();
-            let (pipeline, sink) = predict_pipeline(&self.source, self.realtime, spec).map_err(DdError::mllib)?;
+            let (pipeline, sink) =
+                predict_pipeline(&self.source, self.realtime, spec).map_err(DdError::mllib)?;
             if pipeline.set_state(gst::State::Playing).is_err() {
-                let why = bus_error(&pipeline).unwrap_or_else(|| "the pipeline did not start".into());
+                let why =
+                    bus_error(&pipeline).unwrap_or_else(|| "the pipeline did not start".into());
                 let _ = pipeline.set_state(gst::State::Null);
                 return Err(DdError::mllib(format!("resource {}: {why}", self.id)));
             }
@@ -159,7 +170,9 @@ pub fn error_text(e: &gst::message::Error) -> String {
 
 /// Reads what the model attached to a frame.
 fn frame_prediction(sample: &gst::Sample, frame: u64) -> Result<FramePrediction, DdError> {
-    let buffer = sample.buffer().ok_or_else(|| DdError::internal("a frame without a buffer"))?;
+    let buffer = sample
+        .buffer()
+        .ok_or_else(|| DdError::internal("a frame without a buffer"))?;
     let info = sample
         .caps()
         .and_then(|caps| gst_video::VideoInfo::from_caps(caps).ok())
@@ -183,7 +196,10 @@ fn frame_prediction(sample: &gst::Sample, frame: u64) -> Result<FramePrediction,
             confidence: c.confidence,
         })
         .collect();
-    let features = crate::meta::read_tensors(buffer).into_iter().next().map(|t| t.data);
+    let features = crate::meta::read_tensors(buffer)
+        .into_iter()
+        .next()
+        .map(|t| t.data);
     Ok(FramePrediction {
         frame,
         pts_ms: buffer.pts().map(|pts| pts.nseconds() as f64 / 1e6),

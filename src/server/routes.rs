@@ -22,14 +22,28 @@ pub fn router(state: Arc<AppState>) -> Router {
     let limit = state.config.max_body_bytes;
     Router::new()
         .route("/info", get(info))
-        .route("/services/{name}", put(create_service).get(get_service).delete(delete_service))
-        .route("/resources/{id}", put(create_resource).get(get_resource).delete(delete_resource))
+        .route(
+            "/services/{name}",
+            put(create_service).get(get_service).delete(delete_service),
+        )
+        .route(
+            "/resources/{id}",
+            put(create_resource)
+                .get(get_resource)
+                .delete(delete_resource),
+        )
         .route("/predict", post(predict))
-        .route("/stream/{name}", put(create_stream).get(get_stream).delete(delete_stream))
+        .route(
+            "/stream/{name}",
+            put(create_stream).get(get_stream).delete(delete_stream),
+        )
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(limit))
-        .layer(middleware::from_fn_with_state(Arc::clone(&state), require_token))
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&state),
+            require_token,
+        ))
         .with_state(state)
 }
 
@@ -58,13 +72,21 @@ fn json_body(body: Result<Bytes, BytesRejection>, limit: usize) -> Result<Value,
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             DdError::payload_too_large(limit)
         } else {
-            DdError::bad_request(format!("the request body cannot be read: {}", rejection.body_text()))
+            DdError::bad_request(format!(
+                "the request body cannot be read: {}",
+                rejection.body_text()
+            ))
         }
     })?;
-    serde_json::from_slice(&bytes).map_err(|e| DdError::bad_request(format!("malformed JSON in the request body: {e}")))
+    serde_json::from_slice(&bytes)
+        .map_err(|e| DdError::bad_request(format!("malformed JSON in the request body: {e}")))
 }
 
-async fn require_token(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+async fn require_token(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+    next: Next,
+) -> Response {
     if let Some(token) = &state.config.token {
         let given = request
             .headers()
@@ -143,7 +165,10 @@ async fn delete_resource(State(state): State<Arc<AppState>>, Path(id): Path<Stri
     blocking(move || state.delete_resource(&id)).await
 }
 
-async fn predict(State(state): State<Arc<AppState>>, body: Result<Bytes, BytesRejection>) -> Response {
+async fn predict(
+    State(state): State<Arc<AppState>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
     let body = match json_body(body, state.config.max_body_bytes) {
         Ok(body) => body,
         Err(e) => return e.into_response(),

@@ -76,11 +76,14 @@ impl Overrides {
         if let Some(input) = parameters.get("input") {
             for (key, value) in object(input, "parameters.input")? {
                 if let Some((_, property)) = INPUT_KEYS.iter().find(|(k, _)| k == key) {
-                    overrides.set(property, value_text(value, &format!("parameters.input.{key}"))?);
+                    overrides.set(
+                        property,
+                        value_text(value, &format!("parameters.input.{key}"))?,
+                    );
                 } else if key == "bgr" {
-                    let bgr = value
-                        .as_bool()
-                        .ok_or_else(|| DdError::service_bad_request("parameters.input.bgr must be true or false"))?;
+                    let bgr = value.as_bool().ok_or_else(|| {
+                        DdError::service_bad_request("parameters.input.bgr must be true or false")
+                    })?;
                     overrides.set("input-color", if bgr { "bgr" } else { "rgb" }.into());
                 }
                 // Other connector keys (connector, ...) are not element settings.
@@ -89,7 +92,10 @@ impl Overrides {
         if let Some(mllib) = parameters.get("mllib") {
             for (key, value) in object(mllib, "parameters.mllib")? {
                 if let Some((_, property)) = PROPERTY_KEYS.iter().find(|(k, _)| k == key) {
-                    overrides.set(property, value_text(value, &format!("parameters.mllib.{key}"))?);
+                    overrides.set(
+                        property,
+                        value_text(value, &format!("parameters.mllib.{key}"))?,
+                    );
                 } else if key == "gpu" {
                     if value.as_bool() == Some(true) {
                         overrides.set("execution-provider", "cuda".into());
@@ -122,7 +128,10 @@ impl Overrides {
 
     /// The value set for `property`, if any.
     pub fn get(&self, property: &str) -> Option<&str> {
-        self.0.iter().find(|(p, _)| p == property).map(|(_, t)| t.as_str())
+        self.0
+            .iter()
+            .find(|(p, _)| p == property)
+            .map(|(_, t)| t.as_str())
     }
 }
 
@@ -199,10 +208,9 @@ impl ServiceRequest {
     /// Reads the body of `PUT /services/{name}`.
     pub fn from_json(body: &Value) -> Result<Self, DdError> {
         let body = object(body, "the request body")?;
-        let mllib = body
-            .get("mllib")
-            .and_then(Value::as_str)
-            .ok_or_else(|| DdError::service_bad_request("\"mllib\" is missing; gst-dl runs \"onnx\""))?;
+        let mllib = body.get("mllib").and_then(Value::as_str).ok_or_else(|| {
+            DdError::service_bad_request("\"mllib\" is missing; gst-dl runs \"onnx\"")
+        })?;
         if mllib != "onnx" {
             return Err(DdError::unknown_library(mllib));
         }
@@ -221,7 +229,10 @@ impl ServiceRequest {
                 "\"model.init\" (downloading a model) is not supported; put the .onnx file in model.repository",
             ));
         }
-        let parameters = body.get("parameters").cloned().unwrap_or(Value::Object(Map::new()));
+        let parameters = body
+            .get("parameters")
+            .cloned()
+            .unwrap_or(Value::Object(Map::new()));
         let connector = parameters
             .get("input")
             .and_then(|i| i.get("connector"))
@@ -271,7 +282,9 @@ mod tests {
 
     #[test]
     fn caffe_and_missing_repository_are_refused() {
-        let e = ServiceRequest::from_json(&json!({"mllib": "caffe", "model": {"repository": "/x"}})).unwrap_err();
+        let e =
+            ServiceRequest::from_json(&json!({"mllib": "caffe", "model": {"repository": "/x"}}))
+                .unwrap_err();
         assert_eq!(e.dd_code, 1000);
         let e = ServiceRequest::from_json(&json!({"mllib": "onnx"})).unwrap_err();
         assert!(e.dd_msg.contains("model.repository"));
@@ -297,13 +310,20 @@ mod tests {
     #[test]
     fn an_unknown_key_names_the_known_ones() {
         let e = Overrides::from_parameters(Some(&json!({"mllib": {"decodr": "x"}}))).unwrap_err();
-        assert!(e.dd_msg.contains("decodr") && e.dd_msg.contains("iou_threshold"), "{}", e.dd_msg);
+        assert!(
+            e.dd_msg.contains("decodr") && e.dd_msg.contains("iou_threshold"),
+            "{}",
+            e.dd_msg
+        );
         assert!(Overrides::from_parameters(Some(&json!({"mllib": {"decoder": {}}}))).is_err());
     }
 
     #[test]
     fn later_settings_win() {
-        let service = Overrides(vec![("decoder".into(), "auto".into()), ("input-std".into(), "1".into())]);
+        let service = Overrides(vec![
+            ("decoder".into(), "auto".into()),
+            ("input-std".into(), "1".into()),
+        ]);
         let call = Overrides(vec![("decoder".into(), "centerface".into())]);
         let merged = service.merged(&call);
         assert_eq!(merged.get("decoder"), Some("centerface"));
@@ -312,7 +332,10 @@ mod tests {
 
     #[test]
     fn extract_layer_is_read() {
-        assert_eq!(extract_layer(Some(&json!({"mllib": {"extract_layer": "last"}}))).as_deref(), Some("last"));
+        assert_eq!(
+            extract_layer(Some(&json!({"mllib": {"extract_layer": "last"}}))).as_deref(),
+            Some("last")
+        );
         assert_eq!(extract_layer(Some(&json!({}))), None);
     }
 }

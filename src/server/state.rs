@@ -15,7 +15,9 @@ use super::access::AllowedDirs;
 use super::config::Config;
 use super::dd::{DdError, OutputOptions, prediction_json};
 use super::model_repo::ModelRepository;
-use super::pipeline::{ModelSpec, ModelUse, Output, Source, check_overrides, readable, stream_pipelines};
+use super::pipeline::{
+    ModelSpec, ModelUse, Output, Source, check_overrides, readable, stream_pipelines,
+};
 use super::resource::Resource;
 use super::service::{Overrides, Service, ServiceRequest, extract_layer};
 use super::stream::Stream;
@@ -72,9 +74,9 @@ pub fn check_name(kind: &str, name: &str) -> Result<(), DdError> {
 }
 
 fn string_field<'a>(body: &'a Value, key: &str, what: &str) -> Result<&'a str, DdError> {
-    body.get(key)
-        .and_then(Value::as_str)
-        .ok_or_else(|| DdError::bad_request(format!("\"{key}\" is missing or not a string: {what}")))
+    body.get(key).and_then(Value::as_str).ok_or_else(|| {
+        DdError::bad_request(format!("\"{key}\" is missing or not a string: {what}"))
+    })
 }
 
 impl AppState {
@@ -82,7 +84,8 @@ impl AppState {
     pub fn new(config: Config) -> Result<Self, String> {
         let dirs = AllowedDirs::new(&config.allow_dirs)?;
         let work_dir = std::env::temp_dir().join(format!("gst-dl-server-{}", std::process::id()));
-        std::fs::create_dir_all(&work_dir).map_err(|e| format!("cannot create {}: {e}", work_dir.display()))?;
+        std::fs::create_dir_all(&work_dir)
+            .map_err(|e| format!("cannot create {}: {e}", work_dir.display()))?;
         Ok(AppState {
             config,
             dirs,
@@ -96,7 +99,9 @@ impl AppState {
 
     fn registry(&self) -> MutexGuard<'_, Registry> {
         // A panic elsewhere must not take the server down with it.
-        self.registry.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.registry
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn service(&self, name: &str) -> Result<Arc<Service>, DdError> {
@@ -116,11 +121,11 @@ impl AppState {
     }
 
     fn stream(&self, name: &str) -> Result<Arc<Stream>, DdError> {
-        self.registry()
-            .streams
-            .get(name)
-            .cloned()
-            .ok_or_else(|| DdError::not_found(format!("no stream {name:?} (start one with PUT /stream/{name})")))
+        self.registry().streams.get(name).cloned().ok_or_else(|| {
+            DdError::not_found(format!(
+                "no stream {name:?} (start one with PUT /stream/{name})"
+            ))
+        })
     }
 
     /// `GET /info`.
@@ -142,12 +147,16 @@ impl AppState {
         let streams: Vec<Value> = registry
             .streams
             .values()
-            .map(|s| json!({"name": s.name, "job": s.job, "status": s.phase().name(),
-                            "service": s.service, "resource": s.resource}))
+            .map(|s| {
+                json!({"name": s.name, "job": s.job, "status": s.phase().name(),
+                            "service": s.service, "resource": s.resource})
+            })
             .collect();
         ok(
-            Some(json!({"method": "/info", "version": env!("CARGO_PKG_VERSION"), "services": services,
-                        "resources": resources, "streams": streams})),
+            Some(
+                json!({"method": "/info", "version": env!("CARGO_PKG_VERSION"), "services": services,
+                        "resources": resources, "streams": streams}),
+            ),
             None,
         )
     }
@@ -163,8 +172,9 @@ impl AppState {
         let labels_file = match &repo.labels {
             Some(labels) => {
                 let path = self.work_dir.join(format!("{name}-{generation}.labels"));
-                std::fs::write(&path, labels.join("\n") + "\n")
-                    .map_err(|e| DdError::internal(format!("cannot write {}: {e}", path.display())))?;
+                std::fs::write(&path, labels.join("\n") + "\n").map_err(|e| {
+                    DdError::internal(format!("cannot write {}: {e}", path.display()))
+                })?;
                 Some(path)
             }
             None => None,
@@ -245,9 +255,15 @@ impl AppState {
         check_name("resource", id)?;
         let kind = body.get("type").and_then(Value::as_str).unwrap_or("video");
         if kind != "video" {
-            return Err(DdError::bad_request(format!("resource type {kind:?}: gst-dl serves \"video\"")));
+            return Err(DdError::bad_request(format!(
+                "resource type {kind:?}: gst-dl serves \"video\""
+            )));
         }
-        let source_text = string_field(body, "source", "a file, a URL, a page URL or (if allowed) a pipeline")?;
+        let source_text = string_field(
+            body,
+            "source",
+            "a file, a URL, a page URL or (if allowed) a pipeline",
+        )?;
         let realtime = match body.get("realtime") {
             None => false,
             Some(v) => v
@@ -263,7 +279,12 @@ impl AppState {
         }
         registry.resources.insert(
             id.to_owned(),
-            Arc::new(Resource::new(id.to_owned(), source_text.to_owned(), source, realtime)),
+            Arc::new(Resource::new(
+                id.to_owned(),
+                source_text.to_owned(),
+                source,
+                realtime,
+            )),
         );
         Ok(created(json!({"method": "/resources", "resource": id})))
     }
@@ -273,7 +294,9 @@ impl AppState {
         let r = self.resource(id)?;
         Ok(ok(
             None,
-            Some(json!({"name": r.id, "type": "video", "source": r.source_text, "realtime": r.realtime, "open": r.is_open()})),
+            Some(
+                json!({"name": r.id, "type": "video", "source": r.source_text, "realtime": r.realtime, "open": r.is_open()}),
+            ),
         ))
     }
 
@@ -296,7 +319,12 @@ impl AppState {
     }
 
     /// The model settings of a predict call (or a stream's `predict`).
-    fn model_spec(&self, service: &Service, parameters: Option<&Value>, for_stream: bool) -> Result<ModelSpec, DdError> {
+    fn model_spec(
+        &self,
+        service: &Service,
+        parameters: Option<&Value>,
+        for_stream: bool,
+    ) -> Result<ModelSpec, DdError> {
         let call = Overrides::from_parameters(parameters)?;
         let overrides = service.overrides.merged(&call);
         check_overrides(&call).map_err(DdError::service_bad_request)?;
@@ -334,9 +362,9 @@ impl AppState {
             .ok_or_else(|| DdError::no_data("\"data\" must list at least one \"resource:ID\""))?;
         let mut predictions = Vec::new();
         for entry in data {
-            let uri = entry
-                .as_str()
-                .ok_or_else(|| DdError::bad_request("each \"data\" entry must be a string \"resource:ID\""))?;
+            let uri = entry.as_str().ok_or_else(|| {
+                DdError::bad_request("each \"data\" entry must be a string \"resource:ID\"")
+            })?;
             let id = uri.strip_prefix("resource:").ok_or_else(|| {
                 DdError::service_input(format!(
                     "data entry {uri:?}: gst-dl predicts on video resources; write \"resource:ID\" after PUT /resources/ID"
@@ -356,9 +384,9 @@ impl AppState {
     /// `PUT /stream/{name}`: starts it and answers at once.
     pub fn create_stream(&self, name: &str, body: &Value) -> Result<Answer, DdError> {
         check_name("stream", name)?;
-        let predict = body
-            .get("predict")
-            .ok_or_else(|| DdError::bad_request("\"predict\" is missing: {\"service\", \"parameters\", \"data\"}"))?;
+        let predict = body.get("predict").ok_or_else(|| {
+            DdError::bad_request("\"predict\" is missing: {\"service\", \"parameters\", \"data\"}")
+        })?;
         let video_out = body
             .get("output")
             .and_then(|o| o.get("video_out"))
@@ -373,7 +401,11 @@ impl AppState {
             .and_then(Value::as_array)
             .filter(|d| d.len() == 1)
             .and_then(|d| d[0].as_str())
-            .ok_or_else(|| DdError::no_data("predict.data must hold one resource, [\"ID\"] or [\"resource:ID\"]"))?;
+            .ok_or_else(|| {
+                DdError::no_data(
+                    "predict.data must hold one resource, [\"ID\"] or [\"resource:ID\"]",
+                )
+            })?;
         let resource_id = data.strip_prefix("resource:").unwrap_or(data);
         let resource = self.resource(resource_id)?;
         let spec = self.model_spec(&service, predict.get("parameters"), true)?;
@@ -383,7 +415,9 @@ impl AppState {
         {
             let registry = self.registry();
             if registry.streams.contains_key(name) {
-                return Err(DdError::conflict(format!("stream {name:?} already exists; DELETE /stream/{name} first")));
+                return Err(DdError::conflict(format!(
+                    "stream {name:?} already exists; DELETE /stream/{name} first"
+                )));
             }
             let running = registry.streams.values().filter(|s| s.is_running()).count();
             if running >= self.config.max_streams {
@@ -394,7 +428,8 @@ impl AppState {
                 )));
             }
         }
-        let pipelines = stream_pipelines(&resource.source, resource.realtime, &spec, &output).map_err(DdError::mllib)?;
+        let pipelines = stream_pipelines(&resource.source, resource.realtime, &spec, &output)
+            .map_err(DdError::mllib)?;
         let job = self.next_job.fetch_add(1, Ordering::Relaxed);
         let stream = Stream::start(
             name.to_owned(),
@@ -406,7 +441,9 @@ impl AppState {
         )
         .map_err(|why| DdError::mllib(format!("stream {name}: {why}")))?;
         self.registry().streams.insert(name.to_owned(), stream);
-        Ok(created(json!({"method": "/predict", "job": job, "status": "running"})))
+        Ok(created(
+            json!({"method": "/predict", "job": job, "status": "running"}),
+        ))
     }
 
     /// `GET /stream/{name}`.

@@ -114,12 +114,14 @@ impl Stream {
         if let Some(output) = &pipelines.output
             && output.set_state(gst::State::Playing).is_err()
         {
-            let why = super::resource::bus_error(output).unwrap_or_else(|| "it did not start".into());
+            let why =
+                super::resource::bus_error(output).unwrap_or_else(|| "it did not start".into());
             let _ = output.set_state(gst::State::Null);
             return Err(format!("the video_out pipeline: {why}"));
         }
         if pipelines.main.set_state(gst::State::Playing).is_err() {
-            let why = super::resource::bus_error(&pipelines.main).unwrap_or_else(|| "it did not start".into());
+            let why = super::resource::bus_error(&pipelines.main)
+                .unwrap_or_else(|| "it did not start".into());
             stop(&pipelines);
             return Err(why);
         }
@@ -147,7 +149,11 @@ impl Stream {
 
     /// The current phase.
     pub fn phase(&self) -> Phase {
-        self.status.0.lock().map(|s| s.phase.clone()).unwrap_or(Phase::Error("lock poisoned".into()))
+        self.status
+            .0
+            .lock()
+            .map(|s| s.phase.clone())
+            .unwrap_or(Phase::Error("lock poisoned".into()))
     }
 
     /// Whether it still runs (and so counts against `--max-streams`).
@@ -240,7 +246,7 @@ fn watch(pipelines: StreamPipelines, status: Arc<(Mutex<Status>, Condvar)>) {
                     }
                 }
                 gst::MessageView::Error(e) => {
-                    end(Phase::Error(error_text(&e)));
+                    end(Phase::Error(error_text(e)));
                     stop(&pipelines);
                 }
                 // With a client pipeline, the stream ends when the EOS has
@@ -254,7 +260,7 @@ fn watch(pipelines: StreamPipelines, status: Arc<(Mutex<Status>, Condvar)>) {
         {
             match message.view() {
                 gst::MessageView::Error(e) => {
-                    end(Phase::Error(format!("video_out: {}", error_text(&e))));
+                    end(Phase::Error(format!("video_out: {}", error_text(e))));
                     stop(&pipelines);
                 }
                 gst::MessageView::Eos(_) => end(Phase::Terminated),
