@@ -264,8 +264,10 @@ fn the_seed_calls_find_the_face_and_stream_it_to_a_file() {
     );
 
     // Predict answers one frame after the other, each with the face.
+    let mut times = Vec::new();
     for frame in 0..2 {
         let answer = server.expect(200, "POST", "/predict", Some(&seed_predict("file_video")));
+        times.push(answer["body"]["predictions"][0]["pts_ms"].as_f64().unwrap());
         assert_eq!(answer["head"]["method"], "/predict");
         assert_eq!(
             answer["body"]["predictions"][0]["uri"],
@@ -290,6 +292,10 @@ fn the_seed_calls_find_the_face_and_stream_it_to_a_file() {
             "{bbox}"
         );
     }
+    assert!(
+        (times[1] - times[0] - 1001.0 / 30.0).abs() < 1.0,
+        "{times:?}"
+    );
     // Without bbox, and above every score: no classes.
     let none = server.expect(
         200,
@@ -423,6 +429,39 @@ fn a_stream_to_the_seeds_rtp_jpeg_pipeline_reaches_a_udpsrc() {
     std::thread::sleep(Duration::from_millis(500));
     receiver.set_state(gst::State::Null).unwrap();
     assert_eq!(received.load(Ordering::SeqCst), CARPHONE_FRAMES);
+}
+
+#[test]
+fn a_realtime_resource_answers_the_newest_frame() {
+    let dir = workspace();
+    let server = Server::start(&["--allow-dir", &path(dir.path(), "")]);
+    server.expect(
+        201,
+        "PUT",
+        "/services/imageserv",
+        Some(&face_service(dir.path())),
+    );
+    server.expect(
+        201,
+        "PUT",
+        "/resources/live",
+        Some(&video(&path(dir.path(), "clip.mp4"), true)),
+    );
+    let pts = || {
+        let answer = server.expect(200, "POST", "/predict", Some(&seed_predict("live")));
+        the_face(&answer);
+        assert!(
+            answer["body"]["predictions"][0].get("frame").is_none(),
+            "{answer}"
+        );
+        answer["body"]["predictions"][0]["pts_ms"].as_f64().unwrap()
+    };
+    let first = pts();
+    std::thread::sleep(Duration::from_millis(1500));
+    let later = pts();
+    // The video went on while nobody asked: the answer is 1.5 s further on,
+    // not the next frame.
+    assert!(later - first > 1200.0, "first {first} ms, then {later} ms");
 }
 
 #[test]

@@ -219,8 +219,9 @@ pub struct FrameClass {
 /// What the model gave for one frame.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FramePrediction {
-    /// Index of the frame in the resource, from 0.
-    pub frame: u64,
+    /// Index of the frame in the resource, from 0; unknown (`None`) for a
+    /// realtime resource, whose frames are dropped while the model is busy.
+    pub frame: Option<u64>,
     /// Presentation time in milliseconds, if known.
     pub pts_ms: Option<f64>,
     pub width: u32,
@@ -290,7 +291,10 @@ impl OutputOptions {
 /// One entry of `body.predictions`: `uri` plus `classes` (with `bbox` when
 /// asked) or `vals` for features.
 pub fn prediction_json(uri: &str, frame: &FramePrediction, options: &OutputOptions) -> Value {
-    let mut entry = json!({"uri": uri, "frame": frame.frame});
+    let mut entry = json!({"uri": uri});
+    if let Some(index) = frame.frame {
+        entry["frame"] = json!(index);
+    }
     if let Some(pts) = frame.pts_ms {
         entry["pts_ms"] = json!(pts);
     }

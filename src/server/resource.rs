@@ -126,7 +126,7 @@ impl Resource {
             {
                 let frame = reader.frames_read;
                 reader.frames_read += 1;
-                return frame_prediction(&sample, frame);
+                return frame_prediction(&sample, (!self.realtime).then_some(frame));
             }
             if let Some(why) = bus_error(&reader.pipeline) {
                 guard.take();
@@ -169,7 +169,7 @@ pub fn error_text(e: &gst::message::Error) -> String {
 }
 
 /// Reads what the model attached to a frame.
-fn frame_prediction(sample: &gst::Sample, frame: u64) -> Result<FramePrediction, DdError> {
+fn frame_prediction(sample: &gst::Sample, frame: Option<u64>) -> Result<FramePrediction, DdError> {
     let buffer = sample
         .buffer()
         .ok_or_else(|| DdError::internal("a frame without a buffer"))?;
