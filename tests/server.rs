@@ -532,6 +532,13 @@ fn four_streams_run_at_once_and_max_streams_refuses_a_fifth() {
         Some(&stream_to("live", &path(dir.path(), "out4.mp4"))),
     );
     assert!(refused.contains("--max-streams 4"), "{refused}");
+    let taken = server.expect_error(
+        409,
+        "PUT",
+        "/stream/s5",
+        Some(&stream_to("live", &outputs[0])),
+    );
+    assert!(taken.contains("is writing to"), "{taken}");
     let running = server.expect(200, "GET", "/info", None)["head"]["streams"]
         .as_array()
         .unwrap()
@@ -766,6 +773,16 @@ fn bad_input_and_forbidden_requests_get_deepdetect_errors_and_the_server_goes_on
             Some(&video(&source, false)),
         );
     }
+    std::fs::create_dir(dir.path().join("linked")).unwrap();
+    std::os::unix::fs::symlink(
+        data("models/centerface.onnx"),
+        dir.path().join("linked/model.onnx"),
+    )
+    .unwrap();
+    let mut linked_model = face_service(dir.path());
+    linked_model["model"]["repository"] = json!(path(dir.path(), "linked"));
+    let e = server.expect_error(403, "PUT", "/services/linked", Some(&linked_model));
+    assert!(e.contains("link leading outside"), "{e}");
     server.expect(
         201,
         "PUT",

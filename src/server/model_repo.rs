@@ -18,11 +18,50 @@ pub struct ModelRepository {
     pub labels: Option<Vec<String>>,
 }
 
+/// Why a repository cannot be used.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RepositoryError {
+    /// Its content is wrong (no model, two models, a bad `corresp.txt`).
+    Invalid(String),
+    /// A file in it is a link leading outside it.
+    Outside(String),
+}
+
+impl std::fmt::Display for RepositoryError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RepositoryError::Invalid(m) | RepositoryError::Outside(m) => f.write_str(m),
+        }
+    }
+}
+
+/// `file` resolved, if it stays inside `dir` (resolved): a link to a file
+/// elsewhere would let a client read past `--allow-dir`.
+fn resolved_inside(dir: &Path, file: &Path) -> Result<PathBuf, RepositoryError> {
+    let resolved = file
+        .canonicalize()
+        .map_err(|e| RepositoryError::Invalid(format!("{} cannot be read: {e}", file.display())))?;
+    if resolved.starts_with(dir) {
+        Ok(resolved)
+    } else {
+        Err(RepositoryError::Outside(format!(
+            "{} is a link leading outside model.repository {}; copy the file in instead",
+            file.display(),
+            dir.display()
+        )))
+    }
+}
+
 impl ModelRepository {
-    /// Reads `dir` (already checked against `--allow-dir`).
-    pub fn open(dir: &Path) -> Result<Self, String> {
-        let entries = std::fs::read_dir(dir)
-            .map_err(|e| format!("model.repository {} cannot be listed: {e}", dir.display()))?;
+    /// Reads `dir` (resolved, and already checked against `--allow-dir`).
+    pub fn open(dir: &Path) -> Result<Self, RepositoryError> {
+        let invalid = RepositoryError::Invalid;
+        let entries = std::fs::read_dir(dir).map_err(|e| {
+            invalid(format!(
+                "model.repository {} cannot be listed: {e}",
+                dir.display()
+            ))
+        })?;
         let mut models: Vec<PathBuf> = entries
             .filter_map(Result::ok)
             .map(|e| e.path())
@@ -34,12 +73,12 @@ impl ModelRepository {
             .collect();
         models.sort();
         let model = match models.len() {
-            1 => models.remove(0),
+            1 => resolved_inside(dir, &models.remove(0))?,
             0 => {
-                return Err(format!(
+                return Err(invalid(format!(
                     "model.repository {} holds no .onnx file; put the model (one .onnx) there",
                     dir.display()
-                ));
+                )));
             }
             _ => {
                 let names: Vec<_> = models
@@ -47,18 +86,24 @@ impl ModelRepository {
                     .filter_map(|p| p.file_name())
                     .map(|n| n.to_string_lossy().into_owned())
                     .collect();
-                return Err(format!(
+                return Err(invalid(format!(
                     "model.repository {} holds {} .onnx files ({}); keep exactly one",
                     dir.display(),
                     names.len(),
                     names.join(", ")
-                ));
+                )));
             }
         };
         let labels = if dir.join(CORRESP_FILE).is_file() {
-            Some(read_text(&dir.join(CORRESP_FILE)).and_then(|t| parse_corresp(&t))?)
+            let file = resolved_inside(dir, &dir.join(CORRESP_FILE))?;
+            Some(
+                read_text(&file)
+                    .and_then(|t| parse_corresp(&t))
+                    .map_err(invalid)?,
+            )
         } else if dir.join(LABELS_FILE).is_file() {
-            Some(parse_labels(&read_text(&dir.join(LABELS_FILE))?))
+            let file = resolved_inside(dir, &dir.join(LABELS_FILE))?;
+            Some(parse_labels(&read_text(&file).map_err(invalid)?))
         } else {
             None
         };
@@ -125,28 +170,45 @@ mod tests {
 
     #[test]
     fn a_repository_has_one_model_and_maybe_names() {
-        let dir = tempfile::tempdir().unwrap();
-        assert!(
-            ModelRepository::open(dir.path())
-                .unwrap_err()
-                .contains("no .onnx")
-        );
-        std::fs::write(dir.path().join("m.onnx"), b"x").unwrap();
-        let repo = ModelRepository::open(dir.path()).unwrap();
-        assert_eq!(repo.model, dir.path().join("m.onnx"));
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().canonicalize().unwrap();
+        let dir = dir.as_path();
+        let error = |dir: &Path| ModelRepository::open(dir).unwrap_err().to_string();
+        assert!(error(dir).contains("no .onnx"));
+        std::fs::write(dir.join("m.onnx"), b"x").unwrap();
+        let repo = ModelRepository::open(dir).unwrap();
+        assert_eq!(repo.model, dir.join("m.onnx"));
         assert_eq!(repo.labels, None);
-        std::fs::write(dir.path().join(LABELS_FILE), "a\nb\n\n").unwrap();
+        std::fs::write(dir.join(LABELS_FILE), "a\nb\n\n").unwrap();
         assert_eq!(
-            ModelRepository::open(dir.path()).unwrap().labels.unwrap(),
+            ModelRepository::open(dir).unwrap().labels.unwrap(),
             ["a", "b"]
         );
-        std::fs::write(dir.path().join(CORRESP_FILE), "0 face\n").unwrap();
+        std::fs::write(dir.join(CORRESP_FILE), "0 face\n").unwrap();
         assert_eq!(
-            ModelRepository::open(dir.path()).unwrap().labels.unwrap(),
+            ModelRepository::open(dir).unwrap().labels.unwrap(),
             ["face"]
         );
-        std::fs::write(dir.path().join("n.onnx"), b"x").unwrap();
-        let e = ModelRepository::open(dir.path()).unwrap_err();
+        std::fs::write(dir.join("n.onnx"), b"x").unwrap();
+        let e = error(dir);
         assert!(e.contains("2 .onnx files") && e.contains("m.onnx"), "{e}");
+    }
+
+    #[test]
+    fn files_linking_outside_the_repository_are_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().canonicalize().unwrap();
+        std::fs::create_dir(root.join("repo")).unwrap();
+        std::fs::write(root.join("elsewhere.onnx"), b"x").unwrap();
+        std::os::unix::fs::symlink(root.join("elsewhere.onnx"), root.join("repo/m.onnx")).unwrap();
+        let e = ModelRepository::open(&root.join("repo")).unwrap_err();
+        assert!(matches!(e, RepositoryError::Outside(_)), "{e:?}");
+        std::fs::remove_file(root.join("repo/m.onnx")).unwrap();
+        std::fs::write(root.join("repo/m.onnx"), b"x").unwrap();
+        std::fs::write(root.join("names"), "0 x\n").unwrap();
+        std::os::unix::fs::symlink(root.join("names"), root.join("repo").join(CORRESP_FILE))
+            .unwrap();
+        let e = ModelRepository::open(&root.join("repo")).unwrap_err();
+        assert!(matches!(e, RepositoryError::Outside(_)), "{e:?}");
     }
 }

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use super::access::AllowedDirs;
 use super::config::Config;
 use super::dd::{DdError, OutputOptions, prediction_json};
-use super::model_repo::ModelRepository;
+use super::model_repo::{ModelRepository, RepositoryError};
 use super::pipeline::{
     ModelSpec, ModelUse, Output, Source, check_overrides, readable, stream_pipelines,
 };
@@ -166,7 +166,10 @@ impl AppState {
         check_name("service", name)?;
         let request = ServiceRequest::from_json(body)?;
         let repository = readable(&self.dirs, &request.repository)?;
-        let repo = ModelRepository::open(&repository).map_err(DdError::service_bad_request)?;
+        let repo = ModelRepository::open(&repository).map_err(|e| match e {
+            RepositoryError::Outside(m) => DdError::forbidden(m),
+            RepositoryError::Invalid(m) => DdError::service_bad_request(m),
+        })?;
         check_overrides(&request.overrides).map_err(DdError::service_bad_request)?;
         let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
         let labels_file = match &repo.labels {
@@ -417,6 +420,16 @@ impl AppState {
             if registry.streams.contains_key(name) {
                 return Err(DdError::conflict(format!(
                     "stream {name:?} already exists; DELETE /stream/{name} first"
+                )));
+            }
+            if let Some(other) = registry
+                .streams
+                .values()
+                .find(|s| s.is_running() && s.video_out.trim() == video_out.trim())
+            {
+                return Err(DdError::conflict(format!(
+                    "stream {:?} is writing to {video_out:?}; choose another video_out",
+                    other.name
                 )));
             }
             let running = registry.streams.values().filter(|s| s.is_running()).count();
