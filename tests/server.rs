@@ -889,3 +889,70 @@ fn help_documents_every_flag_and_a_bad_flag_is_refused() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("unknown argument"));
 }
+
+#[test]
+fn extract_layer_answers_features_as_vals() {
+    let dir = workspace();
+    std::fs::create_dir(dir.path().join("features")).unwrap();
+    std::fs::copy(
+        test_model("features.onnx"),
+        dir.path().join("features/features.onnx"),
+    )
+    .unwrap();
+    let server = Server::start(&["--allow-dir", &path(dir.path(), ""), "--allow-pipelines"]);
+    server.expect(
+        201,
+        "PUT",
+        "/services/featserv",
+        Some(&json!({
+            "mllib": "onnx",
+            "model": {"repository": path(dir.path(), "features")},
+            "parameters": {"input": {"connector": "image"},
+                           "mllib": {"extract_layer": "features", "normalize": false}}
+        })),
+    );
+    // A solid colour (R 128, G 64, B 191): features.onnx gives the channel
+    // means, their squares, then 0.5 and 0.25; its output `extra` gives
+    // (sum of the means, -1).
+    server.expect(
+        201,
+        "PUT",
+        "/resources/colour",
+        Some(&video(
+            "videotestsrc pattern=solid-color foreground-color=0xff8040bf num-buffers=10 ! \
+             video/x-raw,format=RGB,width=64,height=48 ! queue",
+            false,
+        )),
+    );
+    let vals = |layer: &str| -> Vec<f64> {
+        let answer = server.expect(
+            200,
+            "POST",
+            "/predict",
+            Some(&json!({"service": "featserv",
+                         "parameters": {"mllib": {"extract_layer": layer}},
+                         "data": ["resource:colour"]})),
+        );
+        let prediction = &answer["body"]["predictions"][0];
+        assert!(prediction.get("classes").is_none(), "{answer}");
+        prediction["vals"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no vals: {answer}"))
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect()
+    };
+    let (r, g, b) = (128.0 / 255.0, 64.0 / 255.0, 191.0 / 255.0);
+    let expected = [r, g, b, r * r, g * g, b * b, 0.5, 0.25];
+    let features = vals("features");
+    assert_eq!(features.len(), expected.len(), "{features:?}");
+    for (got, want) in features.iter().zip(expected) {
+        assert!((got - want).abs() < 1e-3, "{features:?}");
+    }
+    let extra = vals("extra");
+    assert_eq!(extra.len(), 2, "{extra:?}");
+    assert!(
+        (extra[0] - (r + g + b)).abs() < 1e-3 && extra[1] == -1.0,
+        "{extra:?}"
+    );
+}
