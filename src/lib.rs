@@ -51,6 +51,7 @@ gst::plugin_define!(
     "MIT/X11",
     env!("CARGO_PKG_NAME"),
     env!("CARGO_PKG_NAME"),
-    env!("CARGO_PKG_REPOSITORY"),
+    // Cargo.toml's `repository`, or GStreamer's "Unknown package origin" (build.rs).
+    env!("GST_DL_PACKAGE_ORIGIN"),
     env!("BUILD_REL_DATE")
 );

@@ -2,9 +2,13 @@
 //! choices), with their mapping to the library's own types, and the parsing
 //! of per-channel property strings. Shared by `dlinfer` and `dltransform`.
 
+mod decoder_choice;
+
 use gst::glib;
 
-use crate::decode::{DecoderKind, SoftmaxMode};
+pub use decoder_choice::DecoderChoice;
+
+use crate::decode::SoftmaxMode;
 use crate::preprocess::{ChannelOrder, ScaleMode, TensorLayout};
 
 /// The nick of an enum property's value, as users write it in pipelines
@@ -12,59 +16,6 @@ use crate::preprocess::{ChannelOrder, ScaleMode, TensorLayout};
 pub fn nick(choice: impl glib::value::ToValue) -> String {
     glib::EnumValue::from_value(&choice.to_value())
         .map_or_else(String::new, |(_, value)| value.nick().to_owned())
-}
-
-/// `decoder`: how outputs are read.
-#[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, Default, glib::Enum)]
-#[repr(u32)]
-#[enum_type(name = "GstDlDecoder")]
-pub enum DecoderChoice {
-    /// Pick from the output shapes (logged), or fail with the reason.
-    #[default]
-    #[enum_value(name = "Auto: pick from the output shapes", nick = "auto")]
-    Auto,
-    #[enum_value(
-        name = "YOLOv8 / YOLO11: [4+classes, anchors] or transposed",
-        nick = "yolov8"
-    )]
-    Yolov8,
-    #[enum_value(
-        name = "YOLOv5 / v7: [anchors, 5+classes] with objectness",
-        nick = "yolov5"
-    )]
-    Yolov5,
-    #[enum_value(
-        name = "SSD: boxes + scores, or TensorFlow's boxes/classes/scores/count",
-        nick = "ssd"
-    )]
-    Ssd,
-    #[enum_value(
-        name = "CenterFace: heatmap, scale, offset, landmarks",
-        nick = "centerface"
-    )]
-    Centerface,
-    #[enum_value(name = "Classification: class scores", nick = "classification")]
-    Classification,
-    #[enum_value(name = "Features: an embedding vector", nick = "features")]
-    Features,
-    #[enum_value(name = "None: attach every output as a raw tensor", nick = "none")]
-    None,
-}
-
-impl DecoderChoice {
-    /// The decoder, or `None` for `auto`.
-    pub fn kind(self) -> Option<DecoderKind> {
-        match self {
-            Self::Auto => None,
-            Self::Yolov8 => Some(DecoderKind::Yolov8),
-            Self::Yolov5 => Some(DecoderKind::Yolov5),
-            Self::Ssd => Some(DecoderKind::Ssd),
-            Self::Centerface => Some(DecoderKind::Centerface),
-            Self::Classification => Some(DecoderKind::Classification),
-            Self::Features => Some(DecoderKind::Features),
-            Self::None => Some(DecoderKind::None),
-        }
-    }
 }
 
 /// `softmax`: whether classification applies a softmax.
@@ -228,7 +179,8 @@ mod tests {
     #[test]
     fn nicks_are_what_pipelines_write() {
         assert_eq!(nick(ScaleModeChoice::CenterCrop), "center-crop");
-        assert_eq!(nick(DecoderChoice::Yolov8), "yolov8");
+        let yolov8 = crate::decode::DecoderKind::from_name("yolov8").unwrap();
+        assert_eq!(nick(DecoderChoice::decoder(yolov8)), "yolov8");
     }
 
     #[test]
@@ -247,7 +199,8 @@ mod tests {
 
     #[test]
     fn every_decoder_choice_but_auto_names_a_decoder() {
-        assert_eq!(DecoderChoice::Auto.kind(), None);
-        assert_eq!(DecoderChoice::Ssd.kind(), Some(DecoderKind::Ssd));
+        let ssd = crate::decode::DecoderKind::from_name("ssd").unwrap();
+        assert_eq!(DecoderChoice::AUTO.kind(), None);
+        assert_eq!(DecoderChoice::decoder(ssd).kind(), Some(ssd));
     }
 }

@@ -232,3 +232,22 @@ fn a_flushing_seek_keeps_counts_and_estimates_true() {
         );
     }
 }
+
+#[test]
+fn the_eos_report_shows_the_rate_frames_came_at() {
+    // 30 frames/s against the clock; whichever frame the last running report
+    // fell on, the final report's current rate is about 30, never 0.
+    let p = pipeline(
+        "videotestsrc is-live=true num-buffers=20 ! video/x-raw,framerate=30/1 ! dlstats interval=100 ! fakesink",
+    );
+    let outcome = run_to_end(&p, Duration::from_secs(30), |_, _| {});
+    assert!(outcome.error.is_none(), "{:?}", outcome.error);
+    let reports = outcome.named("dlstats");
+    let last = reports.last().expect("the EOS report");
+    assert_eq!(field::<String>(last, "status"), "eos");
+    let current = field::<f64>(last, "current-fps");
+    assert!(
+        (10.0..90.0).contains(&current),
+        "current-fps {current} in {last}"
+    );
+}

@@ -113,3 +113,20 @@ fn ytdlsrc_documents_every_property_and_its_uri_scheme() {
         );
     }
 }
+
+#[test]
+fn the_plugin_names_no_made_up_origin() {
+    let text = inspect("dl");
+    let origin = text
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("Origin URL"))
+        .map(|rest| rest.trim_start_matches([' ', ':']).trim())
+        .unwrap_or_else(|| panic!("no Origin URL in\n{text}"));
+    // The project's home once Cargo.toml names one; GStreamer's usual words
+    // until then, never a placeholder address.
+    assert!(
+        origin == "Unknown package origin"
+            || (origin.starts_with("https://") && !origin.contains(".invalid")),
+        "{origin:?}"
+    );
+}

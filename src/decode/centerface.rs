@@ -16,9 +16,68 @@
 //! that cross the left or top edge inwards instead of cutting them; here they
 //! are clipped like every other detector's boxes.
 
+use super::decoder::{AutoVerdict, DecodeFailure, Decoder, Produces};
 use super::error::Mismatch;
 use super::shape::{self, OutputShape, compatible, format_dims};
-use super::{Detection, DetectionParams, OutputView, candidate, clears};
+use super::{
+    DecodeSettings, Decoded, Detection, DetectionParams, OutputView, candidate, clears,
+    suppress_and_clip,
+};
+
+/// The CenterFace decoder.
+pub(super) struct CenterFace;
+
+impl Decoder for CenterFace {
+    fn name(&self) -> &'static str {
+        "centerface"
+    }
+
+    fn summary(&self) -> &'static str {
+        "CenterFace: heatmap, scale, offset, landmarks"
+    }
+
+    fn expects(&self) -> &'static str {
+        "4 outputs shaped [1,h,w], [2,h,w], [2,h,w] and [10,h,w] (heatmap, scale, offset, landmarks)"
+    }
+
+    fn produces(&self) -> Produces {
+        Produces::Boxes
+    }
+
+    fn check(&self, shapes: &[OutputShape]) -> Result<(), Mismatch> {
+        check(shapes).map(drop)
+    }
+
+    fn auto(&self, shapes: &[OutputShape]) -> AutoVerdict {
+        match (shapes.len(), check(shapes)) {
+            (4, Ok(_)) => AutoVerdict::Pick(
+                "four maps with 1, 2, 2 and 10 channels, like CenterFace".to_owned(),
+            ),
+            (4, Err(_)) => AutoVerdict::Doubt(
+                "four outputs that are not CenterFace's maps with 1, 2, 2 and 10 channels"
+                    .to_owned(),
+            ),
+            _ => AutoVerdict::Pass,
+        }
+    }
+
+    fn num_classes(&self, shapes: &[OutputShape]) -> Option<usize> {
+        // Faces are the one class.
+        check(shapes).ok().map(|_| 1)
+    }
+
+    fn decode(
+        &self,
+        outputs: &[OutputView],
+        settings: &DecodeSettings,
+    ) -> Result<Decoded, DecodeFailure> {
+        let candidates = decode(outputs, &settings.detection)?;
+        Ok(Decoded::Detections(suppress_and_clip(
+            candidates,
+            &settings.detection,
+        )))
+    }
+}
 
 /// Model-input pixels per grid cell.
 const STRIDE: f32 = 4.0;

@@ -42,6 +42,15 @@ pub enum DecodeError {
     },
     /// Detections were asked of a decoder that does not produce boxes.
     NotADetector(DecoderKind),
+    /// `output-name` names an output the model does not have.
+    NoOutputNamed {
+        /// The name asked for.
+        wanted: String,
+        /// The names the model's outputs have.
+        outputs: Vec<String>,
+    },
+    /// The decoder reads an output and the model produced none.
+    NoOutputs,
 }
 
 impl fmt::Display for DecodeError {
@@ -67,12 +76,11 @@ impl fmt::Display for DecodeError {
                 }
             }
             DecodeError::NoAutoDecoder { outputs, reason } => {
-                let names: Vec<&str> = DecoderKind::ALL.iter().map(DecoderKind::name).collect();
+                let names = decoder_names(|_| true);
                 write!(
                     f,
                     "decoder=auto found no decoder for this model ({outputs}): {reason}; \
-                     set decoder= to one of {}",
-                    names.join(", ")
+                     set decoder= to one of {names}"
                 )
             }
             DecodeError::DataLength { output, shape, len } => {
@@ -92,10 +100,27 @@ impl fmt::Display for DecodeError {
             }
             DecodeError::NotADetector(kind) => write!(
                 f,
-                "decoder '{kind}' does not produce boxes; detection needs one of yolov8, yolov5, ssd, centerface"
+                "decoder '{kind}' does not produce boxes; detection needs one of {}",
+                decoder_names(DecoderKind::is_detector)
             ),
+            DecodeError::NoOutputNamed { wanted, outputs } => write!(
+                f,
+                "the model has no output named '{wanted}'; its outputs are: {}",
+                outputs.join(", ")
+            ),
+            DecodeError::NoOutputs => f.write_str("the model produced no outputs"),
         }
     }
+}
+
+/// The names of the registered decoders that `keep`, as a list for messages.
+fn decoder_names(keep: impl Fn(&DecoderKind) -> bool) -> String {
+    let names: Vec<&str> = DecoderKind::all()
+        .iter()
+        .filter(|kind| keep(kind))
+        .map(DecoderKind::name)
+        .collect();
+    names.join(", ")
 }
 
 impl Error for DecodeError {}
@@ -103,7 +128,7 @@ impl Error for DecodeError {}
 /// A decoder's finding that outputs do not fit it, before the caller adds
 /// which decoder it was and what the outputs look like.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(super) struct Mismatch {
+pub(crate) struct Mismatch {
     /// What exactly does not fit, when the expected layout and the shapes do
     /// not already say it.
     pub detail: Option<String>,
@@ -120,12 +145,13 @@ impl Mismatch {
 
 #[cfg(test)]
 mod tests {
+    use super::super::decoder_named;
     use super::*;
 
     #[test]
     fn mismatch_reads_as_one_sentence() {
         let error = DecodeError::Mismatch {
-            decoder: DecoderKind::Centerface,
+            decoder: decoder_named("centerface"),
             expected: "4 outputs",
             outputs: "1 output: x [3]".into(),
             detail: Some("only one".into()),
@@ -152,11 +178,10 @@ mod tests {
 
     #[test]
     fn errors_are_std_errors() {
-        let error: Box<dyn Error> = Box::new(DecodeError::NotADetector(DecoderKind::Features));
-        assert!(
-            error
-                .to_string()
-                .starts_with("decoder 'features' does not produce boxes")
+        let error: Box<dyn Error> = Box::new(DecodeError::NotADetector(decoder_named("features")));
+        assert_eq!(
+            error.to_string(),
+            "decoder 'features' does not produce boxes; detection needs one of yolov8, yolov5, ssd, centerface"
         );
     }
 }

@@ -2,16 +2,19 @@
 //! classifications or feature vectors.
 //!
 //! Everything here is plain Rust on slices (no GStreamer, no ONNX Runtime), so
-//! each decoder can be tested with hand-made tensors. The elements use it in
-//! two steps:
+//! each decoder can be tested with hand-made tensors. Each decoder is one
+//! file implementing the `Decoder` trait (`decoder.rs`), listed once in
+//! `registry.rs`; [`DecoderKind`] is the handle on one. The elements use them
+//! in two steps:
 //!
 //! 1. At start, they describe the model's outputs as [`DeclaredOutput`]s and
 //!    either let [`choose_decoder`] pick a decoder (`decoder=auto`) or check
 //!    the user's pick with [`validate_decoder`]; [`num_classes`] tells how many
-//!    lines a labels file should have.
+//!    lines a labels file should have, [`output_layout`] what the shapes fix
+//!    for every frame.
 //! 2. Per frame, they wrap each output (batch dimension removed) in an
-//!    [`OutputView`] and call [`decode_detections`], [`classify()`] or
-//!    [`embedding()`].
+//!    [`OutputView`] and call [`DecoderKind::decode`], which gives
+//!    [`Decoded`] boxes, classes or tensors.
 //!
 //! Boxes come back in model-input pixels; mapping them onto the video frame
 //! (undoing letterboxing and scaling) is the element's job.
@@ -21,20 +24,24 @@
 //! [`DecodeError`]s whose messages say what to change.
 
 mod centerface;
-mod classify;
-mod embedding;
+mod classification;
+mod decoder;
 mod error;
-mod kind;
+mod features;
 mod nms;
+mod none;
+mod registry;
 mod select;
 mod shape;
 mod ssd;
 mod yolo;
+mod yolov5;
+mod yolov8;
 
-pub use classify::{SoftmaxMode, classify};
-pub use embedding::embedding;
+pub use classification::{SoftmaxMode, classify};
+pub use decoder::{DecoderKind, Produces};
 pub use error::DecodeError;
-pub use kind::DecoderKind;
+pub use features::{FEATURE_OUTPUT_NAMES, embedding};
 pub use nms::non_max_suppression;
 pub use select::{choose_decoder, num_classes, output_layout, validate_decoder};
 
@@ -124,6 +131,70 @@ pub struct OutputLayout {
     yolo: Option<yolo::Orientation>,
 }
 
+/// What decoding needs besides the outputs: the element's settings for this
+/// batch and what was fixed at start. Each decoder reads the part it uses.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DecodeSettings<'a> {
+    /// Thresholds, limits, the model input size and the output layout, for
+    /// the detectors.
+    pub detection: DetectionParams,
+    /// The output classification and features read (`None`: the usual one).
+    pub output_name: Option<&'a str>,
+    /// Softmax for classification.
+    pub softmax: SoftmaxMode,
+    /// Classes kept per frame (at least one is).
+    pub top_k: usize,
+    /// L2-normalise feature vectors.
+    pub normalize: bool,
+}
+
+impl DecodeSettings<'_> {
+    /// Settings for a detector: `detection`, the rest at their defaults.
+    pub fn for_detection(detection: DetectionParams) -> Self {
+        DecodeSettings {
+            detection,
+            output_name: None,
+            softmax: SoftmaxMode::default(),
+            top_k: 1,
+            normalize: false,
+        }
+    }
+}
+
+/// One frame's results, as a decoder produced them (see [`Produces`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decoded {
+    /// Boxes in model-input pixels, best first, overlaps suppressed and
+    /// clipped to the input.
+    Detections(Vec<Detection>),
+    /// Classes of the whole frame, best first.
+    Classes(Vec<Classification>),
+    /// Feature vectors or raw outputs.
+    Tensors(Vec<Tensor>),
+}
+
+/// A tensor a decoder passes on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tensor {
+    /// The output it came from.
+    pub name: String,
+    /// What it holds.
+    pub role: TensorRole,
+    /// Its per-frame shape.
+    pub shape: Vec<usize>,
+    /// Its values, row-major.
+    pub data: Vec<f32>,
+}
+
+/// What a passed-on tensor holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TensorRole {
+    /// A feature vector (embedding), flattened.
+    Features,
+    /// An output as the model gave it.
+    Raw,
+}
+
 /// Declared output: name + shape INCLUDING the batch dimension, `None` for
 /// dynamic dims (as read from the ONNX file).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,10 +206,10 @@ pub struct DeclaredOutput {
     pub shape: Vec<Option<usize>>,
 }
 
-/// Decodes one frame's outputs into detections: runs the decoder, removes
-/// overlapping boxes (class-aware non-maximum suppression), keeps the best
-/// `params.max_detections` sorted by confidence (highest first) and clips the
-/// boxes to the model input.
+/// Decodes one frame's outputs into detections with a detector: its boxes,
+/// overlapping ones removed (class-aware non-maximum suppression), the best
+/// `params.max_detections` sorted by confidence (highest first), clipped to
+/// the model input.
 ///
 /// # Errors
 ///
@@ -152,22 +223,20 @@ pub fn decode_detections(
     outputs: &[OutputView],
     params: &DetectionParams,
 ) -> Result<Vec<Detection>, DecodeError> {
-    // The decoders index by shape; checking lengths once here keeps a
-    // malformed tensor from turning into garbage boxes.
-    for output in outputs {
-        shape::check_data_len(output)?;
+    if !kind.is_detector() {
+        return Err(DecodeError::NotADetector(kind));
     }
-    let candidates = match kind {
-        DecoderKind::Yolov8 => yolo::decode(yolo::YOLOV8, outputs, params.layout.yolo, params),
-        DecoderKind::Yolov5 => yolo::decode(yolo::YOLOV5, outputs, params.layout.yolo, params),
-        DecoderKind::Ssd => ssd::decode(outputs, params),
-        DecoderKind::Centerface => centerface::decode(outputs, params),
-        DecoderKind::Classification | DecoderKind::Features | DecoderKind::None => {
-            return Err(DecodeError::NotADetector(kind));
-        }
+    match kind.decode(outputs, &DecodeSettings::for_detection(*params))? {
+        Decoded::Detections(detections) => Ok(detections),
+        Decoded::Classes(_) | Decoded::Tensors(_) => Err(DecodeError::NotADetector(kind)),
     }
-    .map_err(|mismatch| select::mismatch_error(kind, mismatch, &shape::from_views(outputs)))?;
+}
 
+/// What every detector does with its candidates: removes overlapping boxes
+/// (class-aware non-maximum suppression), keeps the best
+/// `params.max_detections` sorted by confidence and clips them to the model
+/// input.
+fn suppress_and_clip(candidates: Vec<Detection>, params: &DetectionParams) -> Vec<Detection> {
     // NMS runs on the unclipped boxes, as ultralytics does, so overlaps near
     // the border are judged on the boxes the model meant.
     let kept = non_max_suppression(
@@ -176,10 +245,59 @@ pub fn decode_detections(
         true,
         params.max_detections,
     );
-    Ok(kept
-        .into_iter()
+    kept.into_iter()
         .filter_map(|detection| clip_to_input(detection, params))
-        .collect())
+        .collect()
+}
+
+/// The output named `wanted`, else the first of `preferred` present, else
+/// the first.
+///
+/// # Errors
+///
+/// [`DecodeError::NoOutputNamed`] when `wanted` is not among the outputs,
+/// [`DecodeError::NoOutputs`] when there are none.
+pub fn select_output<'o, 'a>(
+    outputs: &'o [OutputView<'a>],
+    wanted: Option<&str>,
+    preferred: &[&str],
+) -> Result<&'o OutputView<'a>, DecodeError> {
+    if let Some(wanted) = wanted {
+        return outputs
+            .iter()
+            .find(|output| output.name == wanted)
+            .ok_or_else(|| DecodeError::NoOutputNamed {
+                wanted: wanted.to_owned(),
+                outputs: outputs
+                    .iter()
+                    .map(|output| output.name.to_owned())
+                    .collect(),
+            });
+    }
+    preferred
+        .iter()
+        .find_map(|name| outputs.iter().find(|output| output.name == *name))
+        .or_else(|| outputs.first())
+        .ok_or(DecodeError::NoOutputs)
+}
+
+/// The registered decoder called `name`, for tests.
+#[cfg(test)]
+fn decoder_named(name: &str) -> DecoderKind {
+    DecoderKind::from_name(name).expect("a registered decoder")
+}
+
+/// Settings for tests of the decoders that do not detect.
+#[cfg(test)]
+fn settings_for_tests<'a>() -> DecodeSettings<'a> {
+    DecodeSettings::for_detection(DetectionParams {
+        confidence_threshold: 0.5,
+        iou_threshold: 0.5,
+        max_detections: 10,
+        input_width: 0,
+        input_height: 0,
+        layout: OutputLayout::default(),
+    })
 }
 
 /// Whether a score clears the confidence threshold: strictly above it, as in
@@ -261,7 +379,7 @@ mod tests {
             name: "output0".into(),
             shape: vec![Some(1), Some(6), None],
         }];
-        let layout = output_layout(DecoderKind::Yolov8, &declared);
+        let layout = output_layout(decoder_named("yolov8"), &declared);
         assert_ne!(layout, OutputLayout::default());
         let data = yolov8_output(&[
             [100.0, 100.0, 50.0, 50.0, 0.9, 0.1],
@@ -276,7 +394,7 @@ mod tests {
             data: &data,
         };
         let found = decode_detections(
-            DecoderKind::Yolov8,
+            decoder_named("yolov8"),
             &[view],
             &DetectionParams { layout, ..params() },
         )
@@ -298,11 +416,11 @@ mod tests {
             shape: vec![Some(1), None, None],
         }];
         assert_eq!(
-            output_layout(DecoderKind::Yolov8, &open),
+            output_layout(decoder_named("yolov8"), &open),
             OutputLayout::default()
         );
         assert_eq!(
-            output_layout(DecoderKind::Classification, &declared),
+            output_layout(decoder_named("classification"), &declared),
             OutputLayout::default()
         );
     }
@@ -330,7 +448,7 @@ mod tests {
             shape: &shape,
             data: &data,
         };
-        let found = decode_detections(DecoderKind::Yolov8, &[view], &params()).unwrap();
+        let found = decode_detections(decoder_named("yolov8"), &[view], &params()).unwrap();
         assert_eq!(
             found,
             vec![
@@ -379,7 +497,7 @@ mod tests {
             max_detections: 2,
             ..params()
         };
-        let found = decode_detections(DecoderKind::Yolov8, &[view], &limited).unwrap();
+        let found = decode_detections(decoder_named("yolov8"), &[view], &limited).unwrap();
         let confidences: Vec<f32> = found.iter().map(|d| d.confidence).collect();
         assert_eq!(confidences, vec![0.8, 0.5]);
     }
@@ -393,14 +511,14 @@ mod tests {
             shape: &shape,
             data: &data,
         };
-        let found = decode_detections(DecoderKind::Yolov8, &[view], &params()).unwrap();
+        let found = decode_detections(decoder_named("yolov8"), &[view], &params()).unwrap();
         assert!(found.is_empty());
         let unclipped = DetectionParams {
             input_width: 0,
             input_height: 0,
             ..params()
         };
-        let found = decode_detections(DecoderKind::Yolov8, &[view], &unclipped).unwrap();
+        let found = decode_detections(decoder_named("yolov8"), &[view], &unclipped).unwrap();
         assert_eq!(found.len(), 1);
     }
 
@@ -413,7 +531,7 @@ mod tests {
             shape: &shape,
             data: &data,
         };
-        let error = decode_detections(DecoderKind::Yolov8, &[view], &params()).unwrap_err();
+        let error = decode_detections(decoder_named("yolov8"), &[view], &params()).unwrap_err();
         assert_eq!(
             error,
             DecodeError::DataLength {
@@ -436,7 +554,7 @@ mod tests {
             shape: &shape,
             data: &[],
         };
-        let error = decode_detections(DecoderKind::Yolov8, &[view], &params()).unwrap_err();
+        let error = decode_detections(decoder_named("yolov8"), &[view], &params()).unwrap_err();
         assert!(error.to_string().contains("too large"), "{error}");
     }
 
@@ -456,7 +574,7 @@ mod tests {
                 data: &scores,
             },
         ];
-        let error = decode_detections(DecoderKind::Yolov8, &outputs, &params()).unwrap_err();
+        let error = decode_detections(decoder_named("yolov8"), &outputs, &params()).unwrap_err();
         assert_eq!(
             error.to_string(),
             "decoder 'yolov8' expects one output shaped [4+classes, anchors] (or [anchors, 4+classes]) \
@@ -473,9 +591,9 @@ mod tests {
             data: &data,
         };
         for kind in [
-            DecoderKind::Classification,
-            DecoderKind::Features,
-            DecoderKind::None,
+            decoder_named("classification"),
+            decoder_named("features"),
+            decoder_named("none"),
         ] {
             let error = decode_detections(kind, &[view], &params()).unwrap_err();
             assert_eq!(error, DecodeError::NotADetector(kind));
@@ -502,7 +620,7 @@ mod tests {
                 data: &scores,
             },
         ];
-        let found = decode_detections(DecoderKind::Ssd, &outputs, &params()).unwrap();
+        let found = decode_detections(decoder_named("ssd"), &outputs, &params()).unwrap();
         assert_eq!(found.len(), 1);
         assert_eq!((found[0].class_id, found[0].confidence), (1, 0.9));
         assert!((found[0].x_min - 64.0).abs() < 1e-3 && (found[0].x_max - 192.0).abs() < 1e-3);
@@ -546,7 +664,7 @@ mod tests {
             input_height: 16,
             ..params()
         };
-        let found = decode_detections(DecoderKind::Centerface, &outputs, &face).unwrap();
+        let found = decode_detections(decoder_named("centerface"), &outputs, &face).unwrap();
         assert_eq!(found.len(), 1);
         assert_eq!((found[0].class_id, found[0].confidence), (0, 0.9));
         // Centre (6, 6), 16x16, clipped to the 16x16 input.
@@ -582,14 +700,14 @@ mod tests {
                 data: &scores,
             },
         ];
-        let error = decode_detections(DecoderKind::Ssd, &outputs, &params()).unwrap_err();
+        let error = decode_detections(decoder_named("ssd"), &outputs, &params()).unwrap_err();
         assert_eq!(
             error.to_string(),
             "decoder 'ssd' expects boxes [N,4] and scores [N,classes], or TensorFlow's boxes [N,4], \
              classes [N], scores [N] and a detection count but the model has 2 outputs: boxes [3000,4], \
              scores [2000,21] (boxes 'boxes' and scores 'scores' disagree on the number of boxes)"
         );
-        let error = decode_detections(DecoderKind::Centerface, &[], &params()).unwrap_err();
+        let error = decode_detections(decoder_named("centerface"), &[], &params()).unwrap_err();
         assert!(
             error.to_string().ends_with("but the model has no outputs"),
             "{error}"

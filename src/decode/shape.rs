@@ -7,7 +7,7 @@ use super::{DeclaredOutput, DecodeError, OutputView};
 /// One output's name and per-frame dims (batch removed); `None` marks a dim
 /// the model leaves dynamic, known only once a frame arrives.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct OutputShape<'a> {
+pub(crate) struct OutputShape<'a> {
     /// The output's name in the model.
     pub name: &'a str,
     /// Per-frame dims.
@@ -41,6 +41,18 @@ impl<'a> OutputShape<'a> {
     /// The last dim, if the shape has any dims and it is known.
     pub fn last_dim(&self) -> Option<usize> {
         self.dims.last().copied().flatten()
+    }
+
+    /// At most one dim that is not known to be 1: a vector however it is
+    /// shaped (`[1000]`, `[1000,1,1]`).
+    pub fn is_vector(&self) -> bool {
+        self.dims.iter().filter(|&&dim| dim != Some(1)).count() <= 1
+    }
+
+    /// A vector that holds, or may hold, more than one value: what
+    /// `decoder=auto` reads as class scores or an embedding.
+    pub fn is_vector_of_values(&self) -> bool {
+        self.is_vector() && self.dims.iter().any(|&dim| dim != Some(1))
     }
 
     /// Whether the name contains `needle` (ASCII case ignored).

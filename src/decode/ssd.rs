@@ -18,9 +18,76 @@
 //! background), and which `[N]` output of the four holds classes and which
 //! scores, falling back to TensorFlow's order (boxes, classes, scores, count).
 
+use super::decoder::{AutoVerdict, DecodeFailure, Decoder, Produces};
 use super::error::Mismatch;
 use super::shape::{self, OutputShape, compatible, format_dims};
-use super::{Detection, DetectionParams, OutputView, candidate, clears};
+use super::{
+    DecodeSettings, Decoded, Detection, DetectionParams, OutputView, candidate, clears,
+    suppress_and_clip,
+};
+
+/// The SSD decoder, for both layouts.
+pub(super) struct Ssd;
+
+impl Decoder for Ssd {
+    fn name(&self) -> &'static str {
+        "ssd"
+    }
+
+    fn summary(&self) -> &'static str {
+        "SSD: boxes + scores, or TensorFlow's boxes/classes/scores/count"
+    }
+
+    fn expects(&self) -> &'static str {
+        "boxes [N,4] and scores [N,classes], or TensorFlow's boxes [N,4], classes [N], \
+         scores [N] and a detection count"
+    }
+
+    fn produces(&self) -> Produces {
+        Produces::Boxes
+    }
+
+    fn check(&self, shapes: &[OutputShape]) -> Result<(), Mismatch> {
+        check(shapes).map(drop)
+    }
+
+    fn auto(&self, shapes: &[OutputShape]) -> AutoVerdict {
+        match (shapes.len(), check(shapes).is_ok()) {
+            (2, true) => AutoVerdict::Pick(format!(
+                "{} shaped like SSD boxes [N,4] and scores [N,classes]",
+                shape::describe(shapes)
+            )),
+            (2, false) => AutoVerdict::Doubt(
+                "two outputs that are not SSD boxes [N,4] and scores [N,classes]".to_owned(),
+            ),
+            (4, true) => AutoVerdict::Pick(
+                "four outputs like TensorFlow's SSD post-processing (boxes, classes, scores, count)"
+                    .to_owned(),
+            ),
+            (4, false) => AutoVerdict::Doubt(
+                "four outputs that are not TensorFlow's SSD outputs (boxes, classes, scores, count)"
+                    .to_owned(),
+            ),
+            _ => AutoVerdict::Pass,
+        }
+    }
+
+    fn num_classes(&self, shapes: &[OutputShape]) -> Option<usize> {
+        num_classes(shapes)
+    }
+
+    fn decode(
+        &self,
+        outputs: &[OutputView],
+        settings: &DecodeSettings,
+    ) -> Result<Decoded, DecodeFailure> {
+        let candidates = decode(outputs, &settings.detection)?;
+        Ok(Decoded::Detections(suppress_and_clip(
+            candidates,
+            &settings.detection,
+        )))
+    }
+}
 
 /// Which output holds what.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

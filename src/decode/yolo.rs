@@ -24,10 +24,21 @@
 //! The orientation read from the declared shape at start is carried into
 //! per-frame decoding ([`super::OutputLayout`]), because a frame's dims can
 //! contradict rule 2: `[84, ?]` at a small input size gives `[84, 21]`.
+//!
+//! # Which generation `decoder=auto` picks
+//!
+//! Attributes first (`[84,8400]`, as ultralytics exports YOLOv8/YOLO11)
+//! means yolov8; anchors first (`[25200,85]`, as YOLOv5/v7 export) means
+//! yolov5, unless there are too few values per anchor for 5+classes. The
+//! shapes alone cannot tell the generations apart (a transposed YOLOv8
+//! output looks like YOLOv5), so the reason says how to override with
+//! `decoder=`. This module holds what both decoders share; `yolov8.rs` and
+//! `yolov5.rs` are the decoders.
 
+use super::decoder::AutoVerdict;
 use super::error::Mismatch;
-use super::shape::{self, OutputShape};
-use super::{Detection, DetectionParams, OutputView, candidate, clears};
+use super::shape::{self, OutputShape, format_dims};
+use super::{Detection, DetectionParams, OutputLayout, OutputView, candidate, clears};
 
 /// Where the attributes lie in a per-frame `[a, b]` output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,6 +146,70 @@ pub(super) fn num_classes(head: Head, shapes: &[OutputShape]) -> Option<usize> {
         Orientation::AnchorsFirst => dims.get(1),
     };
     attributes.copied()??.checked_sub(head.first_class)
+}
+
+/// The orientation the declared shapes fix for every frame; none when they
+/// leave it open (or do not fit).
+pub(super) fn layout(head: Head, shapes: &[OutputShape]) -> OutputLayout {
+    OutputLayout {
+        yolo: check(head, shapes).ok().flatten(),
+    }
+}
+
+/// What `decoder=auto` makes of `shapes` for `head`: picked when the layout
+/// rule (module docs) names this generation.
+pub(super) fn auto(head: Head, shapes: &[OutputShape]) -> AutoVerdict {
+    let [output] = shapes else {
+        return AutoVerdict::Pass;
+    };
+    // A vector is a classifier's or an embedding's, whatever YOLO could make of it.
+    if output.is_vector_of_values() {
+        return AutoVerdict::Pass;
+    }
+    let &[a, b] = &output.dims[..] else {
+        return AutoVerdict::Pass;
+    };
+    let described = format!("one output '{}' {}", output.name, format_dims(&output.dims));
+    let (generation, why) = match axes([a, b], YOLOV8.min_attributes(), YOLOV8.native) {
+        Axes::Known(Orientation::AttributesFirst) => (
+            YOLOV8,
+            format!(
+                "{described} laid out [4+classes, anchors] like ultralytics YOLOv8/YOLO11 exports; \
+                 set decoder=yolov5 for a YOLOv5/v7 model"
+            ),
+        ),
+        Axes::Known(Orientation::AnchorsFirst)
+            if b.is_some_and(|attributes| attributes < YOLOV5.min_attributes()) =>
+        {
+            (
+                YOLOV8,
+                format!(
+                    "{described} laid out [anchors, 4+classes], too few values per anchor for YOLOv5; \
+                     set decoder= to override"
+                ),
+            )
+        }
+        Axes::Known(Orientation::AnchorsFirst) => (
+            YOLOV5,
+            format!(
+                "{described} laid out [anchors, 5+classes] like YOLOv5/v7 exports; \
+                 set decoder=yolov8 for a transposed YOLOv8/YOLO11 output"
+            ),
+        ),
+        Axes::Undecided => {
+            return AutoVerdict::Doubt(format!(
+                "{described} has both dimensions dynamic, so it may be YOLOv8 or YOLOv5 either way round"
+            ));
+        }
+        Axes::TooSmall => {
+            return AutoVerdict::Doubt(format!("{described} is too small for any YOLO layout"));
+        }
+    };
+    if generation == head {
+        AutoVerdict::Pick(why)
+    } else {
+        AutoVerdict::Pass
+    }
 }
 
 /// Checks a frame against the orientation its declared shape fixed: one

@@ -18,7 +18,11 @@
 //! Frames are converted and scaled in one pass into the model's input
 //! (`scale-mode`, `input-color`, `input-mean`, `input-std`); boxes are mapped
 //! back to frame pixels. With `post-messages=true` each processed frame also
-//! posts an element message named `dlinfer` with its results.
+//! posts an element message named `dlinfer` with its results (`frame`,
+//! `pts`, and a list of `objects`, `classes` or `tensors`); an object's
+//! `x-min`, `y-min`, `x-max`, `y-max` there are in frame pixels, ready to
+//! print or draw, while the meta's `detection` params hold them normalised
+//! to 0..1 as DL Streamer's consumers expect.
 //!
 //! The model runs on a thread of its own (`async-inference`, on by default),
 //! so upstream decodes and this element preprocesses the next frames while a
@@ -519,7 +523,7 @@ impl ObjectImpl for DlInfer {
                     .build(),
                 glib::ParamSpecBoolean::builder("post-messages")
                     .nick("Post messages")
-                    .blurb("Post an element message named dlinfer for each processed frame with its results")
+                    .blurb("Post an element message named dlinfer for each processed frame with its results: objects (label, label-id, confidence, x-min, y-min, x-max, y-max in frame pixels, unlike the normalised 0..1 edges of the ROI meta's detection params), classes, or tensor names and sizes")
                     .default_value(DEFAULT_POST_MESSAGES)
                     .mutable_playing()
                     .build(),

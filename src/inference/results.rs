@@ -4,14 +4,15 @@ use std::sync::Arc;
 
 use super::batcher::FrameDecoder;
 use super::error::InferenceError;
-use crate::decode::{self, DecoderKind, DetectionParams, OutputView, SoftmaxMode};
+use crate::decode::{
+    self, DecodeSettings, Decoded, DecoderKind, Detection, DetectionParams, OutputView,
+    SoftmaxMode, TensorRole,
+};
 use crate::meta::{DetectedObject, FrameClass, FrameTensor, TensorKind};
 use crate::model::labels::label_for;
 use crate::preprocess::FrameMapping;
 
-/// Output names a feature extractor's embedding usually has, tried in order
-/// when `output-name` is not set.
-pub const FEATURE_OUTPUT_NAMES: [&str; 2] = ["features", "embeddings"];
+pub use crate::decode::FEATURE_OUTPUT_NAMES;
 
 /// How to turn outputs into results; read from the element's settings for
 /// each batch, so thresholds can change while playing.
@@ -31,6 +32,19 @@ pub struct PostprocessConfig<'a> {
     pub top_k: usize,
     /// L2-normalise features.
     pub normalize: bool,
+}
+
+impl PostprocessConfig<'_> {
+    /// What the decoder reads of these settings.
+    pub fn decode_settings(&self) -> DecodeSettings<'_> {
+        DecodeSettings {
+            detection: self.detection,
+            output_name: self.output_name,
+            softmax: self.softmax,
+            top_k: self.top_k,
+            normalize: self.normalize,
+        }
+    }
 }
 
 /// What a batch's outputs are decoded with, owned so a worker can take it.
@@ -95,50 +109,46 @@ pub enum FrameResults {
     Tensors(Vec<FrameTensor>),
 }
 
-/// Decodes one frame's outputs.
+/// Decodes one frame's outputs with the configured decoder and puts the
+/// results in frame terms: boxes in frame pixels, ids with their labels.
 pub fn decode_frame(
     config: &PostprocessConfig<'_>,
     outputs: &[OutputView<'_>],
     mapping: &FrameMapping,
 ) -> Result<FrameResults, String> {
-    match config.decoder {
-        DecoderKind::Classification => {
-            let output = select_output(outputs, config.output_name, &[])?;
-            let classes = decode::classify(output, config.softmax, config.top_k.max(1));
-            Ok(FrameResults::Classes(
-                classes
-                    .into_iter()
-                    .map(|c| FrameClass {
-                        label: label_for(config.labels, c.class_id),
-                        label_id: i32::try_from(c.class_id).unwrap_or(i32::MAX),
-                        confidence: f64::from(c.confidence),
-                    })
-                    .collect(),
-            ))
+    let decoded = config
+        .decoder
+        .decode(outputs, &config.decode_settings())
+        .map_err(|e| e.to_string())?;
+    Ok(match decoded {
+        Decoded::Detections(detections) => {
+            FrameResults::Objects(objects_in_frame(detections, config.labels, mapping))
         }
-        DecoderKind::Features => {
-            let output = select_output(outputs, config.output_name, &FEATURE_OUTPUT_NAMES)?;
-            let data = decode::embedding(output, config.normalize);
-            Ok(FrameResults::Tensors(vec![FrameTensor {
-                name: output.name.to_string(),
-                kind: TensorKind::Features,
-                shape: vec![data.len()],
-                data,
-            }]))
-        }
-        DecoderKind::None => Ok(FrameResults::Tensors(
-            outputs
-                .iter()
-                .map(|o| FrameTensor {
-                    name: o.name.to_string(),
-                    kind: TensorKind::Raw,
-                    shape: o.shape.to_vec(),
-                    data: o.data.to_vec(),
+        Decoded::Classes(classes) => FrameResults::Classes(
+            classes
+                .into_iter()
+                .map(|c| FrameClass {
+                    label: label_for(config.labels, c.class_id),
+                    label_id: label_id(c.class_id),
+                    confidence: f64::from(c.confidence),
                 })
                 .collect(),
-        )),
-        _ => detections_in_frame(config, outputs, mapping).map(FrameResults::Objects),
-    }
+        ),
+        Decoded::Tensors(tensors) => FrameResults::Tensors(
+            tensors
+                .into_iter()
+                .map(|tensor| FrameTensor {
+                    name: tensor.name,
+                    kind: match tensor.role {
+                        TensorRole::Features => TensorKind::Features,
+                        TensorRole::Raw => TensorKind::Raw,
+                    },
+                    shape: tensor.shape,
+                    data: tensor.data,
+                })
+                .collect(),
+        ),
+    })
 }
 
 /// The output named `wanted`, else the first of `preferred` present, else the first.
@@ -147,20 +157,7 @@ pub fn select_output<'o, 'a>(
     wanted: Option<&str>,
     preferred: &[&str],
 ) -> Result<&'o OutputView<'a>, String> {
-    if let Some(wanted) = wanted {
-        return outputs.iter().find(|o| o.name == wanted).ok_or_else(|| {
-            let names: Vec<&str> = outputs.iter().map(|o| o.name).collect();
-            format!(
-                "the model has no output named '{wanted}'; its outputs are: {}",
-                names.join(", ")
-            )
-        });
-    }
-    preferred
-        .iter()
-        .find_map(|name| outputs.iter().find(|o| o.name == *name))
-        .or_else(|| outputs.first())
-        .ok_or_else(|| "the model produced no outputs".to_string())
+    decode::select_output(outputs, wanted, preferred).map_err(|e| e.to_string())
 }
 
 /// Decodes detections and maps them from model-input pixels to the frame
@@ -173,14 +170,24 @@ pub fn detections_in_frame(
 ) -> Result<Vec<DetectedObject>, String> {
     let detections = decode::decode_detections(config.decoder, outputs, &config.detection)
         .map_err(|e| e.to_string())?;
-    Ok(detections
+    Ok(objects_in_frame(detections, config.labels, mapping))
+}
+
+/// Boxes mapped from model-input pixels to the frame, with their labels;
+/// those left without area on the frame are dropped.
+fn objects_in_frame(
+    detections: Vec<Detection>,
+    labels: &[String],
+    mapping: &FrameMapping,
+) -> Vec<DetectedObject> {
+    detections
         .into_iter()
         .filter_map(|d| {
             let (x_min, y_min, x_max, y_max) =
                 mapping.box_to_frame(d.x_min, d.y_min, d.x_max, d.y_max);
             (x_max > x_min && y_max > y_min).then(|| DetectedObject {
-                label: label_for(config.labels, d.class_id),
-                label_id: i32::try_from(d.class_id).unwrap_or(i32::MAX),
+                label: label_for(labels, d.class_id),
+                label_id: label_id(d.class_id),
                 confidence: f64::from(d.confidence),
                 x_min: f64::from(x_min),
                 y_min: f64::from(y_min),
@@ -188,7 +195,12 @@ pub fn detections_in_frame(
                 y_max: f64::from(y_max),
             })
         })
-        .collect())
+        .collect()
+}
+
+/// A class id as metadata carries it (`label-id` is an int).
+fn label_id(class_id: usize) -> i32 {
+    i32::try_from(class_id).unwrap_or(i32::MAX)
 }
 
 #[cfg(test)]

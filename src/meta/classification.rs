@@ -7,10 +7,8 @@
 
 use gst_video::VideoRegionOfInterestMeta;
 
-use super::detection::DETECTION_PARAMS;
-
-/// Name of the param structures that carry classes.
-pub const CLASSIFICATION_PARAMS: &str = "classification";
+pub use super::roi::{CLASSIFICATION_PARAMS, is_classification_roi};
+use super::roi::{DETECTION_PARAMS, next_roi_id};
 
 /// One class of a frame's classification.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,7 +29,7 @@ pub fn attach_classification(
     height: u32,
 ) {
     let Some(best) = classes.first() else { return };
-    let id = super::detection::next_roi_id(buffer);
+    let id = next_roi_id(buffer);
     let mut meta = VideoRegionOfInterestMeta::add(buffer, &best.label, (0, 0, width, height));
     meta.set_id(id);
     for (rank, class) in classes.iter().enumerate() {
@@ -63,11 +61,6 @@ pub fn read_classification(buffer: &gst::BufferRef) -> Vec<FrameClass> {
         }
     }
     classes
-}
-
-/// Whether an ROI is a frame classification rather than an object.
-pub fn is_classification_roi(meta: &VideoRegionOfInterestMeta) -> bool {
-    meta.param(DETECTION_PARAMS).is_none() && meta.param(CLASSIFICATION_PARAMS).is_some()
 }
 
 #[cfg(test)]

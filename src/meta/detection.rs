@@ -2,8 +2,8 @@
 
 use gst_video::VideoRegionOfInterestMeta;
 
-/// Name of the param structure that carries a detection's details.
-pub const DETECTION_PARAMS: &str = "detection";
+use super::roi::is_classification_roi;
+pub use super::roi::{DETECTION_PARAMS, next_roi_id};
 
 /// A detected object in frame pixel coordinates (edges: `x_max` is
 /// `x_min + width`).
@@ -60,17 +60,6 @@ pub fn attach_detection(
     meta.add_param(params);
 }
 
-/// A distinct id for the next ROI on a buffer: 0, 1, 2... in the order
-/// attached. Consumers that can only look ROIs up by id (PyGObject's
-/// `GstVideo.buffer_get_video_region_of_interest_meta_id`) find them all.
-pub fn next_roi_id(buffer: &gst::BufferRef) -> i32 {
-    buffer
-        .iter_meta::<VideoRegionOfInterestMeta>()
-        .map(|m| m.id() + 1)
-        .max()
-        .unwrap_or(0)
-}
-
 /// Reads back every detected object on a buffer. ROIs from other elements
 /// (no `detection` params) are read from their rectangle with confidence 0
 /// and label = ROI type; frame classifications are not objects and are left
@@ -79,7 +68,7 @@ pub fn read_detections(buffer: &gst::BufferRef, width: u32, height: u32) -> Vec<
     let (w, h) = (f64::from(width.max(1)), f64::from(height.max(1)));
     buffer
         .iter_meta::<VideoRegionOfInterestMeta>()
-        .filter(|meta| !super::classification::is_classification_roi(meta))
+        .filter(|meta| !is_classification_roi(meta))
         .map(|meta| {
             let (x, y, rw, rh) = meta.rect();
             let rect = DetectedObject {

@@ -11,6 +11,7 @@ pub mod carry;
 pub mod classification;
 pub mod custom;
 pub mod detection;
+pub mod roi;
 pub mod skipped;
 pub mod tensor;
 

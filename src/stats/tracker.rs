@@ -78,8 +78,8 @@ impl ProgressTracker {
     }
 
     /// Builds a report. `duration` is the media's total duration when known
-    /// (None for live sources). Updates `current_fps` when `now` is at least
-    /// a millisecond past the previous report.
+    /// (None for live sources). Updates `current_fps` (see
+    /// [`ProgressTracker::measure_current_fps`]).
     pub fn report(
         &mut self,
         now: Instant,
@@ -87,18 +87,7 @@ impl ProgressTracker {
         duration: Option<Duration>,
         video: VideoSummary,
     ) -> StreamStatus {
-        match self.last_report {
-            Some((at, frames)) if now.duration_since(at) >= Duration::from_millis(1) => {
-                self.current_fps =
-                    per_second(self.processed_frames - frames, now.duration_since(at));
-                self.last_report = Some((now, self.processed_frames));
-            }
-            Some(_) => {}
-            None => {
-                self.current_fps = self.average_fps();
-                self.last_report = Some((now, self.processed_frames));
-            }
-        }
+        self.measure_current_fps(now, state);
         let elapsed = self
             .first_frame_at
             .map_or(Duration::ZERO, |first| now.duration_since(first));
@@ -116,6 +105,43 @@ impl ProgressTracker {
             remaining_time_ms,
             percent,
             video,
+        }
+    }
+
+    /// Sets `current_fps` to the rate of the frames since the previous
+    /// report, when that stretch lasts at least a millisecond (a shorter one
+    /// keeps the previous rate).
+    ///
+    /// The final report (EOS) measures its stretch up to the last frame, as
+    /// the wait for EOS after it is no processing, and keeps the previous
+    /// stretch's rate when no frame came after the previous report; when
+    /// there is still no rate it shows the average, so the last line of a
+    /// run that processed frames never reads 0 fps.
+    fn measure_current_fps(&mut self, now: Instant, state: StreamState) {
+        let processed = self.processed_frames;
+        match (self.last_report, state) {
+            (None, _) => {
+                self.current_fps = self.average_fps();
+                self.last_report = Some((now, processed));
+            }
+            (Some((at, frames)), StreamState::Running) => {
+                let stretch = now.duration_since(at);
+                if stretch >= Duration::from_millis(1) {
+                    self.current_fps = per_second(processed - frames, stretch);
+                    self.last_report = Some((now, processed));
+                }
+            }
+            (Some((at, frames)), StreamState::Eos) => {
+                let last_frame = self.last_frame_at.map_or(at, |last| last.max(at));
+                let stretch = last_frame.duration_since(at);
+                if processed > frames && stretch >= Duration::from_millis(1) {
+                    self.current_fps = per_second(processed - frames, stretch);
+                }
+                self.last_report = Some((now, processed));
+            }
+        }
+        if state == StreamState::Eos && self.current_fps == 0.0 {
+            self.current_fps = self.average_fps();
         }
     }
 
@@ -262,6 +288,54 @@ mod tests {
         tracker.frame(now, None);
         let status = tracker.report(now + ms(3), StreamState::Running, None, VIDEO);
         assert_eq!((status.fps, status.current_fps), (0.0, 0.0));
+    }
+
+    #[test]
+    fn the_final_report_keeps_the_last_rate_when_no_frame_followed_it() {
+        let start = Instant::now();
+        let mut tracker = ProgressTracker::new();
+        for i in 0..=25u64 {
+            tracker.frame(start + ms(i * 40), None);
+        }
+        let running = tracker.report(start + ms(1000), StreamState::Running, None, VIDEO);
+        assert!((running.current_fps - 25.0).abs() < 1e-9, "{running:?}");
+        // EOS half a second after the last frame, which that report counted.
+        let eos = tracker.report(start + ms(1500), StreamState::Eos, None, VIDEO);
+        assert!((eos.current_fps - 25.0).abs() < 1e-9, "{eos:?}");
+        assert!((eos.fps - 25.0).abs() < 1e-9, "{eos:?}");
+    }
+
+    #[test]
+    fn the_final_stretch_is_measured_up_to_the_last_frame() {
+        let start = Instant::now();
+        let mut tracker = ProgressTracker::new();
+        for i in 0..=25u64 {
+            tracker.frame(start + ms(i * 40), None);
+        }
+        tracker.report(start + ms(1000), StreamState::Running, None, VIDEO);
+        // Ten more frames in 200 ms, then EOS two seconds later.
+        for i in 1..=10u64 {
+            tracker.frame(start + ms(1000 + i * 20), None);
+        }
+        let eos = tracker.report(start + ms(3200), StreamState::Eos, None, VIDEO);
+        assert!((eos.current_fps - 50.0).abs() < 1e-9, "{eos:?}");
+        // The progress bar's last line shows it.
+        let line = crate::stats::format_progress_bar(&eos, Some(eos.processed_frames));
+        assert!(line.ends_with(", 50.0 fps]"), "{line}");
+    }
+
+    #[test]
+    fn a_final_report_without_a_measured_rate_shows_the_average() {
+        let start = Instant::now();
+        let mut tracker = ProgressTracker::new();
+        tracker.frame(start, None);
+        // One frame has no rate yet.
+        tracker.report(start, StreamState::Running, None, VIDEO);
+        // A stretch too short to measure on its own.
+        tracker.frame(start + Duration::from_micros(500), None);
+        let eos = tracker.report(start + ms(2000), StreamState::Eos, None, VIDEO);
+        assert!((eos.fps - 2000.0).abs() < 1e-6, "{eos:?}");
+        assert_eq!(eos.current_fps, eos.fps);
     }
 
     #[test]

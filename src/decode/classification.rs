@@ -1,6 +1,85 @@
 //! Classification: the best classes of one vector of class scores.
+//!
+//! The decoder reads the output named by `output-name`, else the first; its
+//! values are one flat vector of scores however it is shaped (`[1000]`,
+//! `[1000,1,1]`).
 
-use super::{Classification, OutputView};
+use super::decoder::{AutoVerdict, DecodeFailure, Decoder, Produces};
+use super::error::Mismatch;
+use super::shape::{OutputShape, format_dims};
+use super::{Classification, DecodeSettings, Decoded, OutputView, features, select_output};
+
+/// The classification decoder.
+pub(super) struct Classifier;
+
+impl Decoder for Classifier {
+    fn name(&self) -> &'static str {
+        "classification"
+    }
+
+    fn summary(&self) -> &'static str {
+        "Classification: class scores"
+    }
+
+    fn expects(&self) -> &'static str {
+        "a first output shaped [classes]"
+    }
+
+    fn produces(&self) -> Produces {
+        Produces::Classes
+    }
+
+    /// The first output must be a vector: at most one dim other than 1.
+    /// Further outputs are allowed (and not read).
+    fn check(&self, shapes: &[OutputShape]) -> Result<(), Mismatch> {
+        let first = shapes.first().ok_or_else(Mismatch::default)?;
+        if first.is_vector() {
+            Ok(())
+        } else {
+            Err(Mismatch::because(format!(
+                "'{}' has more than one dimension above 1; decoder=features passes it on flattened",
+                first.name
+            )))
+        }
+    }
+
+    /// One vector that is not named like an embedding (those are
+    /// [`features::FeatureVector`]'s).
+    fn auto(&self, shapes: &[OutputShape]) -> AutoVerdict {
+        match shapes {
+            [only] if only.is_vector_of_values() && !features::named_like_features(only) => {
+                AutoVerdict::Pick(format!(
+                    "one output '{}' {}, a vector of class scores; set decoder=features if it is an embedding",
+                    only.name,
+                    format_dims(&only.dims)
+                ))
+            }
+            _ => AutoVerdict::Pass,
+        }
+    }
+
+    fn num_classes(&self, shapes: &[OutputShape]) -> Option<usize> {
+        self.check(shapes).ok()?;
+        shapes
+            .first()?
+            .dims
+            .iter()
+            .try_fold(1usize, |product, dim| product.checked_mul((*dim)?))
+    }
+
+    fn decode(
+        &self,
+        outputs: &[OutputView],
+        settings: &DecodeSettings,
+    ) -> Result<Decoded, DecodeFailure> {
+        let output = select_output(outputs, settings.output_name, &[])?;
+        Ok(Decoded::Classes(classify(
+            output,
+            settings.softmax,
+            settings.top_k.max(1),
+        )))
+    }
+}
 
 /// Whether to turn class scores into probabilities with a softmax.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -191,5 +270,54 @@ mod tests {
         let best: Vec<f32> = result.iter().map(|c| c.confidence).collect();
         assert_eq!(best, vec![999.0, 998.0, 997.0]);
         assert!(result.iter().all(|c| scores[c.class_id] == c.confidence));
+    }
+
+    fn settings(output_name: Option<&str>) -> DecodeSettings<'_> {
+        DecodeSettings {
+            output_name,
+            softmax: SoftmaxMode::Never,
+            top_k: 0,
+            ..super::super::settings_for_tests()
+        }
+    }
+
+    #[test]
+    fn the_decoder_reads_the_named_output_and_keeps_at_least_one_class() {
+        let decoder = super::super::decoder_named("classification");
+        let (aux, probs) = ([5.0, 6.0], [0.1, 0.7, 0.2]);
+        let outputs = [
+            OutputView {
+                name: "aux",
+                shape: &[2],
+                data: &aux,
+            },
+            OutputView {
+                name: "probs",
+                shape: &[3],
+                data: &probs,
+            },
+        ];
+        assert_eq!(
+            decoder.decode(&outputs, &settings(Some("probs"))),
+            Ok(Decoded::Classes(vec![Classification {
+                class_id: 1,
+                confidence: 0.7
+            }]))
+        );
+        // Unnamed: the first output.
+        assert_eq!(
+            decoder.decode(&outputs, &settings(None)),
+            Ok(Decoded::Classes(vec![Classification {
+                class_id: 1,
+                confidence: 6.0
+            }]))
+        );
+        let error = decoder
+            .decode(&outputs, &settings(Some("logits")))
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "the model has no output named 'logits'; its outputs are: aux, probs"
+        );
     }
 }
