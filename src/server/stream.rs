@@ -281,3 +281,44 @@ fn watch(pipelines: StreamPipelines, status: Arc<(Mutex<Status>, Condvar)>) {
         let _ = output.set_state(gst::State::Null);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dlstats_message_becomes_the_status_body() {
+        gst::init().unwrap();
+        let message = gst::Structure::builder("dlstats")
+            .field("status", "running")
+            .field("processed-frames", 2000u64)
+            .field("elapsed-ms", 74999u64)
+            .field("fps", 12.0f64)
+            .field("remaining-time-ms", 89333i64)
+            .field("width", 1920i32)
+            .field("height", 1080i32)
+            .field("framerate", gst::Fraction::new(30000, 1001))
+            .build();
+        let progress = Progress::from_dlstats(&message).unwrap();
+        assert_eq!(
+            progress,
+            Progress {
+                processed_frames: 2000,
+                elapsed_ms: 74999,
+                fps: 12.0,
+                remaining_time_ms: 89333,
+                width: 1920,
+                height: 1080,
+                video_fps: 30000.0 / 1001.0,
+            }
+        );
+        assert!(Progress::from_dlstats(&gst::Structure::new_empty("dlinfer")).is_none());
+    }
+
+    #[test]
+    fn phases_have_deepdetect_names() {
+        assert_eq!(Phase::Running.name(), "running");
+        assert_eq!(Phase::Terminated.name(), "terminated");
+        assert_eq!(Phase::Error("x".into()).name(), "error");
+    }
+}
