@@ -12,6 +12,8 @@
 //! - [`dd`]: DeepDetect's bodies and errors;
 //! - [`model_repo`]: a `model.repository` (one `.onnx`, `corresp.txt`);
 //! - [`service`]: a service's request and its element settings;
+//! - [`media`]: sources and outputs, read and checked;
+//! - [`model_spec`]: the model element and a client's settings on it;
 //! - [`pipeline`]: pipelines built element by element;
 //! - [`resource`]: resources and predict; [`stream`]: streams;
 //! - [`state`]: what the server keeps, and each route's operation;
@@ -20,7 +22,9 @@
 pub mod access;
 pub mod config;
 pub mod dd;
+pub mod media;
 pub mod model_repo;
+pub mod model_spec;
 pub mod pipeline;
 pub mod resource;
 pub mod routes;

@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 use gst::prelude::*;
 
 use super::dd::{DdError, Detection, FrameClass, FramePrediction};
-use super::pipeline::{ModelSpec, Source, predict_pipeline};
+use super::media::Source;
+use super::model_spec::ModelSpec;
+use super::pipeline::predict_pipeline;
 
 /// A resource as created by `PUT /resources/{id}`.
 pub struct Resource {

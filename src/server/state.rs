@@ -14,10 +14,10 @@ use serde_json::{Value, json};
 use super::access::AllowedDirs;
 use super::config::Config;
 use super::dd::{DdError, OutputOptions, prediction_json};
+use super::media::{Output, Source, readable};
 use super::model_repo::{ModelRepository, RepositoryError};
-use super::pipeline::{
-    ModelSpec, ModelUse, Output, Source, check_overrides, readable, stream_pipelines,
-};
+use super::model_spec::{ModelSpec, ModelUse, check_overrides};
+use super::pipeline::stream_pipelines;
 use super::resource::Resource;
 use super::service::{Overrides, Service, ServiceRequest, extract_layer};
 use super::stream::Stream;
