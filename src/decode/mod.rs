@@ -37,6 +37,9 @@ mod ssd;
 mod yolo;
 mod yolov5;
 mod yolov8;
+mod yolov8obb;
+mod yolov8pose;
+mod yolov8seg;
 
 pub use classification::{SoftmaxMode, classify};
 pub use decoder::{DecoderKind, Produces};
@@ -44,6 +47,8 @@ pub use error::DecodeError;
 pub use features::{FEATURE_OUTPUT_NAMES, embedding};
 pub use nms::non_max_suppression;
 pub use select::{choose_decoder, num_classes, output_layout, validate_decoder};
+pub use yolov8obb::{RotatedBox, rotated_iou, rotated_non_max_suppression};
+pub use yolov8pose::{check_keypoints, guess_keypoints, pose_classes, reads_keypoints};
 
 /// One output tensor of ONE frame: the batch dimension already removed.
 #[derive(Debug, Clone, Copy)]
@@ -74,6 +79,88 @@ pub struct Detection {
     pub x_max: f32,
     /// Bottom edge (exclusive).
     pub y_max: f32,
+    /// What some decoders find beyond the box: keypoints, a rotation, a
+    /// mask. Empty for plain detectors.
+    pub details: InstanceDetails,
+}
+
+/// What an instance carries beyond its box, in model-input pixels.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceDetails {
+    /// Keypoints (pose, CenterFace landmarks), in the model's order.
+    pub keypoints: Vec<Keypoint>,
+    /// Rotation of the box about its centre in radians (obb), clockwise in
+    /// image coordinates (y down) as Ultralytics writes it; the box's edges
+    /// are those of the unrotated box.
+    pub angle: Option<f32>,
+    /// The instance's mask (segment).
+    pub mask: Option<InstanceMask>,
+    /// Which anchor the instance came from, so that a decoder can find its
+    /// other values (mask coefficients) after suppression.
+    pub anchor: Option<usize>,
+}
+
+/// One keypoint in model-input pixels.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Keypoint {
+    /// Horizontal position.
+    pub x: f32,
+    /// Vertical position.
+    pub y: f32,
+    /// Visibility score in 0..1, when the model gives one.
+    pub confidence: Option<f32>,
+}
+
+/// How many keypoints an instance has and how many values each (2: x, y;
+/// 3: x, y, visibility), as Ultralytics' `kpt_shape` says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct KeypointShape {
+    /// Keypoints per instance.
+    pub count: usize,
+    /// Values per keypoint: 2 or 3.
+    pub dims: usize,
+}
+
+/// An instance mask as the model gives it: probabilities on the prototype
+/// grid (a coarser grid over the model input), the cells under the box and
+/// one around them so that sampling between cells has neighbours.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InstanceMask {
+    /// First column of the grid held.
+    pub column: usize,
+    /// First row of the grid held.
+    pub row: usize,
+    /// Columns held.
+    pub width: usize,
+    /// Rows held.
+    pub height: usize,
+    /// Model-input pixels per grid cell, horizontally.
+    pub cell_width: f32,
+    /// Model-input pixels per grid cell, vertically.
+    pub cell_height: f32,
+    /// Probabilities (sigmoid of the prototype mix), row-major.
+    pub data: Vec<f32>,
+}
+
+impl InstanceMask {
+    /// The probability at model-input pixel (`x`, `y`), sampled bilinearly
+    /// between cell centres (edges clamp), as Ultralytics upsamples.
+    pub fn probability_at(&self, x: f32, y: f32) -> f32 {
+        if self.width == 0 || self.height == 0 {
+            return 0.0;
+        }
+        let gx = x / self.cell_width - 0.5 - self.column as f32;
+        let gy = y / self.cell_height - 0.5 - self.row as f32;
+        let clamp = |v: f32, n: usize| v.clamp(0.0, (n - 1) as f32);
+        let (gx, gy) = (clamp(gx, self.width), clamp(gy, self.height));
+        let (x0, y0) = (gx.floor() as usize, gy.floor() as usize);
+        let (x1, y1) = ((x0 + 1).min(self.width - 1), (y0 + 1).min(self.height - 1));
+        let (fx, fy) = (gx - x0 as f32, gy - y0 as f32);
+        let at = |c: usize, r: usize| self.data.get(r * self.width + c).copied().unwrap_or(0.0);
+        let top = at(x0, y0) * (1.0 - fx) + at(x1, y0) * fx;
+        let bottom = at(x0, y1) * (1.0 - fx) + at(x1, y1) * fx;
+        top * (1.0 - fy) + bottom * fy
+    }
 }
 
 impl Detection {
@@ -129,6 +216,16 @@ pub struct OutputLayout {
     /// Where a YOLO output's attributes lie; `None` when its declared dims
     /// leave it open (both dynamic), then each frame decides.
     yolo: Option<yolo::Orientation>,
+    /// Keypoints per instance for the pose decoder (`kpt_shape`); `None`:
+    /// one class and as many 3-value keypoints as fill the output.
+    keypoints: Option<KeypointShape>,
+}
+
+impl OutputLayout {
+    /// The layout with the keypoint shape the model's metadata gives.
+    pub fn with_keypoints(self, keypoints: Option<KeypointShape>) -> Self {
+        OutputLayout { keypoints, ..self }
+    }
 }
 
 /// What decoding needs besides the outputs: the element's settings for this
@@ -329,6 +426,7 @@ fn candidate(
         y_min,
         x_max,
         y_max,
+        details: InstanceDetails::default(),
     })
 }
 
@@ -458,7 +556,8 @@ mod tests {
                     x_min: 77.0,
                     y_min: 75.0,
                     x_max: 127.0,
-                    y_max: 125.0
+                    y_max: 125.0,
+                    details: Default::default(),
                 },
                 Detection {
                     class_id: 1,
@@ -466,7 +565,8 @@ mod tests {
                     x_min: 75.0,
                     y_min: 75.0,
                     x_max: 125.0,
-                    y_max: 125.0
+                    y_max: 125.0,
+                    details: Default::default(),
                 },
                 Detection {
                     class_id: 0,
@@ -474,7 +574,8 @@ mod tests {
                     x_min: 610.0,
                     y_min: 280.0,
                     x_max: 640.0,
-                    y_max: 320.0
+                    y_max: 320.0,
+                    details: Default::default(),
                 },
             ]
         );

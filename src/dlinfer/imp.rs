@@ -53,11 +53,12 @@ use crate::inference::{
 };
 use crate::meta::{attach_classification, attach_detection, attach_tensor, mark_skipped};
 use crate::model::image_input::DYNAMIC_SIZE_MULTIPLE;
-use crate::model::labels::{check_label_count, load_labels};
+use crate::model::labels::load_labels;
+use crate::model::zero_config::{self, UserChoices};
 use crate::model_core::{ModelCore, frames_held};
 use crate::model_element::{CoreOf, ModelElement, ReleasedOf};
 use crate::model_settings::{ModelPropertyDocs, ModelSettings, OpenedModel, model_param_specs};
-use crate::preprocess::Preprocessor;
+use crate::preprocess::{Preprocessor, ScaleMode};
 use crate::props::{DecoderChoice, SoftmaxChoice};
 use crate::video::{FORMATS, frame_view, pixel_format, running_time_ns};
 
@@ -136,6 +137,10 @@ pub(crate) struct State {
     /// What the declared output shapes fix for reading every frame.
     layout: decode::OutputLayout,
     labels: Arc<[String]>,
+    /// The input size asked of a dynamic input, as decided at start.
+    input_size: (Option<usize>, Option<usize>),
+    /// How frames are fitted into the input, as decided at start.
+    scale_mode: ScaleMode,
     /// The negotiated frames.
     info: Option<gst_video::VideoInfo>,
     frames_seen: u64,
@@ -146,6 +151,9 @@ pub(crate) struct State {
 pub struct DlInfer {
     settings: Mutex<Settings>,
     state: Mutex<Option<State>>,
+    /// The `model-info` JSON of the model last started (kept after stop so
+    /// applications can read it once the pipeline is done).
+    model_info: Mutex<Option<String>>,
 }
 
 impl DlInfer {
@@ -165,46 +173,25 @@ impl DlInfer {
                 shape: o.shape.clone(),
             })
             .collect();
-        let decoder = match settings.decoder.kind() {
-            Some(kind) => {
-                decode::validate_decoder(kind, &declared).map_err(|e| {
-                    settings_error(format!(
-                        "decoder={} does not fit model {} (outputs: {}): {e}",
-                        kind.name(),
-                        model.display(),
-                        session.info.outputs_text()
-                    ))
-                })?;
-                kind
-            }
-            None => {
-                let (kind, why) = decode::choose_decoder(&declared).map_err(|e| {
-                    settings_error(format!(
-                        "decoder=auto cannot tell how to read model {} (outputs: {}): {e}; set decoder explicitly",
-                        model.display(),
-                        session.info.outputs_text()
-                    ))
-                })?;
-                gst::info!(
-                    CAT,
-                    imp = self,
-                    "decoder=auto chose {}: {}",
-                    kind.name(),
-                    why
-                );
-                kind
-            }
+        let labels_file = match &settings.labels_file {
+            Some(path) => Some((path.as_path(), load_labels(path).map_err(settings_error)?)),
+            None => None,
         };
-        let labels = match &settings.labels_file {
-            Some(path) => {
-                let labels = load_labels(path).map_err(settings_error)?;
-                if let Some(classes) = decode::num_classes(decoder, &declared) {
-                    check_label_count(&labels, classes, path).map_err(settings_error)?;
-                }
-                labels
-            }
-            None => Vec::new(),
+        let user = UserChoices {
+            decoder: settings.decoder.kind(),
+            labels: labels_file,
+            scale_mode: settings
+                .model
+                .scale_mode_set
+                .then(|| settings.model.scale_mode.into()),
+            input_size: settings.model.requested_size(),
         };
+        let decided =
+            zero_config::decide(user, &session.info, &input, &model).map_err(settings_error)?;
+        for line in decided.log_lines() {
+            gst::debug!(CAT, imp = self, "{}", line);
+        }
+        let decoder = decided.decoder.value;
         gst::info!(
             CAT,
             imp = self,
@@ -217,12 +204,17 @@ impl DlInfer {
             session.info.outputs_text(),
             decoder.name()
         );
+        let layout = decode::output_layout(decoder, &declared)
+            .with_keypoints(decided.keypoints.as_ref().map(|k| k.value));
+        *lock(&self.model_info) = Some(decided.model_info_json(&session.info));
         let batch_size = settings.model.batch_size.max(1) as usize;
         Ok(State {
-            layout: decode::output_layout(decoder, &declared),
+            layout,
             core: ModelCore::new(session, input, batch_size),
             decoder,
-            labels: labels.into(),
+            labels: decided.labels.value.clone().into(),
+            input_size: decided.input_size.value,
+            scale_mode: decided.scale_mode.value,
             info: None,
             frames_seen: 0,
         })
@@ -239,14 +231,15 @@ impl DlInfer {
         })?;
         let core = &mut state.core;
         let (width, height) = core.input.resolve_size(
-            settings.model.requested_size(),
+            state.input_size,
             (info.width() as usize, info.height() as usize),
             DYNAMIC_SIZE_MULTIPLE,
         )?;
-        let spec =
+        let mut spec =
             settings
                 .model
                 .preprocess_spec(&core.input, (width, height), info, LETTERBOX_PAD);
+        spec.scale_mode = state.scale_mode;
         let preprocessor =
             Preprocessor::new(format, info.width() as usize, info.height() as usize, &spec)
                 .map_err(|e| e.to_string())?;
@@ -521,6 +514,11 @@ impl ObjectImpl for DlInfer {
                     .default_value(DEFAULT_ASYNC_INFERENCE)
                     .mutable_ready()
                     .build(),
+                glib::ParamSpecString::builder("model-info")
+                    .nick("Model info")
+                    .blurb("JSON of what was decided at start and from where: inputs, outputs, the model's metadata, decoder, labels count, input size and scale mode, each with its source (property, model metadata, output shapes, input shape, default); empty until started")
+                    .read_only()
+                    .build(),
                 glib::ParamSpecBoolean::builder("post-messages")
                     .nick("Post messages")
                     .blurb("Post an element message named dlinfer for each processed frame with its results: objects (label, label-id, confidence, x-min, y-min, x-max, y-max in frame pixels, unlike the normalised 0..1 edges of the ROI meta's detection params), classes, or tensor names and sizes")
@@ -575,6 +573,9 @@ impl ObjectImpl for DlInfer {
     fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
         if pspec.name() == "active-provider" {
             return self.active_provider();
+        }
+        if pspec.name() == "model-info" {
+            return lock(&self.model_info).clone().to_value();
         }
         let settings = lock(&self.settings);
         if let Some(value) = settings.model.property(pspec.name()) {

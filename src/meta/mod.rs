@@ -11,11 +11,13 @@ pub mod carry;
 pub mod classification;
 pub mod custom;
 pub mod detection;
+pub mod instance;
 pub mod roi;
 pub mod skipped;
 pub mod tensor;
 
 pub use classification::{FrameClass, attach_classification, read_classification};
 pub use detection::{DetectedObject, attach_detection, read_detections};
+pub use instance::{FrameKeypoint, FrameRotatedBox, ObjectDetails, ObjectMask};
 pub use skipped::{is_skipped, mark_skipped};
 pub use tensor::{FrameTensor, TensorKind, attach_tensor, read_tensors};

@@ -144,6 +144,7 @@ mod tests {
             y_min: 120.5,
             x_max: 402.0,
             y_max: 233.0,
+            details: Default::default(),
         };
         let class = FrameClass {
             label: "espresso".into(),
