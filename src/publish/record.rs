@@ -9,6 +9,7 @@
 
 use serde::Serialize;
 
+use super::instance_record::InstanceFields;
 use crate::meta::{DetectedObject, FrameClass};
 
 /// A box in frame pixels.
@@ -34,6 +35,9 @@ pub struct ClassEntry {
     /// The object's box; absent for a frame classification.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bbox: Option<BoundingBox>,
+    /// Keypoints, mask and rotation of an object, when it has them.
+    #[serde(flatten)]
+    pub instance: InstanceFields,
 }
 
 /// One frame's line.
@@ -78,12 +82,14 @@ impl FrameRecord {
                     xmax: o.x_max,
                     ymax: o.y_max,
                 }),
+                instance: InstanceFields::from_details(&o.details),
             })
             .collect();
         entries.extend(classes.iter().map(|c| ClassEntry {
             cat: c.label.clone(),
             prob: c.confidence,
             bbox: None,
+            instance: InstanceFields::default(),
         }));
         Self {
             frame,
