@@ -11,6 +11,9 @@ use gst::prelude::*;
 use gst_video::prelude::*;
 use gstdl::meta::{DetectedObject, read_detections};
 
+/// A rectangle's edges: x0, y0, x1, y1 in frame pixels.
+type Rect = (usize, usize, usize, usize);
+
 fn rgb_info(width: u32, height: u32) -> gst_video::VideoInfo {
     gst_video::VideoInfo::builder(gst_video::VideoFormat::Rgb, width, height)
         .fps(gst::Fraction::new(25, 1))
@@ -89,7 +92,7 @@ fn assert_box(object: &DetectedObject, (x0, y0, x1, y1): (usize, usize, usize, u
 /// 640x480 frames into the models' 320x320 input (their imgsz), each scale
 /// mode with a square whose edges fall on the prototype grid's 4-pixel
 /// cells in the model input, so masks are exact there too.
-const SCALE_MODES: [(&str, (usize, usize, usize, usize)); 3] = [
+const SCALE_MODES: [(&str, Rect); 3] = [
     ("letterbox", (80, 120, 160, 240)),
     ("stretch", (80, 120, 160, 240)),
     ("center-crop", (140, 150, 200, 240)),

@@ -81,20 +81,24 @@ pub fn check_keypoints(
 }
 
 /// The keypoint shape a pose output implies without `kpt_shape`: one class
-/// and 3-value keypoints (else 2-value ones) filling the rest.
+/// and 3-value keypoints (else 2-value ones) filling the rest; when neither
+/// fills it, 3-value keypoints and more classes.
 pub fn guess_keypoints(declared: &[DeclaredOutput]) -> Option<KeypointShape> {
     guess_from_attributes(declared_attributes(declared)?)
 }
 
 fn guess_from_attributes(attributes: usize) -> Option<KeypointShape> {
-    let values = attributes.checked_sub(5).filter(|&v| v > 0)?;
-    [3, 2]
-        .into_iter()
-        .find(|dims| values % dims == 0)
-        .map(|dims| KeypointShape {
-            count: values / dims,
-            dims,
-        })
+    let values = attributes.checked_sub(5).filter(|&v| v >= MIN_EXTRA)?;
+    let (count, dims) = if values % 3 == 0 {
+        (values / 3, 3)
+    } else if values % 2 == 0 {
+        (values / 2, 2)
+    } else {
+        // Neither fits with one class: 3-value keypoints and the rest as
+        // more classes, so that every output `check` accepts decodes.
+        (values / 3, 3)
+    };
+    Some(KeypointShape { count, dims })
 }
 
 impl Decoder for Yolov8Pose {
@@ -234,6 +238,10 @@ mod tests {
             guess_keypoints(&declared(&[1, 4 + 1 + 10, 100])),
             Some(KeypointShape { count: 5, dims: 2 })
         );
+        let odd = declared(&[1, 4 + 1 + 7, 100]);
+        let guess = guess_keypoints(&odd).unwrap();
+        assert_eq!(guess, KeypointShape { count: 2, dims: 3 });
+        assert_eq!(pose_classes(&odd, guess), Some(2));
     }
 
     #[test]

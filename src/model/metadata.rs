@@ -156,6 +156,15 @@ impl ModelMetadata {
 ///
 /// Why the text is not one of those forms.
 pub fn parse_names(text: &str) -> Result<Vec<String>, String> {
+    let names = parse_names_unchecked(text)?;
+    // Names become GStreamer strings (C strings), which end at a NUL.
+    if let Some(id) = names.iter().position(|name| name.contains('\0')) {
+        return Err(format!("the name of class {id} holds a NUL character"));
+    }
+    Ok(names)
+}
+
+fn parse_names_unchecked(text: &str) -> Result<Vec<String>, String> {
     let trimmed = text.trim();
     if trimmed.starts_with('{') || trimmed.starts_with('[') {
         let mut parser = Parser::new(trimmed);
@@ -173,10 +182,7 @@ pub fn parse_names(text: &str) -> Result<Vec<String>, String> {
         }
         return Ok(names);
     }
-    let names: Vec<String> = trimmed
-        .lines()
-        .map(|line| line.trim().to_string())
-        .collect();
+    let names = super::labels::parse_labels(trimmed);
     if names.iter().all(String::is_empty) {
         return Err("no names in it".to_string());
     }
@@ -471,6 +477,9 @@ mod tests {
             "[1, 2]",
             "{0: '\\x4'}",
             "{0: 'a\\",
+            "{0: 'a\\x00b'}",
+            "{0: 'a\\0'}",
+            "a\0b",
             "   ",
             "{-1: 'a'}",
             "{__import__('os'): 'a'}",
