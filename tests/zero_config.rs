@@ -440,3 +440,68 @@ fn bad_metadata_gets_a_clear_error_at_start() {
         "{labels}"
     );
 }
+
+/// The RGB pixel at (x, y) of a 640x480 RGB frame after `elements`.
+fn pixel_after(elements: &str, rect: Rect, (x, y): (usize, usize)) -> [u8; 3] {
+    common::init();
+    let mut harness = gst_check::Harness::new_parse(elements);
+    let info = rgb_info(640, 480);
+    harness.set_src_caps(info.to_caps().unwrap());
+    harness.play();
+    assert_eq!(
+        harness.push(frame_with_square(&info, rect)),
+        Ok(gst::FlowSuccess::Ok)
+    );
+    assert!(harness.push_event(gst::event::Eos::new()));
+    let buffer = harness.pull().expect("the frame leaves");
+    let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer.as_ref(), &info).unwrap();
+    let stride = frame.plane_stride()[0] as usize;
+    let data = frame.plane_data(0).unwrap();
+    let at = y * stride + 3 * x;
+    [data[at], data[at + 1], data[at + 2]]
+}
+
+#[test]
+fn dloverlay_draws_masks_keypoints_and_rotated_boxes() {
+    let square = (80, 120, 160, 240);
+    // The mask: the white square tinted 40 % with class 1's colour (ff7f0e).
+    let tinted = pixel_after(
+        &format!(
+            "dlinfer model={} ! dloverlay draw-labels=false",
+            model("yolov8seg_meta.onnx")
+        ),
+        square,
+        (100, 200),
+    );
+    assert_eq!(tinted, [255, 204, 159]);
+    // Keypoint 12 sits at the square's centre, drawn in class 0's colour (1f77b4).
+    let keypoint = pixel_after(
+        &format!(
+            "dlinfer model={} ! dloverlay draw-labels=false",
+            model("yolov8pose_meta.onnx")
+        ),
+        square,
+        (120, 180),
+    );
+    assert_eq!(keypoint, [0x1f, 0x77, 0xb4]);
+    // The rotated box's outline replaces the upright one: the upright box's
+    // top-left corner stays black, the rotated box's first corner is drawn.
+    let elements = format!(
+        "dlinfer model={} ! dloverlay draw-labels=false",
+        model("yolov8obb_meta.onnx")
+    );
+    let (s, c) = 0.5f64.sin_cos();
+    let (half_w, half_h) = (40.0 * c + 60.0 * s, 40.0 * s + 60.0 * c);
+    let upright_corner = (
+        (120.0 - half_w).round() as usize,
+        (180.0 - half_h).round() as usize,
+    );
+    assert_eq!(pixel_after(&elements, square, upright_corner), [0, 0, 0]);
+    let corner = (120.0 + 40.0 * c - 60.0 * s, 180.0 + 40.0 * s + 60.0 * c);
+    let drawn = pixel_after(
+        &elements,
+        square,
+        (corner.0.round() as usize, corner.1.round() as usize),
+    );
+    assert_eq!(drawn, [0xff, 0x7f, 0x0e]);
+}

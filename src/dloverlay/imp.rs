@@ -5,6 +5,9 @@
 //!
 //! - `mode=box` draws each box with its label and confidence, a colour per
 //!   class (or `color`), and the frame's classes in the top-left corner;
+//!   an instance mask as a translucent fill in that colour (`mask-opacity`),
+//!   keypoints as dots (with COCO's skeleton for 17-point poses), and an
+//!   oriented box as its rotated outline instead of the upright one;
 //! - `mode=blur` or `mode=pixelate` anonymises each box (faces, plates).
 //!
 //! Labels use a real font (DejaVu Sans, Debian's `fonts-dejavu-core`, found
@@ -28,10 +31,11 @@ use gst_base::subclass::prelude::*;
 use gst_video::prelude::*;
 use gst_video::subclass::prelude::*;
 
+use crate::meta::DetectedObject;
 use crate::meta::{read_classification, read_detections};
 use crate::overlay::{
-    PixelRect, Rgb, TextRenderer, blur_rect, class_color, contrast_text_color, draw_rect_outline,
-    label_position, pixelate_rect,
+    FrameMut, PixelRect, Rgb, TextRenderer, blur_rect, class_color, contrast_text_color,
+    draw_keypoints, draw_polygon, draw_rect_outline, label_position, pixelate_rect, tint_mask,
 };
 use crate::preprocess::PixelFormat;
 use crate::video::{FORMATS, frame_mut, pixel_format};
@@ -45,6 +49,8 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
 });
 
 const DEFAULT_LINE_WIDTH: u32 = 2;
+/// Masks show the picture through them.
+const DEFAULT_MASK_OPACITY: f64 = 0.4;
 const DEFAULT_DRAW_LABELS: bool = true;
 
 /// `mode`: what is done to each detected region.
@@ -72,6 +78,7 @@ struct Settings {
     font_size: u32,
     color: u32,
     block_size: u32,
+    mask_opacity: f64,
 }
 
 impl Default for Settings {
@@ -83,6 +90,7 @@ impl Default for Settings {
             font_size: 0,
             color: 0,
             block_size: 0,
+            mask_opacity: DEFAULT_MASK_OPACITY,
         }
     }
 }
@@ -139,6 +147,14 @@ impl ObjectImpl for DlOverlay {
                     .default_value(DEFAULT_DRAW_LABELS)
                     .mutable_playing()
                     .build(),
+                glib::ParamSpecDouble::builder("mask-opacity")
+                    .nick("Mask opacity")
+                    .blurb("mode=box: opacity of the translucent fill drawn over instance masks (segmentation), in the label's colour; 0 draws none")
+                    .minimum(0.0)
+                    .maximum(1.0)
+                    .default_value(DEFAULT_MASK_OPACITY)
+                    .mutable_playing()
+                    .build(),
                 glib::ParamSpecUInt::builder("line-width")
                     .nick("Line width")
                     .blurb("mode=box: thickness of the box outline in pixels")
@@ -178,6 +194,7 @@ impl ObjectImpl for DlOverlay {
             "font-size" => settings.font_size = value.get().expect("type checked upstream"),
             "color" => settings.color = value.get().expect("type checked upstream"),
             "block-size" => settings.block_size = value.get().expect("type checked upstream"),
+            "mask-opacity" => settings.mask_opacity = value.get().expect("type checked upstream"),
             _ => unimplemented!(),
         }
     }
@@ -191,6 +208,7 @@ impl ObjectImpl for DlOverlay {
             "font-size" => settings.font_size.to_value(),
             "color" => settings.color.to_value(),
             "block-size" => settings.block_size.to_value(),
+            "mask-opacity" => settings.mask_opacity.to_value(),
             _ => unimplemented!(),
         }
     }
@@ -312,7 +330,10 @@ impl VideoFilterImpl for DlOverlay {
                     } else {
                         class_color(object.label_id)
                     };
-                    draw_rect_outline(&mut canvas, rect, settings.line_width as usize, color);
+                    let outlined = draw_instance(&mut canvas, object, &settings, color);
+                    if !outlined {
+                        draw_rect_outline(&mut canvas, rect, settings.line_width as usize, color);
+                    }
                     if let Some(font) = &font {
                         let text = format!("{} {:.2}", object.label, object.confidence);
                         let size = font.measure(&text, text_px);
@@ -331,5 +352,42 @@ impl VideoFilterImpl for DlOverlay {
             }
         }
         Ok(gst::FlowSuccess::Ok)
+    }
+}
+
+/// Draws what `object` carries beyond its box: its mask as a translucent
+/// fill, its keypoints (with COCO's skeleton), its rotated box. Returns
+/// whether the rotated box stands in for the upright outline.
+fn draw_instance(
+    canvas: &mut FrameMut,
+    object: &DetectedObject,
+    settings: &Settings,
+    color: Rgb,
+) -> bool {
+    let details = &object.details;
+    if let Some(mask) = &details.mask {
+        let alpha = (settings.mask_opacity.clamp(0.0, 1.0) * 255.0).round() as u8;
+        tint_mask(canvas, mask, color, alpha);
+    }
+    if !details.keypoints.is_empty() {
+        let points: Vec<(f64, f64, Option<f64>)> = details
+            .keypoints
+            .iter()
+            .map(|point| (point.x, point.y, point.confidence))
+            .collect();
+        let radius = (settings.line_width as usize).max(2);
+        draw_keypoints(canvas, &points, radius, color);
+    }
+    match &details.rotated {
+        Some(rotated) => {
+            draw_polygon(
+                canvas,
+                &rotated.corners(),
+                settings.line_width as usize,
+                color,
+            );
+            true
+        }
+        None => false,
     }
 }

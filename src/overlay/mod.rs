@@ -36,11 +36,15 @@
 
 use crate::preprocess::PixelFormat;
 
+mod instances;
 mod kernels;
 #[cfg(test)]
 mod tests;
 mod text;
 
+pub use instances::{
+    COCO_SKELETON, KEYPOINT_MIN_CONFIDENCE, draw_keypoints, draw_line, draw_polygon, tint_mask,
+};
 use kernels::Span;
 pub use text::{MAX_TEXT_SIZE_PX, TextRenderer};
 
