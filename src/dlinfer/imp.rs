@@ -15,6 +15,16 @@
 //!   outputs (`decoder=none`) as a `GstDlTensorMeta` custom meta whose
 //!   structure holds the name, shape and f32 data.
 //!
+//! - keypoints (`decoder=yolov8pose`, CenterFace's landmarks), rotated boxes
+//!   (`decoder=yolov8obb`) and instance masks (`decoder=yolov8seg`) as
+//!   `keypoints`, `rotated-box` and `mask` param structures on the object's
+//!   ROI (the README's metadata contract).
+//!
+//! A model that describes itself (an Ultralytics export's `task`, `names`,
+//! `imgsz`, `kpt_shape` in its `metadata_props`) runs with `model=` alone:
+//! what the properties set wins, then the file's metadata, then the output
+//! shapes, then the defaults; `model-info` says what was decided and why.
+//!
 //! Frames are converted and scaled in one pass into the model's input
 //! (`scale-mode`, `input-color`, `input-mean`, `input-std`); boxes are mapped
 //! back to frame pixels. With `post-messages=true` each processed frame also
