@@ -648,6 +648,8 @@ impl BaseTransformImpl for DlInfer {
         let settings = lock(&self.settings).clone();
         let state = self.prepare(&settings)?;
         *lock(&self.state) = Some(state);
+        // `gst-launch-1.0 -v` prints what was decided.
+        self.obj().notify("model-info");
         Ok(())
     }
 
