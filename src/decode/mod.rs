@@ -142,25 +142,60 @@ pub struct InstanceMask {
     pub data: Vec<f32>,
 }
 
+/// Where a model-input coordinate falls between two cells of a mask's
+/// grid: the cells and the weight of the second.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MaskTap {
+    /// The first cell (column or row within the mask).
+    pub first: usize,
+    /// The second cell (the first again at an edge).
+    pub second: usize,
+    /// Weight of the second cell, 0..1.
+    pub weight: f32,
+}
+
 impl InstanceMask {
     /// The probability at model-input pixel (`x`, `y`), sampled bilinearly
     /// between cell centres (edges clamp), as Ultralytics upsamples.
     pub fn probability_at(&self, x: f32, y: f32) -> f32 {
-        if self.width == 0 || self.height == 0 {
-            return 0.0;
+        match (self.tap_x(x), self.tap_y(y)) {
+            (Some(tx), Some(ty)) => self.sample(tx, ty),
+            _ => 0.0,
         }
-        let gx = x / self.cell_width - 0.5 - self.column as f32;
-        let gy = y / self.cell_height - 0.5 - self.row as f32;
-        let clamp = |v: f32, n: usize| v.clamp(0.0, (n - 1) as f32);
-        let (gx, gy) = (clamp(gx, self.width), clamp(gy, self.height));
-        let (x0, y0) = (gx.floor() as usize, gy.floor() as usize);
-        let (x1, y1) = ((x0 + 1).min(self.width - 1), (y0 + 1).min(self.height - 1));
-        let (fx, fy) = (gx - x0 as f32, gy - y0 as f32);
-        let at = |c: usize, r: usize| self.data.get(r * self.width + c).copied().unwrap_or(0.0);
-        let top = at(x0, y0) * (1.0 - fx) + at(x1, y0) * fx;
-        let bottom = at(x0, y1) * (1.0 - fx) + at(x1, y1) * fx;
-        top * (1.0 - fy) + bottom * fy
     }
+
+    /// The horizontal tap of model-input `x` (`None` for an empty mask).
+    /// Sampling a row of pixels computes each column's tap once.
+    pub fn tap_x(&self, x: f32) -> Option<MaskTap> {
+        tap(x / self.cell_width - 0.5 - self.column as f32, self.width)
+    }
+
+    /// The vertical tap of model-input `y` (`None` for an empty mask).
+    pub fn tap_y(&self, y: f32) -> Option<MaskTap> {
+        tap(y / self.cell_height - 0.5 - self.row as f32, self.height)
+    }
+
+    /// The bilinear sample between the cells two taps name.
+    pub fn sample(&self, x: MaskTap, y: MaskTap) -> f32 {
+        let at = |c: usize, r: usize| self.data.get(r * self.width + c).copied().unwrap_or(0.0);
+        let top = at(x.first, y.first) * (1.0 - x.weight) + at(x.second, y.first) * x.weight;
+        let bottom = at(x.first, y.second) * (1.0 - x.weight) + at(x.second, y.second) * x.weight;
+        top * (1.0 - y.weight) + bottom * y.weight
+    }
+}
+
+/// The tap of grid coordinate `g` (cell centres at whole numbers) on an
+/// axis of `cells`.
+fn tap(g: f32, cells: usize) -> Option<MaskTap> {
+    let last = cells.checked_sub(1)?;
+    // NaN clamps to NaN; `max` then makes it 0.
+    let g = g.clamp(0.0, last as f32).max(0.0);
+    let first = (g.floor() as usize).min(last);
+    Some(MaskTap {
+        first,
+        second: (first + 1).min(last),
+        weight: g - first as f32,
+    })
 }
 
 impl Detection {

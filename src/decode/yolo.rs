@@ -291,6 +291,7 @@ pub(super) fn decode(
     for_each_best_class(
         &table,
         head.first_class,
+        table.attributes.saturating_sub(head.first_class),
         floor,
         wanted,
         |anchor, class_id, score| {
@@ -359,18 +360,16 @@ pub(super) fn scan_with_extras(
             output.name, table.attributes
         )));
     };
-    for anchor in 0..table.anchors {
-        let mut best = (0, f32::NEG_INFINITY);
-        for class in 0..classes {
-            let score = table.get(anchor, 4 + class);
-            if score > best.1 {
-                best = (class, score);
-            }
-        }
-        if clears(best.1, threshold) {
-            visit(&table, anchor, best.0, best.1);
-        }
-    }
+    // The class scan YOLOv8 uses; the extra values after the classes are
+    // read only for the anchors that clear the threshold.
+    for_each_best_class(
+        &table,
+        4,
+        classes,
+        threshold,
+        |_| true,
+        |anchor, class_id, score| visit(&table, anchor, class_id, score),
+    );
     Ok(())
 }
 
@@ -438,11 +437,12 @@ const BLOCK: usize = 256;
 fn for_each_best_class(
     table: &Table,
     first_class: usize,
+    classes: usize,
     floor: f32,
     wanted: impl Fn(usize) -> bool,
     mut visit: impl FnMut(usize, usize, f32),
 ) {
-    let classes = table.attributes.saturating_sub(first_class);
+    let classes = classes.min(table.attributes.saturating_sub(first_class));
     if classes == 0 {
         return;
     }
@@ -459,7 +459,7 @@ fn for_each_best_class(
                 if !wanted(anchor) {
                     continue;
                 }
-                let scores = &row[first_class..];
+                let scores = &row[first_class..first_class + classes];
                 let best = max_score(scores);
                 if best > floor {
                     let class_id = scores.iter().position(|&score| score == best);

@@ -92,16 +92,31 @@ pub fn details_in_frame(
     let mask = mask.as_ref().map(|mask| {
         let (x, y, width, height) = rect;
         let mut data = vec![0u8; (width * height) as usize];
-        for row in 0..height {
-            for column in 0..width {
-                let (mx, my) = mapping.to_model((x + column) as f32 + 0.5, (y + row) as f32 + 0.5);
-                // Cropped to the box, as Ultralytics crops its masks.
-                let in_box = mx >= detection.x_min
-                    && mx < detection.x_max
-                    && my >= detection.y_min
-                    && my < detection.y_max;
-                if in_box && mask.probability_at(mx, my) > 0.5 {
-                    data[(row * width + column) as usize] = 255;
+        // The mapping is separable: each column's model x (and its tap on
+        // the mask's grid) and each row's model y are computed once. Pixels
+        // outside the box in the model input stay out: masks are cropped
+        // to their box, as Ultralytics crops them.
+        let column_taps: Vec<_> = (x..x + width)
+            .map(|column| {
+                let model_x = mapping.to_model(column as f32 + 0.5, 0.0).0;
+                (model_x >= detection.x_min && model_x < detection.x_max)
+                    .then(|| mask.tap_x(model_x))
+                    .flatten()
+            })
+            .collect();
+        for (row, line) in (y..y + height).zip(data.chunks_exact_mut(width.max(1) as usize)) {
+            let model_y = mapping.to_model(0.0, row as f32 + 0.5).1;
+            if !(model_y >= detection.y_min && model_y < detection.y_max) {
+                continue;
+            }
+            let Some(row_tap) = mask.tap_y(model_y) else {
+                continue;
+            };
+            for (value, column_tap) in line.iter_mut().zip(&column_taps) {
+                if let Some(column_tap) = column_tap
+                    && mask.sample(*column_tap, row_tap) > 0.5
+                {
+                    *value = 255;
                 }
             }
         }
