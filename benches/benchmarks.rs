@@ -25,9 +25,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use gst::prelude::*;
-use gstdl::preprocess::{
-    ChannelOrder, FrameView, PixelFormat, PreprocessSpec, Preprocessor, ScaleMode, TensorLayout,
-};
+use gstdl::frame::{FrameView, PixelFormat, Size};
+use gstdl::preprocess::{ChannelOrder, PreprocessSpec, Preprocessor, ScaleMode, TensorLayout};
 use gstdl::runtime::session::InputData;
 use gstdl::runtime::{ExecutionProvider, SessionOptions, SharedSession, open_shared_session};
 use serde_json::{Value, json};
@@ -38,11 +37,11 @@ const IMAGENET_STD: [f32; 3] = [58.395, 57.12, 57.375];
 
 /// One measured row.
 enum Row {
-    /// Bare ONNX Runtime: `frames` runs of batch `batch` at `input` (w, h).
+    /// Bare ONNX Runtime: `frames` runs of batch `batch` at `input`.
     Bare {
         name: &'static str,
         model: &'static str,
-        input: (usize, usize),
+        input: Size,
         batch: usize,
         frames: usize,
     },
@@ -63,8 +62,8 @@ enum Row {
     Preprocess {
         name: &'static str,
         format: PixelFormat,
-        source: (usize, usize),
-        target: (usize, usize),
+        source: Size,
+        target: Size,
         opencv: &'static str,
     },
 }
@@ -79,7 +78,7 @@ fn rows() -> Vec<Row> {
         Bare {
             name: "bare ONNX Runtime CenterFace 640x288 b1",
             model: "centerface.onnx",
-            input: (640, 288),
+            input: Size::new(640, 288),
             batch: 1,
             frames: 200,
         },
@@ -116,21 +115,21 @@ fn rows() -> Vec<Row> {
         Bare {
             name: "bare ONNX Runtime EfficientNet 224x224 b1",
             model: "efficientnet_lite0.onnx",
-            input: (224, 224),
+            input: Size::new(224, 224),
             batch: 1,
             frames: 200,
         },
         Bare {
             name: "bare ONNX Runtime EfficientNet 224x224 b4",
             model: "efficientnet_lite0.onnx",
-            input: (224, 224),
+            input: Size::new(224, 224),
             batch: 4,
             frames: 200,
         },
         Bare {
             name: "bare ONNX Runtime EfficientNet 224x224 b8",
             model: "efficientnet_lite0.onnx",
-            input: (224, 224),
+            input: Size::new(224, 224),
             batch: 8,
             frames: 200,
         },
@@ -185,7 +184,7 @@ fn rows() -> Vec<Row> {
         Bare {
             name: "bare ONNX Runtime U2-Netp 320x320 b1",
             model: "u2netp.onnx",
-            input: (320, 320),
+            input: Size::new(320, 320),
             batch: 1,
             frames: 60,
         },
@@ -222,36 +221,36 @@ fn rows() -> Vec<Row> {
         Preprocess {
             name: "gst-dl preprocess BGR 1920x1080->640x640 f32 NCHW",
             format: PixelFormat::Bgr,
-            source: (1920, 1080),
-            target: (640, 640),
+            source: Size::new(1920, 1080),
+            target: Size::new(640, 640),
             opencv: "opencv preprocess 1920x1080->640x640 f32 NCHW",
         },
         Preprocess {
             name: "gst-dl preprocess BGR 1920x1080->224x224 f32 NCHW",
             format: PixelFormat::Bgr,
-            source: (1920, 1080),
-            target: (224, 224),
+            source: Size::new(1920, 1080),
+            target: Size::new(224, 224),
             opencv: "opencv preprocess 1920x1080->224x224 f32 NCHW",
         },
         Preprocess {
             name: "gst-dl preprocess BGR 1280x720->640x640 f32 NCHW",
             format: PixelFormat::Bgr,
-            source: (1280, 720),
-            target: (640, 640),
+            source: Size::new(1280, 720),
+            target: Size::new(640, 640),
             opencv: "opencv preprocess 1280x720->640x640 f32 NCHW",
         },
         Preprocess {
             name: "gst-dl preprocess BGR 1280x720->224x224 f32 NCHW",
             format: PixelFormat::Bgr,
-            source: (1280, 720),
-            target: (224, 224),
+            source: Size::new(1280, 720),
+            target: Size::new(224, 224),
             opencv: "opencv preprocess 1280x720->224x224 f32 NCHW",
         },
         Preprocess {
             name: "gst-dl preprocess I420 1920x1080->640x640 f32 NCHW",
             format: PixelFormat::I420,
-            source: (1920, 1080),
-            target: (640, 640),
+            source: Size::new(1920, 1080),
+            target: Size::new(640, 640),
             opencv: "opencv preprocess I420 1920x1080->640x640 f32 NCHW",
         },
     ]
@@ -337,8 +336,11 @@ fn median(values: &[f64]) -> f64 {
 }
 
 /// Frames per second of `frames` bare runs of batch `batch`.
-fn bare_fps(session: &SharedSession, input: (usize, usize), batch: usize, frames: usize) -> f64 {
-    let (w, h) = input;
+fn bare_fps(session: &SharedSession, input: Size, batch: usize, frames: usize) -> f64 {
+    let Size {
+        width: w,
+        height: h,
+    } = input;
     let name = session.info.inputs[0].name.clone();
     let tensor: Vec<f32> = (0..batch * 3 * w * h).map(|i| (i % 251) as f32).collect();
     let shape = [batch, 3, h, w];
@@ -437,18 +439,16 @@ impl Drop for LoopedPipeline {
 }
 
 /// Microseconds per frame of our preprocessing on a synthetic frame.
-fn preprocess_us(
-    format: PixelFormat,
-    source: (usize, usize),
-    target: (usize, usize),
-    iterations: usize,
-) -> f64 {
-    let (w, h) = source;
-    let mut spec = PreprocessSpec::new(target.0, target.1);
+fn preprocess_us(format: PixelFormat, source: Size, target: Size, iterations: usize) -> f64 {
+    let Size {
+        width: w,
+        height: h,
+    } = source;
+    let mut spec = PreprocessSpec::new(target);
     (spec.scale_mode, spec.channel_order, spec.layout) =
         (ScaleMode::Stretch, ChannelOrder::Rgb, TensorLayout::Nchw);
     (spec.mean, spec.std) = (IMAGENET_MEAN, IMAGENET_STD);
-    let preprocessor = Preprocessor::new(format, w, h, &spec).expect("valid preprocessing");
+    let preprocessor = Preprocessor::new(format, source, &spec).expect("valid preprocessing");
     let bytes: Vec<u8> = (0..w * h * 3).map(|i| (i * 7919 % 251) as u8).collect();
     let (chroma_w, chroma_h) = (w.div_ceil(2), h.div_ceil(2));
     let (planes, strides): ([&[u8]; 3], [usize; 3]) = match format {
@@ -464,8 +464,7 @@ fn preprocess_us(
     };
     let frame = FrameView {
         format,
-        width: w,
-        height: h,
+        size: source,
         planes,
         strides,
     };
@@ -577,8 +576,12 @@ fn decode_us(case: DecodeCase, iterations: usize) -> f64 {
         top_k: 1,
         normalize: false,
     };
-    let mapping =
-        FrameMapping::for_placement(ScaleMode::Letterbox, (1280, 720), (640, 640)).expect("sizes");
+    let mapping = FrameMapping::for_placement(
+        ScaleMode::Letterbox,
+        Size::new(1280, 720),
+        Size::new(640, 640),
+    )
+    .expect("sizes");
     let mut timings: Vec<f64> = (0..iterations)
         .map(|_| {
             let start = Instant::now();

@@ -7,6 +7,7 @@ use gst::glib;
 
 pub mod decode;
 pub mod element_support;
+pub mod frame;
 pub mod frame_output;
 pub mod inference;
 pub mod meta;

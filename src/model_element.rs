@@ -15,7 +15,7 @@ use gst_base::prelude::*;
 use gst_base::subclass::base_transform::GenerateOutputSuccess;
 use gst_base::subclass::prelude::*;
 
-use crate::element_support::lock;
+use crate::element_support::{lock, refuse_while_running, set_model_property};
 use crate::inference::{Fault, FrameDecoder, Released};
 use crate::model_core::{CoreError, ModelCore, StreamEvent};
 use crate::model_settings::{ModelSettings, OpenedModel};
@@ -37,8 +37,23 @@ pub(crate) type CoreOf<E> =
 pub(crate) type ReleasedOf<E> =
     Released<<E as ModelElement>::Frame, <<E as ModelElement>::Decoder as FrameDecoder>::Results>;
 
+/// What a model element's properties hold: the shared model settings and
+/// the element's own.
+pub(crate) trait ElementSettings: Send {
+    /// The shared model settings.
+    fn model(&self) -> &ModelSettings;
+    /// The shared model settings, to set.
+    fn model_mut(&mut self) -> &mut ModelSettings;
+    /// Sets one of the element's own properties (type checked by GObject).
+    fn set(&mut self, name: &str, value: &glib::Value);
+    /// Reads one of the element's own properties.
+    fn get(&self, name: &str) -> glib::Value;
+}
+
 /// What makes a model element itself; everything else is provided.
 pub(crate) trait ModelElement: BaseTransformImpl {
+    /// What the element's properties hold.
+    type Settings: ElementSettings;
     /// A frame held until its batch has run.
     type Frame: Send + 'static;
     /// Turns a frame's outputs into what the element uses.
@@ -46,8 +61,15 @@ pub(crate) trait ModelElement: BaseTransformImpl {
     /// What exists between start and stop; holds the core.
     type State: Send;
 
+    /// The element's properties.
+    fn settings(&self) -> &Mutex<Self::Settings>;
+
     /// The element's state (`None` while stopped).
     fn model_state(&self) -> &Mutex<Option<Self::State>>;
+
+    /// Opens the model and checks everything that can be checked before the
+    /// first frame, so mistakes fail at start with the cause and the fix.
+    fn prepare(&self, settings: &Self::Settings) -> Result<Self::State, gst::ErrorMessage>;
 
     /// The core inside a state.
     fn core(state: &mut Self::State) -> &mut CoreOf<Self>;
@@ -62,6 +84,51 @@ pub(crate) trait ModelElement: BaseTransformImpl {
         state: &mut Self::State,
         released: Vec<ReleasedOf<Self>>,
     ) -> Result<(), gst::FlowError>;
+
+    /// `start`: prepares the state from the properties as they are now.
+    fn model_start(&self) -> Result<(), gst::ErrorMessage>
+    where
+        Self::Settings: Clone,
+    {
+        let settings = lock(self.settings()).clone();
+        let state = self.prepare(&settings)?;
+        *lock(self.model_state()) = Some(state);
+        Ok(())
+    }
+
+    /// `stop`: drops the model, the held frames and the negotiated state.
+    fn model_stop(&self) {
+        *lock(self.model_state()) = None;
+    }
+
+    /// Sets a property: refused with a warning while running when it can
+    /// change only up to READY; the shared model properties, then the
+    /// element's own.
+    fn set_element_property(&self, pspec: &glib::ParamSpec, value: &glib::Value) {
+        let element = self.obj();
+        let element: &gst::Element = element.upcast_ref();
+        if refuse_while_running(element, pspec) {
+            return;
+        }
+        let mut settings = lock(self.settings());
+        if set_model_property(element, settings.model_mut(), pspec, value) {
+            return;
+        }
+        settings.set(pspec.name(), value);
+    }
+
+    /// Reads a property: `active-provider` from the state, the shared model
+    /// properties, then the element's own.
+    fn element_property(&self, pspec: &glib::ParamSpec) -> glib::Value {
+        if pspec.name() == "active-provider" {
+            return self.active_provider();
+        }
+        let settings = lock(self.settings());
+        settings
+            .model()
+            .property(pspec.name())
+            .unwrap_or_else(|| settings.get(pspec.name()))
+    }
 
     /// Opens the model `settings` name, posting what the user should know
     /// (e.g. initializers listed as inputs) as warnings.
@@ -178,6 +245,35 @@ pub(crate) trait ModelElement: BaseTransformImpl {
         ))
     }
 
+    /// Posts the QoS message of a frame dropped because it was late, as
+    /// GStreamer's filters do: `processed` and `dropped` count frames so far.
+    fn post_dropped(
+        &self,
+        buffer: &gst::Buffer,
+        running_time: Option<u64>,
+        processed: u64,
+        dropped: u64,
+    ) {
+        let element = self.obj();
+        let segment = element.segment();
+        let stream_time = segment
+            .downcast_ref::<gst::ClockTime>()
+            .and_then(|s| buffer.pts().and_then(|pts| s.to_stream_time(pts)));
+        let message = gst::message::Qos::builder(false)
+            .running_time(running_time.map(gst::ClockTime::from_nseconds))
+            .stream_time(stream_time)
+            .timestamp(buffer.pts())
+            .duration(buffer.duration())
+            .stats(
+                gst::format::Buffers::from_u64(processed),
+                gst::format::Buffers::from_u64(dropped),
+            )
+            .src(&*element)
+            .build();
+        // Fails only outside a pipeline (no bus); nothing to do then.
+        let _ = element.post_message(message);
+    }
+
     /// The `active-provider` property: where the model really runs, empty
     /// until started.
     fn active_provider(&self) -> glib::Value {
@@ -205,3 +301,35 @@ fn capitalized(text: &str) -> String {
         first.to_uppercase().chain(chars).collect()
     })
 }
+
+/// The GObject side that is the same for every model element: QoS on by
+/// default (QoS events only come from sinks that sync to the clock and are
+/// late, where skipping or dropping beats falling behind), the properties
+/// `$param_specs` lists, set and read through [`ModelElement`].
+macro_rules! model_object_impl {
+    ($element:ty, $param_specs:path) => {
+        impl ObjectImpl for $element {
+            fn constructed(&self) {
+                self.parent_constructed();
+                self.obj().set_qos(true);
+            }
+
+            fn properties() -> &'static [glib::ParamSpec] {
+                static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new($param_specs);
+                PROPERTIES.as_ref()
+            }
+
+            fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
+                self.set_element_property(pspec, value);
+            }
+
+            fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
+                self.element_property(pspec)
+            }
+        }
+
+        impl GstObjectImpl for $element {}
+    };
+}
+
+pub(crate) use model_object_impl;

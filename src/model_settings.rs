@@ -9,6 +9,7 @@ use std::sync::Arc;
 use gst::glib;
 use gst::prelude::*;
 
+use crate::frame::Size;
 use crate::model::ImageInput;
 use crate::preprocess::{PreprocessSpec, YuvMatrix};
 use crate::props::{
@@ -346,18 +347,17 @@ impl ModelSettings {
         })
     }
 
-    /// How frames of `info` become a `width` x `height` input of `model_input`.
+    /// How frames of `info` become an input of `size` of `model_input`.
     pub fn preprocess_spec(
         &self,
         model_input: &ImageInput,
-        (width, height): (usize, usize),
+        size: Size,
         info: &gst_video::VideoInfo,
         pad_value: u8,
     ) -> PreprocessSpec {
         let colorimetry = info.colorimetry();
         PreprocessSpec {
-            width,
-            height,
+            input: size,
             scale_mode: self.scale_mode.into(),
             channel_order: self.input_color.into(),
             layout: model_input.layout,

@@ -9,6 +9,7 @@ use gst::glib;
 pub use decoder_choice::DecoderChoice;
 
 use crate::decode::SoftmaxMode;
+use crate::frame_output::MaskMode;
 use crate::preprocess::{ChannelOrder, ScaleMode, TensorLayout};
 
 /// The nick of an enum property's value, as users write it in pipelines
@@ -145,6 +146,24 @@ pub enum MaskModeChoice {
         nick = "cutout"
     )]
     Cutout,
+}
+
+impl MaskModeChoice {
+    /// The library's mask mode; `background` (`0xAARRGGBB`, alpha ignored)
+    /// is what a cutout shows where the mask is low.
+    pub fn with_background(self, background: u32) -> MaskMode {
+        match self {
+            Self::Gray => MaskMode::Gray,
+            Self::Alpha => MaskMode::Alpha,
+            Self::Cutout => MaskMode::Cutout {
+                background: [
+                    (background >> 16) as u8,
+                    (background >> 8) as u8,
+                    background as u8,
+                ],
+            },
+        }
+    }
 }
 
 /// Parses a per-channel value: one number for all three channels, or three

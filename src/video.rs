@@ -5,8 +5,7 @@
 use gst_video::VideoFormat;
 use gst_video::VideoFrameExt;
 
-use crate::overlay::FrameMut;
-use crate::preprocess::{FrameView, PixelFormat};
+use crate::frame::{FrameMut, FrameView, PixelFormat, Size};
 
 /// Every raw format the library reads and draws on, GStreamer's name first.
 pub const FORMATS: [(VideoFormat, PixelFormat); 13] = [
@@ -30,6 +29,19 @@ pub fn pixel_format(format: VideoFormat) -> Option<PixelFormat> {
     FORMATS.iter().find(|(f, _)| *f == format).map(|(_, p)| *p)
 }
 
+/// GStreamer's name for a library format.
+pub fn video_format(format: PixelFormat) -> VideoFormat {
+    FORMATS
+        .iter()
+        .find(|(_, p)| *p == format)
+        .map_or(VideoFormat::Unknown, |(f, _)| *f)
+}
+
+/// GStreamer's names for library formats, in their order.
+pub fn video_formats_of(formats: &[PixelFormat]) -> Vec<VideoFormat> {
+    formats.iter().map(|&p| video_format(p)).collect()
+}
+
 /// The GStreamer formats whose library format passes `keep`, in table order.
 pub fn video_formats(keep: impl Fn(PixelFormat) -> bool) -> Vec<VideoFormat> {
     FORMATS
@@ -37,6 +49,10 @@ pub fn video_formats(keep: impl Fn(PixelFormat) -> bool) -> Vec<VideoFormat> {
         .filter(|(_, p)| keep(*p))
         .map(|(f, _)| *f)
         .collect()
+}
+
+fn frame_size(frame: &impl VideoFrameExt) -> Size {
+    Size::new(frame.width() as usize, frame.height() as usize)
 }
 
 fn strides(frame: &impl VideoFrameExt) -> [usize; 3] {
@@ -62,25 +78,23 @@ pub fn frame_view<'a>(
     }
     FrameView {
         format,
-        width: frame.width() as usize,
-        height: frame.height() as usize,
+        size: frame_size(frame),
         planes,
         strides: strides(frame),
     }
 }
 
-/// A writable mapped frame as the drawing code writes it.
+/// A writable mapped frame as the library writes it.
 pub fn frame_mut<'a>(
     frame: &'a mut gst_video::VideoFrameRef<&mut gst::BufferRef>,
     format: PixelFormat,
 ) -> FrameMut<'a> {
-    let (width, height) = (frame.width() as usize, frame.height() as usize);
+    let size = frame_size(frame);
     let strides = strides(frame);
     let [p0, p1, p2, _] = frame.planes_data_mut();
     FrameMut {
         format,
-        width,
-        height,
+        size,
         planes: [p0, p1, p2],
         strides,
     }
@@ -122,6 +136,15 @@ mod tests {
             video_formats(PixelFormat::is_yuv),
             vec![VideoFormat::I420, VideoFormat::Nv12]
         );
+        // The table lists the formats in the library's order, so both orders
+        // of preference agree.
+        let library_order: Vec<PixelFormat> = FORMATS.iter().map(|(_, p)| *p).collect();
+        assert_eq!(library_order, PixelFormat::ALL);
+        assert_eq!(
+            video_formats_of(&[PixelFormat::Gray8, PixelFormat::Rgb]),
+            vec![VideoFormat::Gray8, VideoFormat::Rgb]
+        );
+        assert_eq!(video_format(PixelFormat::Xbgr), VideoFormat::Xbgr);
     }
 
     #[test]
@@ -134,7 +157,7 @@ mod tests {
         let frame =
             gst_video::VideoFrameRef::from_buffer_ref_readable(buffer.as_ref(), &info).unwrap();
         let view = frame_view(&frame, PixelFormat::I420);
-        assert_eq!((view.width, view.height), (6, 4));
+        assert_eq!(view.size, Size::new(6, 4));
         assert_eq!(view.strides, [8, 4, 4]);
         assert!(!view.planes[2].is_empty());
     }

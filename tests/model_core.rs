@@ -5,14 +5,16 @@
 
 mod common;
 
-use gstdl::decode::OutputView;
+use gstdl::decode::{DecodeError, OutputView};
+use gstdl::frame::{FrameView, PixelFormat, Size};
 use gstdl::inference::{BatchRunner, Batcher, FrameDecoder, InferenceError, Released};
 use gstdl::model::ImageInput;
 use gstdl::model_core::{CoreError, ModelCore, StreamEvent};
-use gstdl::preprocess::{FrameMapping, FrameView, PixelFormat, PreprocessSpec, Preprocessor};
+use gstdl::preprocess::{FrameMapping, PreprocessSpec, Preprocessor};
 use gstdl::runtime::{ExecutionProvider, SessionOptions, open_shared_session};
 
 const SIZE: usize = 224;
+const FRAME: Size = Size::new(SIZE, SIZE);
 
 /// The class with the highest score; `fail_on` makes one class an error,
 /// as a decoder meeting outputs it cannot read would.
@@ -34,7 +36,11 @@ impl FrameDecoder for Argmax {
             .max_by(|&a, &b| scores[a].total_cmp(&scores[b]))
             .expect("three scores");
         if self.fail_on == Some(best) {
-            return Err(InferenceError::Decode(format!("class {best} refused")));
+            // As a decoder whose output is missing would.
+            return Err(InferenceError::Decode {
+                reading: format!("argmax refusing class {best}"),
+                error: DecodeError::NoOutputs,
+            });
         }
         Ok(best)
     }
@@ -55,10 +61,10 @@ fn core(batch_size: usize, pipelined: bool) -> ModelCore<Frame, Argmax, Frame> {
     let mut core = ModelCore::new(session.clone(), input.clone(), batch_size);
     let spec = PreprocessSpec {
         std: [255.0; 3],
-        ..PreprocessSpec::new(SIZE, SIZE)
+        ..PreprocessSpec::new(FRAME)
     };
-    let preprocessor = Preprocessor::new(PixelFormat::Rgb, SIZE, SIZE, &spec).unwrap();
-    let runner = BatchRunner::new(session, input, SIZE, SIZE, batch_size);
+    let preprocessor = Preprocessor::new(PixelFormat::Rgb, FRAME, &spec).unwrap();
+    let runner = BatchRunner::new(session, input, FRAME, batch_size);
     let batcher = Batcher::new(runner, preprocessor.mapping(), batch_size, pipelined).unwrap();
     core.negotiate(preprocessor, batcher);
     core
@@ -84,13 +90,7 @@ fn push(
 ) -> Result<(), CoreError> {
     if inferred {
         let pixels = solid(frame.1);
-        let view = FrameView {
-            format: PixelFormat::Rgb,
-            width: SIZE,
-            height: SIZE,
-            planes: [&pixels, &[], &[]],
-            strides: [SIZE * 3, 0, 0],
-        };
+        let view = FrameView::packed(PixelFormat::Rgb, FRAME, &pixels, SIZE * 3);
         core.preprocess(&view)?;
     }
     let released = core.push(frame, inferred, || decoder)?;
@@ -217,7 +217,12 @@ fn a_frame_its_decoder_refuses_fails_alone_and_a_frame_before_caps_is_refused() 
         let mut released = core.drain(|| refuse_green).unwrap();
         assert_eq!(released.len(), 3);
         let failed = released.remove(1).results.unwrap().unwrap_err();
-        assert_eq!(failed.to_string(), "class 1 refused");
+        assert!(
+            failed
+                .to_string()
+                .starts_with("cannot read the model's outputs with argmax refusing class 1: "),
+            "{failed}"
+        );
         assert_eq!(released[0].results, Some(Ok(0)));
         assert_eq!(released[1].results, Some(Ok(2)));
     }

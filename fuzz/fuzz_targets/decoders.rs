@@ -18,9 +18,10 @@ use gstdl::decode::{
     self, DeclaredOutput, DecoderKind, Detection, DetectionParams, OutputView, Produces,
     RotatedBox, SoftmaxMode,
 };
-use gstdl::inference::results::select_output;
+use gstdl::decode::select_output;
 use gstdl::inference::{FrameResults, PostprocessConfig, decode_frame};
-use gstdl::preprocess::{PixelFormat, PreprocessSpec, Preprocessor, ScaleMode};
+use gstdl::frame::{PixelFormat, Size};
+use gstdl::preprocess::{PreprocessSpec, Preprocessor, ScaleMode};
 use libfuzzer_sys::arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
 
@@ -169,7 +170,10 @@ fn run(bytes: &[u8]) -> Result<()> {
         FrameResults::Objects(objects) => {
             assert!(kind.is_detector());
             assert!(objects.len() <= params.max_detections, "{objects:?}");
-            let (frame_width, frame_height) = preprocessor.frame_size();
+            let Size {
+                width: frame_width,
+                height: frame_height,
+            } = preprocessor.frame_size();
             let mut previous = f64::INFINITY;
             for object in &objects {
                 let edges = [object.x_min, object.y_min, object.x_max, object.y_max];
@@ -430,9 +434,10 @@ impl Settings {
     }
 
     fn preprocessor(&self) -> Option<Preprocessor> {
-        let mut spec = PreprocessSpec::new(self.model_width, self.model_height);
+        let mut spec = PreprocessSpec::new(Size::new(self.model_width, self.model_height));
         spec.scale_mode = self.scale_mode;
-        Preprocessor::new(PixelFormat::Rgb, self.frame_width, self.frame_height, &spec).ok()
+        let frame = Size::new(self.frame_width, self.frame_height);
+        Preprocessor::new(PixelFormat::Rgb, frame, &spec).ok()
     }
 }
 

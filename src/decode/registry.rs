@@ -13,8 +13,8 @@ use super::{
 
 /// The registry: one line per decoder.
 pub(super) const DECODERS: &[DecoderKind] = &[
-    DecoderKind::new(&yolov8::Yolov8),
-    DecoderKind::new(&yolov5::Yolov5),
+    DecoderKind::new(&yolov8::DECODER),
+    DecoderKind::new(&yolov5::DECODER),
     DecoderKind::new(&ssd::Ssd),
     DecoderKind::new(&centerface::CenterFace),
     DecoderKind::new(&classification::Classifier),

@@ -35,10 +35,13 @@
 //! `decoder=`. This module holds what both decoders share; `yolov8.rs` and
 //! `yolov5.rs` are the decoders.
 
-use super::decoder::AutoVerdict;
+use super::decoder::{AutoVerdict, DecodeFailure, Decoder, Produces};
 use super::error::Mismatch;
 use super::shape::{self, OutputShape, format_dims};
-use super::{Detection, DetectionParams, OutputLayout, OutputView, candidate, clears};
+use super::{
+    DecodeSettings, Decoded, Detection, DetectionParams, OutputLayout, OutputView, candidate,
+    clears, suppress_and_clip,
+};
 
 /// Where the attributes lie in a per-frame `[a, b]` output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +84,69 @@ pub(super) const YOLOV5: Head = Head {
     first_class: 5,
     native: Orientation::AnchorsFirst,
 };
+
+/// A YOLO box decoder: one exported head layout, with the names users know
+/// it by. `yolov8.rs` and `yolov5.rs` each describe one.
+pub(super) struct YoloDecoder {
+    /// Where the classes start and how the export lays anchors out.
+    pub head: Head,
+    /// The `decoder=` name.
+    pub name: &'static str,
+    /// Other names of the same layout.
+    pub aliases: &'static [&'static str],
+    /// One line for `gst-inspect-1.0`.
+    pub summary: &'static str,
+    /// What "does not fit" errors say it expects.
+    pub expects: &'static str,
+}
+
+impl Decoder for YoloDecoder {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn aliases(&self) -> &'static [&'static str] {
+        self.aliases
+    }
+
+    fn summary(&self) -> &'static str {
+        self.summary
+    }
+
+    fn expects(&self) -> &'static str {
+        self.expects
+    }
+
+    fn produces(&self) -> Produces {
+        Produces::Boxes
+    }
+
+    fn check(&self, shapes: &[OutputShape]) -> Result<(), Mismatch> {
+        check(self.head, shapes).map(drop)
+    }
+
+    fn auto(&self, shapes: &[OutputShape]) -> AutoVerdict {
+        auto(self.head, shapes)
+    }
+
+    fn num_classes(&self, shapes: &[OutputShape]) -> Option<usize> {
+        num_classes(self.head, shapes)
+    }
+
+    fn layout(&self, shapes: &[OutputShape]) -> OutputLayout {
+        layout(self.head, shapes)
+    }
+
+    fn decode(
+        &self,
+        outputs: &[OutputView],
+        settings: &DecodeSettings,
+    ) -> Result<Decoded, DecodeFailure> {
+        let params = &settings.detection;
+        let candidates = decode(self.head, outputs, params.layout.yolo, params)?;
+        Ok(Decoded::Detections(suppress_and_clip(candidates, params)))
+    }
+}
 
 impl Head {
     /// Fewest attributes a box can have: coordinates (and objectness) plus

@@ -44,7 +44,6 @@
 //!     fakesink
 //! ```
 
-use std::path::PathBuf;
 use std::sync::{Arc, LazyLock, Mutex};
 
 use gst::glib;
@@ -54,10 +53,10 @@ use gst_base::prelude::*;
 use gst_base::subclass::base_transform::GenerateOutputSuccess;
 use gst_base::subclass::prelude::*;
 
+use super::settings::{Settings, param_specs};
 use crate::decode::{self, DecoderKind, DetectionParams};
-use crate::element_support::{
-    filter_pad_templates, lock, refuse_while_running, set_model_property,
-};
+use crate::element_support::{filter_pad_templates, lock};
+use crate::frame::Size;
 use crate::inference::{
     BatchRunner, Batcher, FrameResults, PostprocessSettings, Released, is_inference_frame,
 };
@@ -66,10 +65,10 @@ use crate::model::image_input::DYNAMIC_SIZE_MULTIPLE;
 use crate::model::labels::load_labels;
 use crate::model::zero_config::{self, UserChoices};
 use crate::model_core::{ModelCore, frames_held};
-use crate::model_element::{CoreOf, ModelElement, ReleasedOf};
-use crate::model_settings::{ModelPropertyDocs, ModelSettings, OpenedModel, model_param_specs};
+use crate::model_element::{CoreOf, ModelElement, ReleasedOf, model_object_impl};
+use crate::model_settings::OpenedModel;
 use crate::preprocess::{Preprocessor, ScaleMode};
-use crate::props::{DecoderChoice, SoftmaxChoice};
+
 use crate::video::{FORMATS, frame_view, pixel_format, running_time_ns};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -80,59 +79,8 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     )
 });
 
-const DEFAULT_CONFIDENCE_THRESHOLD: f32 = 0.5;
-const DEFAULT_IOU_THRESHOLD: f32 = 0.45;
-const DEFAULT_MAX_DETECTIONS: u32 = 100;
-const DEFAULT_INFERENCE_INTERVAL: u32 = 1;
-const DEFAULT_POST_MESSAGES: bool = false;
-const DEFAULT_TOP_K: u32 = 1;
-const DEFAULT_NORMALIZE: bool = true;
-const DEFAULT_ASYNC_INFERENCE: bool = true;
 /// Letterbox border value, the grey YOLO exports are trained with.
 const LETTERBOX_PAD: u8 = 114;
-
-#[derive(Debug, Clone)]
-struct Settings {
-    model: ModelSettings,
-    decoder: DecoderChoice,
-    labels_file: Option<PathBuf>,
-    confidence_threshold: f32,
-    iou_threshold: f32,
-    max_detections: u32,
-    inference_interval: u32,
-    post_messages: bool,
-    top_k: u32,
-    softmax: SoftmaxChoice,
-    normalize: bool,
-    async_inference: bool,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Self {
-            model: ModelSettings::default(),
-            decoder: DecoderChoice::default(),
-            labels_file: None,
-            confidence_threshold: DEFAULT_CONFIDENCE_THRESHOLD,
-            iou_threshold: DEFAULT_IOU_THRESHOLD,
-            max_detections: DEFAULT_MAX_DETECTIONS,
-            inference_interval: DEFAULT_INFERENCE_INTERVAL,
-            post_messages: DEFAULT_POST_MESSAGES,
-            top_k: DEFAULT_TOP_K,
-            softmax: SoftmaxChoice::default(),
-            normalize: DEFAULT_NORMALIZE,
-            async_inference: DEFAULT_ASYNC_INFERENCE,
-        }
-    }
-}
-
-/// How dlinfer uses the shared model properties.
-const MODEL_DOCS: ModelPropertyDocs = ModelPropertyDocs {
-    automatic_size: "the frame size rounded up to a multiple of 32",
-    output_name: "The output read by decoder=classification or features; unset: 'features' or 'embeddings' if present, else the first output",
-    batch: "Frames inferred together; frames are held until the batch is full (a partial batch runs at EOS)",
-    scale_mode: "How a frame is fitted into the model input (boxes are mapped back to frame pixels)",
-};
 
 /// A frame held until its batch has run.
 pub(crate) struct HeldFrame {
@@ -161,75 +109,9 @@ pub(crate) struct State {
 pub struct DlInfer {
     settings: Mutex<Settings>,
     state: Mutex<Option<State>>,
-    /// The `model-info` JSON of the model last started (kept after stop so
-    /// applications can read it once the pipeline is done).
-    model_info: Mutex<Option<String>>,
 }
 
 impl DlInfer {
-    /// Loads the model and checks everything that can be checked before the
-    /// first frame, so mistakes fail at start with the cause and the fix.
-    fn prepare(&self, settings: &Settings) -> Result<State, gst::ErrorMessage> {
-        let settings_error =
-            |msg: String| gst::error_msg!(gst::LibraryError::Settings, ("{}", msg));
-        let OpenedModel { session, input, .. } = self.open_model(&settings.model)?;
-        let model = settings.model.path.clone().unwrap_or_default();
-        let declared: Vec<decode::DeclaredOutput> = session
-            .info
-            .outputs
-            .iter()
-            .map(|o| decode::DeclaredOutput {
-                name: o.name.clone(),
-                shape: o.shape.clone(),
-            })
-            .collect();
-        let labels_file = match &settings.labels_file {
-            Some(path) => Some((path.as_path(), load_labels(path).map_err(settings_error)?)),
-            None => None,
-        };
-        let user = UserChoices {
-            decoder: settings.decoder.kind(),
-            labels: labels_file,
-            scale_mode: settings
-                .model
-                .scale_mode_set
-                .then(|| settings.model.scale_mode.into()),
-            input_size: settings.model.requested_size(),
-        };
-        let decided =
-            zero_config::decide(user, &session.info, &input, &model).map_err(settings_error)?;
-        for line in decided.log_lines() {
-            gst::debug!(CAT, imp = self, "{}", line);
-        }
-        let decoder = decided.decoder.value;
-        gst::info!(
-            CAT,
-            imp = self,
-            "model {} on {} (runtime {}): input {} {}, outputs {}, decoder {}",
-            model.display(),
-            session.active_provider,
-            session.runtime_path.display(),
-            input.name,
-            input.shape_text(),
-            session.info.outputs_text(),
-            decoder.name()
-        );
-        let layout = decode::output_layout(decoder, &declared)
-            .with_keypoints(decided.keypoints.as_ref().map(|k| k.value));
-        *lock(&self.model_info) = Some(decided.model_info_json(&session.info));
-        let batch_size = settings.model.batch_size.max(1) as usize;
-        Ok(State {
-            layout,
-            core: ModelCore::new(session, input, batch_size),
-            decoder,
-            labels: decided.labels.value.clone().into(),
-            input_size: decided.input_size.value,
-            scale_mode: decided.scale_mode.value,
-            info: None,
-            frames_seen: 0,
-        })
-    }
-
     /// Builds the preprocessor and batch for frames of these caps.
     fn negotiate(&self, state: &mut State, info: &gst_video::VideoInfo) -> Result<(), String> {
         let settings = lock(&self.settings).clone();
@@ -240,24 +122,19 @@ impl DlInfer {
             )
         })?;
         let core = &mut state.core;
-        let (width, height) = core.input.resolve_size(
-            state.input_size,
-            (info.width() as usize, info.height() as usize),
-            DYNAMIC_SIZE_MULTIPLE,
-        )?;
-        let mut spec =
-            settings
-                .model
-                .preprocess_spec(&core.input, (width, height), info, LETTERBOX_PAD);
+        let frame = Size::new(info.width() as usize, info.height() as usize);
+        let input_size = core
+            .input
+            .resolve_size(state.input_size, frame, DYNAMIC_SIZE_MULTIPLE)?;
+        let mut spec = settings
+            .model
+            .preprocess_spec(&core.input, input_size, info, LETTERBOX_PAD);
         spec.scale_mode = state.scale_mode;
-        let preprocessor =
-            Preprocessor::new(format, info.width() as usize, info.height() as usize, &spec)
-                .map_err(|e| e.to_string())?;
+        let preprocessor = Preprocessor::new(format, frame, &spec).map_err(|e| e.to_string())?;
         let runner = BatchRunner::new(
             core.session.clone(),
             core.input.clone(),
-            width,
-            height,
+            input_size,
             core.batch_size,
         );
         let batcher = Batcher::new(
@@ -270,12 +147,10 @@ impl DlInfer {
         gst::debug!(
             CAT,
             imp = self,
-            "frames {}x{} {:?} -> model input {}x{}",
-            info.width(),
-            info.height(),
+            "frames {} {:?} -> model input {}",
+            frame,
             format,
-            width,
-            height
+            input_size
         );
         core.negotiate(preprocessor, batcher);
         state.info = Some(info.clone());
@@ -316,8 +191,8 @@ impl DlInfer {
                 confidence_threshold: settings.confidence_threshold,
                 iou_threshold: settings.iou_threshold,
                 max_detections: settings.max_detections as usize,
-                input_width: input_size.0,
-                input_height: input_size.1,
+                input_width: input_size.width,
+                input_height: input_size.height,
                 layout: state.layout,
             },
             labels: state.labels.clone(),
@@ -384,9 +259,78 @@ impl ObjectSubclass for DlInfer {
 }
 
 impl ModelElement for DlInfer {
+    type Settings = Settings;
     type Frame = HeldFrame;
     type Decoder = PostprocessSettings;
     type State = State;
+
+    fn settings(&self) -> &Mutex<Settings> {
+        &self.settings
+    }
+
+    /// Loads the model and checks everything that can be checked before the
+    /// first frame, so mistakes fail at start with the cause and the fix.
+    fn prepare(&self, settings: &Settings) -> Result<State, gst::ErrorMessage> {
+        let settings_error =
+            |msg: String| gst::error_msg!(gst::LibraryError::Settings, ("{}", msg));
+        let OpenedModel { session, input, .. } = self.open_model(&settings.model)?;
+        let model = settings.model.path.clone().unwrap_or_default();
+        let declared: Vec<decode::DeclaredOutput> = session
+            .info
+            .outputs
+            .iter()
+            .map(|o| decode::DeclaredOutput {
+                name: o.name.clone(),
+                shape: o.shape.clone(),
+            })
+            .collect();
+        let labels_file = match &settings.labels_file {
+            Some(path) => Some((path.as_path(), load_labels(path).map_err(settings_error)?)),
+            None => None,
+        };
+        let user = UserChoices {
+            decoder: settings.decoder.kind(),
+            labels: labels_file,
+            scale_mode: settings
+                .model
+                .scale_mode_set
+                .then(|| settings.model.scale_mode.into()),
+            input_size: settings.model.requested_size(),
+        };
+        let decided =
+            zero_config::decide(user, &session.info, &input, &model).map_err(settings_error)?;
+        for line in decided.log_lines() {
+            gst::debug!(CAT, imp = self, "{}", line);
+        }
+        let decoder = decided.decoder.value;
+        gst::info!(
+            CAT,
+            imp = self,
+            "model {} on {} (runtime {}): input {} {}, outputs {}, decoder {}",
+            model.display(),
+            session.active_provider,
+            session.runtime_path.display(),
+            input.name,
+            input.shape_text(),
+            session.info.outputs_text(),
+            decoder.name()
+        );
+        let layout = decode::output_layout(decoder, &declared)
+            .with_keypoints(decided.keypoints.as_ref().map(|k| k.value));
+        // Read back through the `model-info` property (kept after stop).
+        lock(&self.settings).model_info = Some(decided.model_info_json(&session.info));
+        let batch_size = settings.model.batch_size.max(1) as usize;
+        Ok(State {
+            layout,
+            core: ModelCore::new(session, input, batch_size),
+            decoder,
+            labels: decided.labels.value.clone().into(),
+            input_size: decided.input_size.value,
+            scale_mode: decided.scale_mode.value,
+            info: None,
+            frames_seen: 0,
+        })
+    }
 
     fn model_state(&self) -> &Mutex<Option<State>> {
         &self.state
@@ -447,172 +391,7 @@ impl ModelElement for DlInfer {
     }
 }
 
-impl ObjectImpl for DlInfer {
-    fn constructed(&self) {
-        self.parent_constructed();
-        // Realtime by default: QoS events only come from sinks that sync to
-        // the clock and are late, where skipping beats falling behind.
-        self.obj().set_qos(true);
-    }
-
-    fn properties() -> &'static [glib::ParamSpec] {
-        static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
-            let mut specs = model_param_specs(&MODEL_DOCS);
-            specs.extend(vec![
-                glib::ParamSpecEnum::builder_with_default("decoder", DecoderChoice::default())
-                    .nick("Decoder")
-                    .blurb("How the model's outputs are read; auto picks from the output shapes and logs its choice")
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecString::builder("labels-file")
-                    .nick("Labels file")
-                    .blurb("Text file with one class name per line, line N naming class id N; its count must match the model's classes")
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecFloat::builder("confidence-threshold")
-                    .nick("Confidence threshold")
-                    .blurb("Detections scoring at or below this are dropped")
-                    .minimum(0.0)
-                    .maximum(1.0)
-                    .default_value(DEFAULT_CONFIDENCE_THRESHOLD)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecFloat::builder("iou-threshold")
-                    .nick("IoU threshold")
-                    .blurb("Non-maximum suppression: a box overlapping a better box of its class by more than this is dropped")
-                    .minimum(0.0)
-                    .maximum(1.0)
-                    .default_value(DEFAULT_IOU_THRESHOLD)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecUInt::builder("max-detections")
-                    .nick("Maximum detections")
-                    .blurb("At most this many detections per frame, the most confident first")
-                    .minimum(1)
-                    .default_value(DEFAULT_MAX_DETECTIONS)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecUInt::builder("inference-interval")
-                    .nick("Inference interval")
-                    .blurb("Run the model on every Nth frame (frames 0, N, 2N...); the others pass without results")
-                    .minimum(1)
-                    .default_value(DEFAULT_INFERENCE_INTERVAL)
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecUInt::builder("top-k")
-                    .nick("Top K")
-                    .blurb("decoder=classification: how many classes to keep per frame, most probable first")
-                    .minimum(1)
-                    .maximum(1000)
-                    .default_value(DEFAULT_TOP_K)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecEnum::builder_with_default("softmax", SoftmaxChoice::default())
-                    .nick("Softmax")
-                    .blurb("decoder=classification: apply a softmax to the scores (auto: unless they already sum to 1)")
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecBoolean::builder("normalize")
-                    .nick("Normalize")
-                    .blurb("decoder=features: L2-normalise each embedding, so dot products are cosine similarities")
-                    .default_value(DEFAULT_NORMALIZE)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecBoolean::builder("async-inference")
-                    .nick("Asynchronous inference")
-                    .blurb("Run the model on a thread of its own while the next frames are decoded and preprocessed (faster; frames leave up to one batch later); false: on the streaming thread")
-                    .default_value(DEFAULT_ASYNC_INFERENCE)
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecString::builder("model-info")
-                    .nick("Model info")
-                    .blurb("JSON of what was decided at start and from where: inputs, outputs, the model's metadata, decoder, labels count, input size and scale mode, each with its source (property, model metadata, output shapes, input shape, default); empty until started")
-                    .read_only()
-                    .build(),
-                glib::ParamSpecBoolean::builder("post-messages")
-                    .nick("Post messages")
-                    .blurb("Post an element message named dlinfer for each processed frame with its results: objects (label, label-id, confidence, x-min, y-min, x-max, y-max in frame pixels, unlike the normalised 0..1 edges of the ROI meta's detection params), classes, or tensor names and sizes")
-                    .default_value(DEFAULT_POST_MESSAGES)
-                    .mutable_playing()
-                    .build(),
-            ]);
-            specs
-        });
-        PROPERTIES.as_ref()
-    }
-
-    fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
-        if refuse_while_running(self.obj().upcast_ref(), pspec) {
-            return;
-        }
-        let mut settings = lock(&self.settings);
-        if set_model_property(self.obj().upcast_ref(), &mut settings.model, pspec, value) {
-            return;
-        }
-        let path = |value: &glib::Value| {
-            value
-                .get::<Option<String>>()
-                .expect("type checked upstream")
-                .filter(|s| !s.is_empty())
-                .map(PathBuf::from)
-        };
-        match pspec.name() {
-            "decoder" => settings.decoder = value.get().expect("type checked upstream"),
-            "labels-file" => settings.labels_file = path(value),
-            "confidence-threshold" => {
-                settings.confidence_threshold = value.get().expect("type checked upstream")
-            }
-            "iou-threshold" => settings.iou_threshold = value.get().expect("type checked upstream"),
-            "max-detections" => {
-                settings.max_detections = value.get().expect("type checked upstream")
-            }
-            "inference-interval" => {
-                settings.inference_interval = value.get().expect("type checked upstream")
-            }
-            "post-messages" => settings.post_messages = value.get().expect("type checked upstream"),
-            "top-k" => settings.top_k = value.get().expect("type checked upstream"),
-            "softmax" => settings.softmax = value.get().expect("type checked upstream"),
-            "normalize" => settings.normalize = value.get().expect("type checked upstream"),
-            "async-inference" => {
-                settings.async_inference = value.get().expect("type checked upstream")
-            }
-            _ => unimplemented!(),
-        }
-    }
-
-    fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
-        if pspec.name() == "active-provider" {
-            return self.active_provider();
-        }
-        if pspec.name() == "model-info" {
-            return lock(&self.model_info).clone().to_value();
-        }
-        let settings = lock(&self.settings);
-        if let Some(value) = settings.model.property(pspec.name()) {
-            return value;
-        }
-        match pspec.name() {
-            "decoder" => settings.decoder.to_value(),
-            "labels-file" => settings
-                .labels_file
-                .as_ref()
-                .map(|p| p.to_string_lossy().into_owned())
-                .to_value(),
-            "confidence-threshold" => settings.confidence_threshold.to_value(),
-            "iou-threshold" => settings.iou_threshold.to_value(),
-            "max-detections" => settings.max_detections.to_value(),
-            "inference-interval" => settings.inference_interval.to_value(),
-            "post-messages" => settings.post_messages.to_value(),
-            "top-k" => settings.top_k.to_value(),
-            "softmax" => settings.softmax.to_value(),
-            "normalize" => settings.normalize.to_value(),
-            "async-inference" => settings.async_inference.to_value(),
-            _ => unimplemented!(),
-        }
-    }
-}
-
-impl GstObjectImpl for DlInfer {}
+model_object_impl!(DlInfer, param_specs);
 
 impl ElementImpl for DlInfer {
     fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
@@ -645,16 +424,14 @@ impl BaseTransformImpl for DlInfer {
     const TRANSFORM_IP_ON_PASSTHROUGH: bool = false;
 
     fn start(&self) -> Result<(), gst::ErrorMessage> {
-        let settings = lock(&self.settings).clone();
-        let state = self.prepare(&settings)?;
-        *lock(&self.state) = Some(state);
+        self.model_start()?;
         // `gst-launch-1.0 -v` prints what was decided.
         self.obj().notify("model-info");
         Ok(())
     }
 
     fn stop(&self) -> Result<(), gst::ErrorMessage> {
-        *lock(&self.state) = None;
+        self.model_stop();
         Ok(())
     }
 

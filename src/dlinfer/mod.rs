@@ -5,6 +5,7 @@ use gst::glib;
 use gst::prelude::*;
 
 mod imp;
+mod settings;
 
 glib::wrapper! {
     /// Runs an ONNX model on frames; results ride on the buffers as metadata.

@@ -31,13 +31,13 @@ use gst_base::subclass::prelude::*;
 use gst_video::prelude::*;
 use gst_video::subclass::prelude::*;
 
+use crate::frame::{FrameMut, PixelFormat};
 use crate::meta::DetectedObject;
 use crate::meta::{read_classification, read_detections};
 use crate::overlay::{
-    FrameMut, PixelRect, Rgb, TextRenderer, blur_rect, class_color, contrast_text_color,
-    draw_keypoints, draw_polygon, draw_rect_outline, label_position, pixelate_rect, tint_mask,
+    DrawRect, Rgb, TextRenderer, blur_rect, class_color, contrast_text_color, draw_keypoints,
+    draw_polygon, draw_rect_outline, label_position, pixelate_rect, tint_mask,
 };
-use crate::preprocess::PixelFormat;
 use crate::video::{FORMATS, frame_mut, pixel_format};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -113,7 +113,7 @@ fn label_size(font_size: u32, frame_height: usize) -> f32 {
 }
 
 /// Anonymisation strength unless `block-size` is set: 1/8 of the box's longer side.
-fn anonymise_size(block_size: u32, rect: &PixelRect) -> usize {
+fn anonymise_size(block_size: u32, rect: &DrawRect) -> usize {
     if block_size > 0 {
         block_size as usize
     } else {
@@ -283,8 +283,8 @@ impl VideoFilterImpl for DlOverlay {
             pixel_format(frame.format()).ok_or(gst::FlowError::NotNegotiated)?;
         let font = lock(&self.font).clone().filter(|_| settings.draw_labels);
         let mut canvas = frame_mut(frame, format);
-        if let Err(why) = canvas.check() {
-            gst::warning!(CAT, imp = self, "frame not drawn: {}", why);
+        if let Err(why) = canvas.check_planes() {
+            gst::warning!(CAT, imp = self, "{:?} frame not drawn: {}", format, why);
             return Ok(gst::FlowSuccess::Ok);
         }
         let text_px = label_size(settings.font_size, height as usize);
@@ -303,11 +303,11 @@ impl VideoFilterImpl for DlOverlay {
                     contrast_text_color(color),
                     color,
                 );
-                y += font.measure(&text, text_px).1 as i64 + 2;
+                y += font.measure(&text, text_px).height as i64 + 2;
             }
         }
         for object in &objects {
-            let rect = PixelRect::new(
+            let rect = DrawRect::new(
                 object.x_min.round() as i64,
                 object.y_min.round() as i64,
                 (object.x_max - object.x_min).round() as i64,

@@ -62,35 +62,30 @@ use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex};
 
 use gst::glib;
-use gst::prelude::*;
 use gst::subclass::prelude::*;
 use gst_base::prelude::*;
-use gst_base::subclass::base_transform::{
-    GenerateOutputSuccess, InputBuffer, PrepareOutputBufferSuccess,
-};
+use gst_base::subclass::base_transform::GenerateOutputSuccess;
 use gst_base::subclass::prelude::*;
-use gst_video::prelude::*;
 
-use crate::decode::OutputView;
-use crate::element_support::{
-    filter_pad_templates, lock, refuse_while_running, set_model_property,
-};
+use super::settings::{Settings, param_specs};
+use crate::element_support::{filter_pad_templates, lock};
+use crate::frame::{PixelFormat, Size};
 use crate::frame_output::{
-    FrameMutView, FrameRegion, MaskMode, MaskWriter, OutputMapping, TileBlender, TilePlan,
-    extract_tile_layout, frame_dims_from_shape, normalize_min_max, write_color_region,
+    FrameRegion, OutputGeometry, OutputMapping, Renderer, Tiler, frame_dims_of_output,
+    input_formats, output_formats,
 };
-use crate::inference::batch_runner::InputSlot;
-use crate::inference::results::select_output;
-use crate::inference::{BatchRunner, Batcher, FrameDecoder, InferenceError, Released};
+use crate::inference::{BatchRunner, Batcher, OutputPicker, Released, probe_output_shape};
 use crate::meta::carry::{MetaCarry, PictureMapping, add_scaled_meta, meta_carry};
-use crate::model::InputElement;
+
 use crate::model_core::ModelCore;
-use crate::model_element::{CoreOf, ModelElement, ReleasedOf};
-use crate::model_settings::{ModelPropertyDocs, ModelSettings, OpenedModel, model_param_specs};
-use crate::preprocess::{FrameMapping, PixelFormat, Preprocessor, ScaleMode, TensorLayout};
-use crate::props::{InputColorChoice, MaskModeChoice, ScaleModeChoice, nick};
-use crate::video::{frame_view, pixel_format, running_time_ns, video_formats};
-use gst_video::VideoFormat;
+use crate::model_element::{CoreOf, ModelElement, ReleasedOf, model_object_impl};
+use crate::model_settings::OpenedModel;
+use crate::preprocess::{Preprocessor, ScaleMode};
+
+use crate::video::{frame_view, pixel_format, running_time_ns, video_formats_of};
+
+mod caps;
+mod output;
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
@@ -100,120 +95,18 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     )
 });
 
-const DEFAULT_OUTPUT_SCALE: f32 = 255.0;
-const DEFAULT_OUTPUT_OFFSET: f32 = 0.0;
-const DEFAULT_BACKGROUND: u32 = 0xff00ff00;
-const DEFAULT_TILE_OVERLAP: u32 = 32;
-
-#[derive(Debug, Clone)]
-struct Settings {
-    model: ModelSettings,
-    output_scale: f32,
-    output_offset: f32,
-    output_color: InputColorChoice,
-    normalize_output: bool,
-    mask_mode: MaskModeChoice,
-    background_color: u32,
-    tile_size: u32,
-    tile_overlap: u32,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Self {
-            model: ModelSettings::default(),
-            output_scale: DEFAULT_OUTPUT_SCALE,
-            output_offset: DEFAULT_OUTPUT_OFFSET,
-            output_color: InputColorChoice::default(),
-            normalize_output: false,
-            mask_mode: MaskModeChoice::default(),
-            background_color: DEFAULT_BACKGROUND,
-            tile_size: 0,
-            tile_overlap: DEFAULT_TILE_OVERLAP,
-        }
-    }
-}
-
-/// How dltransform uses the shared model properties.
-const MODEL_DOCS: ModelPropertyDocs = ModelPropertyDocs {
-    automatic_size: "the frame size (set it for models that need multiples of 8 or 32)",
-    output_name: "The model output that becomes the frame; unset: the first output",
-    batch: "Frames (or tiles) run together; frames are held until the batch is full (a partial batch runs at EOS)",
-    scale_mode: "How a frame is fitted into the model input; with letterbox the output is the picture without the bars; masks always cover the whole frame; no effect with tile-size",
-};
-
-/// What the model makes of frames of one size.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Geometry {
-    /// The size of one model run's input (a tile's when tiling).
-    model_input: (usize, usize),
-    /// Channels of the chosen output: 3 (a picture) or 1 (a mask).
-    channels: usize,
-    /// The size of one model run's output (a tile's when tiling).
-    model_output: (usize, usize),
-    /// The part of a 3-channel output that becomes the output frame: the
-    /// picture without the bars with `scale-mode=letterbox`, else the whole
-    /// output (what the model saw).
-    picture: FrameRegion,
-    /// The output frame size.
-    output_frame: (usize, usize),
-    /// Upscale factor of a tiled model (output tile / input tile).
-    tile_scale: usize,
-}
-
-/// Turns one frame's output into an output frame.
-struct Renderer {
+/// The negotiated input and output frames.
+struct Formats {
     in_info: gst_video::VideoInfo,
     out_info: gst_video::VideoInfo,
     in_format: PixelFormat,
     out_format: PixelFormat,
-    mapping: OutputMapping,
-    /// The part of a 3-channel output written (see [`Geometry::picture`]).
-    picture: FrameRegion,
-    mask_mode: MaskMode,
-    normalize: bool,
-    mask_writer: MaskWriter,
-    normalized: Vec<f32>,
-}
-
-struct Tiling {
-    plan: TilePlan,
-    blender: TileBlender,
-    /// The whole frame, preprocessed, tiles are cut from.
-    frame_tensor: Vec<f32>,
-}
-
-/// The output a frame's run gave, copied out of the run, to render.
-pub(crate) struct FrameOutput {
-    shape: Vec<usize>,
-    data: Vec<f32>,
-}
-
-/// Picks the output that becomes the frame (`output-name`, else the first).
-pub(crate) struct OutputPicker {
-    output_name: Option<String>,
-}
-
-impl FrameDecoder for OutputPicker {
-    type Results = FrameOutput;
-
-    fn decode(
-        &self,
-        outputs: &[OutputView<'_>],
-        _mapping: &FrameMapping,
-    ) -> Result<FrameOutput, InferenceError> {
-        let output = select_output(outputs, self.output_name.as_deref(), &[])
-            .map_err(InferenceError::Decode)?;
-        Ok(FrameOutput {
-            shape: output.shape.to_vec(),
-            data: output.data.to_vec(),
-        })
-    }
 }
 
 struct Negotiated {
+    formats: Formats,
     renderer: Renderer,
-    tiling: Option<Tiling>,
+    tiler: Option<Tiler>,
     /// Where the input picture lands in the output frame.
     picture: PictureMapping,
 }
@@ -228,7 +121,7 @@ struct MetaCarrier {
 
 pub(crate) struct State {
     core: CoreOf<DlTransform>,
-    geometries: HashMap<(usize, usize), Geometry>,
+    geometries: HashMap<Size, OutputGeometry>,
     negotiated: Option<Negotiated>,
     /// Realtime mode: frames run and dropped, for QoS messages.
     processed: u64,
@@ -244,158 +137,185 @@ pub struct DlTransform {
     meta_carrier: Mutex<Option<MetaCarrier>>,
 }
 
-/// Input formats: everything the preprocessing reads but GRAY8.
-fn input_formats() -> Vec<VideoFormat> {
-    video_formats(|p| p != PixelFormat::Gray8)
-}
-
-/// Output formats, in order of preference: packed RGB with 3 or 4 bytes
-/// (colour first), and GRAY8 for masks.
-fn output_formats() -> Vec<VideoFormat> {
-    video_formats(|p| {
-        matches!(
-            p,
-            PixelFormat::Rgb
-                | PixelFormat::Bgr
-                | PixelFormat::Rgba
-                | PixelFormat::Bgra
-                | PixelFormat::Rgbx
-                | PixelFormat::Bgrx
-                | PixelFormat::Gray8
-        )
-    })
-}
-
-/// The formats a mask mode can read (alpha and cutout read the input's pixels
-/// as packed RGB) and write.
-fn formats_for(
-    mask_mode: MaskModeChoice,
-    channels: Option<usize>,
-) -> (Vec<VideoFormat>, Vec<VideoFormat>) {
-    let all_in = input_formats();
-    let packed_in = video_formats(|p| !p.is_yuv() && p != PixelFormat::Gray8);
-    let all_out = output_formats();
-    let color_out: Vec<VideoFormat> = all_out
-        .iter()
-        .copied()
-        .filter(|f| *f != VideoFormat::Gray8)
-        .collect();
-    let alpha_out = vec![VideoFormat::Rgba, VideoFormat::Bgra];
-    match (channels, mask_mode) {
-        (Some(3), _) => (all_in, color_out),
-        (_, MaskModeChoice::Alpha) => (packed_in, alpha_out),
-        (_, MaskModeChoice::Cutout) => (packed_in, color_out),
-        (_, MaskModeChoice::Gray) => (all_in, all_out),
-    }
-}
-
-impl Renderer {
-    /// Writes one frame's output (`shape` per frame, batch removed) into `outbuf`.
-    fn render(
-        &mut self,
-        output: &OutputView<'_>,
-        layout: TensorLayout,
-        input: &gst::BufferRef,
-        outbuf: &mut gst::BufferRef,
-    ) -> Result<(), String> {
-        let with_batch: Vec<i64> = std::iter::once(1)
-            .chain(output.shape.iter().map(|&d| d as i64))
-            .collect();
-        let (channels, height, width) =
-            frame_dims_from_shape(&with_batch, layout).map_err(|e| e.to_string())?;
-        let mut data = output.data;
-        if self.normalize {
-            self.normalized.clear();
-            self.normalized.extend_from_slice(data);
-            normalize_min_max(&mut self.normalized);
-            data = &self.normalized;
-        }
-        let mut out_frame =
-            gst_video::VideoFrameRef::from_buffer_ref_writable(outbuf, &self.out_info)
-                .map_err(|_| "cannot map the output frame".to_string())?;
-        let stride = out_frame.plane_stride()[0].max(0) as usize;
-        let mut out = FrameMutView {
-            format: self.out_format,
-            width: self.out_info.width() as usize,
-            height: self.out_info.height() as usize,
-            data: out_frame
-                .plane_data_mut(0)
-                .map_err(|_| "cannot write the output frame".to_string())?,
-            stride,
-        };
-        let mapping = OutputMapping {
-            layout,
-            ..self.mapping
-        };
-        if channels == 1 {
-            let needs_input = !matches!(self.mask_mode, MaskMode::Gray);
-            let in_frame = if needs_input {
-                Some(
-                    gst_video::VideoFrameRef::from_buffer_ref_readable(input, &self.in_info)
-                        .map_err(|_| "cannot map the input frame".to_string())?,
-                )
-            } else {
-                None
-            };
-            let in_view = in_frame.as_ref().map(|f| frame_view(f, self.in_format));
-            self.mask_writer
-                .write(
-                    data,
-                    (height, width),
-                    &mapping,
-                    self.mask_mode,
-                    in_view.as_ref(),
-                    &mut out,
-                )
-                .map_err(|e| e.to_string())
-        } else {
-            // The same rectangle the caps were sized by: the output frame
-            // has exactly its size.
-            let shown = self.picture.pixels_in((width, height));
-            write_color_region(data, (channels, height, width), shown, &mapping, &mut out)
-                .map_err(|e| e.to_string())
-        }
-    }
-}
-
 impl DlTransform {
+    /// What the model makes of frames of `frame` size (cached per size).
+    fn geometry(
+        &self,
+        state: &mut State,
+        settings: &Settings,
+        frame: Size,
+    ) -> Result<OutputGeometry, String> {
+        if let Some(geometry) = state.geometries.get(&frame) {
+            return Ok(*geometry);
+        }
+        let tiled = settings.tile_size > 0;
+        let model_input = if tiled {
+            OutputGeometry::tile_input(frame, settings.tile_size as usize)
+        } else {
+            state
+                .core
+                .input
+                .resolve_size(settings.model.requested_size(), frame, 1)?
+        };
+        let picker = OutputPicker {
+            output_name: settings.model.output_name.clone(),
+        };
+        let shape = probe_output_shape(
+            state.core.session.clone(),
+            state.core.input.clone(),
+            model_input,
+            &picker,
+        )
+        .map_err(|e| e.to_string())?;
+        let output =
+            frame_dims_of_output(&shape, state.core.input.layout).map_err(|e| e.to_string())?;
+        let geometry = OutputGeometry::new(
+            frame,
+            model_input,
+            output,
+            tiled,
+            settings.model.scale_mode.into(),
+        )
+        .map_err(|e| e.to_string())?;
+        gst::info!(
+            CAT,
+            imp = self,
+            "frames {}: model input {}, output {:?}",
+            frame,
+            model_input,
+            geometry
+        );
+        state.geometries.insert(frame, geometry);
+        Ok(geometry)
+    }
+
+    fn negotiate(
+        &self,
+        state: &mut State,
+        in_info: &gst_video::VideoInfo,
+        out_info: &gst_video::VideoInfo,
+    ) -> Result<Negotiated, String> {
+        let settings = lock(&self.settings).clone();
+        let frame = Size::new(in_info.width() as usize, in_info.height() as usize);
+        let geometry = self.geometry(state, &settings, frame)?;
+        let in_format = pixel_format(in_info.format())
+            .filter(|p| *p != PixelFormat::Gray8)
+            .ok_or_else(|| {
+                format!(
+                    "unsupported input format {:?}; put videoconvert before dltransform",
+                    in_info.format()
+                )
+            })?;
+        let out_format = pixel_format(out_info.format())
+            .ok_or_else(|| format!("unsupported output format {:?}", out_info.format()))?;
+        let tiled = settings.tile_size > 0;
+        // Tiling preprocesses the whole frame at its own size; tiles are cut from it.
+        let preprocessed = if tiled { frame } else { geometry.model_input };
+        let mut spec = settings
+            .model
+            .preprocess_spec(&state.core.input, preprocessed, in_info, 0);
+        if tiled {
+            spec.scale_mode = ScaleMode::Stretch;
+        }
+        let preprocessor = Preprocessor::new(in_format, frame, &spec).map_err(|e| e.to_string())?;
+        let runner = BatchRunner::new(
+            state.core.session.clone(),
+            state.core.input.clone(),
+            geometry.model_input,
+            state.core.batch_size,
+        );
+        let tiler = if tiled {
+            let tiler = Tiler::new(
+                frame,
+                settings.tile_size as usize,
+                settings.tile_overlap as usize,
+                geometry.tile_scale,
+                state.core.input.layout,
+            )
+            .map_err(|e| e.to_string())?;
+            Some(tiler)
+        } else {
+            None
+        };
+        // A mask is laid over the frame as the frame was laid into the model
+        // input (tiles are blended back into the whole frame already).
+        let mask_region = if tiled {
+            FrameRegion::whole()
+        } else {
+            FrameRegion::from_mapping(&preprocessor.mapping(), geometry.model_input)
+        };
+        let renderer = Renderer::new(
+            OutputMapping {
+                scale: settings.output_scale,
+                offset: settings.output_offset,
+                channel_order: settings.output_color.into(),
+                layout: state.core.input.layout,
+            },
+            geometry.picture,
+            mask_region,
+            settings
+                .mask_mode
+                .with_background(settings.background_color),
+            settings.normalize_output,
+        );
+        let output = Size::new(out_info.width() as usize, out_info.height() as usize);
+        let picture = if geometry.channels == 1 || tiled {
+            // Masks come out over the input frame; tiles make k times the frame.
+            PictureMapping::whole_frame(frame, output)
+        } else {
+            PictureMapping::through_model(
+                &preprocessor.mapping(),
+                geometry.model_input,
+                geometry.model_output,
+                geometry.picture.pixels_in(geometry.model_output),
+            )
+        };
+        // Frames are rendered on the streaming thread, where their output
+        // buffers come from: no worker thread.
+        let batcher = Batcher::new(runner, preprocessor.mapping(), state.core.batch_size, false)
+            .map_err(|e| e.to_string())?;
+        state.core.negotiate(preprocessor, batcher);
+        Ok(Negotiated {
+            formats: Formats {
+                in_info: in_info.clone(),
+                out_info: out_info.clone(),
+                in_format,
+                out_format,
+            },
+            renderer,
+            tiler,
+            picture,
+        })
+    }
+}
+
+#[glib::object_subclass]
+impl ObjectSubclass for DlTransform {
+    const NAME: &'static str = "GstDlTransform";
+    type Type = super::DlTransform;
+    type ParentType = gst_base::BaseTransform;
+}
+
+impl ModelElement for DlTransform {
+    type Settings = Settings;
+    type Frame = gst::Buffer;
+    type Decoder = OutputPicker;
+    type State = State;
+
+    fn settings(&self) -> &Mutex<Settings> {
+        &self.settings
+    }
+
     fn prepare(&self, settings: &Settings) -> Result<State, gst::ErrorMessage> {
         let settings_error =
             |msg: String| gst::error_msg!(gst::LibraryError::Settings, ("{}", msg));
         let OpenedModel { session, input, .. } = self.open_model(&settings.model)?;
         let model = settings.model.path.clone().unwrap_or_default();
-        if settings.tile_size > 0 {
-            if input.width.is_some() || input.height.is_some() {
-                return Err(settings_error(format!(
-                    "tile-size needs a fully convolutional model (dynamic height and width), but {} has input {}; unset tile-size",
-                    model.display(),
-                    input.shape_text()
-                )));
-            }
-            if input.element != InputElement::F32 {
-                return Err(settings_error(
-                    "tile-size needs a float32 model input".to_string(),
-                ));
-            }
-            if settings.tile_overlap >= settings.tile_size {
-                return Err(settings_error(format!(
-                    "tile-overlap={} must be smaller than tile-size={}; lower tile-overlap or raise tile-size",
-                    settings.tile_overlap, settings.tile_size
-                )));
-            }
-            if settings.model.scale_mode != ScaleModeChoice::Stretch {
-                // Tiles are cut from the frame at its own size: nothing is
-                // scaled, so there are no bars to add and no edges to cut.
-                gst::element_imp_warning!(
-                    self,
-                    gst::LibraryError::Settings,
-                    (
-                        "scale-mode={} has no effect with tile-size: tiles are cut from the frame at its own size; \
-                         unset scale-mode, or unset tile-size to scale the frame to the model input",
-                        nick(settings.model.scale_mode)
-                    )
-                );
-            }
+        let tiling_warning = settings
+            .check_tiling(&input, &model)
+            .map_err(settings_error)?;
+        if let Some(warning) = tiling_warning {
+            gst::element_imp_warning!(self, gst::LibraryError::Settings, ("{}", warning));
         }
         gst::info!(
             CAT,
@@ -415,374 +335,6 @@ impl DlTransform {
             dropped: 0,
         })
     }
-
-    /// The model's output for frames of `frame` size, learned by running it
-    /// once on a blank input (cached per size).
-    fn geometry(
-        &self,
-        state: &mut State,
-        settings: &Settings,
-        frame: (usize, usize),
-    ) -> Result<Geometry, String> {
-        if let Some(geometry) = state.geometries.get(&frame) {
-            return Ok(*geometry);
-        }
-        let tile = settings.tile_size as usize;
-        let model_input = if tile > 0 {
-            (tile.min(frame.0), tile.min(frame.1))
-        } else {
-            state
-                .core
-                .input
-                .resolve_size(settings.model.requested_size(), frame, 1)?
-        };
-        let mut runner = BatchRunner::new(
-            state.core.session.clone(),
-            state.core.input.clone(),
-            model_input.0,
-            model_input.1,
-            1,
-        );
-        match runner.slot(0) {
-            InputSlot::F32(slot) => slot.fill(0.0),
-            InputSlot::U8(slot) => slot.fill(0),
-        }
-        let layout = state.core.input.layout;
-        let wanted = settings.model.output_name.clone();
-        let mut dims = Err("the model produced no outputs".to_string());
-        runner
-            .run(1, |_, outputs| {
-                dims = select_output(outputs, wanted.as_deref(), &[]).and_then(|output| {
-                    let with_batch: Vec<i64> = std::iter::once(1)
-                        .chain(output.shape.iter().map(|&d| d as i64))
-                        .collect();
-                    frame_dims_from_shape(&with_batch, layout).map_err(|e| e.to_string())
-                });
-            })
-            .map_err(|e| e.to_string())?;
-        let (channels, out_h, out_w) = dims?;
-        if channels != 1 && channels != 3 {
-            return Err(format!(
-                "the model's output has {channels} channels ({out_w}x{out_h}); dltransform needs 3 (a picture) or 1 (a mask); set output-name to pick another output"
-            ));
-        }
-        let tile_scale = if tile > 0 {
-            if out_w % model_input.0 != 0
-                || out_h % model_input.1 != 0
-                || out_w / model_input.0 != out_h / model_input.1
-            {
-                return Err(format!(
-                    "tiling needs an output that is a whole multiple of its input, but a {}x{} tile gave {out_w}x{out_h}",
-                    model_input.0, model_input.1
-                ));
-            }
-            out_w / model_input.0
-        } else {
-            1
-        };
-        // Letterboxing a picture keeps its aspect ratio: the output is that
-        // picture, the bars cut away. Tiles are never scaled, so never have bars.
-        let picture = if channels == 3
-            && tile == 0
-            && settings.model.scale_mode == ScaleModeChoice::Letterbox
-        {
-            let placement = FrameMapping::for_placement(ScaleMode::Letterbox, frame, model_input)
-                .map_err(|e| e.to_string())?;
-            FrameRegion::from_mapping(&placement, model_input)
-        } else {
-            FrameRegion::whole()
-        };
-        let output_frame = match (channels, tile > 0) {
-            (1, _) => frame,
-            (_, true) => (frame.0 * tile_scale, frame.1 * tile_scale),
-            (_, false) => picture.pixels_in((out_w, out_h)).size(),
-        };
-        let geometry = Geometry {
-            model_input,
-            channels,
-            model_output: (out_w, out_h),
-            picture,
-            output_frame,
-            tile_scale,
-        };
-        gst::info!(
-            CAT,
-            imp = self,
-            "frames {}x{}: model input {:?}, output {:?}",
-            frame.0,
-            frame.1,
-            model_input,
-            geometry
-        );
-        state.geometries.insert(frame, geometry);
-        Ok(geometry)
-    }
-
-    fn negotiate(
-        &self,
-        state: &mut State,
-        in_info: &gst_video::VideoInfo,
-        out_info: &gst_video::VideoInfo,
-    ) -> Result<Negotiated, String> {
-        let settings = lock(&self.settings).clone();
-        let frame = (in_info.width() as usize, in_info.height() as usize);
-        let geometry = self.geometry(state, &settings, frame)?;
-        let in_format = pixel_format(in_info.format())
-            .filter(|p| *p != PixelFormat::Gray8)
-            .ok_or_else(|| {
-                format!(
-                    "unsupported input format {:?}; put videoconvert before dltransform",
-                    in_info.format()
-                )
-            })?;
-        let out_format = pixel_format(out_info.format())
-            .ok_or_else(|| format!("unsupported output format {:?}", out_info.format()))?;
-        let tiled = settings.tile_size > 0;
-        // Tiling preprocesses the whole frame at its own size; tiles are cut from it.
-        let (pre_w, pre_h) = if tiled { frame } else { geometry.model_input };
-        let mut spec =
-            settings
-                .model
-                .preprocess_spec(&state.core.input, (pre_w, pre_h), in_info, 0);
-        if tiled {
-            spec.scale_mode = ScaleMode::Stretch;
-        }
-        let preprocessor =
-            Preprocessor::new(in_format, frame.0, frame.1, &spec).map_err(|e| e.to_string())?;
-        let runner = BatchRunner::new(
-            state.core.session.clone(),
-            state.core.input.clone(),
-            geometry.model_input.0,
-            geometry.model_input.1,
-            state.core.batch_size,
-        );
-        let tiling = if tiled {
-            let plan = TilePlan::new(
-                frame.0,
-                frame.1,
-                settings.tile_size as usize,
-                settings.tile_overlap as usize,
-                geometry.tile_scale,
-            )
-            .map_err(|e| e.to_string())?;
-            Some(Tiling {
-                blender: TileBlender::new(plan.clone()),
-                plan,
-                frame_tensor: vec![0.0; 3 * frame.0 * frame.1],
-            })
-        } else {
-            None
-        };
-        let background = settings.background_color;
-        let mask_mode = match settings.mask_mode {
-            MaskModeChoice::Gray => MaskMode::Gray,
-            MaskModeChoice::Alpha => MaskMode::Alpha,
-            MaskModeChoice::Cutout => MaskMode::Cutout {
-                background: [
-                    (background >> 16) as u8,
-                    (background >> 8) as u8,
-                    background as u8,
-                ],
-            },
-        };
-        // A mask is laid over the frame as the frame was laid into the model
-        // input (tiles are blended back into the whole frame already).
-        let mask_region = if tiled {
-            FrameRegion::whole()
-        } else {
-            FrameRegion::from_mapping(&preprocessor.mapping(), geometry.model_input)
-        };
-        let renderer = Renderer {
-            in_info: in_info.clone(),
-            out_info: out_info.clone(),
-            in_format,
-            out_format,
-            mapping: OutputMapping {
-                scale: settings.output_scale,
-                offset: settings.output_offset,
-                channel_order: settings.output_color.into(),
-                layout: state.core.input.layout,
-            },
-            picture: geometry.picture,
-            mask_mode,
-            normalize: settings.normalize_output,
-            mask_writer: MaskWriter::for_region(mask_region),
-            normalized: Vec::new(),
-        };
-        let output = (out_info.width(), out_info.height());
-        let picture = if geometry.channels == 1 || tiled {
-            // Masks come out over the input frame; tiles make k times the frame.
-            PictureMapping::whole_frame((in_info.width(), in_info.height()), output)
-        } else {
-            PictureMapping::through_model(
-                &preprocessor.mapping(),
-                geometry.model_input,
-                geometry.model_output,
-                geometry.picture.pixels_in(geometry.model_output),
-            )
-        };
-        // Frames are rendered on the streaming thread, where their output
-        // buffers come from: no worker thread.
-        let batcher = Batcher::new(runner, preprocessor.mapping(), state.core.batch_size, false)
-            .map_err(|e| e.to_string())?;
-        state.core.negotiate(preprocessor, batcher);
-        Ok(Negotiated {
-            renderer,
-            tiling,
-            picture,
-        })
-    }
-
-    fn stream_error(&self, what: &str, why: impl std::fmt::Display) -> gst::FlowError {
-        gst::element_imp_error!(self, gst::StreamError::Failed, ("{}: {}", what, why));
-        gst::FlowError::Error
-    }
-
-    /// An output buffer for `input` from the negotiated pool, with its timestamps.
-    fn output_buffer(&self, input: &gst::Buffer) -> Result<gst::Buffer, gst::FlowError> {
-        match self.parent_prepare_output_buffer(InputBuffer::Readable(input.as_ref()))? {
-            PrepareOutputBufferSuccess::Buffer(buffer) => Ok(buffer),
-            PrepareOutputBufferSuccess::InputBuffer => {
-                Err(self.stream_error("Cannot allocate an output frame", "in-place output"))
-            }
-        }
-    }
-
-    /// Runs one frame tile by tile and blends the tiles into its output.
-    fn run_tiled(
-        &self,
-        state: &mut State,
-        input: &gst::Buffer,
-    ) -> Result<gst::Buffer, gst::FlowError> {
-        let wanted = lock(&self.settings).model.output_name.clone();
-        let layout = state.core.input.layout;
-        let per_run = state.core.batch_size;
-        let negotiated = state
-            .negotiated
-            .as_mut()
-            .ok_or(gst::FlowError::NotNegotiated)?;
-        let Negotiated {
-            renderer, tiling, ..
-        } = negotiated;
-        let (preprocessor, batcher) = state
-            .core
-            .negotiated_parts()
-            .ok_or(gst::FlowError::NotNegotiated)?;
-        let runner = batcher.runner();
-        let tiling = tiling.as_mut().ok_or(gst::FlowError::NotNegotiated)?;
-        {
-            let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(
-                input.as_ref(),
-                &renderer.in_info,
-            )
-            .map_err(|_| self.stream_error("Cannot map a frame", "readable"))?;
-            preprocessor
-                .run_f32(
-                    &frame_view(&frame, renderer.in_format),
-                    &mut tiling.frame_tensor,
-                )
-                .map_err(|e| self.stream_error("Cannot preprocess a frame", e))?;
-        }
-        let (frame_w, frame_h) = tiling.plan.frame_size();
-        let tiles: Vec<_> = tiling.plan.tiles().to_vec();
-        tiling.blender.reset();
-        for (chunk_index, chunk) in tiles.chunks(per_run).enumerate() {
-            for (slot, tile) in chunk.iter().enumerate() {
-                let InputSlot::F32(out) = runner.slot(slot) else {
-                    return Err(gst::FlowError::NotNegotiated);
-                };
-                extract_tile_layout(
-                    &tiling.frame_tensor,
-                    (3, frame_h, frame_w),
-                    layout,
-                    tile,
-                    out,
-                )
-                .map_err(|e| self.stream_error("Cannot cut a tile", e))?;
-            }
-            let mut failure = None;
-            runner
-                .run(chunk.len(), |slot, views| {
-                    let added = select_output(views, wanted.as_deref(), &[]).and_then(|view| {
-                        let channels = if layout == TensorLayout::Nchw {
-                            view.shape.first()
-                        } else {
-                            view.shape.last()
-                        };
-                        tiling
-                            .blender
-                            .add_tile_layout(
-                                chunk_index * per_run + slot,
-                                view.data,
-                                channels.copied().unwrap_or(1),
-                                layout,
-                            )
-                            .map_err(|e| e.to_string())
-                    });
-                    if let Err(why) = added {
-                        failure.get_or_insert(why);
-                    }
-                })
-                .map_err(|why| self.stream_error("Inference failed", why))?;
-            if let Some(why) = failure {
-                return Err(self.stream_error("Cannot blend a tile", why));
-            }
-        }
-        let (channels, out_h, out_w) = tiling.blender.output_shape();
-        let blended = tiling
-            .blender
-            .finish()
-            .map_err(|e| self.stream_error("Cannot blend the tiles", e))?;
-        let shape = [channels, out_h, out_w];
-        let view = OutputView {
-            name: "tiled",
-            shape: &shape,
-            data: blended,
-        };
-        let mut outbuf = self.output_buffer(input)?;
-        renderer
-            .render(&view, TensorLayout::Nchw, input, outbuf.make_mut())
-            .map_err(|e| self.stream_error("Cannot turn the model's output into a frame", e))?;
-        Ok(outbuf)
-    }
-
-    fn post_dropped(
-        &self,
-        buffer: &gst::Buffer,
-        running_time: Option<u64>,
-        processed: u64,
-        dropped: u64,
-    ) {
-        let segment = self.obj().segment();
-        let stream_time = segment
-            .downcast_ref::<gst::ClockTime>()
-            .and_then(|s| buffer.pts().and_then(|pts| s.to_stream_time(pts)));
-        let message = gst::message::Qos::builder(false)
-            .running_time(running_time.map(gst::ClockTime::from_nseconds))
-            .stream_time(stream_time)
-            .timestamp(buffer.pts())
-            .duration(buffer.duration())
-            .stats(
-                gst::format::Buffers::from_u64(processed),
-                gst::format::Buffers::from_u64(dropped),
-            )
-            .src(&*self.obj())
-            .build();
-        let _ = self.obj().post_message(message);
-    }
-}
-
-#[glib::object_subclass]
-impl ObjectSubclass for DlTransform {
-    const NAME: &'static str = "GstDlTransform";
-    type Type = super::DlTransform;
-    type ParentType = gst_base::BaseTransform;
-}
-
-impl ModelElement for DlTransform {
-    type Frame = gst::Buffer;
-    type Decoder = OutputPicker;
-    type State = State;
 
     fn model_state(&self) -> &Mutex<Option<State>> {
         &self.state
@@ -805,119 +357,26 @@ impl ModelElement for DlTransform {
         released: Vec<ReleasedOf<Self>>,
     ) -> Result<(), gst::FlowError> {
         let layout = state.core.input.layout;
-        let renderer = &mut state
+        let Negotiated {
+            formats, renderer, ..
+        } = state
             .negotiated
             .as_mut()
-            .ok_or(gst::FlowError::NotNegotiated)?
-            .renderer;
+            .ok_or(gst::FlowError::NotNegotiated)?;
         for Released { frame, results } in released {
             let Some(results) = results else {
                 continue;
             };
             let output = results.map_err(|e| self.core_failed(e.into()))?;
-            let view = OutputView {
-                name: "output",
-                shape: &output.shape,
-                data: &output.data,
-            };
-            let mut outbuf = self.output_buffer(&frame)?;
-            renderer
-                .render(&view, layout, &frame, outbuf.make_mut())
-                .map_err(|e| self.stream_error("Cannot turn the model's output into a frame", e))?;
+            let view = output.view();
+            let outbuf = self.render(renderer, formats, &view, layout, &frame)?;
             state.core.push_ready(outbuf);
         }
         Ok(())
     }
 }
 
-impl ObjectImpl for DlTransform {
-    fn constructed(&self) {
-        self.parent_constructed();
-        // Realtime by default: QoS events only come from sinks that sync to
-        // the clock and are late, where dropping beats falling behind.
-        self.obj().set_qos(true);
-    }
-
-    fn properties() -> &'static [glib::ParamSpec] {
-        static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
-            let mut specs = model_param_specs(&MODEL_DOCS);
-            specs.extend(vec![
-                glib::ParamSpecFloat::builder("output-scale")
-                    .nick("Output scale").blurb("pixel = value * output-scale + output-offset, clamped to 0..255 (255 for outputs in 0..1, 127.5 with offset 127.5 for -1..1)")
-                    .default_value(DEFAULT_OUTPUT_SCALE).mutable_ready().build(),
-                glib::ParamSpecFloat::builder("output-offset")
-                    .nick("Output offset").blurb("Added after output-scale; see output-scale")
-                    .default_value(DEFAULT_OUTPUT_OFFSET).mutable_ready().build(),
-                glib::ParamSpecEnum::builder_with_default("output-color", InputColorChoice::default())
-                    .nick("Output color").blurb("Channel order of a 3-channel model output").mutable_ready().build(),
-                glib::ParamSpecBoolean::builder("normalize-output")
-                    .nick("Normalize output").blurb("Min-max normalise each output to 0..1 before output-scale (U2-Net style masks)")
-                    .default_value(false).mutable_ready().build(),
-                glib::ParamSpecEnum::builder_with_default("mask-mode", MaskModeChoice::default())
-                    .nick("Mask mode").blurb("What a one-channel output (mask, depth) becomes, at the input frame's size").mutable_ready().build(),
-                glib::ParamSpecUInt::builder("background-color")
-                    .nick("Background color").blurb("mask-mode=cutout: the background as 0xAARRGGBB (alpha ignored)")
-                    .default_value(DEFAULT_BACKGROUND).mutable_ready().build(),
-                glib::ParamSpecUInt::builder("tile-size")
-                    .nick("Tile size").blurb("Run a fully convolutional model on tiles of this many pixels square, blended across seams; 0 = whole frames")
-                    .maximum(16384).mutable_ready().build(),
-                glib::ParamSpecUInt::builder("tile-overlap")
-                    .nick("Tile overlap").blurb("Pixels neighbouring tiles overlap by, cross-faded so seams do not show")
-                    .maximum(4096).default_value(DEFAULT_TILE_OVERLAP).mutable_ready().build(),
-            ]);
-            specs
-        });
-        PROPERTIES.as_ref()
-    }
-
-    fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
-        if refuse_while_running(self.obj().upcast_ref(), pspec) {
-            return;
-        }
-        let mut settings = lock(&self.settings);
-        if set_model_property(self.obj().upcast_ref(), &mut settings.model, pspec, value) {
-            return;
-        }
-        match pspec.name() {
-            "output-scale" => settings.output_scale = value.get().expect("type checked upstream"),
-            "output-offset" => settings.output_offset = value.get().expect("type checked upstream"),
-            "output-color" => settings.output_color = value.get().expect("type checked upstream"),
-            "normalize-output" => {
-                settings.normalize_output = value.get().expect("type checked upstream")
-            }
-            "mask-mode" => settings.mask_mode = value.get().expect("type checked upstream"),
-            "background-color" => {
-                settings.background_color = value.get().expect("type checked upstream")
-            }
-            "tile-size" => settings.tile_size = value.get().expect("type checked upstream"),
-            "tile-overlap" => settings.tile_overlap = value.get().expect("type checked upstream"),
-            _ => unimplemented!(),
-        }
-    }
-
-    fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
-        if pspec.name() == "active-provider" {
-            return self.active_provider();
-        }
-        let settings = lock(&self.settings);
-        if let Some(value) = settings.model.property(pspec.name()) {
-            return value;
-        }
-        match pspec.name() {
-            "output-scale" => settings.output_scale.to_value(),
-            "output-offset" => settings.output_offset.to_value(),
-            "output-color" => settings.output_color.to_value(),
-            "normalize-output" => settings.normalize_output.to_value(),
-            "mask-mode" => settings.mask_mode.to_value(),
-            "background-color" => settings.background_color.to_value(),
-            "tile-size" => settings.tile_size.to_value(),
-            "tile-overlap" => settings.tile_overlap.to_value(),
-            _ => unimplemented!(),
-        }
-    }
-}
-
-impl GstObjectImpl for DlTransform {}
+model_object_impl!(DlTransform, param_specs);
 
 impl ElementImpl for DlTransform {
     fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
@@ -935,10 +394,10 @@ impl ElementImpl for DlTransform {
     fn pad_templates() -> &'static [gst::PadTemplate] {
         static TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
             let sink = gst_video::VideoCapsBuilder::new()
-                .format_list(input_formats())
+                .format_list(video_formats_of(&input_formats()))
                 .build();
             let src = gst_video::VideoCapsBuilder::new()
-                .format_list(output_formats())
+                .format_list(video_formats_of(&output_formats()))
                 .build();
             filter_pad_templates(&sink, &src)
         });
@@ -953,14 +412,11 @@ impl BaseTransformImpl for DlTransform {
     const TRANSFORM_IP_ON_PASSTHROUGH: bool = false;
 
     fn start(&self) -> Result<(), gst::ErrorMessage> {
-        let settings = lock(&self.settings).clone();
-        let state = self.prepare(&settings)?;
-        *lock(&self.state) = Some(state);
-        Ok(())
+        self.model_start()
     }
 
     fn stop(&self) -> Result<(), gst::ErrorMessage> {
-        *lock(&self.state) = None;
+        self.model_stop();
         *lock(&self.meta_carrier) = None;
         Ok(())
     }
@@ -971,78 +427,7 @@ impl BaseTransformImpl for DlTransform {
         caps: &gst::Caps,
         filter: Option<&gst::Caps>,
     ) -> Option<gst::Caps> {
-        let settings = lock(&self.settings).clone();
-        let mut state = lock(&self.state);
-        let mut result = gst::Caps::new_empty();
-        for structure in caps.iter() {
-            let frame = match (
-                structure.get::<i32>("width"),
-                structure.get::<i32>("height"),
-            ) {
-                (Ok(w), Ok(h)) if w > 0 && h > 0 => Some((w as usize, h as usize)),
-                _ => None,
-            };
-            // Before start (caps queries while linking) the model is not loaded yet: any size.
-            let geometry = match (direction, state.as_mut(), frame) {
-                (gst::PadDirection::Sink, Some(state), Some(frame)) => {
-                    match self.geometry(state, &settings, frame) {
-                        Ok(geometry) => Some(geometry),
-                        Err(why) => {
-                            gst::element_imp_error!(
-                                self,
-                                gst::CoreError::Negotiation,
-                                (
-                                    "Cannot run the model on {}x{} frames: {}",
-                                    frame.0,
-                                    frame.1,
-                                    why
-                                )
-                            );
-                            return None;
-                        }
-                    }
-                }
-                _ => None,
-            };
-            let (in_formats, out_formats) =
-                formats_for(settings.mask_mode, geometry.map(|g| g.channels));
-            let mut out = structure.to_owned();
-            out.remove_fields(["colorimetry", "chroma-site", "format", "width", "height"]);
-            match direction {
-                gst::PadDirection::Sink => {
-                    out.set(
-                        "format",
-                        gst::List::new(out_formats.iter().map(|f| f.to_str())),
-                    );
-                    match geometry {
-                        Some(g) => {
-                            out.set("width", g.output_frame.0 as i32);
-                            out.set("height", g.output_frame.1 as i32);
-                        }
-                        None => {
-                            out.set("width", gst::IntRange::new(1, i32::MAX));
-                            out.set("height", gst::IntRange::new(1, i32::MAX));
-                        }
-                    }
-                }
-                _ => {
-                    out.set(
-                        "format",
-                        gst::List::new(in_formats.iter().map(|f| f.to_str())),
-                    );
-                    out.set("width", gst::IntRange::new(1, i32::MAX));
-                    out.set("height", gst::IntRange::new(1, i32::MAX));
-                }
-            }
-            result
-                .get_mut()
-                .expect("new caps are writable")
-                .append_structure(out);
-        }
-        Some(match filter {
-            Some(filter) => filter.intersect_with_mode(&result, gst::CapsIntersectMode::First),
-            None => result,
-        })
+        self.transformed_caps(direction, caps, filter)
     }
 
     fn src_event(&self, event: gst::Event) -> bool {
@@ -1150,19 +535,19 @@ impl BaseTransformImpl for DlTransform {
             .negotiated
             .as_ref()
             .ok_or(gst::FlowError::NotNegotiated)?;
-        if negotiated.tiling.is_some() {
+        if negotiated.tiler.is_some() {
             let output = self.run_tiled(state, &inbuf)?;
             state.core.push_ready(output);
             return Ok(gst::FlowSuccess::Ok);
         }
         {
-            let renderer = &negotiated.renderer;
+            let formats = &negotiated.formats;
             let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(
                 inbuf.as_ref(),
-                &renderer.in_info,
+                &formats.in_info,
             )
             .map_err(|_| self.stream_error("Cannot map a frame", "readable"))?;
-            let view = frame_view(&frame, renderer.in_format);
+            let view = frame_view(&frame, formats.in_format);
             state
                 .core
                 .preprocess(&view)

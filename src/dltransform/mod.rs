@@ -5,6 +5,7 @@ use gst::glib;
 use gst::prelude::*;
 
 mod imp;
+mod settings;
 
 glib::wrapper! {
     /// Runs a frame-to-frame ONNX model; its output tensor becomes the output frame.

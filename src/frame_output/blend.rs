@@ -2,6 +2,7 @@
 
 use super::OutputError;
 use super::tile::TilePlan;
+use crate::frame::{Size, TensorDims};
 use crate::preprocess::TensorLayout;
 
 /// Accumulates the outputs of a [`TilePlan`]'s tiles into the whole output
@@ -53,11 +54,9 @@ impl TileBlender {
         &self.plan
     }
 
-    /// `(channels, height, width)` of the output being built (channels 0
-    /// before the first tile).
-    pub fn output_shape(&self) -> (usize, usize, usize) {
-        let (w, h) = self.plan.output_size();
-        (self.channels, h, w)
+    /// The dims of the output being built (channels 0 before the first tile).
+    pub fn output_dims(&self) -> TensorDims {
+        TensorDims::new(self.channels, self.plan.output_size())
     }
 
     /// Drops the frame in progress; the next `add_tile` starts a new one.
@@ -111,7 +110,10 @@ impl TileBlender {
                 got: tile_output.len(),
             });
         }
-        let (ow, oh) = self.plan.output_size();
+        let Size {
+            width: ow,
+            height: oh,
+        } = self.plan.output_size();
         if !self.open {
             let Some(len) = channels.checked_mul(ow * oh) else {
                 return Err(OutputError::ChannelCount {
@@ -124,8 +126,10 @@ impl TileBlender {
             self.acc.resize(len, 0.0);
             self.wsum.clear();
             self.wsum.resize(ow * oh, 0.0);
-            self.ratio
-                .resize(k * self.plan.tile_size().min(self.plan.frame_size().0), 0.0);
+            self.ratio.resize(
+                k * self.plan.tile_size().min(self.plan.frame_size().width),
+                0.0,
+            );
             self.added.fill(false);
             self.count = 0;
             self.open = true;
@@ -135,8 +139,8 @@ impl TileBlender {
         }
 
         let (ox, oy) = (k * cs.pos, k * rs.pos);
-        let (x0, x1) = cs.support;
-        let (y0, y1) = rs.support;
+        let (x0, x1) = (cs.support.start, cs.support.end);
+        let (y0, y1) = (rs.support.start, rs.support.end);
         let n = x1 - x0;
         let plane = ow * oh;
         let ratio = &mut self.ratio[..n];

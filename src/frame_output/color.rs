@@ -1,37 +1,31 @@
 //! Colour (or gray) model output tensor -> packed output frame.
 
 use super::pixels::{Layout, ToByte, check_mapping, check_output, check_size, rows_mut};
-use super::{FrameMutView, OutputError, OutputMapping, PixelRect};
+use super::{OutputError, OutputMapping};
+use crate::frame::{FrameMut, Rect, TensorDims};
 use crate::preprocess::{ChannelOrder, TensorLayout};
 
 /// Writes one frame's model output into `out`.
 ///
-/// `tensor` holds `channels * height * width` values in `mapping.layout`
-/// (`[C, H, W]` or `[H, W, C]`, batch dimension already removed) with
-/// `shape = (channels, height, width)`. Three channels are colour in
+/// `tensor` holds `channels * height * width` values of `dims` in
+/// `mapping.layout` (`[C, H, W]` or `[H, W, C]`, batch dimension already
+/// removed). Three channels are colour in
 /// `mapping.channel_order`; one channel is written as gray (all three colour
 /// bytes, or the single byte of a GRAY8 frame). Each byte is
 /// `clamp(round(value * scale + offset), 0, 255)`, rounding half away from
 /// zero, NaN giving 0. Alpha and padding bytes are set to 255.
 ///
 /// The tensor must be the frame's size: negotiate the output caps with
-/// [`output_frame_size`](super::output_frame_size). Output formats: RGB, BGR,
+/// [`OutputGeometry`](super::OutputGeometry). Output formats: RGB, BGR,
 /// RGBA, BGRA, RGBx, BGRx, ARGB, ABGR, xRGB, xBGR, and GRAY8 for one channel.
 /// Does not allocate.
 pub fn write_color_frame(
     tensor: &[f32],
-    shape: (usize, usize, usize),
+    dims: TensorDims,
     mapping: &OutputMapping,
-    out: &mut FrameMutView,
+    out: &mut FrameMut,
 ) -> Result<(), OutputError> {
-    let (_, height, width) = shape;
-    write_color_region(
-        tensor,
-        shape,
-        PixelRect::whole((width, height)),
-        mapping,
-        out,
-    )
+    write_color_region(tensor, dims, Rect::whole(dims.size()), mapping, out)
 }
 
 /// Writes the `region` of one frame's model output into `out`, which is the
@@ -42,39 +36,39 @@ pub fn write_color_frame(
 /// allocate.
 pub fn write_color_region(
     tensor: &[f32],
-    shape: (usize, usize, usize),
-    region: PixelRect,
+    dims: TensorDims,
+    region: Rect,
     mapping: &OutputMapping,
-    out: &mut FrameMutView,
+    out: &mut FrameMut,
 ) -> Result<(), OutputError> {
     check_mapping(mapping)?;
     let layout = check_output(out)?;
-    let (channels, height, width) = shape;
+    let TensorDims {
+        channels,
+        height,
+        width,
+    } = dims;
     if channels != 1 && channels != 3 {
         return Err(OutputError::ChannelCount {
             got: channels,
             expected: "a colour frame needs 3 channels (or 1 for gray)",
         });
     }
-    check_size("model output", width, height)?;
-    let inside = |start: usize, extent: usize, size: usize| {
-        start.checked_add(extent).is_some_and(|end| end <= size)
-    };
-    if !inside(region.x, region.width, width) || !inside(region.y, region.height, height) {
+    check_size("model output", dims.size())?;
+    if !region.fits_in(dims.size()) {
         return Err(OutputError::RegionOutside {
-            region: (region.x, region.y, region.width, region.height),
-            width,
-            height,
+            region,
+            output: dims.size(),
         });
     }
-    if region.size() != (out.width, out.height) {
+    if region.size() != out.size {
         return Err(OutputError::SizeMismatch {
-            what: if region == PixelRect::whole((width, height)) {
+            what: if region == Rect::whole(dims.size()) {
                 "model output"
             } else {
                 "model output's region"
             },
-            expected: (out.width, out.height),
+            expected: out.size,
             got: region.size(),
         });
     }
@@ -110,7 +104,7 @@ pub fn write_color_region(
                              1-channel outputs)",
                 });
             }
-            let rows = rows_mut(out.data, out.stride, region.width, region.height);
+            let rows = rows_mut(out.planes[0], out.strides[0], region.width, region.height);
             for (y, row) in rows.enumerate() {
                 for (px, &v) in row.iter_mut().zip(&tensor[window.row(y)]) {
                     *px = conv.apply(v);
@@ -126,8 +120,8 @@ pub fn write_color_region(
         ChannelOrder::Bgr => [rgb[2], rgb[1], rgb[0]],
     };
     let rows = Rows {
-        data: out.data,
-        stride: out.stride,
+        data: out.planes[0],
+        stride: out.strides[0],
         window,
     };
     match (bpp, pos) {
@@ -154,7 +148,7 @@ enum Src<'a> {
 /// The region of the model output that is written, and where its rows are.
 #[derive(Clone, Copy)]
 struct Window {
-    region: PixelRect,
+    region: Rect,
     /// Pixels per row of the model output.
     tensor_width: usize,
 }

@@ -3,7 +3,7 @@
 use std::error::Error;
 use std::fmt;
 
-use crate::preprocess::{MAX_DIMENSION, PixelFormat};
+use crate::frame::{MAX_DIMENSION, PixelFormat, Rect, Size};
 
 /// Why a model output could not be turned into a frame, or a tiling plan or
 /// size could not be worked out. Nothing in this module panics on bad input;
@@ -39,11 +39,11 @@ pub enum OutputError {
         expected: usize,
         got: usize,
     },
-    /// Two sizes that must be equal are not (width, height).
+    /// Two sizes that must be equal are not.
     SizeMismatch {
         what: &'static str,
-        expected: (usize, usize),
-        got: (usize, usize),
+        expected: Size,
+        got: Size,
     },
     /// A frame's stride is smaller than one row of pixels.
     StrideTooSmall {
@@ -63,18 +63,10 @@ pub enum OutputError {
         overlap: usize,
         scale_factor: usize,
     },
-    /// A tile lies outside the tensor it is cut from.
-    TileOutside {
-        tile: (usize, usize, usize, usize),
-        width: usize,
-        height: usize,
-    },
+    /// A tile lies outside the tensor it is cut from (of `tensor` size).
+    TileOutside { tile: Rect, tensor: Size },
     /// The region of a model output to write does not fit in it.
-    RegionOutside {
-        region: (usize, usize, usize, usize),
-        width: usize,
-        height: usize,
-    },
+    RegionOutside { region: Rect, output: Size },
     /// A tile index past the plan's tile count.
     TileIndex { index: usize, count: usize },
     /// A tile was added twice to the same frame.
@@ -89,6 +81,12 @@ pub enum OutputError {
     },
     /// A model output shape this module cannot read as one or more frames.
     BadShape { shape: Vec<i64> },
+    /// A model output with a channel count that is neither a picture (3)
+    /// nor a mask (1).
+    FrameChannels { channels: usize, output: Size },
+    /// A tiled model whose output tile is not a whole multiple of its input
+    /// tile, the same both ways.
+    TileNotMultiple { tile: Size, output: Size },
 }
 
 impl fmt::Display for OutputError {
@@ -135,12 +133,12 @@ impl fmt::Display for OutputError {
             } => write!(f, "{what} has {got} values but its shape needs {expected}"),
             Self::SizeMismatch {
                 what,
-                expected: (ew, eh),
-                got: (gw, gh),
+                expected,
+                got,
             } => write!(
                 f,
-                "{what} is {gw}x{gh} but must be {ew}x{eh}; renegotiate the output size \
-                 (see output_frame_size / probe_output_size)"
+                "{what} is {got} but must be {expected}; renegotiate the output size \
+                 (see OutputGeometry)"
             ),
             Self::StrideTooSmall {
                 what,
@@ -163,21 +161,12 @@ impl fmt::Display for OutputError {
                 "tiling with tile {tile}, overlap {overlap}, scale factor {scale_factor} is \
                  invalid: tile and scale factor must be at least 1 and overlap smaller than tile"
             ),
-            Self::TileOutside {
-                tile: (x, y, w, h),
-                width,
-                height,
-            } => write!(
+            Self::TileOutside { tile, tensor } => {
+                write!(f, "tile {tile} does not fit in the {tensor} tensor")
+            }
+            Self::RegionOutside { region, output } => write!(
                 f,
-                "tile {w}x{h} at ({x}, {y}) does not fit in the {width}x{height} tensor"
-            ),
-            Self::RegionOutside {
-                region: (x, y, w, h),
-                width,
-                height,
-            } => write!(
-                f,
-                "region {w}x{h} at ({x}, {y}) does not fit in the {width}x{height} model output; \
+                "region {region} does not fit in the {output} model output; \
                  renegotiate the output size"
             ),
             Self::TileIndex { index, count } => write!(
@@ -201,6 +190,16 @@ impl fmt::Display for OutputError {
                 f,
                 "{missing} of {count} tile(s) were not added (first missing: {first}); add every \
                  tile of the plan before finish"
+            ),
+            Self::FrameChannels { channels, output } => write!(
+                f,
+                "the model's output has {channels} channels ({output}); dltransform needs 3 \
+                 (a picture) or 1 (a mask); set output-name to pick another output"
+            ),
+            Self::TileNotMultiple { tile, output } => write!(
+                f,
+                "tiling needs an output that is a whole multiple of its input, but a {tile} \
+                 tile gave {output}"
             ),
             Self::BadShape { shape } => write!(
                 f,

@@ -4,8 +4,8 @@ use super::pixels::{
     Layout, ToByte, check_input, check_mapping, check_output, check_size, input_row, rows_mut,
 };
 use super::resample::{Tap, fill_taps, lerp, tap};
-use super::{FrameMutView, FrameRegion, OutputError, OutputMapping};
-use crate::preprocess::FrameView;
+use super::{FrameRegion, OutputError, OutputMapping};
+use crate::frame::{FrameMut, FrameView, Size};
 
 /// What a one-channel output becomes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,9 +34,10 @@ pub enum MaskMode {
 pub struct MaskWriter {
     /// The frame's part of the mask.
     region: FrameRegion,
-    /// Column taps for (mask width, frame width) `cols_for`.
+    /// Column taps from a mask `cols_from` wide to a frame `cols_to` wide.
     cols: Vec<Tap>,
-    cols_for: (usize, usize),
+    cols_from: usize,
+    cols_to: usize,
     /// Vertically blended mask row.
     row: Vec<f32>,
     /// Mask bytes of the current output row.
@@ -64,16 +65,19 @@ impl MaskWriter {
     pub fn write(
         &mut self,
         mask: &[f32],
-        mask_size: (usize, usize),
+        mask_size: Size,
         mapping: &OutputMapping,
         mode: MaskMode,
         input: Option<&FrameView>,
-        out: &mut FrameMutView,
+        out: &mut FrameMut,
     ) -> Result<(), OutputError> {
         check_mapping(mapping)?;
         let out_layout = check_output(out)?;
-        let (mh, mw) = mask_size;
-        check_size("mask", mw, mh)?;
+        let Size {
+            width: mw,
+            height: mh,
+        } = mask_size;
+        check_size("mask", mask_size)?;
         let expected = mw.saturating_mul(mh);
         if mask.len() != expected {
             return Err(OutputError::Length {
@@ -104,31 +108,34 @@ impl MaskWriter {
             }
             if let Some(frame) = input {
                 let layout = check_input(frame)?;
-                if (frame.width, frame.height) != (out.width, out.height) {
+                if frame.size != out.size {
                     return Err(OutputError::SizeMismatch {
                         what: "input frame",
-                        expected: (out.width, out.height),
-                        got: (frame.width, frame.height),
+                        expected: out.size,
+                        got: frame.size,
                     });
                 }
                 src = Some((frame, layout));
             }
         }
 
-        let (fw, fh) = (out.width, out.height);
-        let (xs, ys) = self.region.spans_in((mw, mh));
+        let Size {
+            width: fw,
+            height: fh,
+        } = out.size;
+        let (xs, ys) = self.region.spans_in(mask_size);
         // Same size and the whole mask: samples are copied, not resampled.
         let cols_direct = mw == fw && xs.is_whole(mw);
         let rows_direct = mh == fh && ys.is_whole(mh);
-        if !cols_direct && self.cols_for != (mw, fw) {
+        if !cols_direct && (self.cols_from, self.cols_to) != (mw, fw) {
             fill_taps(mw, xs, fw, &mut self.cols);
-            self.cols_for = (mw, fw);
+            (self.cols_from, self.cols_to) = (mw, fw);
         }
         self.row.resize(mw, 0.0);
         self.alpha.resize(fw, 0);
         let conv = ToByte::new(mapping);
         let bpp = out_layout.bpp();
-        let out_rows = rows_mut(out.data, out.stride, fw * bpp, fh);
+        let out_rows = rows_mut(out.planes[0], out.strides[0], fw * bpp, fh);
         for (y, row) in out_rows.enumerate() {
             let mask_row = if rows_direct {
                 &mask[y * mw..(y + 1) * mw]
@@ -201,8 +208,8 @@ impl MaskWriter {
     }
 }
 
-/// Writes a one-channel model output (`mask`, `mask_size = (height, width)`,
-/// row-major) into `out` in `mode`.
+/// Writes a one-channel model output (`mask`, of `mask_size`, row-major)
+/// into `out` in `mode`.
 ///
 /// Mask values go through the same rule as colour values:
 /// `byte = clamp(round(value * scale + offset), 0, 255)` (so a 0..1 mask with
@@ -223,11 +230,11 @@ impl MaskWriter {
 /// should keep a [`MaskWriter`] instead.
 pub fn write_mask_frame(
     mask: &[f32],
-    mask_size: (usize, usize),
+    mask_size: Size,
     mapping: &OutputMapping,
     mode: MaskMode,
     input: Option<&FrameView>,
-    out: &mut FrameMutView,
+    out: &mut FrameMut,
 ) -> Result<(), OutputError> {
     MaskWriter::new().write(mask, mask_size, mapping, mode, input, out)
 }

@@ -1,7 +1,16 @@
 //! Model output tensor -> video frame, for frame-to-frame models (GAN, style
 //! transfer, super-resolution, matting / background removal, depth).
 //!
-//! The reverse of [`preprocess`](crate::preprocess), and reusing its types:
+//! The reverse of [`preprocess`](crate::preprocess), on the same frame
+//! vocabulary ([`crate::frame`]). This is everything `dltransform` does that
+//! is not GStreamer:
+//! - [`OutputGeometry`]: what a model makes of frames of one size (its input
+//!   and output, the output frame's size), the one place the output frame is
+//!   sized; [`frame_dims_from_shape`] reads a frame out of an output shape
+//!   (`size.rs`).
+//! - [`Renderer`]: one frame's model output into an output frame, as the
+//!   element's settings say (`render.rs`); [`formats_for`]: the pixel
+//!   formats it reads and writes (`formats.rs`).
 //! - [`write_color_frame`]: a 3-channel (or 1-channel) output of one frame,
 //!   `[C, H, W]` or `[H, W, C]`, into a packed RGB / BGR / RGBA / ... frame;
 //!   [`write_color_region`]: a part of it, such as a letterboxed frame's
@@ -10,14 +19,13 @@
 //!   as gray, as the input frame's alpha, or as a cutout over a solid
 //!   background, resampled to the frame size (`mask.rs`, `resample.rs`);
 //!   [`FrameRegion`]: the frame's part of a mask (or of a picture, in whole
-//!   [`PixelRect`] pixels) when it was letterboxed or cropped into the model
-//!   input (`region.rs`); [`normalize_min_max`] for
-//!   models whose raw output needs it (U2-Net).
+//!   [`Rect`](crate::frame::Rect) pixels) when it was letterboxed or cropped
+//!   into the model input (`region.rs`); [`normalize_min_max`] for models
+//!   whose raw output needs it (U2-Net).
 //! - [`TilePlan`], [`extract_tile`], [`TileBlender`]: running a fully
 //!   convolutional model tile by tile on frames too large to run whole, with
-//!   seamless blending (`tile.rs`, `blend.rs`).
-//! - [`output_frame_size`], [`resolve_output_size`], [`probe_output_size`]:
-//!   the output frame size for caps negotiation (`size.rs`).
+//!   seamless blending (`tile.rs`, `blend.rs`); [`Tiler`] holds a frame's
+//!   plan, tensor and blender together (`tiler.rs`).
 //!
 //! Decisions:
 //! - Value -> byte: `clamp(round(value * scale + offset), 0, 255)`, rounding
@@ -51,26 +59,30 @@
 mod blend;
 mod color;
 mod error;
+mod formats;
 mod mask;
 mod pixels;
 mod region;
+mod render;
 mod resample;
 mod size;
 #[cfg(test)]
 mod tests;
 mod tile;
+mod tiler;
 
 pub use blend::TileBlender;
 pub use color::{write_color_frame, write_color_region};
 pub use error::OutputError;
+pub use formats::{FormatSets, formats_for, input_formats, output_formats};
 pub use mask::{MaskMode, MaskWriter, normalize_min_max, write_mask_frame};
-pub use region::{FrameRegion, PixelRect};
-pub use size::{
-    SizeBasis, frame_dims_from_shape, output_frame_size, probe_output_size, resolve_output_size,
-};
-pub use tile::{Tile, TilePlan, extract_tile, extract_tile_layout};
+pub use region::FrameRegion;
+pub use render::Renderer;
+pub use size::{OutputGeometry, frame_dims_from_shape, frame_dims_of_output};
+pub use tile::{TilePlan, extract_tile, extract_tile_layout};
+pub use tiler::Tiler;
 
-use crate::preprocess::{ChannelOrder, PixelFormat, TensorLayout};
+use crate::preprocess::{ChannelOrder, TensorLayout};
 
 /// How model output values become pixel bytes:
 /// `byte = clamp(round(value * scale + offset), 0, 255)`.
@@ -110,16 +122,4 @@ impl OutputMapping {
             ..Self::default()
         }
     }
-}
-
-/// One mapped, writable, packed frame (plane 0 of GStreamer's
-/// `VideoFrameRef`): `stride` bytes per row; `data` must hold
-/// `stride * (height - 1) + width * bytes_per_pixel` bytes.
-#[derive(Debug)]
-pub struct FrameMutView<'a> {
-    pub format: PixelFormat,
-    pub width: usize,
-    pub height: usize,
-    pub data: &'a mut [u8],
-    pub stride: usize,
 }

@@ -1,7 +1,7 @@
 //! Pixel formats as byte layouts, frame checks, and the float -> byte rule.
 
-use super::{FrameMutView, OutputError, OutputMapping};
-use crate::preprocess::{FrameView, MAX_DIMENSION, PixelFormat};
+use super::{OutputError, OutputMapping};
+use crate::frame::{FrameMut, FrameView, MAX_DIMENSION, PixelFormat, PlaneError, Size};
 
 /// `2^23`: adding it to a float in `0..=255` rounds it to an integer (ties
 /// to even) held in the low mantissa bits.
@@ -55,40 +55,30 @@ impl Layout {
     }
 }
 
-/// Checks a frame's size, stride and buffer length; returns the row length in bytes.
+/// Checks a one-plane frame's size, stride and buffer length.
 fn check_buffer(
     what: &'static str,
-    width: usize,
-    height: usize,
-    bpp: usize,
-    stride: usize,
-    len: usize,
-) -> Result<usize, OutputError> {
-    check_size(what, width, height)?;
-    let row_bytes = width * bpp;
-    if stride < row_bytes {
-        return Err(OutputError::StrideTooSmall {
+    size: Size,
+    planes: Result<(), PlaneError>,
+) -> Result<(), OutputError> {
+    check_size(what, size)?;
+    planes.map_err(|e| match e {
+        PlaneError::StrideTooSmall {
+            stride, row_bytes, ..
+        } => OutputError::StrideTooSmall {
             what,
             stride,
             row_bytes,
-        });
-    }
-    let needed = stride
-        .checked_mul(height - 1)
-        .and_then(|n| n.checked_add(row_bytes))
-        .unwrap_or(usize::MAX);
-    if len < needed {
-        return Err(OutputError::BufferTooShort { what, len, needed });
-    }
-    Ok(row_bytes)
+        },
+        PlaneError::TooShort { len, needed, .. } => {
+            OutputError::BufferTooShort { what, len, needed }
+        }
+    })
 }
 
 /// Both sides at least 1 and at most [`MAX_DIMENSION`].
-pub(crate) fn check_size(
-    what: &'static str,
-    width: usize,
-    height: usize,
-) -> Result<(), OutputError> {
+pub(crate) fn check_size(what: &'static str, size: Size) -> Result<(), OutputError> {
+    let Size { width, height } = size;
     if width == 0 || height == 0 {
         return Err(OutputError::ZeroSize {
             what,
@@ -107,20 +97,13 @@ pub(crate) fn check_size(
 }
 
 /// Validates the output frame (a packed RGB format or GRAY8).
-pub(crate) fn check_output(out: &FrameMutView) -> Result<Layout, OutputError> {
+pub(crate) fn check_output(out: &FrameMut) -> Result<Layout, OutputError> {
     let layout = Layout::of(out.format).ok_or(OutputError::UnsupportedOutputFormat {
         format: out.format,
         needed: "output frames must be packed RGB (RGB, BGR, RGBA, BGRA, RGBx, BGRx, ARGB, \
                  ABGR, xRGB, xBGR) or GRAY8",
     })?;
-    check_buffer(
-        "output frame",
-        out.width,
-        out.height,
-        layout.bpp(),
-        out.stride,
-        out.data.len(),
-    )?;
+    check_buffer("output frame", out.size, out.check_planes())?;
     Ok(layout)
 }
 
@@ -129,14 +112,7 @@ pub(crate) fn check_input(frame: &FrameView) -> Result<Layout, OutputError> {
     let layout = Layout::of(frame.format).ok_or(OutputError::UnsupportedInputFormat {
         format: frame.format,
     })?;
-    check_buffer(
-        "input frame",
-        frame.width,
-        frame.height,
-        layout.bpp(),
-        frame.strides[0],
-        frame.planes[0].len(),
-    )?;
+    check_buffer("input frame", frame.size, frame.check_planes())?;
     Ok(layout)
 }
 
@@ -199,5 +175,5 @@ pub(crate) fn rows_mut(
 /// Row `y` of an input frame (`check_input` passed).
 pub(crate) fn input_row<'a>(frame: &FrameView<'a>, bpp: usize, y: usize) -> &'a [u8] {
     let start = y * frame.strides[0];
-    &frame.planes[0][start..start + frame.width * bpp]
+    &frame.planes[0][start..start + frame.size.width * bpp]
 }

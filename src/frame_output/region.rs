@@ -3,6 +3,7 @@
 //! as whole pixels (a letterboxed picture is cut out of a colour output).
 
 use super::resample::Span;
+use crate::frame::{Rect, Size};
 use crate::preprocess::FrameMapping;
 
 /// Placement edges this close to a whole model-input pixel are taken to be
@@ -11,42 +12,6 @@ use crate::preprocess::FrameMapping;
 /// edges are whole pixels too. Snapping them makes a plain stretch sample
 /// exactly as a plain resize does.
 const EDGE_SNAP: f64 = 1e-3;
-
-/// A rectangle of whole pixels: columns `x..x + width`, rows `y..y + height`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct PixelRect {
-    pub x: usize,
-    pub y: usize,
-    pub width: usize,
-    pub height: usize,
-}
-
-impl PixelRect {
-    /// Columns `x..x + width`, rows `y..y + height`.
-    pub const fn new(x: usize, y: usize, width: usize, height: usize) -> Self {
-        Self {
-            x,
-            y,
-            width,
-            height,
-        }
-    }
-
-    /// All of a frame of `size` (width, height).
-    pub fn whole(size: (usize, usize)) -> Self {
-        Self {
-            x: 0,
-            y: 0,
-            width: size.0,
-            height: size.1,
-        }
-    }
-
-    /// (width, height).
-    pub fn size(&self) -> (usize, usize) {
-        (self.width, self.height)
-    }
-}
 
 /// The part of a model output (a mask, depth, a picture) that shows the
 /// frame: per axis, the frame's first edge and its extent, in model-input
@@ -59,7 +24,7 @@ impl PixelRect {
 /// along.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FrameRegion {
-    input: (usize, usize),
+    input: Size,
     x: Span,
     y: Span,
 }
@@ -74,18 +39,18 @@ impl FrameRegion {
     /// The frame fills the model input and so the whole output (a stretch).
     pub fn whole() -> Self {
         Self {
-            input: (1, 1),
+            input: Size::new(1, 1),
             x: Span::whole(1),
             y: Span::whole(1),
         }
     }
 
-    /// The region of a frame placed into a `model_input` (width, height) as
+    /// The region of a frame placed into a `model_input` as
     /// `placement` says (a preprocessor's [`FrameMapping`]): the frame runs
     /// from model x `offset_x` to `offset_x + frame_width * scale_x`, and
     /// likewise in y. A placement that is not finite or has no extent, or a
     /// zero input size, gives [`FrameRegion::whole`].
-    pub fn from_mapping(placement: &FrameMapping, model_input: (usize, usize)) -> Self {
+    pub fn from_mapping(placement: &FrameMapping, model_input: Size) -> Self {
         let axis = |offset: f32, scale: f32, frame: usize| {
             let snap = |v: f64| {
                 let whole = v.round();
@@ -102,14 +67,14 @@ impl FrameRegion {
                 extent: end - start,
             })
         };
-        let x = axis(placement.offset_x, placement.scale_x, placement.frame_width);
+        let x = axis(placement.offset_x, placement.scale_x, placement.frame.width);
         let y = axis(
             placement.offset_y,
             placement.scale_y,
-            placement.frame_height,
+            placement.frame.height,
         );
         match (x, y) {
-            (Some(x), Some(y)) if model_input.0 > 0 && model_input.1 > 0 => Self {
+            (Some(x), Some(y)) if !model_input.is_empty() => Self {
                 input: model_input,
                 x,
                 y,
@@ -118,7 +83,7 @@ impl FrameRegion {
         }
     }
 
-    /// The whole pixels of an output of `size` (width, height), covering
+    /// The whole pixels of an output of `size`, covering
     /// the whole model input, that show the frame: each edge of the region
     /// scaled to the output (as [`FrameRegion::spans_in`]), kept within it,
     /// and rounded to the nearest pixel, halves up (20.5 -> 21); at least
@@ -130,7 +95,7 @@ impl FrameRegion {
     /// centre crop (whose frame reaches past the output), give the whole
     /// output. The edges move by at most half an output pixel, and only
     /// where the output is not a whole multiple of the input.
-    pub fn pixels_in(&self, size: (usize, usize)) -> PixelRect {
+    pub fn pixels_in(&self, size: Size) -> Rect {
         let (xs, ys) = self.spans_in(size);
         let axis = |span: Span, size: usize| {
             if size == 0 {
@@ -141,27 +106,22 @@ impl FrameRegion {
             let end = edge(span.start + span.extent).clamp(start + 1, size);
             (start, end - start)
         };
-        let (x, width) = axis(xs, size.0);
-        let (y, height) = axis(ys, size.1);
-        PixelRect {
-            x,
-            y,
-            width,
-            height,
-        }
+        let (x, width) = axis(xs, size.width);
+        let (y, height) = axis(ys, size.height);
+        Rect::new(x, y, width, height)
     }
 
-    /// The frame's spans (x, y) in an output of `size` (width, height) that
+    /// The frame's spans (x, y) in an output of `size` that
     /// covers the whole model input. Multiplies before dividing, so whole
     /// pixels stay exact: a stretch gives exactly the whole output.
-    pub(crate) fn spans_in(&self, size: (usize, usize)) -> (Span, Span) {
+    pub(crate) fn spans_in(&self, size: Size) -> (Span, Span) {
         let scale = |span: Span, to: usize, from: usize| Span {
             start: span.start * to as f64 / from as f64,
             extent: span.extent * to as f64 / from as f64,
         };
         (
-            scale(self.x, size.0, self.input.0),
-            scale(self.y, size.1, self.input.1),
+            scale(self.x, size.width, self.input.width),
+            scale(self.y, size.height, self.input.height),
         )
     }
 }

@@ -1,17 +1,11 @@
 //! Tiling plan for fully convolutional models on frames too large to run whole.
 
+use std::ops::Range;
+
 use super::OutputError;
 use super::pixels::check_size;
-use crate::preprocess::{MAX_DIMENSION, TensorLayout};
-
-/// One input tile, in frame (model input) pixels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Tile {
-    pub x: usize,
-    pub y: usize,
-    pub width: usize,
-    pub height: usize,
-}
+use crate::frame::{MAX_DIMENSION, Rect, Size, TensorDims};
+use crate::preprocess::TensorLayout;
 
 /// One tile position along one axis, with its blend window.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,10 +16,10 @@ pub(crate) struct Span {
     /// Blend weight of each of the `k * len` output samples.
     pub window: Vec<f32>,
     /// Output-sample range (relative to the span) where the weight is above 0.
-    pub support: (usize, usize),
+    pub support: Range<usize>,
 }
 
-/// Where the tiles of a `width x height` frame go and how their outputs are
+/// Where the tiles of a frame go (each a [`Rect`] of it) and how their outputs are
 /// blended (see [`TileBlender`](super::TileBlender)).
 ///
 /// Placement, per axis (length `L`, tile `T`, overlap `O`):
@@ -53,32 +47,30 @@ pub(crate) struct Span {
 /// overlap it is limited to the tile spacing so a tile's two ramps never meet.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TilePlan {
-    width: usize,
-    height: usize,
+    frame: Size,
     tile: usize,
     overlap: usize,
     scale: usize,
     pub(crate) cols: Vec<Span>,
     pub(crate) rows: Vec<Span>,
-    tiles: Vec<Tile>,
+    tiles: Vec<Rect>,
 }
 
 impl TilePlan {
     /// Plans tiles of `tile x tile` input pixels overlapping by at least
-    /// `overlap` over a `width x height` frame, for a model whose output is
-    /// `scale_factor` times its input (1 for same-size models).
+    /// `overlap` over a `frame`, for a model whose output is `scale_factor`
+    /// times its input (1 for same-size models).
     ///
     /// Errors: zero or too large sizes, `tile == 0`, `scale_factor == 0`,
     /// `overlap >= tile`, or an output side above
     /// [`MAX_DIMENSION`].
     pub fn new(
-        width: usize,
-        height: usize,
+        frame: Size,
         tile: usize,
         overlap: usize,
         scale_factor: usize,
     ) -> Result<Self, OutputError> {
-        check_size("tiled frame", width, height)?;
+        check_size("tiled frame", frame)?;
         if tile == 0 || scale_factor == 0 || overlap >= tile {
             return Err(OutputError::InvalidTiling {
                 tile,
@@ -86,33 +78,28 @@ impl TilePlan {
                 scale_factor,
             });
         }
-        let (ow, oh) = (
-            width.saturating_mul(scale_factor),
-            height.saturating_mul(scale_factor),
-        );
-        if ow > MAX_DIMENSION || oh > MAX_DIMENSION || ow.checked_mul(oh).is_none() {
+        let output = frame.scaled(scale_factor);
+        if output.width > MAX_DIMENSION
+            || output.height > MAX_DIMENSION
+            || output.width.checked_mul(output.height).is_none()
+        {
             return Err(OutputError::TooLarge {
                 what: "tiled output",
-                width: ow,
-                height: oh,
+                width: output.width,
+                height: output.height,
             });
         }
-        let cols = spans(width, tile, overlap, scale_factor);
-        let rows = spans(height, tile, overlap, scale_factor);
+        let cols = spans(frame.width, tile, overlap, scale_factor);
+        let rows = spans(frame.height, tile, overlap, scale_factor);
         let tiles = rows
             .iter()
             .flat_map(|r| {
-                cols.iter().map(move |c| Tile {
-                    x: c.pos,
-                    y: r.pos,
-                    width: c.len,
-                    height: r.len,
-                })
+                cols.iter()
+                    .map(move |c| Rect::new(c.pos, r.pos, c.len, r.len))
             })
             .collect();
         Ok(Self {
-            width,
-            height,
+            frame,
             tile,
             overlap,
             scale: scale_factor,
@@ -123,23 +110,23 @@ impl TilePlan {
     }
 
     /// The input tiles, row by row, left to right.
-    pub fn tiles(&self) -> &[Tile] {
+    pub fn tiles(&self) -> &[Rect] {
         &self.tiles
     }
 
-    /// Tiles per row and per column: `(columns, rows)`.
-    pub fn grid(&self) -> (usize, usize) {
-        (self.cols.len(), self.rows.len())
+    /// The grid's size in tiles: `width` tiles per row, `height` rows.
+    pub fn grid(&self) -> Size {
+        Size::new(self.cols.len(), self.rows.len())
     }
 
-    /// The frame (model input) size `(width, height)`.
-    pub fn frame_size(&self) -> (usize, usize) {
-        (self.width, self.height)
+    /// The frame (model input) size.
+    pub fn frame_size(&self) -> Size {
+        self.frame
     }
 
-    /// The whole output's size `(width, height)`: `scale_factor` times the frame.
-    pub fn output_size(&self) -> (usize, usize) {
-        (self.width * self.scale, self.height * self.scale)
+    /// The whole output's size: `scale_factor` times the frame.
+    pub fn output_size(&self) -> Size {
+        self.frame.scaled(self.scale)
     }
 
     pub fn scale_factor(&self) -> usize {
@@ -155,13 +142,8 @@ impl TilePlan {
     }
 
     /// Tile `index` in output pixels (`scale_factor` times its input rectangle).
-    pub fn output_tile(&self, index: usize) -> Option<Tile> {
-        self.tiles.get(index).map(|t| Tile {
-            x: t.x * self.scale,
-            y: t.y * self.scale,
-            width: t.width * self.scale,
-            height: t.height * self.scale,
-        })
+    pub fn output_tile(&self, index: usize) -> Option<Rect> {
+        self.tiles.get(index).map(|t| t.scaled(self.scale))
     }
 
     /// Blend windows (columns, rows) of tile `index` (valid index).
@@ -227,42 +209,43 @@ fn spans(len: usize, tile: usize, overlap: usize, k: usize) -> Vec<Span> {
                 pos,
                 len,
                 window,
-                support: (lo, hi),
+                support: lo..hi,
             }
         })
         .collect()
 }
 
-/// Cuts `tile` out of a whole-frame `[C, H, W]` tensor (`shape = (c, h, w)`)
-/// into `out` (`[C, tile.height, tile.width]`). Does not allocate.
+/// Cuts `tile` out of a whole-frame `[C, H, W]` tensor of `dims` into `out`
+/// (`[C, tile.height, tile.width]`). Does not allocate.
 pub fn extract_tile(
     input_chw: &[f32],
-    shape: (usize, usize, usize),
-    tile: &Tile,
+    dims: TensorDims,
+    tile: &Rect,
     out: &mut [f32],
 ) -> Result<(), OutputError> {
-    extract_tile_layout(input_chw, shape, TensorLayout::Nchw, tile, out)
+    extract_tile_layout(input_chw, dims, TensorLayout::Nchw, tile, out)
 }
 
 /// [`extract_tile`] for either layout: `[C, H, W]` or `[H, W, C]` in and out.
 pub fn extract_tile_layout(
     input: &[f32],
-    shape: (usize, usize, usize),
+    dims: TensorDims,
     layout: TensorLayout,
-    tile: &Tile,
+    tile: &Rect,
     out: &mut [f32],
 ) -> Result<(), OutputError> {
-    let (c, h, w) = shape;
+    let TensorDims {
+        channels: c,
+        height: h,
+        width: w,
+    } = dims;
     if c == 0 {
         return Err(OutputError::ChannelCount {
             got: 0,
             expected: "a tensor needs at least 1 channel",
         });
     }
-    let expected = c
-        .checked_mul(h)
-        .and_then(|n| n.checked_mul(w))
-        .unwrap_or(usize::MAX);
+    let expected = dims.value_count().unwrap_or(usize::MAX);
     if input.len() != expected {
         return Err(OutputError::Length {
             what: "whole-frame input tensor",
@@ -270,15 +253,10 @@ pub fn extract_tile_layout(
             got: input.len(),
         });
     }
-    let inside = tile.width > 0
-        && tile.height > 0
-        && tile.x.checked_add(tile.width).is_some_and(|e| e <= w)
-        && tile.y.checked_add(tile.height).is_some_and(|e| e <= h);
-    if !inside {
+    if tile.is_empty() || !tile.fits_in(dims.size()) {
         return Err(OutputError::TileOutside {
-            tile: (tile.x, tile.y, tile.width, tile.height),
-            width: w,
-            height: h,
+            tile: *tile,
+            tensor: dims.size(),
         });
     }
     let (tw, th) = (tile.width, tile.height);

@@ -3,8 +3,9 @@
 use std::sync::Arc;
 
 use crate::decode::OutputView;
+use crate::frame::{FrameView, Size};
 use crate::model::{ImageInput, InputElement};
-use crate::preprocess::{FrameView, PreprocessError, Preprocessor};
+use crate::preprocess::{PreprocessError, Preprocessor};
 use crate::runtime::session::InputData;
 use crate::runtime::{RunError, SharedSession};
 
@@ -31,23 +32,21 @@ pub enum InputSlot<'a> {
 pub struct BatchRunner {
     session: Arc<SharedSession>,
     input: ImageInput,
-    width: usize,
-    height: usize,
+    size: Size,
     slot_len: usize,
     tensor: InputTensor,
 }
 
 impl BatchRunner {
     /// Allocates the tensor for batches of up to `batch_size` frames of a
-    /// `width` x `height` model input.
+    /// model input of `size`.
     pub fn new(
         session: Arc<SharedSession>,
         input: ImageInput,
-        width: usize,
-        height: usize,
+        size: Size,
         batch_size: usize,
     ) -> Self {
-        let slot_len = 3 * width * height;
+        let slot_len = 3 * size.area();
         let chunk = input.batch.unwrap_or(1).max(1);
         // Room for whole fixed-size chunks: the last may need padding.
         let slots = batch_size.max(1).div_ceil(chunk) * chunk;
@@ -58,8 +57,7 @@ impl BatchRunner {
         Self {
             session,
             input,
-            width,
-            height,
+            size,
             slot_len,
             tensor,
         }
@@ -80,9 +78,9 @@ impl BatchRunner {
         }
     }
 
-    /// The model input size (width, height).
-    pub fn input_size(&self) -> (usize, usize) {
-        (self.width, self.height)
+    /// The model input size.
+    pub fn input_size(&self) -> Size {
+        self.size
     }
 
     /// Preprocesses `frame` into batch slot `slot`.
@@ -121,7 +119,7 @@ impl BatchRunner {
             let range = start * self.slot_len..(start + chunk) * self.slot_len;
             // Padding slots of a fixed-batch model: zeros, not a stale frame.
             let padding = (start + real) * self.slot_len..range.end;
-            let shape = self.input.tensor_shape(chunk, self.width, self.height);
+            let shape = self.input.tensor_shape(chunk, self.size);
             let data = match &mut self.tensor {
                 InputTensor::F32(data) => {
                     data[padding].fill(0.0);

@@ -19,7 +19,8 @@ use super::BatchRunner;
 use super::error::InferenceError;
 use super::worker::Worker;
 use crate::decode::OutputView;
-use crate::preprocess::{FrameMapping, FrameView, Preprocessor};
+use crate::frame::{FrameView, Size};
+use crate::preprocess::{FrameMapping, Preprocessor};
 
 /// Turns one frame's outputs into what an element does with them: results
 /// to attach (dlinfer), an output tensor to render (dltransform). Made
@@ -146,8 +147,8 @@ impl<F, D: FrameDecoder> Batcher<F, D> {
         })
     }
 
-    /// The model input size (width, height).
-    pub fn input_size(&self) -> (usize, usize) {
+    /// The model input size.
+    pub fn input_size(&self) -> Size {
         self.filling.input_size()
     }
 
@@ -296,11 +297,9 @@ fn release<F, R>(
         .into_iter()
         .map(|waiting| Released {
             results: waiting.inferred.then(|| {
-                results.next().unwrap_or_else(|| {
-                    Err(InferenceError::Decode(
-                        "the batch gave fewer results than it had frames".to_string(),
-                    ))
-                })
+                results
+                    .next()
+                    .unwrap_or(Err(InferenceError::MissingResults))
             }),
             frame: waiting.frame,
         })

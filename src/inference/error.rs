@@ -6,6 +6,7 @@
 
 use std::fmt;
 
+use crate::decode::DecodeError;
 use crate::preprocess::PreprocessError;
 use crate::runtime::RunError;
 
@@ -44,11 +45,17 @@ pub enum InferenceError {
     Preprocess(PreprocessError),
     /// ONNX Runtime could not run the batch.
     Run(RunError),
-    /// The model's outputs do not fit what the element reads from them
-    /// (the decoder, or the output a setting names).
-    Decode(String),
+    /// The model's outputs do not fit what the element reads from them.
+    Decode {
+        /// What was reading them (`decoder=yolov8`, `output-name=x`...).
+        reading: String,
+        /// What did not fit.
+        error: DecodeError,
+    },
     /// The inference thread failed.
     Worker(WorkerError),
+    /// A run gave fewer frames' outputs than it was given frames.
+    MissingResults,
 }
 
 impl InferenceError {
@@ -56,8 +63,10 @@ impl InferenceError {
     pub fn fault(&self) -> Fault {
         match self {
             InferenceError::Preprocess(_) => Fault::StreamFormat,
-            InferenceError::Decode(_) => Fault::StreamDecode,
-            InferenceError::Run(_) | InferenceError::Worker(_) => Fault::Library,
+            InferenceError::Decode { .. } => Fault::StreamDecode,
+            InferenceError::Run(_) | InferenceError::Worker(_) | InferenceError::MissingResults => {
+                Fault::Library
+            }
         }
     }
 }
@@ -78,8 +87,13 @@ impl fmt::Display for InferenceError {
         match self {
             InferenceError::Preprocess(why) => write!(f, "cannot preprocess a frame: {why}"),
             InferenceError::Run(why) => write!(f, "inference failed: {why}"),
-            InferenceError::Decode(why) => write!(f, "{why}"),
+            InferenceError::Decode { reading, error } => {
+                write!(f, "cannot read the model's outputs with {reading}: {error}")
+            }
             InferenceError::Worker(why) => write!(f, "inference failed: {why}"),
+            InferenceError::MissingResults => {
+                f.write_str("inference failed: the run gave fewer results than it had frames")
+            }
         }
     }
 }
@@ -122,8 +136,16 @@ mod tests {
             worker.to_string(),
             "inference failed: the inference thread panicked: boom"
         );
-        let decode = InferenceError::Decode("no output named 'x'".into());
+        let decode = InferenceError::Decode {
+            reading: "decoder=features".into(),
+            error: DecodeError::NoOutputs,
+        };
         assert_eq!(decode.fault(), Fault::StreamDecode);
-        assert_eq!(decode.to_string(), "no output named 'x'");
+        assert!(
+            decode
+                .to_string()
+                .starts_with("cannot read the model's outputs with decoder=features: "),
+            "{decode}"
+        );
     }
 }

@@ -163,6 +163,7 @@ fn rotated_in_frame(rotated: &RotatedBox, mapping: &FrameMapping) -> FrameRotate
 mod tests {
     use super::*;
     use crate::decode::{InstanceMask, Keypoint};
+    use crate::frame::Size;
     use crate::preprocess::ScaleMode;
 
     fn detection(details: InstanceDetails) -> Detection {
@@ -180,8 +181,12 @@ mod tests {
     #[test]
     fn keypoints_and_rotated_boxes_undo_the_letterbox() {
         // 640x320 frame into 320x320: scale 0.5, 80 px border on top.
-        let mapping =
-            FrameMapping::for_placement(ScaleMode::Letterbox, (640, 320), (320, 320)).unwrap();
+        let mapping = FrameMapping::for_placement(
+            ScaleMode::Letterbox,
+            Size::new(640, 320),
+            Size::new(320, 320),
+        )
+        .unwrap();
         let d = detection(InstanceDetails {
             keypoints: vec![Keypoint {
                 x: 50.0,
@@ -226,8 +231,12 @@ mod tests {
             ..Default::default()
         });
         // Stretch 400x400 -> 200x200: frame pixels are twice model pixels.
-        let mapping =
-            FrameMapping::for_placement(ScaleMode::Stretch, (400, 400), (200, 200)).unwrap();
+        let mapping = FrameMapping::for_placement(
+            ScaleMode::Stretch,
+            Size::new(400, 400),
+            Size::new(200, 200),
+        )
+        .unwrap();
         let details = details_in_frame(&d, (80, 200, 80, 80), &mapping, None);
         let mask = details.mask.unwrap();
         assert_eq!((mask.x, mask.y, mask.width, mask.height), (80, 200, 80, 80));

@@ -6,6 +6,7 @@
 pub mod batch_runner;
 pub mod batcher;
 pub mod error;
+pub mod frame_outputs;
 pub mod instances;
 pub mod results;
 pub mod worker;
@@ -13,4 +14,5 @@ pub mod worker;
 pub use batch_runner::{BatchRunner, InputSlot};
 pub use batcher::{Batcher, FrameDecoder, Released, is_inference_frame};
 pub use error::{Fault, InferenceError, WorkerError};
+pub use frame_outputs::{OutputPicker, OwnedOutput, TilingError, probe_output_shape, run_tiles};
 pub use results::{FrameResults, PostprocessConfig, PostprocessSettings, decode_frame};

@@ -6,8 +6,8 @@ use super::batcher::FrameDecoder;
 use super::error::InferenceError;
 use super::instances::{covered_box, details_in_frame, keypoint_names};
 use crate::decode::{
-    self, DecodeSettings, Decoded, DecoderKind, Detection, DetectionParams, InstanceDetails,
-    OutputView, SoftmaxMode, TensorRole,
+    self, DecodeError, DecodeSettings, Decoded, DecoderKind, Detection, DetectionParams,
+    InstanceDetails, OutputView, SoftmaxMode, TensorRole,
 };
 use crate::meta::{DetectedObject, FrameClass, FrameTensor, TensorKind};
 use crate::model::labels::label_for;
@@ -90,11 +90,9 @@ impl FrameDecoder for PostprocessSettings {
         outputs: &[OutputView<'_>],
         mapping: &FrameMapping,
     ) -> Result<FrameResults, InferenceError> {
-        decode_frame(&self.config(), outputs, mapping).map_err(|why| {
-            InferenceError::Decode(format!(
-                "cannot decode the model's outputs with decoder={}: {why}",
-                self.decoder.name()
-            ))
+        decode_frame(&self.config(), outputs, mapping).map_err(|error| InferenceError::Decode {
+            reading: format!("decoder={}", self.decoder.name()),
+            error,
         })
     }
 }
@@ -116,11 +114,8 @@ pub fn decode_frame(
     config: &PostprocessConfig<'_>,
     outputs: &[OutputView<'_>],
     mapping: &FrameMapping,
-) -> Result<FrameResults, String> {
-    let decoded = config
-        .decoder
-        .decode(outputs, &config.decode_settings())
-        .map_err(|e| e.to_string())?;
+) -> Result<FrameResults, DecodeError> {
+    let decoded = config.decoder.decode(outputs, &config.decode_settings())?;
     Ok(match decoded {
         Decoded::Detections(detections) => FrameResults::Objects(objects_in_frame(
             detections,
@@ -155,15 +150,6 @@ pub fn decode_frame(
     })
 }
 
-/// The output named `wanted`, else the first of `preferred` present, else the first.
-pub fn select_output<'o, 'a>(
-    outputs: &'o [OutputView<'a>],
-    wanted: Option<&str>,
-    preferred: &[&str],
-) -> Result<&'o OutputView<'a>, String> {
-    decode::select_output(outputs, wanted, preferred).map_err(|e| e.to_string())
-}
-
 /// Decodes detections and maps them from model-input pixels to the frame
 /// (undoing letterbox or crop, clipped to the frame). Boxes that end up with
 /// no area on the frame (entirely in a letterbox border) are dropped.
@@ -171,9 +157,8 @@ pub fn detections_in_frame(
     config: &PostprocessConfig<'_>,
     outputs: &[OutputView<'_>],
     mapping: &FrameMapping,
-) -> Result<Vec<DetectedObject>, String> {
-    let detections = decode::decode_detections(config.decoder, outputs, &config.detection)
-        .map_err(|e| e.to_string())?;
+) -> Result<Vec<DetectedObject>, DecodeError> {
+    let detections = decode::decode_detections(config.decoder, outputs, &config.detection)?;
     Ok(objects_in_frame(
         detections,
         config.labels,
@@ -224,6 +209,7 @@ fn label_id(class_id: usize) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::decode::select_output;
 
     fn view<'a>(name: &'a str, shape: &'a [usize], data: &'a [f32]) -> OutputView<'a> {
         OutputView { name, shape, data }
@@ -246,7 +232,9 @@ mod tests {
                 .name,
             "extra"
         );
-        let err = select_output(&outputs, Some("logits"), &[]).unwrap_err();
+        let err = select_output(&outputs, Some("logits"), &[])
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("no output named 'logits'") && err.contains("extra, features"),
             "{err}"

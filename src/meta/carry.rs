@@ -29,7 +29,7 @@
 use gst::glib;
 use gst_video::VideoRegionOfInterestMeta;
 
-use crate::frame_output::PixelRect;
+use crate::frame::{Rect, Size};
 use crate::preprocess::FrameMapping;
 
 /// `GST_META_TAG_VIDEO_STR`.
@@ -50,10 +50,10 @@ const EDGE_TOLERANCE: f64 = 0.5 + 1e-2;
 /// `output = input * scale + offset`, in pixels.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PictureMapping {
-    /// Input frame (width, height).
-    pub input: (u32, u32),
-    /// Output frame (width, height).
-    pub output: (u32, u32),
+    /// Input frame size.
+    pub input: Size,
+    /// Output frame size.
+    pub output: Size,
     /// Output pixels per input pixel, horizontally.
     pub scale_x: f64,
     /// Output pixels per input pixel, vertically.
@@ -67,34 +67,34 @@ pub struct PictureMapping {
 impl PictureMapping {
     /// The whole input stretched over the whole output: a resize, or nothing
     /// when the sizes are equal.
-    pub fn whole_frame(input: (u32, u32), output: (u32, u32)) -> Self {
+    pub fn whole_frame(input: Size, output: Size) -> Self {
         Self {
             input,
             output,
-            scale_x: f64::from(output.0) / f64::from(input.0.max(1)),
-            scale_y: f64::from(output.1) / f64::from(input.1.max(1)),
+            scale_x: output.width as f64 / input.width.max(1) as f64,
+            scale_y: output.height as f64 / input.height.max(1) as f64,
             offset_x: 0.0,
             offset_y: 0.0,
         }
     }
 
-    /// A frame placed into a model input of `model_input` (width, height) as
-    /// `placement` says (stretch, letterbox or crop), whose model output of
-    /// `model_output` (width, height) covers the whole input, and whose
+    /// A frame placed into a model input of `model_input` as `placement`
+    /// says (stretch, letterbox or crop), whose model output of
+    /// `model_output` covers the whole input, and whose
     /// `shown` pixels of that output are the output frame: all of them, or
     /// a letterboxed frame's picture without the bars
     /// ([`FrameRegion::pixels_in`](crate::frame_output::FrameRegion::pixels_in)).
     pub fn through_model(
         placement: &FrameMapping,
-        model_input: (usize, usize),
-        model_output: (usize, usize),
-        shown: PixelRect,
+        model_input: Size,
+        model_output: Size,
+        shown: Rect,
     ) -> Self {
-        let kx = model_output.0 as f64 / model_input.0.max(1) as f64;
-        let ky = model_output.1 as f64 / model_input.1.max(1) as f64;
+        let kx = model_output.width as f64 / model_input.width.max(1) as f64;
+        let ky = model_output.height as f64 / model_input.height.max(1) as f64;
         Self {
-            input: (placement.frame_width as u32, placement.frame_height as u32),
-            output: (shown.width as u32, shown.height as u32),
+            input: placement.frame,
+            output: shown.size(),
             scale_x: f64::from(placement.scale_x) * kx,
             scale_y: f64::from(placement.scale_y) * ky,
             offset_x: f64::from(placement.offset_x) * kx - shown.x as f64,
@@ -111,12 +111,21 @@ impl PictureMapping {
     /// output's, to the nearest output pixel), so GStreamer's scale
     /// transform (in size to out size) moves every position right.
     pub fn is_whole_frame_scale(&self) -> bool {
-        let fills = |scale: f64, offset: f64, from: u32, to: u32| {
+        let fills = |scale: f64, offset: f64, from: usize, to: usize| {
             offset.abs() <= EDGE_TOLERANCE
-                && (scale * f64::from(from) + offset - f64::from(to)).abs() <= EDGE_TOLERANCE
+                && (scale * from as f64 + offset - to as f64).abs() <= EDGE_TOLERANCE
         };
-        fills(self.scale_x, self.offset_x, self.input.0, self.output.0)
-            && fills(self.scale_y, self.offset_y, self.input.1, self.output.1)
+        fills(
+            self.scale_x,
+            self.offset_x,
+            self.input.width,
+            self.output.width,
+        ) && fills(
+            self.scale_y,
+            self.offset_y,
+            self.input.height,
+            self.output.height,
+        )
     }
 }
 
@@ -188,24 +197,27 @@ mod tests {
 
     const ROI_TAGS: [&str; 3] = [TAG_VIDEO, TAG_ORIENTATION, TAG_SIZE];
 
-    fn whole(size: (usize, usize)) -> PixelRect {
-        PixelRect::whole(size)
+    fn size(width: usize, height: usize) -> Size {
+        Size::new(width, height)
     }
 
-    fn placement(scale: (f32, f32), offset: (f32, f32), frame: (usize, usize)) -> FrameMapping {
+    fn whole(width: usize, height: usize) -> Rect {
+        Rect::whole(size(width, height))
+    }
+
+    fn placement(scale: (f32, f32), offset: (f32, f32), frame: Size) -> FrameMapping {
         FrameMapping {
             scale_x: scale.0,
             scale_y: scale.1,
             offset_x: offset.0,
             offset_y: offset.1,
-            frame_width: frame.0,
-            frame_height: frame.1,
+            frame,
         }
     }
 
     #[test]
     fn the_same_size_copies_every_meta_a_model_leaves_valid() {
-        let same = PictureMapping::whole_frame((64, 48), (64, 48));
+        let same = PictureMapping::whole_frame(size(64, 48), size(64, 48));
         assert!(same.is_identity());
         assert_eq!(meta_carry(&[], &same), MetaCarry::Copy);
         assert_eq!(meta_carry(&ROI_TAGS, &same), MetaCarry::Copy);
@@ -214,7 +226,7 @@ mod tests {
 
     #[test]
     fn a_resize_scales_size_tagged_metas_only() {
-        let double = PictureMapping::whole_frame((50, 30), (100, 60));
+        let double = PictureMapping::whole_frame(size(50, 30), size(100, 60));
         assert!(!double.is_identity() && double.is_whole_frame_scale());
         assert_eq!(meta_carry(&ROI_TAGS, &double), MetaCarry::Scale);
         assert_eq!(meta_carry(&[], &double), MetaCarry::Copy);
@@ -226,7 +238,7 @@ mod tests {
 
     #[test]
     fn colorspace_memory_and_unknown_tags_are_dropped() {
-        let same = PictureMapping::whole_frame((64, 48), (64, 48));
+        let same = PictureMapping::whole_frame(size(64, 48), size(64, 48));
         // GstVideoMeta's tags.
         let video_meta = [TAG_VIDEO, "memory", "colorspace", TAG_SIZE];
         assert_eq!(meta_carry(&video_meta, &same), MetaCarry::Drop);
@@ -240,10 +252,17 @@ mod tests {
     #[test]
     fn a_stretched_fixed_size_model_is_a_whole_frame_scale() {
         // 640x360 stretched into 256x256; the model gives 512x512.
-        let stretch = placement((256.0 / 640.0, 256.0 / 360.0), (0.0, 0.0), (640, 360));
-        let mapping =
-            PictureMapping::through_model(&stretch, (256, 256), (512, 512), whole((512, 512)));
-        assert_eq!((mapping.input, mapping.output), ((640, 360), (512, 512)));
+        let stretch = placement((256.0 / 640.0, 256.0 / 360.0), (0.0, 0.0), size(640, 360));
+        let mapping = PictureMapping::through_model(
+            &stretch,
+            size(256, 256),
+            size(512, 512),
+            whole(512, 512),
+        );
+        assert_eq!(
+            (mapping.input, mapping.output),
+            (size(640, 360), size(512, 512))
+        );
         assert!(mapping.is_whole_frame_scale());
         assert!((mapping.scale_x - 0.8).abs() < 1e-6);
         assert_eq!(meta_carry(&ROI_TAGS, &mapping), MetaCarry::Scale);
@@ -253,19 +272,21 @@ mod tests {
     fn a_letterboxed_picture_cut_out_of_the_output_is_a_whole_frame_scale() {
         // 640x480 letterboxed into 320x320: scale 1/2, on rows 40..280. A 2x
         // model gives 640x640, whose rows 80..560 are the picture.
-        let letterbox = placement((0.5, 0.5), (0.0, 40.0), (640, 480));
-        let picture = PixelRect::new(0, 80, 640, 480);
-        let mapping = PictureMapping::through_model(&letterbox, (320, 320), (640, 640), picture);
-        assert_eq!(mapping.output, (640, 480));
+        let letterbox = placement((0.5, 0.5), (0.0, 40.0), size(640, 480));
+        let picture = Rect::new(0, 80, 640, 480);
+        let mapping =
+            PictureMapping::through_model(&letterbox, size(320, 320), size(640, 640), picture);
+        assert_eq!(mapping.output, size(640, 480));
         assert_eq!((mapping.offset_x, mapping.offset_y), (0.0, 0.0));
         assert!(mapping.is_identity());
         assert_eq!(meta_carry(&ROI_TAGS, &mapping), MetaCarry::Copy);
         // 100x30 into 64x64 lands on rows 22..41; a 48x32 output (x 3/4,
         // y 1/2) has it on rows 11..20.5, cut out as 11..21: half a pixel
         // off at the bottom, still the whole picture.
-        let letterbox = placement((0.64, 19.0 / 30.0), (0.0, 22.0), (100, 30));
-        let picture = PixelRect::new(0, 11, 48, 10);
-        let mapping = PictureMapping::through_model(&letterbox, (64, 64), (48, 32), picture);
+        let letterbox = placement((0.64, 19.0 / 30.0), (0.0, 22.0), size(100, 30));
+        let picture = Rect::new(0, 11, 48, 10);
+        let mapping =
+            PictureMapping::through_model(&letterbox, size(64, 64), size(48, 32), picture);
         assert!(mapping.is_whole_frame_scale() && !mapping.is_identity());
         assert!((mapping.scale_y * 30.0 + mapping.offset_y - 9.5).abs() < 1e-6);
         assert_eq!(meta_carry(&ROI_TAGS, &mapping), MetaCarry::Scale);
@@ -275,9 +296,13 @@ mod tests {
     fn bars_or_a_crop_in_the_output_drop_boxes() {
         // 640x480 letterboxed into 320x320, the whole 640x640 output shown:
         // 80 rows of bars above the picture.
-        let letterbox = placement((0.5, 0.5), (0.0, 40.0), (640, 480));
-        let mapping =
-            PictureMapping::through_model(&letterbox, (320, 320), (640, 640), whole((640, 640)));
+        let letterbox = placement((0.5, 0.5), (0.0, 40.0), size(640, 480));
+        let mapping = PictureMapping::through_model(
+            &letterbox,
+            size(320, 320),
+            size(640, 640),
+            whole(640, 640),
+        );
         assert!((mapping.offset_y - 80.0).abs() < 1e-9 && mapping.scale_y == 1.0);
         assert!(!mapping.is_whole_frame_scale());
         assert_eq!(meta_carry(&ROI_TAGS, &mapping), MetaCarry::Drop);
@@ -285,16 +310,16 @@ mod tests {
         assert_eq!(meta_carry(&[], &mapping), MetaCarry::Copy);
         // Center crop: 640x480 -> 320x320 at scale 2/3 cuts 80 frame pixels
         // left and right.
-        let crop = placement((2.0 / 3.0, 2.0 / 3.0), (-160.0 / 3.0, 0.0), (640, 480));
+        let crop = placement((2.0 / 3.0, 2.0 / 3.0), (-160.0 / 3.0, 0.0), size(640, 480));
         let mapping =
-            PictureMapping::through_model(&crop, (320, 320), (320, 320), whole((320, 320)));
+            PictureMapping::through_model(&crop, size(320, 320), size(320, 320), whole(320, 320));
         assert_eq!(meta_carry(&ROI_TAGS, &mapping), MetaCarry::Drop);
         // One output pixel of bar (or of cut) is not a resize; half a pixel is.
         for (offset, carry) in [(1.0, MetaCarry::Drop), (0.5, MetaCarry::Scale)] {
             let shifted = PictureMapping {
                 offset_y: offset,
                 scale_y: (64.0 - offset) / 48.0,
-                ..PictureMapping::whole_frame((96, 48), (96, 64))
+                ..PictureMapping::whole_frame(size(96, 48), size(96, 64))
             };
             assert_eq!(meta_carry(&ROI_TAGS, &shifted), carry, "{offset}");
         }
@@ -303,9 +328,9 @@ mod tests {
     #[test]
     fn a_letterbox_that_fits_exactly_is_a_plain_scale() {
         // 640x480 into 320x240: no bars, every mode is a stretch.
-        let fit = placement((0.5, 0.5), (0.0, 0.0), (640, 480));
+        let fit = placement((0.5, 0.5), (0.0, 0.0), size(640, 480));
         let mapping =
-            PictureMapping::through_model(&fit, (320, 240), (640, 480), whole((640, 480)));
+            PictureMapping::through_model(&fit, size(320, 240), size(640, 480), whole(640, 480));
         assert!(mapping.is_identity());
     }
 

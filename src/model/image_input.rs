@@ -1,6 +1,7 @@
 //! The single image input a video model is fed through, and its size.
 
 use super::{ElementType, ModelInfo, TensorInfo, shape_text};
+use crate::frame::Size;
 pub use crate::preprocess::TensorLayout;
 
 /// Element type of the image input.
@@ -101,7 +102,7 @@ impl ImageInput {
         })
     }
 
-    /// The input size (width, height) to use for frames of `frame` size.
+    /// The input size to use for frames of `frame` size.
     /// Fixed dimensions are the model's; a requested size must agree with
     /// them. Dynamic ones take the request, else the frame size rounded up to
     /// `multiple` (detectors: [`DYNAMIC_SIZE_MULTIPLE`]; frame-to-frame
@@ -109,12 +110,12 @@ impl ImageInput {
     pub fn resolve_size(
         &self,
         requested: (Option<usize>, Option<usize>),
-        frame: (usize, usize),
+        frame: Size,
         multiple: usize,
-    ) -> Result<(usize, usize), String> {
-        let width = resolve_dim("width", self.width, requested.0, frame.0, multiple)?;
-        let height = resolve_dim("height", self.height, requested.1, frame.1, multiple)?;
-        Ok((width, height))
+    ) -> Result<Size, String> {
+        let width = resolve_dim("width", self.width, requested.0, frame.width, multiple)?;
+        let height = resolve_dim("height", self.height, requested.1, frame.height, multiple)?;
+        Ok(Size::new(width, height))
     }
 
     /// The declared shape, for messages.
@@ -126,8 +127,9 @@ impl ImageInput {
         }
     }
 
-    /// The concrete tensor shape for `batch` frames of `width` x `height`.
-    pub fn tensor_shape(&self, batch: usize, width: usize, height: usize) -> [usize; 4] {
+    /// The concrete tensor shape for `batch` frames of `size`.
+    pub fn tensor_shape(&self, batch: usize, size: Size) -> [usize; 4] {
+        let Size { width, height } = size;
         match self.layout {
             TensorLayout::Nchw => [batch, 3, height, width],
             TensorLayout::Nhwc => [batch, height, width, 3],
@@ -199,10 +201,10 @@ mod tests {
             (Some(1), Some(256), Some(320))
         );
         assert_eq!(
-            input.resolve_size((None, None), (1920, 1080), DYNAMIC_SIZE_MULTIPLE),
-            Ok((256, 320))
+            input.resolve_size((None, None), Size::new(1920, 1080), DYNAMIC_SIZE_MULTIPLE),
+            Ok(Size::new(256, 320))
         );
-        assert_eq!(input.tensor_shape(4, 256, 320), [4, 3, 320, 256]);
+        assert_eq!(input.tensor_shape(4, Size::new(256, 320)), [4, 3, 320, 256]);
     }
 
     #[test]
@@ -216,7 +218,7 @@ mod tests {
         assert_eq!(input.layout, TensorLayout::Nhwc);
         assert_eq!(input.element, InputElement::U8);
         assert_eq!(input.batch, None);
-        assert_eq!(input.tensor_shape(2, 300, 300), [2, 300, 300, 3]);
+        assert_eq!(input.tensor_shape(2, Size::new(300, 300)), [2, 300, 300, 3]);
     }
 
     #[test]
@@ -228,16 +230,20 @@ mod tests {
         )]);
         let input = ImageInput::from_model(&info, None).unwrap();
         assert_eq!(
-            input.resolve_size((None, None), (176, 144), DYNAMIC_SIZE_MULTIPLE),
-            Ok((192, 160))
+            input.resolve_size((None, None), Size::new(176, 144), DYNAMIC_SIZE_MULTIPLE),
+            Ok(Size::new(192, 160))
         );
         assert_eq!(
-            input.resolve_size((None, None), (176, 144), 1),
-            Ok((176, 144))
+            input.resolve_size((None, None), Size::new(176, 144), 1),
+            Ok(Size::new(176, 144))
         );
         assert_eq!(
-            input.resolve_size((Some(640), None), (1280, 720), DYNAMIC_SIZE_MULTIPLE),
-            Ok((640, 736))
+            input.resolve_size(
+                (Some(640), None),
+                Size::new(1280, 720),
+                DYNAMIC_SIZE_MULTIPLE
+            ),
+            Ok(Size::new(640, 736))
         );
     }
 
@@ -250,7 +256,11 @@ mod tests {
         )]);
         let input = ImageInput::from_model(&info, None).unwrap();
         let err = input
-            .resolve_size((Some(320), None), (640, 480), DYNAMIC_SIZE_MULTIPLE)
+            .resolve_size(
+                (Some(320), None),
+                Size::new(640, 480),
+                DYNAMIC_SIZE_MULTIPLE,
+            )
             .unwrap_err();
         assert!(err.contains("fixed at 224"), "{err}");
     }

@@ -17,9 +17,10 @@ pub use latency::frames_held;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+use crate::frame::{FrameView, Size};
 use crate::inference::{Batcher, FrameDecoder, InferenceError, Released};
 use crate::model::ImageInput;
-use crate::preprocess::{FrameView, Preprocessor};
+use crate::preprocess::Preprocessor;
 use crate::qos::LatenessTracker;
 use crate::runtime::SharedSession;
 
@@ -104,8 +105,8 @@ impl<F, D: FrameDecoder, O> ModelCore<F, D, O> {
             .map(|n| (&n.preprocessor, &mut n.batcher))
     }
 
-    /// The model input size (width, height) of the current caps.
-    pub fn input_size(&self) -> Option<(usize, usize)> {
+    /// The model input size of the current caps.
+    pub fn input_size(&self) -> Option<Size> {
         self.negotiated.as_ref().map(|n| n.batcher.input_size())
     }
 

@@ -10,11 +10,9 @@
 //! untouched), per luma sample and per chroma sample that a masked pixel
 //! lies in for I420 / NV12, on the luma of GRAY8.
 
-use super::{
-    FrameMut, PixelRect, Rgb, alpha_index, fill_rect, packed_pixel, rgb_to_gray, rgb_to_yuv,
-};
+use super::{DrawRect, Rgb, alpha_index, fill_rect, packed_pixel, rgb_to_gray, rgb_to_yuv};
+use crate::frame::{FrameMut, PixelFormat};
 use crate::meta::ObjectMask;
-use crate::preprocess::PixelFormat;
 
 /// COCO-pose's limbs, as pairs of keypoint indices (Ultralytics' skeleton,
 /// 0-based).
@@ -50,7 +48,7 @@ pub fn draw_line(frame: &mut FrameMut, from: (f64, f64), to: (f64, f64), width: 
         return;
     }
     // Lines far outside the frame are not worth stepping along.
-    let limit = (frame.width.max(frame.height) as f64) * 4.0 + 16.0;
+    let limit = (frame.size.width.max(frame.size.height) as f64) * 4.0 + 16.0;
     if [from.0, from.1, to.0, to.1].iter().any(|v| v.abs() > limit) {
         return;
     }
@@ -63,7 +61,7 @@ pub fn draw_line(frame: &mut FrameMut, from: (f64, f64), to: (f64, f64), width: 
         let (x, y) = (from.0 + dx * t - half, from.1 + dy * t - half);
         fill_rect(
             frame,
-            PixelRect::new(x.round() as i64, y.round() as i64, side, side),
+            DrawRect::new(x.round() as i64, y.round() as i64, side, side),
             color,
         );
     }
@@ -103,7 +101,7 @@ pub fn draw_keypoints(
     let side = (2 * radius + 1) as i64;
     for index in 0..points.len() {
         if let Some((x, y)) = shown(index) {
-            let rect = PixelRect::new(
+            let rect = DrawRect::new(
                 x.round() as i64 - radius as i64,
                 y.round() as i64 - radius as i64,
                 side,
@@ -116,10 +114,10 @@ pub fn draw_keypoints(
 
 /// Blends `color` at `alpha` (0..255) into the pixels `mask` covers.
 pub fn tint_mask(frame: &mut FrameMut, mask: &ObjectMask, color: Rgb, alpha: u8) {
-    if alpha == 0 || frame.check().is_err() {
+    if alpha == 0 || frame.check_planes().is_err() {
         return;
     }
-    let (width, height) = (frame.width, frame.height);
+    let (width, height) = (frame.size.width, frame.size.height);
     let inside = |x: usize, y: usize| {
         let (mx, my) = (x as u64, y as u64);
         let (x0, y0) = (u64::from(mask.x), u64::from(mask.y));
@@ -210,15 +208,10 @@ pub fn tint_mask(frame: &mut FrameMut, mask: &ObjectMask, color: Rgb, alpha: u8)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::frame::Size;
 
     fn rgb_frame(data: &mut [u8], width: usize, height: usize) -> FrameMut<'_> {
-        FrameMut {
-            format: PixelFormat::Rgb,
-            width,
-            height,
-            planes: [data, &mut [], &mut []],
-            strides: [width * 3, 0, 0],
-        }
+        FrameMut::packed(PixelFormat::Rgb, Size::new(width, height), data, width * 3)
     }
 
     fn pixel(data: &[u8], width: usize, x: usize, y: usize) -> [u8; 3] {

@@ -4,53 +4,37 @@
 //! kernel touches bytes `OFF..OFF + N` (or `NCH` channels from `OFF`) of each
 //! sample in a span. Packed RGB is `STEP` 3 or 4, a Y / U / V / GRAY plane
 //! `STEP` 1, NV12's UV plane `STEP` 2. Callers have checked the plane with
-//! `FrameMut::check`, so the span's rows are in bounds.
+//! `FrameMut::check_planes`, so the span's rows are in bounds. A span is a
+//! non-empty [`Rect`] of samples, clipped to the plane.
 
-/// A non-empty, clipped rectangle of samples: columns `x0..x1`, rows `y0..y1`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(super) struct Span {
-    pub x0: usize,
-    pub y0: usize,
-    pub x1: usize,
-    pub y1: usize,
-}
+use crate::frame::Rect;
 
-impl Span {
-    pub fn width(self) -> usize {
-        self.x1 - self.x0
-    }
-
-    pub fn height(self) -> usize {
-        self.y1 - self.y0
-    }
-
-    /// The 4:2:0 chroma samples that any pixel of the span lies in.
-    pub fn chroma(self) -> Span {
-        Span {
-            x0: self.x0 / 2,
-            y0: self.y0 / 2,
-            x1: self.x1.div_ceil(2),
-            y1: self.y1.div_ceil(2),
-        }
-    }
+/// The 4:2:0 chroma samples that any pixel of `s` lies in.
+pub(super) fn chroma(s: Rect) -> Rect {
+    Rect::from_corners(
+        s.x / 2,
+        s.y / 2,
+        s.right().div_ceil(2),
+        s.bottom().div_ceil(2),
+    )
 }
 
 /// The bytes of row `y` of the span.
 #[inline(always)]
-fn row_mut<const STEP: usize>(data: &mut [u8], stride: usize, s: Span, y: usize) -> &mut [u8] {
-    &mut data[y * stride + s.x0 * STEP..y * stride + s.x1 * STEP]
+fn row_mut<const STEP: usize>(data: &mut [u8], stride: usize, s: Rect, y: usize) -> &mut [u8] {
+    &mut data[y * stride + s.x * STEP..y * stride + s.right() * STEP]
 }
 
 #[inline(always)]
-fn row<const STEP: usize>(data: &[u8], stride: usize, s: Span, y: usize) -> &[u8] {
-    &data[y * stride + s.x0 * STEP..y * stride + s.x1 * STEP]
+fn row<const STEP: usize>(data: &[u8], stride: usize, s: Rect, y: usize) -> &[u8] {
+    &data[y * stride + s.x * STEP..y * stride + s.right() * STEP]
 }
 
 /// Sets bytes `OFF..OFF + N` of every sample in the span to `pat[OFF..OFF + N]`.
 pub(super) fn fill<const STEP: usize, const OFF: usize, const N: usize>(
     data: &mut [u8],
     stride: usize,
-    s: Span,
+    s: Rect,
     pat: [u8; 4],
 ) {
     if STEP == 4 && N < 4 {
@@ -62,7 +46,7 @@ pub(super) fn fill<const STEP: usize, const OFF: usize, const N: usize>(
             u32::from_ne_bytes(keep),
             u32::from_ne_bytes(pat) & !u32::from_ne_bytes(keep),
         );
-        for y in s.y0..s.y1 {
+        for y in s.y..s.bottom() {
             for px in row_mut::<STEP>(data, stride, s, y).chunks_exact_mut(4) {
                 let v = u32::from_ne_bytes([px[0], px[1], px[2], px[3]]);
                 px.copy_from_slice(&((v & keep) | set).to_ne_bytes());
@@ -72,8 +56,8 @@ pub(super) fn fill<const STEP: usize, const OFF: usize, const N: usize>(
     }
     if N == STEP {
         // Whole pixels: build the first row by doubling, then copy it down.
-        let first = s.y0 * stride + s.x0 * STEP;
-        let len = s.width() * STEP;
+        let first = s.y * stride + s.x * STEP;
+        let len = s.width * STEP;
         data[first..first + STEP].copy_from_slice(&pat[..STEP]);
         let mut done = STEP;
         while done < len {
@@ -81,13 +65,13 @@ pub(super) fn fill<const STEP: usize, const OFF: usize, const N: usize>(
             data.copy_within(first..first + n, first + done);
             done += n;
         }
-        for y in s.y0 + 1..s.y1 {
-            data.copy_within(first..first + len, y * stride + s.x0 * STEP);
+        for y in s.y + 1..s.bottom() {
+            data.copy_within(first..first + len, y * stride + s.x * STEP);
         }
         return;
     }
     let pat = &pat[OFF..OFF + N];
-    for y in s.y0..s.y1 {
+    for y in s.y..s.bottom() {
         for px in row_mut::<STEP>(data, stride, s, y).chunks_exact_mut(STEP) {
             px[OFF..OFF + N].copy_from_slice(pat);
         }
@@ -99,12 +83,12 @@ pub(super) fn fill<const STEP: usize, const OFF: usize, const N: usize>(
 pub(super) fn blend<const STEP: usize, const OFF: usize, const N: usize>(
     data: &mut [u8],
     stride: usize,
-    s: Span,
+    s: Rect,
     coverage: &[u8],
     lut: &[[u8; 4]; 256],
 ) {
-    let w = s.width();
-    for (y, cov) in (s.y0..s.y1).zip(coverage.chunks_exact(w)) {
+    let w = s.width;
+    for (y, cov) in (s.y..s.bottom()).zip(coverage.chunks_exact(w)) {
         let row = row_mut::<STEP>(data, stride, s, y);
         for (px, &c) in row.chunks_exact_mut(STEP).zip(cov) {
             px[OFF..OFF + N].copy_from_slice(&lut[usize::from(c)][OFF..OFF + N]);
@@ -112,20 +96,20 @@ pub(super) fn blend<const STEP: usize, const OFF: usize, const N: usize>(
     }
 }
 
-/// Mean coverage of the span's pixels in each chroma sample of `s.chroma()`
+/// Mean coverage of the span's pixels in each chroma sample of `chroma(s)`
 /// (counting only pixels of the span), chroma-span-sized, row-major.
-pub(super) fn downsample_coverage(s: Span, coverage: &[u8]) -> Vec<u8> {
-    let cs = s.chroma();
-    let w = s.width();
-    let mut out = vec![0u8; cs.width() * cs.height()];
-    for (cy, out_row) in (cs.y0..cs.y1).zip(out.chunks_exact_mut(cs.width())) {
-        let ys = (cy * 2).max(s.y0)..(cy * 2 + 2).min(s.y1);
-        for (cx, o) in (cs.x0..cs.x1).zip(out_row.iter_mut()) {
-            let xs = (cx * 2).max(s.x0)..(cx * 2 + 2).min(s.x1);
+pub(super) fn downsample_coverage(s: Rect, coverage: &[u8]) -> Vec<u8> {
+    let cs = chroma(s);
+    let w = s.width;
+    let mut out = vec![0u8; cs.width * cs.height];
+    for (cy, out_row) in (cs.y..cs.bottom()).zip(out.chunks_exact_mut(cs.width)) {
+        let ys = (cy * 2).max(s.y)..(cy * 2 + 2).min(s.bottom());
+        for (cx, o) in (cs.x..cs.right()).zip(out_row.iter_mut()) {
+            let xs = (cx * 2).max(s.x)..(cx * 2 + 2).min(s.right());
             let (mut sum, mut n) = (0u32, 0u32);
             for y in ys.clone() {
                 for x in xs.clone() {
-                    sum += u32::from(coverage[(y - s.y0) * w + (x - s.x0)]);
+                    sum += u32::from(coverage[(y - s.y) * w + (x - s.x)]);
                     n += 1;
                 }
             }
@@ -141,25 +125,20 @@ pub(super) fn downsample_coverage(s: Span, coverage: &[u8]) -> Vec<u8> {
 pub(super) fn pixelate<const STEP: usize, const OFF: usize, const NCH: usize>(
     data: &mut [u8],
     stride: usize,
-    s: Span,
+    s: Rect,
     block: usize,
     phase_x: usize,
     phase_y: usize,
 ) {
-    let mut y = s.y0;
+    let mut y = s.y;
     let mut cell_h = block - phase_y;
-    while y < s.y1 {
-        let y_end = y.saturating_add(cell_h).min(s.y1);
-        let mut x = s.x0;
+    while y < s.bottom() {
+        let y_end = y.saturating_add(cell_h).min(s.bottom());
+        let mut x = s.x;
         let mut cell_w = block - phase_x;
-        while x < s.x1 {
-            let x_end = x.saturating_add(cell_w).min(s.x1);
-            let cell = Span {
-                x0: x,
-                y0: y,
-                x1: x_end,
-                y1: y_end,
-            };
+        while x < s.right() {
+            let x_end = x.saturating_add(cell_w).min(s.right());
+            let cell = Rect::from_corners(x, y, x_end, y_end);
             let mut sum = [0u64; NCH];
             for yy in y..y_end {
                 for px in row::<STEP>(data, stride, cell, yy).chunks_exact(STEP) {
@@ -168,7 +147,7 @@ pub(super) fn pixelate<const STEP: usize, const OFF: usize, const NCH: usize>(
                     }
                 }
             }
-            let n = (cell.width() * cell.height()) as u64;
+            let n = (cell.width * cell.height) as u64;
             let mean: [u8; NCH] = std::array::from_fn(|c| ((sum[c] + n / 2) / n) as u8);
             for yy in y..y_end {
                 for px in row_mut::<STEP>(data, stride, cell, yy).chunks_exact_mut(STEP) {
@@ -194,11 +173,11 @@ pub(super) const MAX_BLUR_RADIUS: usize = 8191;
 pub(super) fn blur<const STEP: usize, const OFF: usize, const NCH: usize>(
     data: &mut [u8],
     stride: usize,
-    s: Span,
+    s: Rect,
     radius: usize,
     passes: usize,
 ) {
-    let (w, h) = (s.width(), s.height());
+    let (w, h) = (s.width, s.height);
     let r = radius.min(w.max(h)).min(MAX_BLUR_RADIUS);
     if r == 0 || w * h <= 1 {
         return;
@@ -210,7 +189,7 @@ pub(super) fn blur<const STEP: usize, const OFF: usize, const NCH: usize>(
     let mut sums = vec![0u32; w.max(h) * NCH];
 
     // a: the span, row-major.
-    for (y, dst) in (s.y0..s.y1).zip(a.chunks_exact_mut(w * NCH)) {
+    for (y, dst) in (s.y..s.bottom()).zip(a.chunks_exact_mut(w * NCH)) {
         let src = row::<STEP>(data, stride, s, y);
         for (px, d) in src.chunks_exact(STEP).zip(dst.chunks_exact_mut(NCH)) {
             d.copy_from_slice(&px[OFF..OFF + NCH]);
@@ -230,7 +209,7 @@ pub(super) fn blur<const STEP: usize, const OFF: usize, const NCH: usize>(
         box_columns(&b, &mut a, h * NCH, w, r, inv, &mut sums);
         std::mem::swap(&mut a, &mut b);
     }
-    for (y, fy) in (s.y0..s.y1).enumerate() {
+    for (y, fy) in (s.y..s.bottom()).enumerate() {
         let dst = row_mut::<STEP>(data, stride, s, fy);
         for (x, px) in dst.chunks_exact_mut(STEP).enumerate() {
             px[OFF..OFF + NCH].copy_from_slice(&b[(x * h + y) * NCH..][..NCH]);

@@ -3,13 +3,14 @@
 //! Boxes (outlines and filled), anonymisation (pixelate, blur) and text
 //! labels, written straight into the mapped planes of an RGB-family, I420,
 //! NV12 or GRAY8 frame without converting the frame. Pure Rust; the
-//! `dloverlay` element maps a buffer, wraps its planes in a [`FrameMut`] and
-//! calls these functions.
+//! `dloverlay` element maps a buffer, wraps its planes in a
+//! [`FrameMut`](crate::frame::FrameMut) and calls these functions.
 //!
 //! Decisions:
-//! - Rectangles ([`PixelRect`]) may lie partly or wholly outside the frame:
+//! - Rectangles ([`DrawRect`]) may lie partly or wholly outside the frame:
 //!   they are clipped; a rect with a zero or negative side draws nothing.
-//! - Each function checks the frame ([`FrameMut::check`]) and dispatches on
+//! - Each function checks the frame
+//!   ([`FrameMut::check_planes`](crate::frame::FrameMut::check_planes)) and dispatches on
 //!   the format once per call; the loops inside are monomorphised per pixel
 //!   layout (bytes per pixel, byte offsets as const generics), with no
 //!   per-pixel format branching. `fill_rect` and `draw_rect_outline` never
@@ -34,7 +35,7 @@
 //! - Pixelate: cells of `block x block` aligned to the rect's own origin
 //!   (also when it starts outside the frame), each set to its rounded mean.
 
-use crate::preprocess::PixelFormat;
+use crate::frame::{FrameMut, PixelFormat, Rect, Size};
 
 mod instances;
 mod kernels;
@@ -45,79 +46,26 @@ mod text;
 pub use instances::{
     COCO_SKELETON, KEYPOINT_MIN_CONFIDENCE, draw_keypoints, draw_line, draw_polygon, tint_mask,
 };
-use kernels::Span;
+use kernels::chroma;
 pub use text::{MAX_TEXT_SIZE_PX, TextRenderer};
-
-/// A mutably mapped video frame: planes and strides as GStreamer's
-/// `VideoFrameRef` gives them.
-///
-/// Packed RGB formats and GRAY8 use plane 0 only. I420: Y, U, V planes, the
-/// chroma planes `ceil(width / 2) x ceil(height / 2)`. NV12: Y plane, then
-/// interleaved UV pairs `ceil(width / 2) x ceil(height / 2)`. Unused planes
-/// may be empty slices. A plane needs at least `stride * (rows - 1) +
-/// row_bytes` bytes; bytes past `row_bytes` in a row (stride padding) are
-/// never touched.
-pub struct FrameMut<'a> {
-    pub format: PixelFormat,
-    pub width: usize,
-    pub height: usize,
-    pub planes: [&'a mut [u8]; 3],
-    pub strides: [usize; 3],
-}
-
-impl FrameMut<'_> {
-    /// Checks that every plane the format needs has a large enough stride and
-    /// length. The drawing functions call it and draw nothing on a frame that
-    /// fails it (they never panic on a malformed frame).
-    pub fn check(&self) -> Result<(), String> {
-        let (w, h) = (self.width, self.height);
-        if w == 0 || h == 0 {
-            return Ok(());
-        }
-        let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
-        let needs: &[(usize, usize)] = match self.format {
-            PixelFormat::Rgb | PixelFormat::Bgr => &[(w * 3, h)],
-            PixelFormat::Gray8 => &[(w, h)],
-            PixelFormat::I420 => &[(w, h), (cw, ch), (cw, ch)],
-            PixelFormat::Nv12 => &[(w, h), (cw * 2, ch)],
-            _ => &[(w * 4, h)],
-        };
-        for (plane, &(row_bytes, rows)) in needs.iter().enumerate() {
-            let stride = self.strides[plane];
-            if stride < row_bytes {
-                return Err(format!(
-                    "{:?} plane {plane}: stride {stride} is less than one row ({row_bytes} bytes)",
-                    self.format
-                ));
-            }
-            let needed = stride * (rows - 1) + row_bytes;
-            let len = self.planes[plane].len();
-            if len < needed {
-                return Err(format!(
-                    "{:?} plane {plane}: {len} bytes, {rows} rows of stride {stride} need {needed}",
-                    self.format
-                ));
-            }
-        }
-        Ok(())
-    }
-}
 
 /// An 8-bit sRGB colour.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Rgb(pub u8, pub u8, pub u8);
 
-/// A rectangle in frame pixels; it may extend beyond the frame (it is
-/// clipped) and a zero or negative side makes it empty.
+/// A rectangle to draw, in frame pixels: unlike a [`Rect`], it may extend
+/// beyond the frame (a box at the frame's edge, a label above its top), so
+/// its corner is signed; it is clipped to the frame when drawn, and a zero or
+/// negative side makes it empty.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub struct PixelRect {
+pub struct DrawRect {
     pub x: i64,
     pub y: i64,
     pub width: i64,
     pub height: i64,
 }
 
-impl PixelRect {
+impl DrawRect {
     pub const fn new(x: i64, y: i64, width: i64, height: i64) -> Self {
         Self {
             x,
@@ -127,22 +75,18 @@ impl PixelRect {
         }
     }
 
-    /// The part of the rect inside a `width x height` frame, if any.
-    fn clip(self, width: usize, height: usize) -> Option<Span> {
+    /// The part of the rect inside a frame of `size`, if any.
+    pub fn clip(self, size: Size) -> Option<Rect> {
         if self.width <= 0 || self.height <= 0 {
             return None;
         }
-        let (w, h) = (clamp_len(width), clamp_len(height));
+        let (w, h) = (clamp_len(size.width), clamp_len(size.height));
         let x0 = self.x.clamp(0, w);
         let y0 = self.y.clamp(0, h);
         let x1 = self.x.saturating_add(self.width).clamp(0, w);
         let y1 = self.y.saturating_add(self.height).clamp(0, h);
-        (x0 < x1 && y0 < y1).then_some(Span {
-            x0: x0 as usize,
-            y0: y0 as usize,
-            x1: x1 as usize,
-            y1: y1 as usize,
-        })
+        (x0 < x1 && y0 < y1)
+            .then(|| Rect::from_corners(x0 as usize, y0 as usize, x1 as usize, y1 as usize))
     }
 }
 
@@ -210,12 +154,8 @@ pub fn contrast_text_color(background: Rgb) -> Rgb {
 /// detection box: on top of the box, left-aligned, when it fits above the
 /// frame's top edge, else just inside the box's top; shifted left if it would
 /// run past the frame's right edge (and never left of 0).
-pub fn label_position(
-    rect: PixelRect,
-    label_size: (usize, usize),
-    frame_width: usize,
-) -> (i64, i64) {
-    let (lw, lh) = (clamp_len(label_size.0), clamp_len(label_size.1));
+pub fn label_position(rect: DrawRect, label_size: Size, frame_width: usize) -> (i64, i64) {
+    let (lw, lh) = (clamp_len(label_size.width), clamp_len(label_size.height));
     let above = rect.y.saturating_sub(lh);
     let y = if above >= 0 { above } else { rect.y.max(0) };
     let x = rect.x.min(clamp_len(frame_width).saturating_sub(lw)).max(0);
@@ -280,8 +220,8 @@ fn alpha_index(format: PixelFormat) -> Option<usize> {
 }
 
 /// Fills every span with `color`, dispatching on the format once.
-fn paint_spans(frame: &mut FrameMut, spans: &[Span], color: Rgb) {
-    if spans.is_empty() || frame.check().is_err() {
+fn paint_spans(frame: &mut FrameMut, spans: &[Rect], color: Rgb) {
+    if spans.is_empty() || frame.check_planes().is_err() {
         return;
     }
     let format = frame.format;
@@ -309,15 +249,15 @@ fn paint_spans(frame: &mut FrameMut, spans: &[Span], color: Rgb) {
             let (y, u, v) = rgb_to_yuv(color);
             for &s in spans {
                 fill::<1, 0, 1>(p0, s0, s, [y, 0, 0, 0]);
-                fill::<1, 0, 1>(p1, s1, s.chroma(), [u, 0, 0, 0]);
-                fill::<1, 0, 1>(p2, s2, s.chroma(), [v, 0, 0, 0]);
+                fill::<1, 0, 1>(p1, s1, chroma(s), [u, 0, 0, 0]);
+                fill::<1, 0, 1>(p2, s2, chroma(s), [v, 0, 0, 0]);
             }
         }
         Layout::Nv12 => {
             let (y, u, v) = rgb_to_yuv(color);
             for &s in spans {
                 fill::<1, 0, 1>(p0, s0, s, [y, 0, 0, 0]);
-                fill::<2, 0, 2>(p1, s1, s.chroma(), [u, v, 0, 0]);
+                fill::<2, 0, 2>(p1, s1, chroma(s), [u, v, 0, 0]);
             }
         }
         Layout::Gray8 => {
@@ -330,8 +270,8 @@ fn paint_spans(frame: &mut FrameMut, spans: &[Span], color: Rgb) {
 }
 
 /// Fills `rect` (clipped to the frame) with `color`.
-pub fn fill_rect(frame: &mut FrameMut, rect: PixelRect, color: Rgb) {
-    if let Some(s) = rect.clip(frame.width, frame.height) {
+pub fn fill_rect(frame: &mut FrameMut, rect: DrawRect, color: Rgb) {
+    if let Some(s) = rect.clip(frame.size) {
         paint_spans(frame, &[s], color);
     }
 }
@@ -339,7 +279,7 @@ pub fn fill_rect(frame: &mut FrameMut, rect: PixelRect, color: Rgb) {
 /// Draws the outline of `rect`: its outermost `line_width` pixels on each
 /// side (the outline lies inside the rect). A line width of half the shorter
 /// side or more fills the rect; 0 draws nothing.
-pub fn draw_rect_outline(frame: &mut FrameMut, rect: PixelRect, line_width: usize, color: Rgb) {
+pub fn draw_rect_outline(frame: &mut FrameMut, rect: DrawRect, line_width: usize, color: Rgb) {
     let lw = clamp_len(line_width);
     if lw == 0 || rect.width <= 0 || rect.height <= 0 {
         return;
@@ -347,27 +287,27 @@ pub fn draw_rect_outline(frame: &mut FrameMut, rect: PixelRect, line_width: usiz
     if lw.saturating_mul(2) >= rect.width || lw.saturating_mul(2) >= rect.height {
         return fill_rect(frame, rect, color);
     }
-    let PixelRect {
+    let DrawRect {
         x,
         y,
         width: w,
         height: h,
     } = rect;
     let bands = [
-        PixelRect::new(x, y, w, lw),
-        PixelRect::new(x, y.saturating_add(h - lw), w, lw),
-        PixelRect::new(x, y.saturating_add(lw), lw, h - 2 * lw),
-        PixelRect::new(
+        DrawRect::new(x, y, w, lw),
+        DrawRect::new(x, y.saturating_add(h - lw), w, lw),
+        DrawRect::new(x, y.saturating_add(lw), lw, h - 2 * lw),
+        DrawRect::new(
             x.saturating_add(w - lw),
             y.saturating_add(lw),
             lw,
             h - 2 * lw,
         ),
     ];
-    let mut spans = [Span::default(); 4];
+    let mut spans = [Rect::default(); 4];
     let mut n = 0;
     for band in bands {
-        if let Some(s) = band.clip(frame.width, frame.height) {
+        if let Some(s) = band.clip(frame.size) {
             spans[n] = s;
             n += 1;
         }
@@ -384,19 +324,19 @@ fn cell_phase(start: usize, origin: i64, block: usize) -> usize {
 /// Replaces each `block x block` cell of `rect` (cells aligned to the rect's
 /// origin; cut by the rect's and the frame's edges) with its mean colour.
 /// `block` 0 or 1 changes nothing.
-pub fn pixelate_rect(frame: &mut FrameMut, rect: PixelRect, block: usize) {
-    if block <= 1 || frame.check().is_err() {
+pub fn pixelate_rect(frame: &mut FrameMut, rect: DrawRect, block: usize) {
+    if block <= 1 || frame.check_planes().is_err() {
         return;
     }
-    let Some(s) = rect.clip(frame.width, frame.height) else {
+    let Some(s) = rect.clip(frame.size) else {
         return;
     };
     let format = frame.format;
     let [s0, s1, s2] = frame.strides;
     let [p0, p1, p2] = &mut frame.planes;
     let (px, py) = (
-        cell_phase(s.x0, rect.x, block),
-        cell_phase(s.y0, rect.y, block),
+        cell_phase(s.x, rect.x, block),
+        cell_phase(s.y, rect.y, block),
     );
     use kernels::{fill, pixelate};
     match layout(format) {
@@ -417,9 +357,9 @@ pub fn pixelate_rect(frame: &mut FrameMut, rect: PixelRect, block: usize) {
         Layout::Gray8 => pixelate::<1, 0, 1>(p0, s0, s, block, px, py),
         Layout::I420 | Layout::Nv12 => {
             pixelate::<1, 0, 1>(p0, s0, s, block, px, py);
-            let (cs, cblock) = (s.chroma(), block.div_ceil(2));
-            let cpx = cell_phase(cs.x0, rect.x.div_euclid(2), cblock);
-            let cpy = cell_phase(cs.y0, rect.y.div_euclid(2), cblock);
+            let (cs, cblock) = (chroma(s), block.div_ceil(2));
+            let cpx = cell_phase(cs.x, rect.x.div_euclid(2), cblock);
+            let cpy = cell_phase(cs.y, rect.y.div_euclid(2), cblock);
             if matches!(format, PixelFormat::I420) {
                 pixelate::<1, 0, 1>(p1, s1, cs, cblock, cpx, cpy);
                 pixelate::<1, 0, 1>(p2, s2, cs, cblock, cpx, cpy);
@@ -434,12 +374,12 @@ pub fn pixelate_rect(frame: &mut FrameMut, rect: PixelRect, block: usize) {
 /// `(2 * radius + 1)`-wide box filter, edges clamped to the rect. Only pixels
 /// inside the rect are read or written. `radius` 0 changes nothing; a radius
 /// beyond the rect's longer side (or 8191) acts as that.
-pub fn blur_rect(frame: &mut FrameMut, rect: PixelRect, radius: usize) {
+pub fn blur_rect(frame: &mut FrameMut, rect: DrawRect, radius: usize) {
     const PASSES: usize = 3;
-    if radius == 0 || frame.check().is_err() {
+    if radius == 0 || frame.check_planes().is_err() {
         return;
     }
-    let Some(s) = rect.clip(frame.width, frame.height) else {
+    let Some(s) = rect.clip(frame.size) else {
         return;
     };
     let format = frame.format;
@@ -464,7 +404,7 @@ pub fn blur_rect(frame: &mut FrameMut, rect: PixelRect, radius: usize) {
         Layout::Gray8 => blur::<1, 0, 1>(p0, s0, s, radius, PASSES),
         Layout::I420 | Layout::Nv12 => {
             blur::<1, 0, 1>(p0, s0, s, radius, PASSES);
-            let (cs, cradius) = (s.chroma(), radius.div_ceil(2));
+            let (cs, cradius) = (chroma(s), radius.div_ceil(2));
             if matches!(format, PixelFormat::I420) {
                 blur::<1, 0, 1>(p1, s1, cs, cradius, PASSES);
                 blur::<1, 0, 1>(p2, s2, cs, cradius, PASSES);
@@ -480,13 +420,13 @@ pub fn blur_rect(frame: &mut FrameMut, rect: PixelRect, radius: usize) {
 /// Chroma samples get the mean coverage of the span pixels they hold.
 fn blend_coverage(
     frame: &mut FrameMut,
-    s: Span,
+    s: Rect,
     coverage: &[u8],
     foreground: Rgb,
     background: Rgb,
 ) {
-    debug_assert_eq!(coverage.len(), s.width() * s.height());
-    if frame.check().is_err() {
+    debug_assert_eq!(coverage.len(), s.width * s.height);
+    if frame.check_planes().is_err() {
         return;
     }
     let format = frame.format;
@@ -523,7 +463,7 @@ fn blend_coverage(
             let (fy, fu, fv) = rgb_to_yuv(foreground);
             let t = make_lut(|c| [lerp(by, fy, c), 0, 0, 0]);
             blend::<1, 0, 1>(p0, s0, s, coverage, &t);
-            let cs = s.chroma();
+            let cs = chroma(s);
             let ccov = kernels::downsample_coverage(s, coverage);
             if matches!(format, PixelFormat::I420) {
                 let tu = make_lut(|c| [lerp(bu, fu, c), 0, 0, 0]);

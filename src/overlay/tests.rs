@@ -98,8 +98,7 @@ impl Owned {
         let [a, b, c] = &mut self.planes;
         FrameMut {
             format: self.format,
-            width: self.width,
-            height: self.height,
+            size: Size::new(self.width, self.height),
             planes: [a, b, c],
             strides: self.strides,
         }
@@ -257,7 +256,7 @@ impl Owned {
     }
 }
 
-fn in_rect(r: PixelRect) -> impl Fn(usize, usize) -> bool {
+fn in_rect(r: DrawRect) -> impl Fn(usize, usize) -> bool {
     move |x, y| {
         let (x, y) = (x as i128, y as i128);
         let (rx, ry) = (i128::from(r.x), i128::from(r.y));
@@ -266,8 +265,8 @@ fn in_rect(r: PixelRect) -> impl Fn(usize, usize) -> bool {
 }
 
 /// Pixels of `r` lying in its outermost `lw` pixels.
-fn in_band(r: PixelRect, lw: i64) -> impl Fn(usize, usize) -> bool {
-    let inner = PixelRect::new(r.x + lw, r.y + lw, r.width - 2 * lw, r.height - 2 * lw);
+fn in_band(r: DrawRect, lw: i64) -> impl Fn(usize, usize) -> bool {
+    let inner = DrawRect::new(r.x + lw, r.y + lw, r.width - 2 * lw, r.height - 2 * lw);
     move |x, y| in_rect(r)(x, y) && !in_rect(inner)(x, y)
 }
 
@@ -292,7 +291,7 @@ fn yuv_conversion_values() {
 
 #[test]
 fn outline_exact_pixels_every_format() {
-    let rect = PixelRect::new(10, 8, 20, 16);
+    let rect = DrawRect::new(10, 8, 20, 16);
     for format in PixelFormat::ALL {
         let mut f = Owned::new(format, 64, 48, 5, 1);
         let before = f.clone();
@@ -348,12 +347,12 @@ fn outline_exact_pixels_every_format() {
 #[test]
 fn outline_odd_geometry_and_clipping_every_format() {
     let cases = [
-        (PixelRect::new(11, 9, 19, 15), 3),
-        (PixelRect::new(-3, -2, 20, 30), 4),
-        (PixelRect::new(50, 40, 30, 30), 1),
-        (PixelRect::new(0, 0, 63, 47), 1),
-        (PixelRect::new(5, 5, 7, 9), 4), // line covers it all: filled
-        (PixelRect::new(5, 5, 9, 7), 3), // 2 * 3 < 7, a 1-pixel hole row
+        (DrawRect::new(11, 9, 19, 15), 3),
+        (DrawRect::new(-3, -2, 20, 30), 4),
+        (DrawRect::new(50, 40, 30, 30), 1),
+        (DrawRect::new(0, 0, 63, 47), 1),
+        (DrawRect::new(5, 5, 7, 9), 4), // line covers it all: filled
+        (DrawRect::new(5, 5, 9, 7), 3), // 2 * 3 < 7, a 1-pixel hole row
     ];
     for format in PixelFormat::ALL {
         for (i, &(rect, lw)) in cases.iter().enumerate() {
@@ -366,7 +365,7 @@ fn outline_odd_geometry_and_clipping_every_format() {
         }
         let mut f = Owned::new(format, 63, 47, 3, 99);
         let before = f.clone();
-        draw_rect_outline(&mut f.frame(), PixelRect::new(5, 5, 20, 20), 0, COLOR);
+        draw_rect_outline(&mut f.frame(), DrawRect::new(5, 5, 20, 20), 0, COLOR);
         assert_eq!(f, before, "line width 0 draws nothing");
     }
 }
@@ -374,24 +373,24 @@ fn outline_odd_geometry_and_clipping_every_format() {
 #[test]
 fn fill_clips_and_ignores_empty_rects_every_format() {
     let rects = [
-        PixelRect::new(10, 8, 20, 16),
-        PixelRect::new(-5, -7, 20, 20),
-        PixelRect::new(55, 40, 100, 100),
-        PixelRect::new(-10, -10, 1000, 1000),
-        PixelRect::new(3, 47, 10, 1),
-        PixelRect::new(7, 3, 1, 1),
+        DrawRect::new(10, 8, 20, 16),
+        DrawRect::new(-5, -7, 20, 20),
+        DrawRect::new(55, 40, 100, 100),
+        DrawRect::new(-10, -10, 1000, 1000),
+        DrawRect::new(3, 47, 10, 1),
+        DrawRect::new(7, 3, 1, 1),
     ];
     let empty = [
-        PixelRect::new(-100, -100, 10, 10),
-        PixelRect::new(64, 0, 10, 10),
-        PixelRect::new(0, 48, 10, 10),
-        PixelRect::new(5, 5, 0, 10),
-        PixelRect::new(5, 5, 10, 0),
-        PixelRect::new(5, 5, -3, 4),
-        PixelRect::new(20, 20, -10, -10),
-        PixelRect::new(i64::MAX - 5, 0, i64::MAX, 10),
-        PixelRect::new(i64::MIN, i64::MIN, i64::MAX, i64::MAX),
-        PixelRect::new(i64::MIN, 0, 5, 5),
+        DrawRect::new(-100, -100, 10, 10),
+        DrawRect::new(64, 0, 10, 10),
+        DrawRect::new(0, 48, 10, 10),
+        DrawRect::new(5, 5, 0, 10),
+        DrawRect::new(5, 5, 10, 0),
+        DrawRect::new(5, 5, -3, 4),
+        DrawRect::new(20, 20, -10, -10),
+        DrawRect::new(i64::MAX - 5, 0, i64::MAX, 10),
+        DrawRect::new(i64::MIN, i64::MIN, i64::MAX, i64::MAX),
+        DrawRect::new(i64::MIN, 0, 5, 5),
     ];
     for format in PixelFormat::ALL {
         for (i, &rect) in rects.iter().enumerate() {
@@ -416,13 +415,13 @@ fn fill_clips_and_ignores_empty_rects_every_format() {
         let mut want = f.clone();
         fill_rect(
             &mut f.frame(),
-            PixelRect::new(-10, -10, i64::MAX, i64::MAX),
+            DrawRect::new(-10, -10, i64::MAX, i64::MAX),
             COLOR,
         );
         want.reference_paint(|_, _| true, COLOR);
         assert_eq!(f, want, "{format:?} huge rect");
         // Overlapping the frame from far away: 2 columns, rows 0..13.
-        let far = PixelRect::new(i64::MIN + 3, -7, i64::MAX, 20);
+        let far = DrawRect::new(i64::MIN + 3, -7, i64::MAX, 20);
         let mut f = Owned::new(format, 64, 48, 4, 32);
         let before = f.clone();
         pixelate_rect(&mut f.frame(), far, 7);
@@ -437,7 +436,7 @@ fn fill_clips_and_ignores_empty_rects_every_format() {
 fn tight_strides_and_one_pixel_frames() {
     for format in PixelFormat::ALL {
         for (w, h) in [(1, 1), (2, 2), (3, 1), (1, 5), (17, 9)] {
-            let rect = PixelRect::new(0, 0, w as i64, h as i64);
+            let rect = DrawRect::new(0, 0, w as i64, h as i64);
             let mut f = Owned::new(format, w, h, 0, 40);
             let mut want = f.clone();
             fill_rect(&mut f.frame(), rect, COLOR);
@@ -461,8 +460,8 @@ fn malformed_frames_draw_nothing() {
         let p = plane_sizes(format, 32, 16).len() - 1;
         short.planes[p].pop();
         let before = short.clone();
-        assert!(short.frame().check().is_err(), "{format:?}");
-        let rect = PixelRect::new(0, 0, 32, 16);
+        assert!(short.frame().check_planes().is_err(), "{format:?}");
+        let rect = DrawRect::new(0, 0, 32, 16);
         fill_rect(&mut short.frame(), rect, COLOR);
         draw_rect_outline(&mut short.frame(), rect, 2, COLOR);
         blur_rect(&mut short.frame(), rect, 2);
@@ -471,20 +470,20 @@ fn malformed_frames_draw_nothing() {
         // Stride below a row.
         let mut narrow = f.clone();
         narrow.strides[0] = 1;
-        let err = narrow.frame().check().unwrap_err();
+        let err = narrow.frame().check_planes().unwrap_err().to_string();
         assert!(err.contains("stride"), "{err}");
         fill_rect(&mut narrow.frame(), rect, COLOR);
         assert_eq!(narrow.planes, f.planes);
-        assert!(f.clone().frame().check().is_ok());
+        assert!(f.clone().frame().check_planes().is_ok());
     }
 }
 
 #[test]
 fn blur_changes_only_the_rect_and_smooths_it() {
     let rects = [
-        PixelRect::new(10, 8, 20, 16),
-        PixelRect::new(11, 9, 19, 15),
-        PixelRect::new(-6, 30, 25, 40),
+        DrawRect::new(10, 8, 20, 16),
+        DrawRect::new(11, 9, 19, 15),
+        DrawRect::new(-6, 30, 25, 40),
     ];
     for format in PixelFormat::ALL {
         for (i, &rect) in rects.iter().enumerate() {
@@ -530,7 +529,7 @@ fn blur_changes_only_the_rect_and_smooths_it() {
 fn blur_keeps_flat_areas_and_softens_an_edge() {
     let mut f = Owned::new(PixelFormat::Rgb, 40, 20, 0, 70);
     f.paint_pattern(|x, _| if x < 20 { 40 } else { 220 });
-    blur_rect(&mut f.frame(), PixelRect::new(0, 0, 40, 20), 2);
+    blur_rect(&mut f.frame(), DrawRect::new(0, 0, 40, 20), 2);
     // Far from the edge: unchanged; at the edge: in between, monotonic.
     assert_eq!(f.luma(2, 10), 40);
     assert_eq!(f.luma(37, 10), 220);
@@ -542,7 +541,7 @@ fn blur_keeps_flat_areas_and_softens_an_edge() {
         assert_eq!((0..40).map(|x| f.luma(x, y)).collect::<Vec<_>>(), row);
     }
     // A huge radius is fine and averages towards the mean.
-    blur_rect(&mut f.frame(), PixelRect::new(0, 0, 40, 20), 100_000);
+    blur_rect(&mut f.frame(), DrawRect::new(0, 0, 40, 20), 100_000);
     let (a, b) = (f.luma(0, 0), f.luma(39, 19));
     assert!(a > 60 && b < 200 && a < b, "{a} {b}");
 }
@@ -550,9 +549,9 @@ fn blur_keeps_flat_areas_and_softens_an_edge() {
 #[test]
 fn pixelate_changes_only_the_rect_and_makes_constant_cells() {
     let cases = [
-        (PixelRect::new(10, 8, 20, 16), 4),
-        (PixelRect::new(-3, -3, 17, 13), 5),
-        (PixelRect::new(41, 30, 40, 40), 6),
+        (DrawRect::new(10, 8, 20, 16), 4),
+        (DrawRect::new(-3, -3, 17, 13), 5),
+        (DrawRect::new(41, 30, 40, 40), 6),
     ];
     for format in PixelFormat::ALL {
         for (i, &(rect, block)) in cases.iter().enumerate() {
@@ -588,7 +587,7 @@ fn pixelate_changes_only_the_rect_and_makes_constant_cells() {
             }
         }
         // A checkerboard turns grey.
-        let rect = PixelRect::new(10, 8, 20, 16);
+        let rect = DrawRect::new(10, 8, 20, 16);
         let mut f = Owned::new(format, 64, 48, 3, 89);
         f.paint_pattern(|x, y| if (x + y) % 2 == 0 { 255 } else { 0 });
         pixelate_rect(&mut f.frame(), rect, 4);
@@ -644,26 +643,26 @@ fn class_colors_are_fixed_distinct_and_wrap() {
 fn label_positions() {
     // Room above: on top of the box.
     assert_eq!(
-        label_position(PixelRect::new(30, 50, 40, 40), (60, 20), 640),
+        label_position(DrawRect::new(30, 50, 40, 40), Size::new(60, 20), 640),
         (30, 30)
     );
     // No room above: inside the top of the box.
     assert_eq!(
-        label_position(PixelRect::new(30, 10, 40, 40), (60, 20), 640),
+        label_position(DrawRect::new(30, 10, 40, 40), Size::new(60, 20), 640),
         (30, 10)
     );
     assert_eq!(
-        label_position(PixelRect::new(-5, -8, 40, 40), (60, 20), 640),
+        label_position(DrawRect::new(-5, -8, 40, 40), Size::new(60, 20), 640),
         (0, 0)
     );
     // Past the right edge: shifted left.
     assert_eq!(
-        label_position(PixelRect::new(600, 50, 40, 40), (60, 20), 640),
+        label_position(DrawRect::new(600, 50, 40, 40), Size::new(60, 20), 640),
         (580, 30)
     );
     // Wider than the frame: starts at 0.
     assert_eq!(
-        label_position(PixelRect::new(10, 50, 40, 40), (900, 20), 640),
+        label_position(DrawRect::new(10, 50, 40, 40), Size::new(900, 20), 640),
         (0, 30)
     );
 }
@@ -695,24 +694,36 @@ fn system_font() -> Option<TextRenderer> {
 #[test]
 fn text_label_measure() {
     let Some(t) = system_font() else { return };
-    let (w1, h1) = t.measure("face 0.93", 18.0);
-    let (w2, h2) = t.measure("face 0.93 face", 18.0);
-    let (w3, h3) = t.measure("face 0.93", 36.0);
+    let Size {
+        width: w1,
+        height: h1,
+    } = t.measure("face 0.93", 18.0);
+    let Size {
+        width: w2,
+        height: h2,
+    } = t.measure("face 0.93 face", 18.0);
+    let Size {
+        width: w3,
+        height: h3,
+    } = t.measure("face 0.93", 36.0);
     assert!(w1 > 40 && w1 < 140, "{w1}");
     assert!((18..30).contains(&h1), "{h1}");
     assert!(w2 > w1 && h2 == h1);
     assert!(w3 > w1 * 3 / 2 && h3 > h1 * 3 / 2);
-    assert_eq!(t.measure("", 18.0), (0, 0));
-    assert_eq!(t.measure("abc", f32::NAN), (0, 0));
-    assert_eq!(t.measure("abc", 0.5), (0, 0));
-    assert!(t.measure("x", 1e9).1 < 700);
+    assert_eq!(t.measure("", 18.0), Size::new(0, 0));
+    assert_eq!(t.measure("abc", f32::NAN), Size::new(0, 0));
+    assert_eq!(t.measure("abc", 0.5), Size::new(0, 0));
+    assert!(t.measure("x", 1e9).height < 700);
 }
 
 #[test]
 fn text_label_draws_only_in_its_box_every_format() {
     let Some(t) = system_font() else { return };
     let (text, size) = ("face 0.93", 18.0);
-    let (bw, bh) = t.measure(text, size);
+    let Size {
+        width: bw,
+        height: bh,
+    } = t.measure(text, size);
     let (fg, bg) = (Rgb(255, 255, 255), Rgb(0, 0, 0));
     for format in PixelFormat::ALL {
         let (dark, light) = match format {
@@ -724,7 +735,7 @@ fn text_label_draws_only_in_its_box_every_format() {
         let before = f.clone();
         let (x, y) = (6i64, 7i64);
         t.draw_label(&mut f.frame(), x, y, text, size, fg, bg);
-        let bx = PixelRect::new(x, y, bw as i64, bh as i64);
+        let bx = DrawRect::new(x, y, bw as i64, bh as i64);
         f.assert_only_changed(&before, in_rect(bx), "label");
         let (mut n_dark, mut n_light, mut n_mid) = (0, 0, 0);
         for py in 0..bh {
@@ -754,7 +765,7 @@ fn text_label_draws_only_in_its_box_every_format() {
         for (x, y) in [(-20, -9), (150, 50), (-500, 10), (10, 59)] {
             let mut g = before.clone();
             t.draw_label(&mut g.frame(), x, y, text, size, fg, bg);
-            let bx = PixelRect::new(x, y, bw as i64, bh as i64);
+            let bx = DrawRect::new(x, y, bw as i64, bh as i64);
             g.assert_only_changed(&before, in_rect(bx), "clipped label");
             if x > -400 {
                 assert_ne!(g, before, "{format:?} ({x}, {y}) drew nothing");
@@ -767,13 +778,10 @@ fn text_label_draws_only_in_its_box_every_format() {
 fn blur_and_pixelate_do_not_read_outside_the_rect() {
     for format in PixelFormat::ALL {
         let yuv = matches!(format, PixelFormat::I420 | PixelFormat::Nv12);
-        let mut rects = vec![
-            PixelRect::new(10, 8, 20, 16),
-            PixelRect::new(-4, 30, 24, 30),
-        ];
+        let mut rects = vec![DrawRect::new(10, 8, 20, 16), DrawRect::new(-4, 30, 24, 30)];
         if !yuv {
             // 4:2:0 chroma samples on an odd edge hold outside pixels too.
-            rects.push(PixelRect::new(11, 9, 19, 15));
+            rects.push(DrawRect::new(11, 9, 19, 15));
         }
         for (i, rect) in rects.into_iter().enumerate() {
             let a = Owned::new(format, 64, 48, 3, 100 + i as u64);
@@ -788,7 +796,7 @@ fn blur_and_pixelate_do_not_read_outside_the_rect() {
                     }
                 }
             }
-            type Op = fn(&mut FrameMut, PixelRect);
+            type Op = fn(&mut FrameMut, DrawRect);
             let ops: [(&str, Op); 2] = [
                 ("blur", |f, r| blur_rect(f, r, 4)),
                 ("pixelate", |f, r| pixelate_rect(f, r, 3)),

@@ -15,7 +15,8 @@ use std::path::{Path, PathBuf};
 
 use ab_glyph::{Font, FontVec, OutlinedGlyph, PxScale, ScaleFont, point};
 
-use super::{FrameMut, PixelRect, Rgb, blend_coverage};
+use super::{DrawRect, Rgb, blend_coverage};
+use crate::frame::{FrameMut, Size};
 
 /// Where `from_system` looks, in order (Debian / Ubuntu `fonts-dejavu-core`
 /// first, then the Fedora and Arch locations).
@@ -85,14 +86,14 @@ impl TextRenderer {
         Ok(Self { font })
     }
 
-    /// Size `(width, height)` in pixels of the label box `draw_label` draws
+    /// Size in pixels of the label box `draw_label` draws
     /// for `text`: the text's extent plus padding. `size_px` is the font's
     /// line height (ascent to descent) in pixels, clamped to
     /// [`MAX_TEXT_SIZE_PX`]. Empty text, or a size below 1 or not finite,
-    /// gives `(0, 0)`.
-    pub fn measure(&self, text: &str, size_px: f32) -> (usize, usize) {
+    /// gives `0x0`.
+    pub fn measure(&self, text: &str, size_px: f32) -> Size {
         self.layout(text, size_px)
-            .map_or((0, 0), |l| (l.width, l.height))
+            .map_or(Size::default(), |l| Size::new(l.width, l.height))
     }
 
     /// Draws a label box of [`measure`](Self::measure)'s size with its top-left
@@ -114,16 +115,16 @@ impl TextRenderer {
         let Some(layout) = self.layout(text, size_px) else {
             return;
         };
-        let rect = PixelRect::new(x, y, layout.width as i64, layout.height as i64);
-        let Some(s) = rect.clip(frame.width, frame.height) else {
+        let rect = DrawRect::new(x, y, layout.width as i64, layout.height as i64);
+        let Some(s) = rect.clip(frame.size) else {
             return;
         };
-        if frame.check().is_err() {
+        if frame.check_planes().is_err() {
             return;
         }
-        let w = s.width();
-        let mut coverage = vec![0u8; w * s.height()];
-        let (sx0, sy0, sx1, sy1) = (s.x0 as i64, s.y0 as i64, s.x1 as i64, s.y1 as i64);
+        let w = s.width;
+        let mut coverage = vec![0u8; w * s.height];
+        let (sx0, sy0, sx1, sy1) = (s.x as i64, s.y as i64, s.right() as i64, s.bottom() as i64);
         for glyph in &layout.glyphs {
             let b = glyph.px_bounds();
             let gx = x.saturating_add(b.min.x as i64 + layout.shift_x);

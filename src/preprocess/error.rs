@@ -3,7 +3,7 @@
 use std::error::Error;
 use std::fmt;
 
-use super::{MAX_DIMENSION, PixelFormat};
+use crate::frame::{MAX_DIMENSION, PixelFormat, Size};
 
 /// Why a preprocessor could not be built or a frame could not be processed.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,8 +24,8 @@ pub enum PreprocessError {
     InvalidNormalization { channel: usize, mean: f32, std: f32 },
     /// The frame's format or size differs from the one the preprocessor was built for.
     FrameMismatch {
-        expected: (PixelFormat, usize, usize),
-        got: (PixelFormat, usize, usize),
+        expected: (PixelFormat, Size),
+        got: (PixelFormat, Size),
     },
     /// A plane the format needs is empty.
     MissingPlane { format: PixelFormat, plane: usize },
@@ -76,11 +76,11 @@ impl fmt::Display for PreprocessError {
                  mean must be finite and std finite and non-zero"
             ),
             Self::FrameMismatch {
-                expected: (ef, ew, eh),
-                got: (gf, gw, gh),
+                expected: (ef, es),
+                got: (gf, gs),
             } => write!(
                 f,
-                "frame is {gf:?} {gw}x{gh} but the preprocessor was built for {ef:?} {ew}x{eh}; \
+                "frame is {gf:?} {gs} but the preprocessor was built for {ef:?} {es}; \
                  build a new preprocessor when the caps change"
             ),
             Self::MissingPlane { format, plane } => write!(

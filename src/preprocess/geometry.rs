@@ -3,15 +3,7 @@
 
 use super::kernels::{ColTaps, H_BITS, ROW_PAD, V_BITS, VTap};
 use super::{PreprocessError, ScaleMode, check_size};
-
-/// An integer rectangle in pixels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Rect {
-    pub x: usize,
-    pub y: usize,
-    pub w: usize,
-    pub h: usize,
-}
+use crate::frame::{Rect, Size};
 
 /// Decides which frame rectangle is drawn onto which model-input rectangle.
 ///
@@ -23,19 +15,11 @@ pub(super) struct Rect {
 ///   placed at `floor((W - cw)/2), floor((H - ch)/2)`; the rest is border.
 /// - `CenterCrop`: `s = max(W/fw, H/fh)`, crop size `round(W/s) x round(H/s)`,
 ///   taken at `floor((fw - cw)/2), floor((fh - ch)/2)` and drawn onto the whole input.
-pub(super) fn place(fw: usize, fh: usize, mw: usize, mh: usize, mode: ScaleMode) -> (Rect, Rect) {
-    let whole_frame = Rect {
-        x: 0,
-        y: 0,
-        w: fw,
-        h: fh,
-    };
-    let whole_input = Rect {
-        x: 0,
-        y: 0,
-        w: mw,
-        h: mh,
-    };
+pub(super) fn place(frame: Size, input: Size, mode: ScaleMode) -> (Rect, Rect) {
+    let (fw, fh) = (frame.width, frame.height);
+    let (mw, mh) = (input.width, input.height);
+    let whole_frame = Rect::whole(frame);
+    let whole_input = Rect::whole(input);
     let sx = mw as f64 / fw as f64;
     let sy = mh as f64 / fh as f64;
     match mode {
@@ -44,25 +28,13 @@ pub(super) fn place(fw: usize, fh: usize, mw: usize, mh: usize, mode: ScaleMode)
             let s = sx.min(sy);
             let cw = round_clamp(fw as f64 * s, mw);
             let ch = round_clamp(fh as f64 * s, mh);
-            let dst = Rect {
-                x: (mw - cw) / 2,
-                y: (mh - ch) / 2,
-                w: cw,
-                h: ch,
-            };
-            (whole_frame, dst)
+            (whole_frame, Rect::new((mw - cw) / 2, (mh - ch) / 2, cw, ch))
         }
         ScaleMode::CenterCrop => {
             let s = sx.max(sy);
             let cw = round_clamp(mw as f64 / s, fw);
             let ch = round_clamp(mh as f64 / s, fh);
-            let src = Rect {
-                x: (fw - cw) / 2,
-                y: (fh - ch) / 2,
-                w: cw,
-                h: ch,
-            };
-            (src, whole_input)
+            (Rect::new((fw - cw) / 2, (fh - ch) / 2, cw, ch), whole_input)
         }
     }
 }
@@ -93,43 +65,35 @@ pub struct FrameMapping {
     pub offset_x: f32,
     /// Model y of frame y = 0.
     pub offset_y: f32,
-    /// Frame width in pixels (clip limit of [`FrameMapping::box_to_frame`]).
-    pub frame_width: usize,
-    /// Frame height in pixels (clip limit of [`FrameMapping::box_to_frame`]).
-    pub frame_height: usize,
+    /// The frame's size (the clip limit of [`FrameMapping::box_to_frame`]).
+    pub frame: Size,
 }
 
 impl FrameMapping {
-    /// Where `mode` places a frame of `frame` (width, height) into a model
-    /// input of `model_input` (width, height): the mapping of a
-    /// [`Preprocessor`](super::Preprocessor) for those sizes, without
-    /// building its tables (to size an output before frames flow).
+    /// Where `mode` places a frame of `frame` size into a model input of
+    /// `model_input`: the mapping of a [`Preprocessor`](super::Preprocessor)
+    /// for those sizes, without building its tables (to size an output
+    /// before frames flow).
     pub fn for_placement(
         mode: ScaleMode,
-        frame: (usize, usize),
-        model_input: (usize, usize),
+        frame: Size,
+        model_input: Size,
     ) -> Result<Self, PreprocessError> {
-        check_size("frame", frame.0, frame.1)?;
-        check_size("model input", model_input.0, model_input.1)?;
-        let (src, dst) = place(frame.0, frame.1, model_input.0, model_input.1, mode);
-        Ok(Self::from_rects(src, dst, frame.0, frame.1))
+        check_size("frame", frame)?;
+        check_size("model input", model_input)?;
+        let (src, dst) = place(frame, model_input, mode);
+        Ok(Self::from_rects(src, dst, frame))
     }
 
-    pub(super) fn from_rects(
-        src: Rect,
-        dst: Rect,
-        frame_width: usize,
-        frame_height: usize,
-    ) -> Self {
-        let sx = dst.w as f64 / src.w as f64;
-        let sy = dst.h as f64 / src.h as f64;
+    pub(super) fn from_rects(src: Rect, dst: Rect, frame: Size) -> Self {
+        let sx = dst.width as f64 / src.width as f64;
+        let sy = dst.height as f64 / src.height as f64;
         Self {
             scale_x: sx as f32,
             scale_y: sy as f32,
             offset_x: (dst.x as f64 - src.x as f64 * sx) as f32,
             offset_y: (dst.y as f64 - src.y as f64 * sy) as f32,
-            frame_width,
-            frame_height,
+            frame,
         }
     }
 
@@ -150,7 +114,7 @@ impl FrameMapping {
         )
     }
 
-    /// Model-input box to frame box, clipped to `[0, frame_width] x [0, frame_height]`.
+    /// Model-input box to frame box, clipped to `[0, frame.width] x [0, frame.height]`.
     /// Returns `(x_min, y_min, x_max, y_max)`; a box entirely in the border
     /// collapses to a zero-area box on the frame edge.
     pub fn box_to_frame(
@@ -162,8 +126,8 @@ impl FrameMapping {
     ) -> (f32, f32, f32, f32) {
         let (x0, y0) = self.to_frame(x_min, y_min);
         let (x1, y1) = self.to_frame(x_max, y_max);
-        let fw = self.frame_width as f32;
-        let fh = self.frame_height as f32;
+        let fw = self.frame.width as f32;
+        let fh = self.frame.height as f32;
         let cx = |v: f32| v.max(0.0).min(fw);
         let cy = |v: f32| v.max(0.0).min(fh);
         (cx(x0), cy(y0), cx(x1), cy(y1))
@@ -220,10 +184,10 @@ impl PlaneTables {
     /// Tables drawing `src` (in luma pixels) onto `dst`, for a plane
     /// subsampled by `sub` whose row buffer holds `elems` elements per pixel.
     pub(super) fn new(src: Rect, dst: Rect, sub: usize, elems: usize) -> Self {
-        let xs = axis_taps(src.x, src.w, dst.w, sub, H_BITS);
-        let ys = axis_taps(src.y, src.h, dst.h, sub, V_BITS);
-        let last_col = (src.x + src.w - 1) / sub;
-        let last_row = (src.y + src.h - 1) / sub;
+        let xs = axis_taps(src.x, src.width, dst.width, sub, H_BITS);
+        let ys = axis_taps(src.y, src.height, dst.height, sub, V_BITS);
+        let last_col = (src.right() - 1) / sub;
+        let last_row = (src.bottom() - 1) / sub;
         let col_lo = xs.iter().map(|t| t.0).min().unwrap_or(0);
         let max_i0 = xs.iter().map(|t| t.0).max().unwrap_or(0);
         let col_hi = (max_i0 + 1).min(last_col);

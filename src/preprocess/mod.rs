@@ -52,110 +52,12 @@ use std::sync::{Mutex, TryLockError};
 
 pub use error::PreprocessError;
 pub use geometry::FrameMapping;
-use geometry::{PlaneTables, Rect, place};
+use geometry::{PlaneTables, place};
+
+use crate::frame::{FrameView, MAX_DIMENSION, PixelFormat, PlaneError, Rect, Size};
 use kernels::{FIX_UNIT, Norm, OutElem, VTap, YuvCoeffs};
 use rows::{Dest, Src, Writer};
 use simd::{Isa, Portable};
-
-/// Largest frame or model-input side accepted.
-pub const MAX_DIMENSION: usize = 1 << 16;
-
-/// Raw video formats the preprocessor reads (GStreamer names: RGB, BGR, RGBA, ...).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum PixelFormat {
-    Rgb,
-    Bgr,
-    Rgba,
-    Bgra,
-    Rgbx,
-    Bgrx,
-    Xrgb,
-    Xbgr,
-    Argb,
-    Abgr,
-    /// Planar 4:2:0: Y, U, V planes; chroma planes `ceil(w/2) x ceil(h/2)`.
-    I420,
-    /// Semi-planar 4:2:0: Y plane, then interleaved UV `ceil(w/2) x ceil(h/2)` pairs.
-    Nv12,
-    /// One 8-bit luma plane; produces three identical channels.
-    Gray8,
-}
-
-impl PixelFormat {
-    /// Every supported format.
-    pub const ALL: [PixelFormat; 13] = [
-        Self::Rgb,
-        Self::Bgr,
-        Self::Rgba,
-        Self::Bgra,
-        Self::Rgbx,
-        Self::Bgrx,
-        Self::Xrgb,
-        Self::Xbgr,
-        Self::Argb,
-        Self::Abgr,
-        Self::I420,
-        Self::Nv12,
-        Self::Gray8,
-    ];
-
-    /// Number of planes a [`FrameView`] of this format must carry.
-    pub fn plane_count(self) -> usize {
-        match self {
-            Self::I420 => 3,
-            Self::Nv12 => 2,
-            _ => 1,
-        }
-    }
-
-    /// True for the YUV formats (I420, NV12).
-    pub fn is_yuv(self) -> bool {
-        matches!(self, Self::I420 | Self::Nv12)
-    }
-
-    /// Packed RGB formats: (bytes per pixel, byte offsets of R, G, B).
-    fn packed_layout(self) -> Option<(usize, [usize; 3])> {
-        Some(match self {
-            Self::Rgb => (3, [0, 1, 2]),
-            Self::Bgr => (3, [2, 1, 0]),
-            Self::Rgba | Self::Rgbx => (4, [0, 1, 2]),
-            Self::Bgra | Self::Bgrx => (4, [2, 1, 0]),
-            Self::Argb | Self::Xrgb => (4, [1, 2, 3]),
-            Self::Abgr | Self::Xbgr => (4, [3, 2, 1]),
-            Self::I420 | Self::Nv12 | Self::Gray8 => return None,
-        })
-    }
-
-    /// Per plane: (bytes in one row of pixels, number of rows).
-    fn plane_shapes(self, width: usize, height: usize) -> [Option<(usize, usize)>; 3] {
-        let (cw, ch) = (width.div_ceil(2), height.div_ceil(2));
-        match self {
-            Self::I420 => [Some((width, height)), Some((cw, ch)), Some((cw, ch))],
-            Self::Nv12 => [Some((width, height)), Some((cw * 2, ch)), None],
-            Self::Gray8 => [Some((width, height)), None, None],
-            _ => {
-                let bpp = self.packed_layout().map_or(4, |l| l.0);
-                [Some((width * bpp, height)), None, None]
-            }
-        }
-    }
-}
-
-/// One mapped frame: plane slices and their row strides in bytes (as
-/// GStreamer's `VideoFrameRef` gives them). Packed formats use plane 0; I420
-/// uses 3 planes (Y, U, V, chroma subsampled 2x2, odd sizes round up); NV12
-/// uses 2 (Y, interleaved UV). Unused planes are empty slices.
-///
-/// A plane must hold `stride * (rows - 1) + row_bytes` bytes; the last row
-/// need not be padded to the stride.
-#[derive(Debug, Clone, Copy)]
-pub struct FrameView<'a> {
-    pub format: PixelFormat,
-    pub width: usize,
-    pub height: usize,
-    pub planes: [&'a [u8]; 3],
-    pub strides: [usize; 3],
-}
 
 /// How the frame is fitted into the model input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -196,10 +98,8 @@ pub enum YuvMatrix {
 /// What the model input looks like and how a frame is turned into it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PreprocessSpec {
-    /// Model input width in pixels.
-    pub width: usize,
-    /// Model input height in pixels.
-    pub height: usize,
+    /// Model input size in pixels.
+    pub input: Size,
     pub scale_mode: ScaleMode,
     pub channel_order: ChannelOrder,
     pub layout: TensorLayout,
@@ -217,12 +117,11 @@ pub struct PreprocessSpec {
 }
 
 impl PreprocessSpec {
-    /// A `width x height` RGB NCHW stretch spec with raw pixel values
-    /// (mean 0, std 1), pad 0, BT.601 limited range.
-    pub fn new(width: usize, height: usize) -> Self {
+    /// An RGB NCHW stretch spec for a model input of `input`, with raw
+    /// pixel values (mean 0, std 1), pad 0, BT.601 limited range.
+    pub fn new(input: Size) -> Self {
         Self {
-            width,
-            height,
+            input,
             scale_mode: ScaleMode::Stretch,
             channel_order: ChannelOrder::Rgb,
             layout: TensorLayout::Nchw,
@@ -310,8 +209,7 @@ impl Scratch {
 /// gets its own temporary scratch). `Send + Sync`.
 pub struct Preprocessor {
     format: PixelFormat,
-    frame_width: usize,
-    frame_height: usize,
+    frame: Size,
     spec: PreprocessSpec,
     kernel: Kernel,
     dst: Rect,
@@ -329,8 +227,7 @@ impl fmt::Debug for Preprocessor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Preprocessor")
             .field("format", &self.format)
-            .field("frame_width", &self.frame_width)
-            .field("frame_height", &self.frame_height)
+            .field("frame", &self.frame)
             .field("spec", &self.spec)
             .field("mapping", &self.mapping)
             .finish_non_exhaustive()
@@ -338,44 +235,38 @@ impl fmt::Debug for Preprocessor {
 }
 
 impl Preprocessor {
-    /// Builds the tables for `format` frames of `frame_width x frame_height`.
+    /// Builds the tables for `format` frames of `frame` size.
     pub fn new(
         format: PixelFormat,
-        frame_width: usize,
-        frame_height: usize,
+        frame: Size,
         spec: &PreprocessSpec,
     ) -> Result<Self, PreprocessError> {
-        check_size("frame", frame_width, frame_height)?;
-        check_size("model input", spec.width, spec.height)?;
+        check_size("frame", frame)?;
+        check_size("model input", spec.input)?;
         for (channel, (&mean, &std)) in spec.mean.iter().zip(&spec.std).enumerate() {
             if !mean.is_finite() || !std.is_finite() || std == 0.0 {
                 return Err(PreprocessError::InvalidNormalization { channel, mean, std });
             }
         }
-        let (src, dst) = place(
-            frame_width,
-            frame_height,
-            spec.width,
-            spec.height,
-            spec.scale_mode,
-        );
+        let (src, dst) = place(frame, spec.input, spec.scale_mode);
         if spec
+            .input
             .width
-            .checked_mul(spec.height)
+            .checked_mul(spec.input.height)
             .and_then(|n| n.checked_mul(3))
             .is_none()
         {
             return Err(PreprocessError::TooLarge {
                 what: "model input",
-                width: spec.width,
-                height: spec.height,
+                width: spec.input.width,
+                height: spec.input.height,
             });
         }
         let kernel = Kernel::new(format, spec.channel_order);
         let luma_bpp = format.packed_layout().map_or(1, |l| l.0);
         let luma = PlaneTables::new(src, dst, 1, luma_bpp);
         let chroma = format.is_yuv().then(|| PlaneTables::new(src, dst, 2, 2));
-        let scratch = Scratch::new(kernel, &luma, chroma.as_ref(), dst.w);
+        let scratch = Scratch::new(kernel, &luma, chroma.as_ref(), dst.width);
         let k_px = spec.std.map(|s| 1.0 / s);
         let norm = Norm {
             k_fix: k_px.map(|k| k * FIX_UNIT),
@@ -384,12 +275,11 @@ impl Preprocessor {
         };
         Ok(Self {
             format,
-            frame_width,
-            frame_height,
+            frame,
             spec: spec.clone(),
             kernel,
             dst,
-            mapping: FrameMapping::from_rects(src, dst, frame_width, frame_height),
+            mapping: FrameMapping::from_rects(src, dst, frame),
             luma,
             chroma,
             norm,
@@ -407,7 +297,7 @@ impl Preprocessor {
 
     /// Elements of one batch slot: `3 * width * height` (gray frames produce 3 channels too).
     pub fn tensor_len(&self) -> usize {
-        3 * self.spec.width * self.spec.height
+        3 * self.spec.input.area()
     }
 
     /// The frame format this preprocessor reads.
@@ -416,8 +306,8 @@ impl Preprocessor {
     }
 
     /// The frame size this preprocessor reads.
-    pub fn frame_size(&self) -> (usize, usize) {
-        (self.frame_width, self.frame_height)
+    pub fn frame_size(&self) -> Size {
+        self.frame
     }
 
     /// The spec it was built with.
@@ -457,7 +347,12 @@ impl Preprocessor {
                 &mut guard
             }
             Err(TryLockError::WouldBlock) => {
-                own = Scratch::new(self.kernel, &self.luma, self.chroma.as_ref(), self.dst.w);
+                own = Scratch::new(
+                    self.kernel,
+                    &self.luma,
+                    self.chroma.as_ref(),
+                    self.dst.width,
+                );
                 &mut own
             }
         };
@@ -473,45 +368,39 @@ impl Preprocessor {
     }
 
     fn check_frame(&self, frame: &FrameView) -> Result<(), PreprocessError> {
-        let expected = (self.format, self.frame_width, self.frame_height);
-        let got = (frame.format, frame.width, frame.height);
+        let expected = (self.format, self.frame);
+        let got = (frame.format, frame.size);
         if expected != got {
             return Err(PreprocessError::FrameMismatch { expected, got });
         }
-        let shapes = self.format.plane_shapes(frame.width, frame.height);
-        for (plane, shape) in shapes.iter().enumerate() {
-            let Some((row_bytes, rows)) = *shape else {
-                continue;
-            };
-            let (data, stride) = (frame.planes[plane], frame.strides[plane]);
-            if data.is_empty() {
-                return Err(PreprocessError::MissingPlane {
-                    format: self.format,
-                    plane,
-                });
-            }
-            if stride < row_bytes {
-                return Err(PreprocessError::StrideTooSmall {
-                    plane,
-                    stride,
-                    row_bytes,
-                });
-            }
-            let needed = stride
-                .checked_mul(rows - 1)
-                .and_then(|b| b.checked_add(row_bytes));
-            if needed.is_none_or(|n| data.len() < n) {
-                let needed = needed.unwrap_or(usize::MAX);
-                return Err(PreprocessError::PlaneTooShort {
-                    plane,
-                    len: data.len(),
-                    needed,
-                    stride,
-                    rows,
-                });
-            }
-        }
-        Ok(())
+        frame.check_planes().map_err(|e| match e {
+            PlaneError::TooShort { plane, len: 0, .. } => PreprocessError::MissingPlane {
+                format: self.format,
+                plane,
+            },
+            PlaneError::StrideTooSmall {
+                plane,
+                stride,
+                row_bytes,
+            } => PreprocessError::StrideTooSmall {
+                plane,
+                stride,
+                row_bytes,
+            },
+            PlaneError::TooShort {
+                plane,
+                len,
+                needed,
+                stride,
+                rows,
+            } => PreprocessError::PlaneTooShort {
+                plane,
+                len,
+                needed,
+                stride,
+                rows,
+            },
+        })
     }
 
     /// [`Self::process`] compiled with AVX2 enabled (the vertical blends and
@@ -538,7 +427,7 @@ impl Preprocessor {
         s: &mut Scratch,
         isa: I,
     ) {
-        let plane_len = self.spec.width * self.spec.height;
+        let plane_len = self.spec.input.area();
         let dest = match self.spec.layout {
             TensorLayout::Nchw => {
                 let (p0, rest) = out.split_at_mut(plane_len);
@@ -549,7 +438,7 @@ impl Preprocessor {
         };
         let mut w = Writer {
             dest,
-            width: self.spec.width,
+            width: self.spec.input.width,
             dst: self.dst,
             norm: &self.norm,
             yuv: &self.yuv,
@@ -664,7 +553,8 @@ impl Preprocessor {
     }
 }
 
-fn check_size(what: &'static str, width: usize, height: usize) -> Result<(), PreprocessError> {
+fn check_size(what: &'static str, size: Size) -> Result<(), PreprocessError> {
+    let Size { width, height } = size;
     if width == 0 || height == 0 {
         return Err(PreprocessError::ZeroSize {
             what,

@@ -1,11 +1,11 @@
 //! Reading source rows and writing tensor rows.
 
-use super::FrameView;
-use super::geometry::{PlaneTables, Rect};
+use super::geometry::PlaneTables;
 use super::kernels::{
     Norm, OutElem, VTap, YuvCoeffs, vblend, vblend_uv, write_1_interleaved, write_1_planar,
     write_px4_interleaved, write_px4_planar, write_yuv_interleaved, write_yuv_planar,
 };
+use crate::frame::{FrameView, Rect};
 
 /// One plane of the frame, ready to read the columns its tables need.
 pub(super) struct Src<'a> {
@@ -81,7 +81,7 @@ impl<T: OutElem> Writer<'_, '_, T> {
     /// The content part of output row `y`: three plane rows, or one interleaved row.
     #[inline(always)]
     fn row(&mut self, y: usize) -> Dest<'_, T> {
-        let (start, n) = (y * self.width + self.dst.x, self.dst.w);
+        let (start, n) = (y * self.width + self.dst.x, self.dst.width);
         match &mut self.dest {
             Dest::Planar(p) => Dest::Planar(p.each_mut().map(|p| &mut p[start..start + n])),
             Dest::Interleaved(out) => Dest::Interleaved(&mut out[start * 3..(start + n) * 3]),
@@ -131,21 +131,21 @@ impl<T: OutElem> Writer<'_, '_, T> {
             Dest::Planar(p) => p[0].len() / mw,
             Dest::Interleaved(out) => out.len() / (3 * mw),
         };
-        if d.w == mw && d.h == rows {
+        if d.width == mw && d.height == rows {
             return;
         }
         let n = self.norm;
         let pad = [0, 1, 2].map(|c| T::from_px(f32::from(pad), n.k_px[c], n.b[c]));
-        let (top, bottom) = (d.y * mw, (d.y + d.h) * mw);
+        let (top, bottom) = (d.y * mw, d.bottom() * mw);
         match &mut self.dest {
             Dest::Planar(planes) => {
                 for (plane, v) in planes.iter_mut().zip(pad) {
                     plane[..top].fill(v);
                     plane[bottom..].fill(v);
-                    if d.w < mw {
+                    if d.width < mw {
                         for row in plane[top..bottom].chunks_exact_mut(mw) {
                             row[..d.x].fill(v);
-                            row[d.x + d.w..].fill(v);
+                            row[d.right()..].fill(v);
                         }
                     }
                 }
@@ -157,10 +157,10 @@ impl<T: OutElem> Writer<'_, '_, T> {
                 };
                 fill(&mut out[..top * 3]);
                 fill(&mut out[bottom * 3..]);
-                if d.w < mw {
+                if d.width < mw {
                     for row in out[top * 3..bottom * 3].chunks_exact_mut(mw * 3) {
                         fill(&mut row[..d.x * 3]);
-                        fill(&mut row[(d.x + d.w) * 3..]);
+                        fill(&mut row[d.right() * 3..]);
                     }
                 }
             }

@@ -1,6 +1,12 @@
-use super::geometry::{Rect, place};
+use super::geometry::place;
 use super::*;
+use crate::frame::PlaneShape;
 use std::sync::Arc;
+
+/// A `(width, height)` pair of a table of cases as a [`Size`].
+fn sz((width, height): (usize, usize)) -> Size {
+    Size::new(width, height)
+}
 
 /// Small deterministic generator (xorshift64*).
 struct Rng(u64);
@@ -39,8 +45,7 @@ impl Owned {
     fn view(&self) -> FrameView<'_> {
         FrameView {
             format: self.format,
-            width: self.width,
-            height: self.height,
+            size: Size::new(self.width, self.height),
             planes: [&self.planes[0], &self.planes[1], &self.planes[2]],
             strides: self.strides,
         }
@@ -144,18 +149,18 @@ fn random_rgb(rng: &mut Rng, n: usize) -> Vec<[u8; 3]> {
 fn spec(w: usize, h: usize, mode: ScaleMode) -> PreprocessSpec {
     PreprocessSpec {
         scale_mode: mode,
-        ..PreprocessSpec::new(w, h)
+        ..PreprocessSpec::new(Size::new(w, h))
     }
 }
 
 /// The preprocessor as built, plus one forced onto the portable gathers
 /// when the built one uses SIMD (results must be bit-identical).
 fn variants(frame: &Owned, spec: &PreprocessSpec) -> Vec<Preprocessor> {
-    let pre = Preprocessor::new(frame.format, frame.width, frame.height, spec).unwrap();
+    let pre = Preprocessor::new(frame.format, Size::new(frame.width, frame.height), spec).unwrap();
     #[cfg(target_arch = "x86_64")]
     if pre.avx2.is_some() {
         let mut portable =
-            Preprocessor::new(frame.format, frame.width, frame.height, spec).unwrap();
+            Preprocessor::new(frame.format, Size::new(frame.width, frame.height), spec).unwrap();
         portable.avx2 = None;
         return vec![pre, portable];
     }
@@ -237,8 +242,8 @@ fn ref_bilinear(
     x: usize,
     y: usize,
 ) -> f64 {
-    let (x0, x1, fx) = ref_axis(src.x, src.w, dst.w, sub, x - dst.x);
-    let (y0, y1, fy) = ref_axis(src.y, src.h, dst.h, sub, y - dst.y);
+    let (x0, x1, fx) = ref_axis(src.x, src.width, dst.width, sub, x - dst.x);
+    let (y0, y1, fy) = ref_axis(src.y, src.height, dst.height, sub, y - dst.y);
     let top = get(x0, y0) * (1.0 - fx) + get(x1, y0) * fx;
     let bottom = get(x0, y1) * (1.0 - fx) + get(x1, y1) * fx;
     top * (1.0 - fy) + bottom * fy
@@ -263,17 +268,17 @@ fn ref_yuv_to_rgb(y: f64, u: f64, v: f64, matrix: YuvMatrix, full: bool) -> [f64
 
 /// Expected NCHW output in pixel units (model order) for an RGB image.
 fn ref_rgb(rgb: &[[u8; 3]], fw: usize, fh: usize, s: &PreprocessSpec) -> Vec<f64> {
-    let (src, dst) = place(fw, fh, s.width, s.height, s.scale_mode);
+    let (src, dst) = place(Size::new(fw, fh), s.input, s.scale_mode);
     let order = match s.channel_order {
         ChannelOrder::Rgb => [0, 1, 2],
         ChannelOrder::Bgr => [2, 1, 0],
     };
-    let mut out = vec![f64::from(s.pad_value); 3 * s.width * s.height];
-    for y in dst.y..dst.y + dst.h {
-        for x in dst.x..dst.x + dst.w {
+    let mut out = vec![f64::from(s.pad_value); 3 * s.input.area()];
+    for y in dst.y..dst.bottom() {
+        for x in dst.x..dst.right() {
             for (c, &sc) in order.iter().enumerate() {
                 let v = ref_bilinear(|i, j| f64::from(rgb[j * fw + i][sc]), src, dst, 1, x, y);
-                out[(c * s.height + y) * s.width + x] = v;
+                out[(c * s.input.height + y) * s.input.width + x] = v;
             }
         }
     }
@@ -282,11 +287,11 @@ fn ref_rgb(rgb: &[[u8; 3]], fw: usize, fh: usize, s: &PreprocessSpec) -> Vec<f64
 
 /// Expected NCHW output in pixel units (model order) for YUV 4:2:0 planes.
 fn ref_yuv(ys: &[u8], us: &[u8], vs: &[u8], fw: usize, fh: usize, s: &PreprocessSpec) -> Vec<f64> {
-    let (src, dst) = place(fw, fh, s.width, s.height, s.scale_mode);
+    let (src, dst) = place(Size::new(fw, fh), s.input, s.scale_mode);
     let cw = fw.div_ceil(2);
-    let mut out = vec![f64::from(s.pad_value); 3 * s.width * s.height];
-    for y in dst.y..dst.y + dst.h {
-        for x in dst.x..dst.x + dst.w {
+    let mut out = vec![f64::from(s.pad_value); 3 * s.input.area()];
+    for y in dst.y..dst.bottom() {
+        for x in dst.x..dst.right() {
             let yv = ref_bilinear(|i, j| f64::from(ys[j * fw + i]), src, dst, 1, x, y);
             let uv = ref_bilinear(|i, j| f64::from(us[j * cw + i]), src, dst, 2, x, y);
             let vv = ref_bilinear(|i, j| f64::from(vs[j * cw + i]), src, dst, 2, x, y);
@@ -296,7 +301,7 @@ fn ref_yuv(ys: &[u8], us: &[u8], vs: &[u8], fw: usize, fh: usize, s: &Preprocess
                 ChannelOrder::Bgr => [rgb[2], rgb[1], rgb[0]],
             };
             for (c, v) in order.into_iter().enumerate() {
-                out[(c * s.height + y) * s.width + x] = v;
+                out[(c * s.input.height + y) * s.input.width + x] = v;
             }
         }
     }
@@ -652,13 +657,13 @@ fn letterbox_geometry_padding_and_mapping() {
         pad_value: 114,
         ..spec(320, 320, ScaleMode::Letterbox)
     };
-    let pre = Preprocessor::new(PixelFormat::Rgbx, fw, fh, &s).unwrap();
+    let pre = Preprocessor::new(PixelFormat::Rgbx, Size::new(fw, fh), &s).unwrap();
     let m = pre.mapping();
     assert_eq!(
         (m.scale_x, m.scale_y, m.offset_x, m.offset_y),
         (0.5, 0.5, 0.0, 40.0)
     );
-    assert_eq!((m.frame_width, m.frame_height), (640, 480));
+    assert_eq!(m.frame, Size::new(640, 480));
     let mut out = vec![0u8; pre.tensor_len()];
     pre.run_u8(&frame.view(), &mut out).unwrap();
     for y in 0..320 {
@@ -693,7 +698,7 @@ fn letterbox_geometry_padding_and_mapping() {
         std: [2.0, 4.0, 1.0],
         ..s
     };
-    let pre = Preprocessor::new(PixelFormat::Rgbx, fw, fh, &s).unwrap();
+    let pre = Preprocessor::new(PixelFormat::Rgbx, Size::new(fw, fh), &s).unwrap();
     let mut out = vec![0f32; pre.tensor_len()];
     pre.run_f32(&frame.view(), &mut out).unwrap();
     assert_eq!(
@@ -717,11 +722,10 @@ fn a_placement_alone_maps_as_the_preprocessor_does() {
         ] {
             let pre = Preprocessor::new(
                 PixelFormat::Rgb,
-                frame.0,
-                frame.1,
+                Size::new(frame.0, frame.1),
                 &spec(model.0, model.1, mode),
             );
-            let alone = FrameMapping::for_placement(mode, frame, model);
+            let alone = FrameMapping::for_placement(mode, sz(frame), sz(model));
             assert_eq!(
                 alone.unwrap(),
                 pre.unwrap().mapping(),
@@ -730,10 +734,13 @@ fn a_placement_alone_maps_as_the_preprocessor_does() {
         }
     }
     assert!(matches!(
-        FrameMapping::for_placement(ScaleMode::Letterbox, (0, 10), (64, 64)),
+        FrameMapping::for_placement(ScaleMode::Letterbox, Size::new(0, 10), Size::new(64, 64)),
         Err(PreprocessError::ZeroSize { .. })
     ));
-    assert!(FrameMapping::for_placement(ScaleMode::Letterbox, (10, 10), (64, 0)).is_err());
+    assert!(
+        FrameMapping::for_placement(ScaleMode::Letterbox, Size::new(10, 10), Size::new(64, 0))
+            .is_err()
+    );
 }
 
 #[test]
@@ -741,8 +748,7 @@ fn letterbox_pillarbox_and_odd_borders() {
     // Pillarbox: 480x640 -> 320x320 gives 40 columns each side.
     let pre = Preprocessor::new(
         PixelFormat::Rgb,
-        480,
-        640,
+        Size::new(480, 640),
         &spec(320, 320, ScaleMode::Letterbox),
     )
     .unwrap();
@@ -769,7 +775,7 @@ fn letterbox_pillarbox_and_odd_borders() {
             layout,
             ..spec(64, 64, ScaleMode::Letterbox)
         };
-        let pre = Preprocessor::new(PixelFormat::Bgr, fw, fh, &s).unwrap();
+        let pre = Preprocessor::new(PixelFormat::Bgr, Size::new(fw, fh), &s).unwrap();
         let m = pre.mapping();
         assert_eq!((m.offset_x, m.offset_y), (0.0, 15.0));
         assert_eq!((m.scale_x, m.scale_y), (0.64, 33.0 / 51.0));
@@ -834,7 +840,7 @@ fn center_crop_mapping_and_no_bleed_from_outside_the_crop() {
         .collect();
     let frame = packed(PixelFormat::Xbgr, fw, fh, &rgb, 0, &mut Rng::new(14));
     let s = spec(224, 224, ScaleMode::CenterCrop);
-    let pre = Preprocessor::new(PixelFormat::Xbgr, fw, fh, &s).unwrap();
+    let pre = Preprocessor::new(PixelFormat::Xbgr, Size::new(fw, fh), &s).unwrap();
     let m = pre.mapping();
     assert_eq!((m.scale_x, m.scale_y), (224.0 / 480.0, 224.0 / 480.0));
     let close =
@@ -861,8 +867,7 @@ fn center_crop_mapping_and_no_bleed_from_outside_the_crop() {
     // A wide model crops rows instead: 640x480 -> 320x160 takes 640x320 at y = 80.
     let m = Preprocessor::new(
         PixelFormat::Rgb,
-        fw,
-        fh,
+        Size::new(fw, fh),
         &spec(320, 160, ScaleMode::CenterCrop),
     )
     .unwrap()
@@ -878,8 +883,7 @@ fn center_crop_mapping_and_no_bleed_from_outside_the_crop() {
 fn stretch_mapping_scales_each_axis() {
     let m = Preprocessor::new(
         PixelFormat::Nv12,
-        1920,
-        1080,
+        Size::new(1920, 1080),
         &spec(640, 640, ScaleMode::Stretch),
     )
     .unwrap()
@@ -1161,14 +1165,18 @@ fn stride_padding_never_leaks() {
 #[test]
 fn build_errors_are_reported() {
     let ok = spec(8, 8, ScaleMode::Stretch);
-    let e = Preprocessor::new(PixelFormat::Rgb, 0, 10, &ok).unwrap_err();
+    let e = Preprocessor::new(PixelFormat::Rgb, Size::new(0, 10), &ok).unwrap_err();
     assert!(
         matches!(e, PreprocessError::ZeroSize { what: "frame", .. }),
         "{e}"
     );
     assert!(e.to_string().contains("0x10"), "{e}");
-    let e =
-        Preprocessor::new(PixelFormat::Rgb, 10, 10, &spec(8, 0, ScaleMode::Stretch)).unwrap_err();
+    let e = Preprocessor::new(
+        PixelFormat::Rgb,
+        Size::new(10, 10),
+        &spec(8, 0, ScaleMode::Stretch),
+    )
+    .unwrap_err();
     assert!(
         matches!(
             e,
@@ -1179,12 +1187,11 @@ fn build_errors_are_reported() {
         ),
         "{e}"
     );
-    let e = Preprocessor::new(PixelFormat::Rgb, MAX_DIMENSION + 1, 10, &ok).unwrap_err();
+    let e = Preprocessor::new(PixelFormat::Rgb, Size::new(MAX_DIMENSION + 1, 10), &ok).unwrap_err();
     assert!(matches!(e, PreprocessError::TooLarge { .. }), "{e}");
     let e = Preprocessor::new(
         PixelFormat::Rgb,
-        10,
-        10,
+        Size::new(10, 10),
         &PreprocessSpec {
             std: [1.0, 0.0, 1.0],
             ..ok.clone()
@@ -1197,8 +1204,7 @@ fn build_errors_are_reported() {
     );
     let e = Preprocessor::new(
         PixelFormat::Rgb,
-        10,
-        10,
+        Size::new(10, 10),
         &PreprocessSpec {
             mean: [f32::NAN, 0.0, 0.0],
             ..ok
@@ -1216,8 +1222,12 @@ fn frame_errors_are_reported_not_panicked() {
     let mut rng = Rng::new(17);
     let rgb = random_rgb(&mut rng, 10 * 6);
     let frame = packed(PixelFormat::Rgba, 10, 6, &rgb, 2, &mut rng);
-    let pre =
-        Preprocessor::new(PixelFormat::Rgba, 10, 6, &spec(4, 4, ScaleMode::Letterbox)).unwrap();
+    let pre = Preprocessor::new(
+        PixelFormat::Rgba,
+        Size::new(10, 6),
+        &spec(4, 4, ScaleMode::Letterbox),
+    )
+    .unwrap();
     let mut out = vec![0f32; pre.tensor_len()];
 
     let e = pre.run_f32(&frame.view(), &mut out[1..]).unwrap_err();
@@ -1239,7 +1249,7 @@ fn frame_errors_are_reported_not_panicked() {
     ));
 
     let v = FrameView {
-        width: 11,
+        size: Size::new(11, frame.height),
         ..frame.view()
     };
     let e = pre.run_f32(&v, &mut out).unwrap_err();
@@ -1315,7 +1325,12 @@ fn frame_errors_are_reported_not_panicked() {
 
     // I420 without its V plane, NV12 with a short UV plane.
     let i420 = solid_yuv(PixelFormat::I420, 7, 5, [100, 120, 130]);
-    let pre = Preprocessor::new(PixelFormat::I420, 7, 5, &spec(4, 4, ScaleMode::Stretch)).unwrap();
+    let pre = Preprocessor::new(
+        PixelFormat::I420,
+        Size::new(7, 5),
+        &spec(4, 4, ScaleMode::Stretch),
+    )
+    .unwrap();
     let v = FrameView {
         planes: [&i420.planes[0], &i420.planes[1], &[]],
         ..i420.view()
@@ -1330,7 +1345,12 @@ fn frame_errors_are_reported_not_panicked() {
     );
     assert!(e.to_string().contains("plane 2"), "{e}");
     let nv12 = solid_yuv(PixelFormat::Nv12, 7, 5, [100, 120, 130]);
-    let pre = Preprocessor::new(PixelFormat::Nv12, 7, 5, &spec(4, 4, ScaleMode::Stretch)).unwrap();
+    let pre = Preprocessor::new(
+        PixelFormat::Nv12,
+        Size::new(7, 5),
+        &spec(4, 4, ScaleMode::Stretch),
+    )
+    .unwrap();
     let uv = &nv12.planes[1][..nv12.planes[1].len() - nv12.strides[1]];
     let v = FrameView {
         planes: [&nv12.planes[0], uv, &[]],
@@ -1374,14 +1394,17 @@ fn minimal_and_truncated_planes_never_panic() {
             layout: [TensorLayout::Nchw, TensorLayout::Nhwc][rng.below(2)],
             ..spec(mw, mh, mode)
         };
-        let pre = Preprocessor::new(format, fw, fh, &s).unwrap();
-        let shapes = format.plane_shapes(fw, fh);
+        let pre = Preprocessor::new(format, Size::new(fw, fh), &s).unwrap();
+        let shapes = format.plane_shapes(Size::new(fw, fh));
         let mut strides = [0; 3];
         let planes: Vec<Vec<u8>> = shapes
             .iter()
             .zip(&mut strides)
             .map(|(shape, stride)| match *shape {
-                Some((row, rows)) => {
+                Some(PlaneShape {
+                    row_bytes: row,
+                    rows,
+                }) => {
                     *stride = row + rng.below(5);
                     rng.bytes(*stride * (rows - 1) + row)
                 }
@@ -1402,13 +1425,12 @@ fn minimal_and_truncated_planes_never_panic() {
             .collect();
         let view = FrameView {
             format,
-            width: fw,
-            height: fh,
+            size: Size::new(fw, fh),
             planes: [cut[0], cut[1], cut[2]],
             strides,
         };
         #[allow(unused_mut)]
-        let mut portable = Preprocessor::new(format, fw, fh, &s).unwrap();
+        let mut portable = Preprocessor::new(format, Size::new(fw, fh), &s).unwrap();
         #[cfg(target_arch = "x86_64")]
         {
             portable.avx2 = None;
@@ -1441,8 +1463,7 @@ fn concurrent_runs_on_one_preprocessor_agree() {
     let pre = Arc::new(
         Preprocessor::new(
             PixelFormat::Nv12,
-            96,
-            64,
+            Size::new(96, 64),
             &spec(40, 40, ScaleMode::Letterbox),
         )
         .unwrap(),
@@ -1472,10 +1493,18 @@ fn concurrent_runs_on_one_preprocessor_agree() {
 fn preprocessor_is_send_sync_and_debug() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<Preprocessor>();
-    let pre = Preprocessor::new(PixelFormat::Rgb, 4, 4, &spec(2, 2, ScaleMode::Stretch)).unwrap();
+    let pre = Preprocessor::new(
+        PixelFormat::Rgb,
+        Size::new(4, 4),
+        &spec(2, 2, ScaleMode::Stretch),
+    )
+    .unwrap();
     assert!(format!("{pre:?}").contains("Rgb"));
     assert_eq!(pre.tensor_len(), 12);
-    assert_eq!((pre.format(), pre.frame_size()), (PixelFormat::Rgb, (4, 4)));
+    assert_eq!(
+        (pre.format(), pre.frame_size()),
+        (PixelFormat::Rgb, Size::new(4, 4))
+    );
 }
 
 /// `cargo test --release -- --ignored --nocapture bench` prints ns per frame.
@@ -1533,7 +1562,7 @@ fn bench_preprocess() {
                     pad_value: 114,
                     ..spec(mw, mh, mode)
                 };
-                let pre = Preprocessor::new(frame.format, fw, fh, &s).unwrap();
+                let pre = Preprocessor::new(frame.format, Size::new(fw, fh), &s).unwrap();
                 let (mut out, mut out8) =
                     (vec![0f32; pre.tensor_len()], vec![0u8; pre.tensor_len()]);
                 let view = frame.view();

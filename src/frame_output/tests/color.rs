@@ -2,8 +2,9 @@
 
 use super::super::pixels::ToByte;
 use super::super::*;
-use super::{Buf, PACKED, Rng, bpp};
-use crate::preprocess::{ChannelOrder, PixelFormat, TensorLayout};
+use super::{Buf, PACKED, Rng, bpp, dims};
+use crate::frame::{FrameMut, PixelFormat, Rect, Size};
+use crate::preprocess::{ChannelOrder, TensorLayout};
 
 fn unit() -> ToByte {
     ToByte {
@@ -134,7 +135,7 @@ fn every_format_layout_and_order_exact() {
                     ..OutputMapping::default()
                 };
                 let mut buf = Buf::new(format, w, h, 3);
-                write_color_frame(&tensor, (3, h, w), &mapping, &mut buf.view_mut()).unwrap();
+                write_color_frame(&tensor, dims((3, h, w)), &mapping, &mut buf.view_mut()).unwrap();
                 let what = format!("{format:?} {layout:?} {order:?}");
                 for y in 0..h {
                     for x in 0..w {
@@ -163,7 +164,7 @@ fn clamp_and_round_through_the_frame() {
     let mut buf = Buf::new(PixelFormat::Bgrx, w, 1, 0);
     write_color_frame(
         &t,
-        (3, 1, w),
+        dims((3, 1, w)),
         &OutputMapping::default(),
         &mut buf.view_mut(),
     )
@@ -179,7 +180,7 @@ fn from_range_maps_tanh_outputs() {
     assert_eq!((m.scale, m.offset), (127.5, 127.5));
     let t = [-1.0f32, 0.0, 1.0, -1.5, 1.5, 0.5];
     let mut buf = Buf::new(PixelFormat::Gray8, 6, 1, 0);
-    write_color_frame(&t, (1, 1, 6), &m, &mut buf.view_mut()).unwrap();
+    write_color_frame(&t, dims((1, 1, 6)), &m, &mut buf.view_mut()).unwrap();
     assert_eq!(buf.data, [0, 128, 255, 0, 255, 191]);
     let p = OutputMapping::from_range(0.0, 255.0);
     assert_eq!((p.scale, p.offset), (1.0, 0.0));
@@ -195,7 +196,7 @@ fn one_channel_writes_gray() {
     };
     for format in [PixelFormat::Gray8, PixelFormat::Rgb, PixelFormat::Argb] {
         let mut buf = Buf::new(format, w, h, 2);
-        write_color_frame(&t, (1, h, w), &m, &mut buf.view_mut()).unwrap();
+        write_color_frame(&t, dims((1, h, w)), &m, &mut buf.view_mut()).unwrap();
         for y in 0..h {
             for x in 0..w {
                 let v = ((y * w + x) * 30) as u8;
@@ -216,14 +217,8 @@ fn stride_padding_and_short_last_row() {
     let t = vec![0.5f32; 3 * w * h];
     let stride = w * 4 + 5;
     let mut data = vec![FILL_BYTE; stride * (h - 1) + w * 4];
-    let mut out = FrameMutView {
-        format: PixelFormat::Rgba,
-        width: w,
-        height: h,
-        data: &mut data,
-        stride,
-    };
-    write_color_frame(&t, (3, h, w), &OutputMapping::default(), &mut out).unwrap();
+    let mut out = FrameMut::packed(PixelFormat::Rgba, Size::new(w, h), &mut data, stride);
+    write_color_frame(&t, dims((3, h, w)), &OutputMapping::default(), &mut out).unwrap();
     for y in 0..h {
         let row = &data[y * stride..y * stride + w * 4];
         assert!(row.chunks(4).all(|p| p == [128, 128, 128, 255]));
@@ -245,14 +240,8 @@ fn bad_arguments_are_errors_not_panics() {
     let t = vec![0.0f32; 3 * 4 * 2];
     let call = |t: &[f32], shape, m: &OutputMapping, format, w, h, stride, len| {
         let mut data = vec![0u8; len];
-        let mut out = FrameMutView {
-            format,
-            width: w,
-            height: h,
-            data: &mut data,
-            stride,
-        };
-        write_color_frame(t, shape, m, &mut out)
+        let mut out = FrameMut::packed(format, Size::new(w, h), &mut data, stride);
+        write_color_frame(t, dims(shape), m, &mut out)
     };
     let ok = call(&t, (3, 2, 4), &m, PixelFormat::Rgb, 4, 2, 12, 24);
     assert_eq!(ok, Ok(()));
@@ -353,7 +342,7 @@ fn random_frames_match_reference() {
         };
         let t: Vec<f32> = (0..3 * w * h).map(|_| rng.unit() * 1.4 - 0.2).collect();
         let mut buf = Buf::new(format, w, h, rng.below(8));
-        write_color_frame(&t, (3, h, w), &m, &mut buf.view_mut()).unwrap();
+        write_color_frame(&t, dims((3, h, w)), &m, &mut buf.view_mut()).unwrap();
         for y in 0..h {
             for x in 0..w {
                 let i = y * w + x;
@@ -378,13 +367,13 @@ fn a_region_writes_exactly_its_pixels() {
     // A 7x5 output; regions inside it, on its far edges, one row, all of it.
     let (w, h) = (7, 5);
     let pixels = random_pixels(21, w * h);
-    let rect = PixelRect::new;
+    let rect = Rect::new;
     for region in [
         rect(2, 1, 4, 2),
         rect(3, 3, 4, 2),
         rect(0, 2, 7, 1),
         rect(6, 0, 1, 5),
-        PixelRect::whole((w, h)),
+        Rect::whole(Size::new(w, h)),
     ] {
         for format in PACKED {
             for layout in [TensorLayout::Nchw, TensorLayout::Nhwc] {
@@ -396,8 +385,14 @@ fn a_region_writes_exactly_its_pixels() {
                         ..OutputMapping::default()
                     };
                     let mut buf = Buf::new(format, region.width, region.height, 3);
-                    write_color_region(&tensor, (3, h, w), region, &mapping, &mut buf.view_mut())
-                        .unwrap();
+                    write_color_region(
+                        &tensor,
+                        dims((3, h, w)),
+                        region,
+                        &mapping,
+                        &mut buf.view_mut(),
+                    )
+                    .unwrap();
                     let what = format!("{region:?} {format:?} {layout:?} {order:?}");
                     for y in 0..region.height {
                         for x in 0..region.width {
@@ -420,7 +415,7 @@ fn a_region_writes_exactly_its_pixels() {
         };
         for format in [PixelFormat::Gray8, PixelFormat::Bgrx] {
             let mut buf = Buf::new(format, region.width, region.height, 2);
-            write_color_region(&gray, (1, h, w), region, &unit, &mut buf.view_mut()).unwrap();
+            write_color_region(&gray, dims((1, h, w)), region, &unit, &mut buf.view_mut()).unwrap();
             for y in 0..region.height {
                 for x in 0..region.width {
                     let v = (((region.y + y) * w + region.x + x) * 7) as u8;
@@ -438,7 +433,7 @@ fn random_regions_match_reference() {
     for _ in 0..200 {
         let (w, h) = (1 + rng.below(30), 1 + rng.below(9));
         let (x, y) = (rng.below(w), rng.below(h));
-        let region = PixelRect {
+        let region = Rect {
             x,
             y,
             width: 1 + rng.below(w - x),
@@ -454,7 +449,7 @@ fn random_regions_match_reference() {
         };
         let t: Vec<f32> = (0..3 * w * h).map(|_| rng.unit() * 1.4 - 0.2).collect();
         let mut buf = Buf::new(format, region.width, region.height, rng.below(8));
-        write_color_region(&t, (3, h, w), region, &m, &mut buf.view_mut()).unwrap();
+        write_color_region(&t, dims((3, h, w)), region, &m, &mut buf.view_mut()).unwrap();
         for oy in 0..region.height {
             for ox in 0..region.width {
                 let i = (region.y + oy) * w + region.x + ox;
@@ -474,11 +469,11 @@ fn random_regions_match_reference() {
 fn a_region_outside_the_output_or_of_another_size_is_an_error() {
     let m = OutputMapping::default();
     let t = vec![0.0f32; 3 * 4 * 2];
-    let write = |region: PixelRect, out_size: (usize, usize)| {
+    let write = |region: Rect, out_size: (usize, usize)| {
         let mut buf = Buf::new(PixelFormat::Rgb, out_size.0, out_size.1, 0);
-        write_color_region(&t, (3, 2, 4), region, &m, &mut buf.view_mut())
+        write_color_region(&t, dims((3, 2, 4)), region, &m, &mut buf.view_mut())
     };
-    let rect = PixelRect::new;
+    let rect = Rect::new;
     for region in [
         rect(1, 0, 4, 2),
         rect(0, 1, 4, 2),
@@ -495,8 +490,8 @@ fn a_region_outside_the_output_or_of_another_size_is_an_error() {
         e,
         OutputError::SizeMismatch {
             what: "model output's region",
-            expected: (4, 2),
-            got: (3, 2)
+            expected: Size::new(4, 2),
+            got: Size::new(3, 2)
         }
     );
     assert_eq!(write(rect(1, 0, 3, 2), (3, 2)), Ok(()));

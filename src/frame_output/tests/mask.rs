@@ -1,8 +1,8 @@
 //! write_mask_frame, MaskWriter, normalize_min_max.
 
 use super::super::*;
-use super::{Buf, PACKED, Rng};
-use crate::preprocess::{FrameView, PixelFormat};
+use super::{Buf, PACKED, Rng, hw};
+use crate::frame::{FrameView, PixelFormat, Size};
 
 fn m() -> OutputMapping {
     OutputMapping::default()
@@ -39,7 +39,7 @@ fn alpha_is_exact_and_colours_are_copied() {
             let iv = input.view();
             write_mask_frame(
                 &mask,
-                (h, w),
+                Size::new(w, h),
                 &m(),
                 MaskMode::Alpha,
                 Some(&iv),
@@ -65,7 +65,7 @@ fn alpha_in_place_keeps_colours() {
     let mut buf = Buf::from_fn(PixelFormat::Bgra, w, h, 4, picture);
     write_mask_frame(
         &mask,
-        (h, w),
+        Size::new(w, h),
         &m(),
         MaskMode::Alpha,
         None,
@@ -95,7 +95,7 @@ fn gray_mode() {
         let mut buf = Buf::new(format, w, h, 3);
         write_mask_frame(
             &mask,
-            (h, w),
+            Size::new(w, h),
             &m(),
             MaskMode::Gray,
             None,
@@ -124,7 +124,15 @@ fn cutout_blends_by_alpha() {
         let mut out = Buf::new(out_fmt, 3, 1, 0);
         let iv = input.view();
         let mode = MaskMode::Cutout { background: bg };
-        write_mask_frame(&mask, (1, 3), &m(), mode, Some(&iv), &mut out.view_mut()).unwrap();
+        write_mask_frame(
+            &mask,
+            Size::new(3, 1),
+            &m(),
+            mode,
+            Some(&iv),
+            &mut out.view_mut(),
+        )
+        .unwrap();
         assert_eq!(out.rgb(0, 0), bg);
         assert_eq!(out.rgb(1, 0), [200, 100, 0]);
         // R: 200*128/255 = 100.39; G: (100*128 + 50*127)/255 = 75.10; B: 255*127/255 = 127.
@@ -146,10 +154,18 @@ fn cutout_equals_compositing_the_alpha_output() {
     let mut alpha = Buf::new(PixelFormat::Rgba, w, h, 0);
     let iv = input.view();
     let mode = MaskMode::Cutout { background: bg };
-    write_mask_frame(&mask, (h, w), &m(), mode, Some(&iv), &mut cut.view_mut()).unwrap();
     write_mask_frame(
         &mask,
-        (h, w),
+        Size::new(w, h),
+        &m(),
+        mode,
+        Some(&iv),
+        &mut cut.view_mut(),
+    )
+    .unwrap();
+    write_mask_frame(
+        &mask,
+        Size::new(w, h),
         &m(),
         MaskMode::Alpha,
         Some(&iv),
@@ -185,14 +201,30 @@ fn cutout_in_place() {
     let mode = MaskMode::Cutout {
         background: [0, 255, 90],
     };
-    write_mask_frame(&[1.0, 0.0], (1, 2), &m(), mode, None, &mut buf.view_mut()).unwrap();
+    write_mask_frame(
+        &[1.0, 0.0],
+        Size::new(2, 1),
+        &m(),
+        mode,
+        None,
+        &mut buf.view_mut(),
+    )
+    .unwrap();
     assert_eq!((buf.rgb(0, 0), buf.rgb(1, 0)), ([255, 0, 90], [0, 255, 90]));
 }
 
 /// Gray mode output bytes for `mask` resampled to `w x h`.
 fn resampled(mask: &[f32], size: (usize, usize), w: usize, h: usize) -> Vec<Vec<u8>> {
     let mut buf = Buf::new(PixelFormat::Gray8, w, h, 0);
-    write_mask_frame(mask, size, &m(), MaskMode::Gray, None, &mut buf.view_mut()).unwrap();
+    write_mask_frame(
+        mask,
+        hw(size),
+        &m(),
+        MaskMode::Gray,
+        None,
+        &mut buf.view_mut(),
+    )
+    .unwrap();
     buf.data.chunks(w).map(<[u8]>::to_vec).collect()
 }
 
@@ -273,7 +305,7 @@ fn u2net_sized_mask_on_a_wide_frame() {
     writer
         .write(
             &mask,
-            (320, 320),
+            Size::new(320, 320),
             &m(),
             MaskMode::Alpha,
             Some(&iv),
@@ -293,7 +325,7 @@ fn u2net_sized_mask_on_a_wide_frame() {
     writer
         .write(
             &[0.2; 3],
-            (1, 3),
+            Size::new(3, 1),
             &m(),
             MaskMode::Alpha,
             Some(&iv),
@@ -311,14 +343,13 @@ fn mask_errors() {
     let yuv_data = [0u8; 6];
     let yuv = FrameView {
         format: PixelFormat::I420,
-        width: 2,
-        height: 2,
+        size: Size::new(2, 2),
         planes: [&yuv_data[..4], &yuv_data[4..5], &yuv_data[5..]],
         strides: [2, 1, 1],
     };
     let run = |mask: &[f32], size, mode, input: Option<&FrameView>, format| {
         let mut out = Buf::new(format, 2, 2, 0);
-        write_mask_frame(mask, size, &m(), mode, input, &mut out.view_mut())
+        write_mask_frame(mask, hw(size), &m(), mode, input, &mut out.view_mut())
     };
     let cut = MaskMode::Cutout { background: [0; 3] };
     let rv = rgb.view();

@@ -3,11 +3,30 @@
 mod color;
 mod mask;
 mod region;
+mod render;
 mod size;
 mod tile;
 
-use super::FrameMutView;
-use crate::preprocess::{FrameView, PixelFormat};
+use crate::frame::{FrameMut, FrameView, PixelFormat, Size, TensorDims};
+
+/// A `(width, height)` pair of a table of cases as a [`Size`].
+fn sz((width, height): (usize, usize)) -> Size {
+    Size::new(width, height)
+}
+
+/// A `(height, width)` mask size of a table of cases as a [`Size`].
+fn hw((height, width): (usize, usize)) -> Size {
+    Size::new(width, height)
+}
+
+/// A `(channels, height, width)` tensor shape as [`TensorDims`].
+fn dims((channels, height, width): (usize, usize, usize)) -> TensorDims {
+    TensorDims {
+        channels,
+        height,
+        width,
+    }
+}
 
 /// Small deterministic generator (xorshift64*).
 struct Rng(u64);
@@ -120,24 +139,16 @@ impl Buf {
         b
     }
 
-    fn view_mut(&mut self) -> FrameMutView<'_> {
-        FrameMutView {
-            format: self.format,
-            width: self.width,
-            height: self.height,
-            data: &mut self.data,
-            stride: self.stride,
-        }
+    fn size(&self) -> Size {
+        Size::new(self.width, self.height)
+    }
+
+    fn view_mut(&mut self) -> FrameMut<'_> {
+        FrameMut::packed(self.format, self.size(), &mut self.data, self.stride)
     }
 
     fn view(&self) -> FrameView<'_> {
-        FrameView {
-            format: self.format,
-            width: self.width,
-            height: self.height,
-            planes: [&self.data, &[], &[]],
-            strides: [self.stride, 0, 0],
-        }
+        FrameView::packed(self.format, self.size(), &self.data, self.stride)
     }
 
     /// The bytes of pixel (x, y).

@@ -1,75 +1,138 @@
-//! output_frame_size, resolve_output_size, frame_dims_from_shape, probe_output_size.
+//! OutputGeometry (the output frame's size), frame_dims_from_shape,
+//! frame_dims_of_output.
 
 use super::super::*;
-use crate::preprocess::TensorLayout;
+use super::dims;
+use crate::frame::{Rect, Size};
+use crate::preprocess::{ScaleMode, TensorLayout};
 
-const DYN: (Option<usize>, Option<usize>) = (None, None);
-
-#[test]
-fn fixed_output_shape() {
-    let s = Some(256);
-    assert_eq!(
-        output_frame_size((s, s), (s, s), (256, 256), None),
-        (256, 256)
-    );
-    // Dynamic input, fixed output: the declared output wins, hint or not.
-    assert_eq!(
-        resolve_output_size(DYN, (s, s), (480, 640), Some(4)),
-        ((256, 256), SizeBasis::Declared)
-    );
+fn geometry(
+    frame: (usize, usize),
+    model_input: (usize, usize),
+    output: (usize, usize, usize),
+    tiled: bool,
+    mode: ScaleMode,
+) -> Result<OutputGeometry, OutputError> {
+    OutputGeometry::new(
+        Size::new(frame.0, frame.1),
+        Size::new(model_input.0, model_input.1),
+        dims(output),
+        tiled,
+        mode,
+    )
 }
 
 #[test]
-fn dynamic_same_size() {
-    assert_eq!(output_frame_size(DYN, DYN, (360, 640), None), (360, 640));
-    assert_eq!(
-        resolve_output_size(DYN, DYN, (360, 640), None).1,
-        SizeBasis::Assumed
-    );
-    // Some(0) is dynamic too.
-    assert_eq!(
-        resolve_output_size((Some(0), Some(0)), (Some(0), None), (360, 640), None),
-        ((360, 640), SizeBasis::Assumed)
-    );
+fn a_picture_is_the_models_whole_output_when_stretched_or_cropped() {
+    for mode in [ScaleMode::Stretch, ScaleMode::CenterCrop] {
+        // A 256x256 style transfer model on 1280x720 frames.
+        let g = geometry((1280, 720), (256, 256), (3, 256, 256), false, mode).unwrap();
+        assert_eq!(g.output_frame, Size::new(256, 256), "{mode:?}");
+        assert_eq!(g.model_input, Size::new(256, 256));
+        assert_eq!(g.model_output, Size::new(256, 256));
+        assert_eq!((g.channels, g.tile_scale), (3, 1));
+        assert_eq!(g.picture, FrameRegion::whole());
+        // A 4x upscaler at the frame's own size: four times the frame.
+        let g = geometry((320, 180), (320, 180), (3, 720, 1280), false, mode).unwrap();
+        assert_eq!(g.output_frame, Size::new(1280, 720), "{mode:?}");
+    }
 }
 
 #[test]
-fn upscale_hint() {
+fn a_letterboxed_picture_comes_out_without_its_bars() {
+    // 1280x720 into 256x256: the picture is 256x144; through a 2x model
+    // with a 256x256 input, 512x288 (as the element's docs say).
+    let g = geometry(
+        (1280, 720),
+        (256, 256),
+        (3, 256, 256),
+        false,
+        ScaleMode::Letterbox,
+    )
+    .unwrap();
+    assert_eq!(g.output_frame, Size::new(256, 144));
     assert_eq!(
-        resolve_output_size(DYN, DYN, (360, 640), Some(2)),
-        ((720, 1280), SizeBasis::Hint)
+        g.picture.pixels_in(g.model_output),
+        Rect::new(0, 56, 256, 144)
     );
-    // A zero hint is no hint.
-    assert_eq!(output_frame_size(DYN, DYN, (360, 640), Some(0)), (360, 640));
+    let g = geometry(
+        (1280, 720),
+        (256, 256),
+        (3, 512, 512),
+        false,
+        ScaleMode::Letterbox,
+    )
+    .unwrap();
+    assert_eq!(g.output_frame, Size::new(512, 288));
+    // Frames with the input's aspect ratio have no bars.
+    let g = geometry(
+        (640, 480),
+        (320, 240),
+        (3, 240, 320),
+        false,
+        ScaleMode::Letterbox,
+    )
+    .unwrap();
+    assert_eq!(g.output_frame, Size::new(320, 240));
 }
 
 #[test]
-fn declared_ratio() {
-    let (i, o) = (Some(64), Some(128));
+fn a_mask_comes_out_at_the_frames_size() {
+    for mode in [
+        ScaleMode::Stretch,
+        ScaleMode::Letterbox,
+        ScaleMode::CenterCrop,
+    ] {
+        let g = geometry((640, 360), (320, 320), (1, 160, 160), false, mode).unwrap();
+        assert_eq!(g.output_frame, Size::new(640, 360), "{mode:?}");
+        assert_eq!(g.channels, 1);
+        // Only pictures are cut out of a letterbox's output.
+        assert_eq!(g.picture, FrameRegion::whole());
+    }
+}
+
+#[test]
+fn tiles_make_k_times_the_frame_and_never_have_bars() {
+    let frame = Size::new(300, 200);
+    let tile = OutputGeometry::tile_input(frame, 128);
+    assert_eq!(tile, Size::new(128, 128));
+    // A frame smaller than the tile is one tile of its own size.
     assert_eq!(
-        resolve_output_size((i, i), (o, o), (64, 64), None),
-        ((128, 128), SizeBasis::Declared)
+        OutputGeometry::tile_input(Size::new(100, 80), 128),
+        Size::new(100, 80)
     );
-    // Height declared 64 -> 128, width dynamic: k = 2 carries over.
+    let g =
+        OutputGeometry::new(frame, tile, dims((3, 256, 256)), true, ScaleMode::Letterbox).unwrap();
+    assert_eq!((g.tile_scale, g.output_frame), (2, Size::new(600, 400)));
+    assert_eq!(g.picture, FrameRegion::whole());
+    let g =
+        OutputGeometry::new(frame, tile, dims((1, 128, 128)), true, ScaleMode::Stretch).unwrap();
+    assert_eq!((g.tile_scale, g.output_frame), (1, frame));
+}
+
+#[test]
+fn outputs_that_are_not_frames_are_refused_with_the_fix() {
+    let e = geometry((64, 48), (64, 48), (2, 48, 64), false, ScaleMode::Stretch).unwrap_err();
     assert_eq!(
-        resolve_output_size((i, None), (o, None), (64, 100), None),
-        ((128, 200), SizeBasis::DeclaredRatio)
+        e,
+        OutputError::FrameChannels {
+            channels: 2,
+            output: Size::new(64, 48)
+        }
     );
-    // The hint overrides an inferred ratio.
-    assert_eq!(
-        resolve_output_size((i, None), (o, None), (64, 100), Some(4)),
-        ((128, 400), SizeBasis::Hint)
-    );
-    // A non-integer ratio says nothing: assume same size.
-    assert_eq!(
-        resolve_output_size((Some(64), None), (Some(96), None), (64, 100), None),
-        ((96, 100), SizeBasis::Assumed)
-    );
-    // Fixed input, dynamic output: nothing to infer.
-    assert_eq!(
-        resolve_output_size((i, i), DYN, (64, 64), None),
-        ((64, 64), SizeBasis::Assumed)
-    );
+    assert!(e.to_string().contains("set output-name"), "{e}");
+    // A tile output that is not a whole multiple of the tile, or not the
+    // same multiple both ways.
+    for output in [(3, 250, 256), (3, 256, 384), (3, 64, 64)] {
+        let e = geometry((300, 200), (128, 128), output, true, ScaleMode::Stretch).unwrap_err();
+        assert!(
+            matches!(e, OutputError::TileNotMultiple { .. }),
+            "{output:?}: {e}"
+        );
+        assert!(e.to_string().contains("whole multiple"), "{e}");
+    }
+    let e = geometry((0, 48), (64, 48), (3, 48, 64), false, ScaleMode::Stretch).unwrap_err();
+    assert!(matches!(e, OutputError::ZeroSize { .. }), "{e}");
 }
 
 #[test]
@@ -78,21 +141,24 @@ fn shapes_to_frame_dims() {
     let nhwc = TensorLayout::Nhwc;
     assert_eq!(
         frame_dims_from_shape(&[1, 3, 256, 320], nchw),
-        Ok((3, 256, 320))
+        Ok(dims((3, 256, 320)))
     );
     assert_eq!(
         frame_dims_from_shape(&[2, 256, 320, 3], nhwc),
-        Ok((3, 256, 320))
+        Ok(dims((3, 256, 320)))
     );
     assert_eq!(
         frame_dims_from_shape(&[1, 1, 320, 320], nchw),
-        Ok((1, 320, 320))
+        Ok(dims((1, 320, 320)))
     );
     assert_eq!(
         frame_dims_from_shape(&[1, 384, 384], nchw),
-        Ok((1, 384, 384))
+        Ok(dims((1, 384, 384)))
     );
-    assert_eq!(frame_dims_from_shape(&[384, 384], nhwc), Ok((1, 384, 384)));
+    assert_eq!(
+        frame_dims_from_shape(&[384, 384], nhwc),
+        Ok(dims((1, 384, 384)))
+    );
     for bad in [
         &[-1, 3, 2, 2][..],
         &[1],
@@ -112,32 +178,32 @@ fn shapes_to_frame_dims() {
 }
 
 #[test]
-fn probe_runs_once_on_a_blank_input() {
-    let mut calls = 0;
-    let r: Result<_, OutputError> = probe_output_size((90, 160), 3, TensorLayout::Nchw, |t, s| {
-        calls += 1;
-        assert_eq!(s, [1, 3, 90, 160]);
-        assert_eq!(t.len(), 3 * 90 * 160);
-        assert!(t.iter().all(|&v| v == 0.0));
-        Ok(vec![1, 3, s[2] * 4, s[3] * 4])
-    });
-    assert_eq!(r, Ok((3, 360, 640)));
-    assert_eq!(calls, 1);
-    let r: Result<_, OutputError> = probe_output_size((90, 160), 3, TensorLayout::Nhwc, |_, s| {
-        assert_eq!(s, [1, 90, 160, 3]);
-        Ok(vec![1, 320, 320])
-    });
-    assert_eq!(r, Ok((1, 320, 320)));
-    // The model's own error comes back; a bad output shape becomes E.
-    let r: Result<_, Box<dyn std::error::Error>> =
-        probe_output_size((8, 8), 3, TensorLayout::Nchw, |_, _| {
-            Err("session failed".into())
-        });
-    assert_eq!(r.unwrap_err().to_string(), "session failed");
-    let r: Result<_, Box<dyn std::error::Error>> =
-        probe_output_size((8, 8), 3, TensorLayout::Nchw, |_, _| Ok(vec![7]));
-    assert!(r.unwrap_err().to_string().contains("[7]"));
-    let r: Result<_, OutputError> =
-        probe_output_size((0, 8), 3, TensorLayout::Nchw, |_, _| unreachable!());
-    assert!(matches!(r, Err(OutputError::ZeroSize { .. })));
+fn one_frames_output_is_read_as_a_batch_of_one() {
+    let nchw = TensorLayout::Nchw;
+    assert_eq!(
+        frame_dims_of_output(&[3, 256, 320], nchw),
+        Ok(dims((3, 256, 320)))
+    );
+    assert_eq!(
+        frame_dims_of_output(&[256, 320, 3], TensorLayout::Nhwc),
+        Ok(dims((3, 256, 320)))
+    );
+    assert_eq!(
+        frame_dims_of_output(&[320, 320], nchw),
+        Ok(dims((1, 320, 320)))
+    );
+    // [W] reads as [1, W]: one row of one channel.
+    assert_eq!(frame_dims_of_output(&[7], nchw), Ok(dims((1, 1, 7))));
+    assert_eq!(
+        frame_dims_of_output(&[1, 2, 3, 4], nchw),
+        Err(OutputError::BadShape {
+            shape: vec![1, 1, 2, 3, 4]
+        })
+    );
+    assert_eq!(
+        frame_dims_of_output(&[3, 0, 4], nchw),
+        Err(OutputError::BadShape {
+            shape: vec![1, 3, 0, 4]
+        })
+    );
 }

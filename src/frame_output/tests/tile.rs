@@ -1,7 +1,8 @@
 //! TilePlan, extract_tile, TileBlender.
 
 use super::super::*;
-use super::Rng;
+use super::{Rng, dims};
+use crate::frame::{Rect, Size};
 use crate::preprocess::TensorLayout;
 
 /// A test model: (tile index, input tile CHW, (c, h, w)) -> output tile CHW.
@@ -22,7 +23,7 @@ fn run_tiled(
     let c = shape.0;
     for (i, t) in plan.tiles().iter().enumerate() {
         let mut tile_in = vec![0.0; c * t.width * t.height];
-        extract_tile(input, shape, t, &mut tile_in).unwrap();
+        extract_tile(input, dims(shape), t, &mut tile_in).unwrap();
         let out = model(i, &tile_in, (c, t.height, t.width));
         blender.add_tile(i, &out, c).unwrap();
     }
@@ -48,7 +49,10 @@ fn upscale_nn(t: &[f32], (c, h, w): (usize, usize, usize), k: usize) -> Vec<f32>
 
 /// Sum over tiles of each output pixel's weight, from the plan's windows.
 fn weight_sums(plan: &TilePlan) -> Vec<f64> {
-    let (ow, oh) = plan.output_size();
+    let Size {
+        width: ow,
+        height: oh,
+    } = plan.output_size();
     let k = plan.scale_factor();
     let mut sums = vec![0.0f64; ow * oh];
     for (i, t) in plan.tiles().iter().enumerate() {
@@ -87,7 +91,10 @@ fn check_axis(starts: &[(usize, usize)], len: usize, tile: usize, overlap: usize
 }
 
 fn axis_starts(plan: &TilePlan) -> (Starts, Starts) {
-    let (cols, rows) = plan.grid();
+    let Size {
+        width: cols,
+        height: rows,
+    } = plan.grid();
     let t = plan.tiles();
     (
         (0..cols).map(|i| (t[i].x, t[i].width)).collect(),
@@ -99,8 +106,8 @@ fn axis_starts(plan: &TilePlan) -> (Starts, Starts) {
 
 #[test]
 fn plan_1000x700_tile_256_overlap_32() {
-    let plan = TilePlan::new(1000, 700, 256, 32, 1).unwrap();
-    assert_eq!(plan.grid(), (5, 3));
+    let plan = TilePlan::new(Size::new(1000, 700), 256, 32, 1).unwrap();
+    assert_eq!(plan.grid(), Size::new(5, 3));
     assert_eq!(plan.tiles().len(), 15);
     let (xs, ys) = axis_starts(&plan);
     assert_eq!(
@@ -135,7 +142,7 @@ fn identity_model_tiled_equals_untiled() {
     let (w, h, c) = (1000, 700, 3);
     let mut rng = Rng::new(21);
     let input = random_chw(&mut rng, c, h, w);
-    let plan = TilePlan::new(w, h, 256, 32, 1).unwrap();
+    let plan = TilePlan::new(Size::new(w, h), 256, 32, 1).unwrap();
     let mut blender = TileBlender::new(plan.clone());
     let out = run_tiled(&plan, &mut blender, &input, (c, h, w), &mut |_, t, _| {
         t.to_vec()
@@ -149,7 +156,7 @@ fn identity_model_tiled_equals_untiled() {
     // The running mean makes agreeing tiles exact.
     assert_eq!(out, input);
     assert!(blender.weight_sums().iter().all(|&s| s > 0.0));
-    assert_eq!(blender.output_shape(), (3, 700, 1000));
+    assert_eq!(blender.output_dims(), dims((3, 700, 1000)));
 }
 
 #[test]
@@ -157,8 +164,8 @@ fn nearest_upscale_2x_tiled_equals_untiled_exactly() {
     let (w, h, c) = (1000, 700, 3);
     let mut rng = Rng::new(22);
     let input = random_chw(&mut rng, c, h, w);
-    let plan = TilePlan::new(w, h, 256, 32, 2).unwrap();
-    assert_eq!(plan.output_size(), (2000, 1400));
+    let plan = TilePlan::new(Size::new(w, h), 256, 32, 2).unwrap();
+    assert_eq!(plan.output_size(), Size::new(2000, 1400));
     let mut blender = TileBlender::new(plan.clone());
     let out = run_tiled(&plan, &mut blender, &input, (c, h, w), &mut |_, t, s| {
         upscale_nn(t, s, 2)
@@ -176,14 +183,17 @@ fn seams_ramp_smoothly() {
     let (w, h, overlap) = (1000, 700, 32);
     let e = 1.0f32;
     for k in [1, 2] {
-        let plan = TilePlan::new(w, h, 256, overlap, k).unwrap();
+        let plan = TilePlan::new(Size::new(w, h), 256, overlap, k).unwrap();
         let mut blender = TileBlender::new(plan.clone());
         let input = vec![0.0f32; w * h];
         let err = |i: usize| e * (i % 3) as f32 / 2.0;
         let out = run_tiled(&plan, &mut blender, &input, (1, h, w), &mut |i, t, s| {
             upscale_nn(t, s, k).iter().map(|v| v + err(i)).collect()
         });
-        let (ow, oh) = plan.output_size();
+        let Size {
+            width: ow,
+            height: oh,
+        } = plan.output_size();
         let limit = 4.0 * e / (k * overlap) as f32;
         let mut worst = 0.0f32;
         for y in 0..oh {
@@ -208,28 +218,28 @@ fn seams_ramp_smoothly() {
 
 #[test]
 fn small_frames_are_one_tile_per_axis() {
-    let plan = TilePlan::new(100, 80, 256, 32, 1).unwrap();
+    let plan = TilePlan::new(Size::new(100, 80), 256, 32, 1).unwrap();
     assert_eq!(
         plan.tiles(),
-        [Tile {
+        [Rect {
             x: 0,
             y: 0,
             width: 100,
             height: 80
         }]
     );
-    let plan = TilePlan::new(300, 200, 256, 32, 1).unwrap();
-    assert_eq!(plan.grid(), (2, 1));
+    let plan = TilePlan::new(Size::new(300, 200), 256, 32, 1).unwrap();
+    assert_eq!(plan.grid(), Size::new(2, 1));
     assert!(
         plan.tiles()
             .iter()
             .all(|t| t.width == 256 && t.height == 200)
     );
-    let plan = TilePlan::new(256, 256, 256, 32, 4).unwrap();
+    let plan = TilePlan::new(Size::new(256, 256), 256, 32, 4).unwrap();
     assert_eq!(plan.tiles().len(), 1);
     assert_eq!(
         plan.output_tile(0),
-        Some(Tile {
+        Some(Rect {
             x: 0,
             y: 0,
             width: 1024,
@@ -240,7 +250,7 @@ fn small_frames_are_one_tile_per_axis() {
     // A one-tile plan passes its tile through unchanged.
     let mut rng = Rng::new(4);
     let input = random_chw(&mut rng, 2, 80, 100);
-    let plan = TilePlan::new(100, 80, 256, 32, 1).unwrap();
+    let plan = TilePlan::new(Size::new(100, 80), 256, 32, 1).unwrap();
     let mut b = TileBlender::new(plan.clone());
     let out = run_tiled(&plan, &mut b, &input, (2, 80, 100), &mut |_, t, _| {
         t.to_vec()
@@ -266,7 +276,7 @@ fn random_plans_cover_weigh_and_reproduce() {
             rng.below(tile / 2)
         };
         let k = 1 + rng.below(3);
-        let plan = TilePlan::new(w, h, tile, overlap, k).unwrap();
+        let plan = TilePlan::new(Size::new(w, h), tile, overlap, k).unwrap();
         let (xs, ys) = axis_starts(&plan);
         check_axis(&xs, w, tile, overlap);
         check_axis(&ys, h, tile, overlap);
@@ -300,14 +310,14 @@ fn nhwc_tiles_match_nchw() {
             hwc[i * c + ch] = chw[ch * w * h + i];
         }
     }
-    let plan = TilePlan::new(w, h, 64, 16, 1).unwrap();
+    let plan = TilePlan::new(Size::new(w, h), 64, 16, 1).unwrap();
     let mut a = TileBlender::new(plan.clone());
     let mut b = TileBlender::new(plan.clone());
     for (i, t) in plan.tiles().iter().enumerate() {
         let n = c * t.width * t.height;
         let (mut tc, mut th) = (vec![0.0; n], vec![0.0; n]);
-        extract_tile(&chw, (c, h, w), t, &mut tc).unwrap();
-        extract_tile_layout(&hwc, (c, h, w), TensorLayout::Nhwc, t, &mut th).unwrap();
+        extract_tile(&chw, dims((c, h, w)), t, &mut tc).unwrap();
+        extract_tile_layout(&hwc, dims((c, h, w)), TensorLayout::Nhwc, t, &mut th).unwrap();
         for p in 0..t.width * t.height {
             for ch in 0..c {
                 assert_eq!(th[p * c + ch], tc[ch * t.width * t.height + p]);
@@ -325,7 +335,7 @@ fn nhwc_tiles_match_nchw() {
 
 #[test]
 fn buffers_are_reused_between_frames() {
-    let plan = TilePlan::new(300, 200, 128, 16, 2).unwrap();
+    let plan = TilePlan::new(Size::new(300, 200), 128, 16, 2).unwrap();
     let mut b = TileBlender::new(plan.clone());
     let mut ptr = None;
     for frame in 0..3 {
@@ -342,8 +352,8 @@ fn buffers_are_reused_between_frames() {
 
 #[test]
 fn blender_errors() {
-    let plan = TilePlan::new(100, 60, 64, 8, 1).unwrap();
-    assert_eq!(plan.grid(), (2, 1));
+    let plan = TilePlan::new(Size::new(100, 60), 64, 8, 1).unwrap();
+    assert_eq!(plan.grid(), Size::new(2, 1));
     let mut b = TileBlender::new(plan);
     let full = vec![0.5f32; 64 * 60];
     let e = b.add_tile(2, &full, 1).unwrap_err();
@@ -392,44 +402,115 @@ fn blender_errors() {
 fn plan_and_extract_errors() {
     let bad = |r: Result<TilePlan, OutputError>| r.unwrap_err();
     assert!(matches!(
-        bad(TilePlan::new(100, 100, 64, 64, 1)),
+        bad(TilePlan::new(Size::new(100, 100), 64, 64, 1)),
         OutputError::InvalidTiling { .. }
     ));
     assert!(matches!(
-        bad(TilePlan::new(100, 100, 0, 0, 1)),
+        bad(TilePlan::new(Size::new(100, 100), 0, 0, 1)),
         OutputError::InvalidTiling { .. }
     ));
     assert!(matches!(
-        bad(TilePlan::new(100, 100, 64, 8, 0)),
+        bad(TilePlan::new(Size::new(100, 100), 64, 8, 0)),
         OutputError::InvalidTiling { .. }
     ));
     assert!(matches!(
-        bad(TilePlan::new(0, 100, 64, 8, 1)),
+        bad(TilePlan::new(Size::new(0, 100), 64, 8, 1)),
         OutputError::ZeroSize { .. }
     ));
     assert!(matches!(
-        bad(TilePlan::new(40000, 100, 64, 8, 2)),
+        bad(TilePlan::new(Size::new(40000, 100), 64, 8, 2)),
         OutputError::TooLarge { .. }
     ));
     let input = vec![0.0f32; 2 * 10 * 20];
-    let t = Tile {
+    let t = Rect {
         x: 15,
         y: 0,
         width: 6,
         height: 4,
     };
     let mut out = vec![0.0; 2 * 6 * 4];
-    let e = extract_tile(&input, (2, 10, 20), &t, &mut out).unwrap_err();
+    let e = extract_tile(&input, dims((2, 10, 20)), &t, &mut out).unwrap_err();
     assert!(matches!(e, OutputError::TileOutside { .. }), "{e}");
-    let t = Tile { x: 14, ..t };
-    extract_tile(&input, (2, 10, 20), &t, &mut out).unwrap();
-    let e = extract_tile(&input, (2, 10, 20), &t, &mut out[1..]).unwrap_err();
+    let t = Rect { x: 14, ..t };
+    extract_tile(&input, dims((2, 10, 20)), &t, &mut out).unwrap();
+    let e = extract_tile(&input, dims((2, 10, 20)), &t, &mut out[1..]).unwrap_err();
     assert!(matches!(e, OutputError::Length { .. }), "{e}");
-    let e = extract_tile(&input[1..], (2, 10, 20), &t, &mut out).unwrap_err();
+    let e = extract_tile(&input[1..], dims((2, 10, 20)), &t, &mut out).unwrap_err();
     assert!(matches!(e, OutputError::Length { .. }), "{e}");
-    let e = extract_tile_layout(&[], (0, 10, 20), TensorLayout::Nhwc, &t, &mut []).unwrap_err();
+    let e =
+        extract_tile_layout(&[], dims((0, 10, 20)), TensorLayout::Nhwc, &t, &mut []).unwrap_err();
     assert!(matches!(e, OutputError::ChannelCount { .. }), "{e}");
-    let huge = Tile { x: usize::MAX, ..t };
-    let e = extract_tile(&input, (2, 10, 20), &huge, &mut out).unwrap_err();
+    let huge = Rect { x: usize::MAX, ..t };
+    let e = extract_tile(&input, dims((2, 10, 20)), &huge, &mut out).unwrap_err();
     assert!(matches!(e, OutputError::TileOutside { .. }), "{e}");
+}
+
+#[test]
+fn a_tiler_cuts_runs_and_blends_a_whole_frame() {
+    // A 2x nearest-neighbour model run tile by tile through a Tiler gives the
+    // frame upscaled, in either layout, frame after frame.
+    let (w, h) = (150, 90);
+    let frame = Size::new(w, h);
+    let mut rng = Rng::new(31);
+    for layout in [TensorLayout::Nchw, TensorLayout::Nhwc] {
+        let mut tiler = Tiler::new(frame, 64, 16, 2, layout).unwrap();
+        assert_eq!(tiler.plan().output_size(), Size::new(300, 180));
+        for _ in 0..2 {
+            let chw = random_chw(&mut rng, 3, h, w);
+            let tensor = tiler.start_frame();
+            assert_eq!(tensor.len(), chw.len());
+            for ch in 0..3 {
+                for i in 0..w * h {
+                    match layout {
+                        TensorLayout::Nchw => tensor[ch * w * h + i] = chw[ch * w * h + i],
+                        TensorLayout::Nhwc => tensor[i * 3 + ch] = chw[ch * w * h + i],
+                    }
+                }
+            }
+            let tiles = tiler.plan().tiles().to_vec();
+            for (i, t) in tiles.iter().enumerate() {
+                let mut input = vec![0.0; 3 * t.width * t.height];
+                tiler.cut_tile(i, &mut input).unwrap();
+                // The model: to CHW, upscale, back to the layout.
+                let chw_tile = match layout {
+                    TensorLayout::Nchw => input,
+                    TensorLayout::Nhwc => (0..input.len())
+                        .map(|j| {
+                            let (ch, p) = (j / (t.width * t.height), j % (t.width * t.height));
+                            input[p * 3 + ch]
+                        })
+                        .collect(),
+                };
+                let up = upscale_nn(&chw_tile, (3, t.height, t.width), 2);
+                let (oh, ow) = (2 * t.height, 2 * t.width);
+                let (output, shape) = match layout {
+                    TensorLayout::Nchw => (up, vec![3, oh, ow]),
+                    TensorLayout::Nhwc => {
+                        let n = oh * ow;
+                        let hwc = (0..3 * n).map(|j| up[(j % 3) * n + j / 3]).collect();
+                        (hwc, vec![oh, ow, 3])
+                    }
+                };
+                tiler.add_output(i, &output, &shape).unwrap();
+            }
+            let (blended, shape) = tiler.finish().unwrap();
+            assert_eq!(shape, [3, 180, 300]);
+            assert_eq!(blended, upscale_nn(&chw, (3, h, w), 2), "{layout:?}");
+        }
+        // Out of range, and a frame finished before its tiles were added.
+        let mut slot = vec![0.0; 3 * 64 * 64];
+        let count = tiler.plan().tiles().len();
+        assert_eq!(
+            tiler.cut_tile(count, &mut slot),
+            Err(OutputError::TileIndex {
+                index: count,
+                count
+            })
+        );
+        tiler.start_frame();
+        assert!(matches!(
+            tiler.finish(),
+            Err(OutputError::TilesMissing { .. })
+        ));
+    }
 }
