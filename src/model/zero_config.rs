@@ -143,6 +143,13 @@ pub fn decide(
     let input_size = decide_input_size(user.input_size, &metadata, input);
     let scale_mode = match user.scale_mode {
         Some(mode) => Decided::new(mode, Source::Property, "scale-mode is set"),
+        None if metadata.ultralytics && metadata.task.as_deref() == Some("classify") => {
+            Decided::new(
+                ScaleMode::CenterCrop,
+                Source::ModelMetadata,
+                "an Ultralytics classifier is trained on centre crops; set scale-mode to override",
+            )
+        }
         None if metadata.ultralytics => Decided::new(
             ScaleMode::Letterbox,
             Source::ModelMetadata,
@@ -514,6 +521,23 @@ mod tests {
         assert_eq!(decided.input_size.source, Source::InputShape);
         assert_eq!(decided.scale_mode.value, ScaleMode::Stretch);
         assert_eq!(decided.scale_mode.source, Source::Default);
+    }
+
+    #[test]
+    fn an_ultralytics_classifier_is_centre_cropped() {
+        let info = info(
+            &[("output0", &[1, 3])],
+            &[
+                ("author", "Ultralytics"),
+                ("task", "classify"),
+                ("names", "{0: 'a', 1: 'b', 2: 'c'}"),
+            ],
+        );
+        let decided = decide(UserChoices::default(), &info, &input(Some(224)), model()).unwrap();
+        assert_eq!(decided.decoder.value.name(), "classification");
+        assert_eq!(decided.labels.value, ["a", "b", "c"]);
+        assert_eq!(decided.scale_mode.value, ScaleMode::CenterCrop);
+        assert_eq!(decided.scale_mode.source, Source::ModelMetadata);
     }
 
     #[test]
