@@ -8,7 +8,9 @@
 //! 3. decode only: `filesrc ! decodebin ! fakesink`;
 //! 4. what users write instead: `benches/python_baseline.py` (OpenCV decoding,
 //!    the same preprocessing, ONNX Runtime, every Nth frame, in batches);
-//! 5. preprocessing alone: ours against OpenCV's.
+//! 5. preprocessing alone: ours against OpenCV's;
+//! 6. decoding alone: detect, segment (masks at 1, 10, 50 instances), pose
+//!    and obb, so users see what masks cost.
 //!
 //! `-- --tracking` measures only the tracker's rows (`benches/tracking/`):
 //! tracker time per frame at 10, 100, 1000 objects; CenterFace at
@@ -55,6 +57,12 @@ enum Row {
         launch: &'static str,
         python: Option<&'static str>,
         bare: Option<&'static str>,
+    },
+    /// Decoding one frame's outputs alone (decoder, suppression, mapping
+    /// to the frame, masks at frame resolution): what each task costs.
+    Decode {
+        name: &'static str,
+        case: DecodeCase,
     },
     /// Our preprocessing alone; `opencv` names the Python rows doing the same.
     Preprocess {
@@ -197,6 +205,30 @@ fn rows() -> Vec<Row> {
             launch: "filesrc location=$MEDIA/carphone_pristine.mp4 ! decodebin ! videoconvert ! dltransform model=$MODELS/u2netp.onnx input-mean=123.675,116.28,103.53 input-std=58.395,57.12,57.375 normalize-output=true ! fakesink",
             python: Some("python loop U2-Netp carphone_pristine.mp4 i1 b1"),
             bare: Some("bare ONNX Runtime U2-Netp 320x320 b1"),
+        },
+        Decode {
+            name: "decode detect (yolov8, 80 classes) 10 instances",
+            case: DecodeCase::Detect(10),
+        },
+        Decode {
+            name: "decode segment (yolov8seg, 80 classes) 1 instance",
+            case: DecodeCase::Segment(1),
+        },
+        Decode {
+            name: "decode segment (yolov8seg, 80 classes) 10 instances",
+            case: DecodeCase::Segment(10),
+        },
+        Decode {
+            name: "decode segment (yolov8seg, 80 classes) 50 instances",
+            case: DecodeCase::Segment(50),
+        },
+        Decode {
+            name: "decode pose (yolov8pose, 17 keypoints) 10 instances",
+            case: DecodeCase::Pose(10),
+        },
+        Decode {
+            name: "decode obb (yolov8obb, 15 classes) 10 instances",
+            case: DecodeCase::Obb(10),
         },
         Preprocess {
             name: "gst-dl preprocess BGR 1920x1080->640x640 f32 NCHW",
@@ -463,6 +495,118 @@ fn preprocess_us(format: PixelFormat, source: Size, target: Size, iterations: us
     timings[timings.len() / 2]
 }
 
+/// A decoding case: the task and how many instances clear the threshold.
+#[derive(Clone, Copy)]
+enum DecodeCase {
+    Detect(usize),
+    Segment(usize),
+    Pose(usize),
+    Obb(usize),
+}
+
+/// Microseconds per frame to decode synthetic YOLOv8-family outputs of a
+/// 640x640 input (8400 anchors) into objects on a 1280x720 frame
+/// (letterboxed): `instances` anchors score 0.9 on boxes of 40x40 model
+/// pixels (80x80 on the frame) that do not overlap, the rest 0; segmentation's 32 prototypes are
+/// 160x160 of varied values, so masks cost what real ones do.
+fn decode_us(case: DecodeCase, iterations: usize) -> f64 {
+    use gstdl::decode::{DeclaredOutput, DecoderKind, DetectionParams, OutputView, SoftmaxMode};
+    use gstdl::inference::{PostprocessConfig, decode_frame};
+    use gstdl::preprocess::FrameMapping;
+    const ANCHORS: usize = 8400;
+    let (decoder, classes, extra, instances) = match case {
+        DecodeCase::Detect(n) => ("yolov8", 80, 0, n),
+        DecodeCase::Segment(n) => ("yolov8seg", 80, 32, n),
+        DecodeCase::Pose(n) => ("yolov8pose", 1, 51, n),
+        DecodeCase::Obb(n) => ("yolov8obb", 15, 1, n),
+    };
+    let attributes = 4 + classes + extra;
+    let mut boxes = vec![0f32; attributes * ANCHORS];
+    for instance in 0..instances {
+        let anchor = instance * (ANCHORS / instances.max(1));
+        // Inside the picture (model rows 140..500 once letterboxed), apart.
+        let (column, row) = (instance % 14, instance / 14);
+        let values = [
+            24.0 + 44.0 * column as f32,
+            164.0 + 44.0 * row as f32,
+            40.0,
+            40.0,
+        ];
+        for (attribute, value) in values.into_iter().enumerate() {
+            boxes[attribute * ANCHORS + anchor] = value;
+        }
+        boxes[(4 + instance % classes) * ANCHORS + anchor] = 0.9;
+        for e in 0..extra {
+            let value = match case {
+                DecodeCase::Pose(_) if e % 3 != 2 => values[e % 2] + (e as f32 % 7.0) * 3.0,
+                DecodeCase::Obb(_) => 0.3,
+                _ => ((e * 31 + instance * 7) % 13) as f32 / 6.0 - 1.0,
+            };
+            boxes[(4 + classes + e) * ANCHORS + anchor] = value;
+        }
+    }
+    let protos: Vec<f32> = (0..32usize * 160 * 160)
+        .map(|i| ((i * 7919) % 251) as f32 / 125.0 - 1.0)
+        .collect();
+    let box_shape = [attributes, ANCHORS];
+    let proto_shape = [32, 160, 160];
+    let mut views = vec![OutputView {
+        name: "output0",
+        shape: &box_shape,
+        data: &boxes,
+    }];
+    let mut declared = vec![DeclaredOutput {
+        name: "output0".into(),
+        shape: vec![Some(1), Some(attributes), Some(ANCHORS)],
+    }];
+    if matches!(case, DecodeCase::Segment(_)) {
+        views.push(OutputView {
+            name: "output1",
+            shape: &proto_shape,
+            data: &protos,
+        });
+        declared.push(DeclaredOutput {
+            name: "output1".into(),
+            shape: vec![Some(1), Some(32), Some(160), Some(160)],
+        });
+    }
+    let kind = DecoderKind::from_name(decoder).expect("registered");
+    let labels: Vec<String> = (0..classes).map(|c| format!("class{c}")).collect();
+    let config = PostprocessConfig {
+        decoder: kind,
+        detection: DetectionParams {
+            confidence_threshold: 0.25,
+            iou_threshold: 0.45,
+            max_detections: 300,
+            input_width: 640,
+            input_height: 640,
+            layout: gstdl::decode::output_layout(kind, &declared),
+        },
+        labels: &labels,
+        output_name: None,
+        softmax: SoftmaxMode::default(),
+        top_k: 1,
+        normalize: false,
+    };
+    let mapping = FrameMapping::for_placement(
+        ScaleMode::Letterbox,
+        Size::new(1280, 720),
+        Size::new(640, 640),
+    )
+    .expect("sizes");
+    let mut timings: Vec<f64> = (0..iterations)
+        .map(|_| {
+            let start = Instant::now();
+            let results = decode_frame(&config, &views, &mapping).expect("decodes");
+            let elapsed = start.elapsed().as_secs_f64() * 1e6;
+            std::hint::black_box(results);
+            elapsed
+        })
+        .collect();
+    timings.sort_by(|a, b| a.total_cmp(b));
+    timings[timings.len() / 2]
+}
+
 /// Measures one row in this (child) process and prints it as JSON.
 fn measure(row: &Row, runs: usize) -> Value {
     let cpu = CpuSnapshot::now();
@@ -501,6 +645,10 @@ fn measure_row(row: &Row, runs: usize) -> Value {
             let results: Vec<(f64, usize)> = (0..runs).map(|_| pipeline.run()).collect();
             let fps: Vec<f64> = results.iter().map(|r| r.0).collect();
             json!({"name": name, "fps": fps, "frames": results[0].1, "launch": launch, "peak_rss_mb": peak_rss_mb()})
+        }
+        Row::Decode { name, case } => {
+            let us: Vec<f64> = (0..runs).map(|_| decode_us(*case, 50)).collect();
+            json!({"name": name, "us": us, "peak_rss_mb": peak_rss_mb()})
         }
         Row::Preprocess {
             name,
@@ -722,7 +870,7 @@ fn render(rows: &[Row], ours: &[Value], python: &[Value], runs: usize, seconds: 
             Row::Pipeline {
                 name, bare, python, ..
             } => (*name, *bare, *python),
-            Row::Preprocess { .. } => continue,
+            Row::Preprocess { .. } | Row::Decode { .. } => continue,
         };
         let fps: Vec<f64> = result["fps"]
             .as_array()
@@ -753,6 +901,18 @@ fn render(rows: &[Row], ours: &[Value], python: &[Value], runs: usize, seconds: 
             row["peak_rss_mb"].as_f64().unwrap_or(0.0),
             others_cpu(row)
         ));
+    }
+    md.push_str("\n## Decoding alone (µs per frame, one thread; synthetic YOLOv8-family outputs of a 640x640 input, 8400 anchors, onto a letterboxed 1280x720 frame; masks at frame resolution)\n\n| row | median (min-max) |\n|---|---|\n");
+    for (row, result) in rows.iter().zip(ours) {
+        let Row::Decode { name, .. } = row else {
+            continue;
+        };
+        let us: Vec<f64> = result["us"]
+            .as_array()
+            .map(|v| v.iter().filter_map(Value::as_f64).collect())
+            .unwrap_or_default();
+        let (m, lo, hi) = stats(&us);
+        md.push_str(&format!("| {name} | {m:.0} ({lo:.0}-{hi:.0}) |\n"));
     }
     md.push_str("\n## Preprocessing alone (µs per frame, one thread; RGB, ImageNet mean/std, stretch, bilinear)\n\n| conversion | gst-dl median (min-max) | OpenCV + NumPy | OpenCV blobFromImage | gst-dl speed-up |\n|---|---|---|---|---|\n");
     for (row, result) in rows.iter().zip(ours) {

@@ -94,3 +94,16 @@ else:
             norm = [f"{det.get_value(k):.3f}" for k in ("x-min", "y-min", "x-max", "y-max")]
             print(f"frame {n}: {label} {det.get_value('confidence'):.2f} at x={roi.x} y={roi.y} w={roi.w} "
                   f"h={roi.h} (normalised {norm[0]},{norm[1]} - {norm[2]},{norm[3]})")
+            # Keypoints (pose, CenterFace landmarks), a rotated box (obb) and a mask (segment)
+            # ride as more params of the same ROI; each is None when the model gives none.
+            if (kp := roi.get_param("keypoints")) is not None:
+                xs, ys = list(kp.get_value("x")), list(kp.get_value("y"))
+                names = list(kp.get_value("names")) if kp.has_field("names") else [str(i) for i in range(len(xs))]
+                print(f"frame {n}:   keypoints " + ", ".join(f"{k} ({x:.0f},{y:.0f})" for k, x, y in zip(names, xs, ys)))
+            if (rot := roi.get_param("rotated-box")) is not None:
+                print(f"frame {n}:   rotated {rot.get_value('width'):.0f}x{rot.get_value('height'):.0f} "
+                      f"by {rot.get_value('angle'):.2f} rad")
+            if (mask := roi.get_param("mask")) is not None:
+                data = mask.get_value("data").get_data()  # width * height bytes, 255 inside
+                print(f"frame {n}:   mask {mask.get_value('width')}x{mask.get_value('height')}, "
+                      f"{sum(1 for b in data if b)} pixels inside")

@@ -7,7 +7,7 @@ set -u
 cd "$(dirname "$0")"
 seconds=${1:-600}
 shift 2>/dev/null
-targets=${*:-"decoders labels json property_text tracker"}
+targets=${*:-"decoders labels json property_text tracker model_metadata"}
 mkdir -p logs
 for target in $targets; do
     extra=""

@@ -47,6 +47,9 @@ pub struct ModelSettings {
     pub input_std: [f32; 3],
     /// `scale-mode`.
     pub scale_mode: ScaleModeChoice,
+    /// Whether `scale-mode` was set: only then does it override what the
+    /// model's metadata implies (letterbox for an Ultralytics export).
+    pub scale_mode_set: bool,
     /// `input-width` (0: automatic).
     pub input_width: u32,
     /// `input-height` (0: automatic).
@@ -72,6 +75,7 @@ impl Default for ModelSettings {
             input_mean: DEFAULT_INPUT_MEAN,
             input_std: DEFAULT_INPUT_STD,
             scale_mode: ScaleModeChoice::default(),
+            scale_mode_set: false,
             input_width: 0,
             input_height: 0,
             output_name: None,
@@ -225,7 +229,10 @@ impl ModelSettings {
                 }
                 self.input_std = values;
             }
-            "scale-mode" => self.scale_mode = value.get().expect("type checked upstream"),
+            "scale-mode" => {
+                self.scale_mode = value.get().expect("type checked upstream");
+                self.scale_mode_set = true;
+            }
             "input-width" => self.input_width = value.get().expect("type checked upstream"),
             "input-height" => self.input_height = value.get().expect("type checked upstream"),
             "output-name" => self.output_name = text(value),

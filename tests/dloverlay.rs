@@ -40,6 +40,7 @@ fn frame(info: &gst_video::VideoInfo, noise: bool) -> gst::Buffer {
             y_min: y0 as f64,
             x_max: x1 as f64,
             y_max: y1 as f64,
+            details: Default::default(),
         };
         attach_detection(buffer, &object, WIDTH, HEIGHT);
     }

@@ -26,6 +26,37 @@ struct Class {
     cat: String,
     prob: f64,
     bbox: Option<BBox>,
+    keypoints: Option<Vec<Keypoint>>,
+    mask: Option<Mask>,
+    angle: Option<f64>,
+    rbox: Option<RotatedBox>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Keypoint {
+    x: f64,
+    y: f64,
+    prob: Option<f64>,
+    name: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Mask {
+    x: u32,
+    y: u32,
+    size: [u32; 2],
+    counts: Vec<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RotatedBox {
+    cx: f64,
+    cy: f64,
+    width: f64,
+    height: f64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -103,6 +134,43 @@ fn detections_become_deepdetect_json_lines() {
                     && b.ymax <= 144.0
             );
             assert!(class.prob > 0.5 && class.prob <= 1.0);
+            // CenterFace's five landmarks, named, without a score of their own.
+            let points = class.keypoints.as_ref().expect("face landmarks");
+            assert_eq!(points.len(), 5);
+            assert_eq!(points[0].name.as_deref(), Some("left_eye"));
+            assert!(
+                points
+                    .iter()
+                    .all(|p| p.prob.is_none() && p.x.is_finite() && p.y.is_finite())
+            );
+            assert!(class.mask.is_none() && class.angle.is_none() && class.rbox.is_none());
+        }
+    }
+}
+
+#[test]
+fn masks_and_oriented_boxes_are_strict_json_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    for model in ["yolov8seg_meta.onnx", "yolov8obb_meta.onnx"] {
+        let results = dir.path().join(format!("{model}.jsonl"));
+        run_ok(&format!(
+            "videotestsrc num-buffers=1 pattern=white ! video/x-raw,width=80,height=120 ! \
+             videobox top=-120 left=-80 bottom=-240 right=-480 fill=black ! videoconvert ! \
+             dlinfer model={} ! dlpublish location={} ! fakesink",
+            common::test_model(model).display(),
+            results.display()
+        ));
+        let lines: Vec<Line> = parse_lines(&results);
+        let class = &lines[0].classes[0];
+        assert!(class.keypoints.is_none());
+        if let Some(mask) = &class.mask {
+            assert_eq!((mask.x, mask.y, mask.size), (80, 120, [120, 80]));
+            assert_eq!(mask.counts.iter().sum::<u32>(), 120 * 80);
+        } else {
+            let rotated = class.rbox.as_ref().expect("a rotated box");
+            assert!((class.angle.unwrap() - 0.5).abs() < 1e-4);
+            assert!((rotated.cx - 120.0).abs() <= 1.0 && (rotated.cy - 180.0).abs() <= 1.0);
+            assert!((rotated.width - 80.0).abs() <= 1.0 && (rotated.height - 120.0).abs() <= 1.0);
         }
     }
 }

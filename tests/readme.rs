@@ -91,4 +91,13 @@ fn the_python_snippet_prints_the_boxes_of_a_real_detection() {
         "one face per frame for the first frames:\n{text}"
     );
     assert!(faces[0].starts_with("frame 0: face 0.9"), "{text}");
+    // CenterFace's landmarks ride on each face's ROI as a keypoints param.
+    let landmarks: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("keypoints left_eye ("))
+        .collect();
+    assert!(
+        landmarks.len() >= 5 && landmarks[0].contains("right_mouth ("),
+        "five landmarks per face:\n{text}"
+    );
 }

@@ -16,7 +16,7 @@
 
 use gstdl::decode::{
     self, DeclaredOutput, DecoderKind, Detection, DetectionParams, OutputView, Produces,
-    SoftmaxMode,
+    RotatedBox, SoftmaxMode,
 };
 use gstdl::decode::select_output;
 use gstdl::inference::{FrameResults, PostprocessConfig, decode_frame};
@@ -536,7 +536,12 @@ fn check_suppression(kind: DecoderKind, views: &[OutputView], params: &Detection
     for (index, a) in kept.iter().enumerate() {
         for b in &kept[..index] {
             if a.class_id == b.class_id {
-                let overlap = iou(a, b);
+                // Oriented boxes are suppressed on their rotated shapes.
+                let overlap = if kind.name() == "yolov8obb" {
+                    decode::rotated_iou(&RotatedBox::of(a), &RotatedBox::of(b))
+                } else {
+                    iou(a, b)
+                };
                 assert!(
                     overlap <= f64::from(params.iou_threshold) + 1e-6,
                     "kept two boxes of one class overlapping by {overlap} > {}: {b:?} and {a:?}",

@@ -20,7 +20,7 @@ use super::decoder::{AutoVerdict, DecodeFailure, Decoder, Produces};
 use super::error::Mismatch;
 use super::shape::{self, OutputShape, compatible, format_dims};
 use super::{
-    DecodeSettings, Decoded, Detection, DetectionParams, OutputView, candidate, clears,
+    DecodeSettings, Decoded, Detection, DetectionParams, Keypoint, OutputView, candidate, clears,
     suppress_and_clip,
 };
 
@@ -157,10 +157,11 @@ pub(super) fn decode(
             .map(|output| output.data)
             .ok_or_else(Mismatch::default)
     };
-    let (heatmap, scale, offset) = (
+    let (heatmap, scale, offset, landmarks) = (
         map(layout.heatmap)?,
         map(layout.scale)?,
         map(layout.offset)?,
+        map(layout.landmarks)?,
     );
     let width = outputs
         .get(layout.heatmap)
@@ -190,17 +191,49 @@ pub(super) fn decode(
         let box_width = log_width[cell].exp() * STRIDE;
         let centre_x = (col + offset_x[cell] + 0.5) * STRIDE;
         let centre_y = (row + offset_y[cell] + 0.5) * STRIDE;
-        found.extend(candidate(
+        let (left, top) = (centre_x - box_width / 2.0, centre_y - height / 2.0);
+        if let Some(mut face) = candidate(
             0,
             score,
-            centre_x - box_width / 2.0,
-            centre_y - height / 2.0,
+            left,
+            top,
             centre_x + box_width / 2.0,
             centre_y + height / 2.0,
-        ));
+        ) {
+            face.details.keypoints =
+                face_landmarks(landmarks, cells, cell, left, top, box_width, height);
+            found.push(face);
+        }
     }
     Ok(found)
 }
+
+/// The five landmarks of the face at `cell` (eyes, nose, mouth corners, in
+/// the model's order): channel 2j holds landmark j's y and 2j+1 its x, as
+/// fractions of the box's height and width from its top-left corner.
+fn face_landmarks(
+    landmarks: &[f32],
+    cells: usize,
+    cell: usize,
+    left: f32,
+    top: f32,
+    width: f32,
+    height: f32,
+) -> Vec<Keypoint> {
+    if landmarks.len() != LANDMARKS * 2 * cells {
+        return Vec::new();
+    }
+    (0..LANDMARKS)
+        .map(|j| Keypoint {
+            x: left + landmarks[(2 * j + 1) * cells + cell] * width,
+            y: top + landmarks[2 * j * cells + cell] * height,
+            confidence: None,
+        })
+        .collect()
+}
+
+/// Landmarks per face: two eyes, the nose, two mouth corners.
+const LANDMARKS: usize = 5;
 
 /// The two planes of a `[2, h, w]` map with `cells` = h * w.
 fn split_planes(map: &[f32], cells: usize) -> Option<(&[f32], &[f32])> {
@@ -300,6 +333,7 @@ mod tests {
             y_min: 3.0,
             x_max: 14.0,
             y_max: 11.0,
+            details: Default::default(),
         };
         assert_eq!(found.len(), 1);
         let got = &found[0];

@@ -172,7 +172,7 @@ mod tests {
         assert_eq!(
             error.to_string(),
             "decoder=auto found no decoder for this model (no outputs): nothing to read; \
-             set decoder= to one of yolov8, yolov5, ssd, centerface, classification, features, none"
+             set decoder= to one of yolov8, yolov5, ssd, centerface, classification, features, none, yolov8seg, yolov8pose, yolov8obb"
         );
     }
 
@@ -181,7 +181,7 @@ mod tests {
         let error: Box<dyn Error> = Box::new(DecodeError::NotADetector(decoder_named("features")));
         assert_eq!(
             error.to_string(),
-            "decoder 'features' does not produce boxes; detection needs one of yolov8, yolov5, ssd, centerface"
+            "decoder 'features' does not produce boxes; detection needs one of yolov8, yolov5, ssd, centerface, yolov8seg, yolov8pose, yolov8obb"
         );
     }
 }

@@ -37,6 +37,9 @@ mod ssd;
 mod yolo;
 mod yolov5;
 mod yolov8;
+mod yolov8obb;
+mod yolov8pose;
+mod yolov8seg;
 
 pub use classification::{SoftmaxMode, classify};
 pub use decoder::{DecoderKind, Produces};
@@ -44,6 +47,8 @@ pub use error::DecodeError;
 pub use features::{FEATURE_OUTPUT_NAMES, embedding};
 pub use nms::non_max_suppression;
 pub use select::{choose_decoder, num_classes, output_layout, validate_decoder};
+pub use yolov8obb::{RotatedBox, rotated_iou, rotated_non_max_suppression};
+pub use yolov8pose::{check_keypoints, guess_keypoints, pose_classes, reads_keypoints};
 
 /// One output tensor of ONE frame: the batch dimension already removed.
 #[derive(Debug, Clone, Copy)]
@@ -74,6 +79,123 @@ pub struct Detection {
     pub x_max: f32,
     /// Bottom edge (exclusive).
     pub y_max: f32,
+    /// What some decoders find beyond the box: keypoints, a rotation, a
+    /// mask. Empty for plain detectors.
+    pub details: InstanceDetails,
+}
+
+/// What an instance carries beyond its box, in model-input pixels.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceDetails {
+    /// Keypoints (pose, CenterFace landmarks), in the model's order.
+    pub keypoints: Vec<Keypoint>,
+    /// Rotation of the box about its centre in radians (obb), clockwise in
+    /// image coordinates (y down) as Ultralytics writes it; the box's edges
+    /// are those of the unrotated box.
+    pub angle: Option<f32>,
+    /// The instance's mask (segment).
+    pub mask: Option<InstanceMask>,
+    /// Which anchor the instance came from, so that a decoder can find its
+    /// other values (mask coefficients) after suppression.
+    pub anchor: Option<usize>,
+}
+
+/// One keypoint in model-input pixels.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Keypoint {
+    /// Horizontal position.
+    pub x: f32,
+    /// Vertical position.
+    pub y: f32,
+    /// Visibility score in 0..1, when the model gives one.
+    pub confidence: Option<f32>,
+}
+
+/// How many keypoints an instance has and how many values each (2: x, y;
+/// 3: x, y, visibility), as Ultralytics' `kpt_shape` says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct KeypointShape {
+    /// Keypoints per instance.
+    pub count: usize,
+    /// Values per keypoint: 2 or 3.
+    pub dims: usize,
+}
+
+/// An instance mask as the model gives it: probabilities on the prototype
+/// grid (a coarser grid over the model input), the cells under the box and
+/// one around them so that sampling between cells has neighbours.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InstanceMask {
+    /// First column of the grid held.
+    pub column: usize,
+    /// First row of the grid held.
+    pub row: usize,
+    /// Columns held.
+    pub width: usize,
+    /// Rows held.
+    pub height: usize,
+    /// Model-input pixels per grid cell, horizontally.
+    pub cell_width: f32,
+    /// Model-input pixels per grid cell, vertically.
+    pub cell_height: f32,
+    /// Probabilities (sigmoid of the prototype mix), row-major.
+    pub data: Vec<f32>,
+}
+
+/// Where a model-input coordinate falls between two cells of a mask's
+/// grid: the cells and the weight of the second.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MaskTap {
+    /// The first cell (column or row within the mask).
+    pub first: usize,
+    /// The second cell (the first again at an edge).
+    pub second: usize,
+    /// Weight of the second cell, 0..1.
+    pub weight: f32,
+}
+
+impl InstanceMask {
+    /// The probability at model-input pixel (`x`, `y`), sampled bilinearly
+    /// between cell centres (edges clamp), as Ultralytics upsamples.
+    pub fn probability_at(&self, x: f32, y: f32) -> f32 {
+        match (self.tap_x(x), self.tap_y(y)) {
+            (Some(tx), Some(ty)) => self.sample(tx, ty),
+            _ => 0.0,
+        }
+    }
+
+    /// The horizontal tap of model-input `x` (`None` for an empty mask).
+    /// Sampling a row of pixels computes each column's tap once.
+    pub fn tap_x(&self, x: f32) -> Option<MaskTap> {
+        tap(x / self.cell_width - 0.5 - self.column as f32, self.width)
+    }
+
+    /// The vertical tap of model-input `y` (`None` for an empty mask).
+    pub fn tap_y(&self, y: f32) -> Option<MaskTap> {
+        tap(y / self.cell_height - 0.5 - self.row as f32, self.height)
+    }
+
+    /// The bilinear sample between the cells two taps name.
+    pub fn sample(&self, x: MaskTap, y: MaskTap) -> f32 {
+        let at = |c: usize, r: usize| self.data.get(r * self.width + c).copied().unwrap_or(0.0);
+        let top = at(x.first, y.first) * (1.0 - x.weight) + at(x.second, y.first) * x.weight;
+        let bottom = at(x.first, y.second) * (1.0 - x.weight) + at(x.second, y.second) * x.weight;
+        top * (1.0 - y.weight) + bottom * y.weight
+    }
+}
+
+/// The tap of grid coordinate `g` (cell centres at whole numbers) on an
+/// axis of `cells`.
+fn tap(g: f32, cells: usize) -> Option<MaskTap> {
+    let last = cells.checked_sub(1)?;
+    // NaN clamps to NaN; `max` then makes it 0.
+    let g = g.clamp(0.0, last as f32).max(0.0);
+    let first = (g.floor() as usize).min(last);
+    Some(MaskTap {
+        first,
+        second: (first + 1).min(last),
+        weight: g - first as f32,
+    })
 }
 
 impl Detection {
@@ -129,6 +251,16 @@ pub struct OutputLayout {
     /// Where a YOLO output's attributes lie; `None` when its declared dims
     /// leave it open (both dynamic), then each frame decides.
     yolo: Option<yolo::Orientation>,
+    /// Keypoints per instance for the pose decoder (`kpt_shape`); `None`:
+    /// one class and as many 3-value keypoints as fill the output.
+    keypoints: Option<KeypointShape>,
+}
+
+impl OutputLayout {
+    /// The layout with the keypoint shape the model's metadata gives.
+    pub fn with_keypoints(self, keypoints: Option<KeypointShape>) -> Self {
+        OutputLayout { keypoints, ..self }
+    }
 }
 
 /// What decoding needs besides the outputs: the element's settings for this
@@ -329,6 +461,7 @@ fn candidate(
         y_min,
         x_max,
         y_max,
+        details: InstanceDetails::default(),
     })
 }
 
@@ -458,7 +591,8 @@ mod tests {
                     x_min: 77.0,
                     y_min: 75.0,
                     x_max: 127.0,
-                    y_max: 125.0
+                    y_max: 125.0,
+                    details: Default::default(),
                 },
                 Detection {
                     class_id: 1,
@@ -466,7 +600,8 @@ mod tests {
                     x_min: 75.0,
                     y_min: 75.0,
                     x_max: 125.0,
-                    y_max: 125.0
+                    y_max: 125.0,
+                    details: Default::default(),
                 },
                 Detection {
                     class_id: 0,
@@ -474,7 +609,8 @@ mod tests {
                     x_min: 610.0,
                     y_min: 280.0,
                     x_max: 640.0,
-                    y_max: 320.0
+                    y_max: 320.0,
+                    details: Default::default(),
                 },
             ]
         );

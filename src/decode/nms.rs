@@ -92,6 +92,7 @@ mod tests {
             y_min,
             x_max: x_min + size,
             y_max: y_min + size,
+            details: Default::default(),
         }
     }
 
@@ -186,6 +187,7 @@ mod tests {
             y_min: 2.3707723e30,
             x_max: 7.112317e30,
             y_max: 7.112317e30,
+            details: Default::default(),
         };
         assert_eq!(intersection_over_union(&huge, &huge), 1.0);
         let found = non_max_suppression(vec![huge.clone(), huge], 0.011764706, true, 100);
@@ -198,6 +200,7 @@ mod tests {
             y_min: f32::MIN,
             x_max: f32::MAX,
             y_max: f32::MAX,
+            details: Default::default(),
         };
         assert_eq!(intersection_over_union(&widest, &widest), 1.0);
     }

@@ -6,7 +6,10 @@
 //! outputs (tested below), so the order does not decide between them.
 
 use super::decoder::DecoderKind;
-use super::{centerface, classification, features, none, ssd, yolov5, yolov8};
+use super::{
+    centerface, classification, features, none, ssd, yolov5, yolov8, yolov8obb, yolov8pose,
+    yolov8seg,
+};
 
 /// The registry: one line per decoder.
 pub(super) const DECODERS: &[DecoderKind] = &[
@@ -17,6 +20,9 @@ pub(super) const DECODERS: &[DecoderKind] = &[
     DecoderKind::new(&classification::Classifier),
     DecoderKind::new(&features::FeatureVector),
     DecoderKind::new(&none::RawOutputs),
+    DecoderKind::new(&yolov8seg::Yolov8Seg),
+    DecoderKind::new(&yolov8pose::Yolov8Pose),
+    DecoderKind::new(&yolov8obb::Yolov8Obb),
 ];
 
 #[cfg(test)]
@@ -44,7 +50,10 @@ mod tests {
                 "centerface",
                 "classification",
                 "features",
-                "none"
+                "none",
+                "yolov8seg",
+                "yolov8pose",
+                "yolov8obb"
             ]
         );
     }

@@ -245,7 +245,7 @@ mod tests {
             error.to_string(),
             "decoder=auto found no decoder for this model (1 output: output0 [?,?]): one output 'output0' [?,?] \
              has both dimensions dynamic, so it may be YOLOv8 or YOLOv5 either way round; \
-             set decoder= to one of yolov8, yolov5, ssd, centerface, classification, features, none"
+             set decoder= to one of yolov8, yolov5, ssd, centerface, classification, features, none, yolov8seg, yolov8pose, yolov8obb"
         );
         let error = choose_decoder(&[]).unwrap_err();
         assert!(error.to_string().contains("no outputs"), "{error}");
@@ -408,7 +408,7 @@ mod tests {
             "decoder=auto found no decoder for this model (4 outputs: a [2], b [2], c [2], d [2]): \
              four outputs that are not TensorFlow's SSD outputs (boxes, classes, scores, count); \
              four outputs that are not CenterFace's maps with 1, 2, 2 and 10 channels; \
-             set decoder= to one of yolov8, yolov5, ssd, centerface, classification, features, none"
+             set decoder= to one of yolov8, yolov5, ssd, centerface, classification, features, none, yolov8seg, yolov8pose, yolov8obb"
         );
         let error = choose_decoder(&[fixed("out", &[1, 21, 520, 520])]).unwrap_err();
         assert!(

@@ -219,6 +219,7 @@ pub(super) fn num_classes(head: Head, shapes: &[OutputShape]) -> Option<usize> {
 pub(super) fn layout(head: Head, shapes: &[OutputShape]) -> OutputLayout {
     OutputLayout {
         yolo: check(head, shapes).ok().flatten(),
+        ..OutputLayout::default()
     }
 }
 
@@ -356,6 +357,7 @@ pub(super) fn decode(
     for_each_best_class(
         &table,
         head.first_class,
+        table.attributes.saturating_sub(head.first_class),
         floor,
         wanted,
         |anchor, class_id, score| {
@@ -378,12 +380,91 @@ pub(super) fn decode(
     Ok(found)
 }
 
+/// Where the attributes of a YOLOv8-family output `dims` lie when each
+/// anchor carries `extra` values after its class scores (mask
+/// coefficients, keypoints, an angle); errors say what does not fit.
+pub(super) fn extras_orientation(
+    name: &str,
+    dims: &[Option<usize>],
+    extra: usize,
+) -> Result<Option<Orientation>, Mismatch> {
+    let &[a, b] = dims else {
+        return Err(Mismatch::because(format!(
+            "'{name}' has {} dimensions per frame, not 2",
+            dims.len()
+        )));
+    };
+    match axes([a, b], 4 + 1 + extra, Orientation::AttributesFirst) {
+        Axes::Known(orientation) => Ok(Some(orientation)),
+        Axes::Undecided => Ok(None),
+        Axes::TooSmall => Err(Mismatch::because(format!(
+            "neither dimension of '{name}' can hold 4 box values, a class score and {extra} more values"
+        ))),
+    }
+}
+
+/// Calls `visit(table, anchor, class, score)` for every anchor of a
+/// YOLOv8-family output whose best class score clears `threshold`, where
+/// each anchor carries `extra` values after its class scores. `declared`
+/// is the orientation fixed at start (`None`: from the frame's dims).
+pub(super) fn scan_with_extras(
+    output: &OutputView,
+    declared: Option<Orientation>,
+    extra: usize,
+    threshold: f32,
+    mut visit: impl FnMut(&Table, usize, usize, f32),
+) -> Result<(), Mismatch> {
+    let dims: Vec<Option<usize>> = output.shape.iter().copied().map(Some).collect();
+    let from_frame = extras_orientation(output.name, &dims, extra)?;
+    let (Some(orientation), &[a, b]) = (declared.or(from_frame), output.shape) else {
+        return Err(Mismatch::default());
+    };
+    let table = Table::new(output.data, orientation, [a, b]);
+    let Some(classes) = table.attributes.checked_sub(4 + extra).filter(|&c| c > 0) else {
+        return Err(Mismatch::because(format!(
+            "'{}' has {} values per anchor, too few for 4 box values, a class score and {extra} more values",
+            output.name, table.attributes
+        )));
+    };
+    // The class scan YOLOv8 uses; the extra values after the classes are
+    // read only for the anchors that clear the threshold.
+    for_each_best_class(
+        &table,
+        4,
+        classes,
+        threshold,
+        |_| true,
+        |anchor, class_id, score| visit(&table, anchor, class_id, score),
+    );
+    Ok(())
+}
+
+/// The centre-size box of an anchor as a candidate detection.
+pub(super) fn anchor_candidate(
+    table: &Table,
+    anchor: usize,
+    class_id: usize,
+    confidence: f32,
+) -> Option<Detection> {
+    let [cx, cy, w, h] = [0, 1, 2, 3].map(|attribute| table.get(anchor, attribute));
+    candidate(
+        class_id,
+        confidence,
+        cx - w / 2.0,
+        cy - h / 2.0,
+        cx + w / 2.0,
+        cy + h / 2.0,
+    )
+}
+
 /// A YOLO output read as anchors x attributes, whatever its orientation.
-struct Table<'a> {
+pub(super) struct Table<'a> {
     data: &'a [f32],
     orientation: Orientation,
-    attributes: usize,
-    anchors: usize,
+    /// Values per anchor.
+    pub(super) attributes: usize,
+    /// Anchors.
+    pub(super) anchors: usize,
 }
 
 impl<'a> Table<'a> {
@@ -403,7 +484,7 @@ impl<'a> Table<'a> {
     /// One attribute of one anchor; NaN if out of range, which the caller
     /// then skips (lengths are checked before decoding, so this is only a
     /// guard against panicking).
-    fn get(&self, anchor: usize, attribute: usize) -> f32 {
+    pub(super) fn get(&self, anchor: usize, attribute: usize) -> f32 {
         let index = match self.orientation {
             Orientation::AttributesFirst => attribute * self.anchors + anchor,
             Orientation::AnchorsFirst => anchor * self.attributes + attribute,
@@ -422,11 +503,12 @@ const BLOCK: usize = 256;
 fn for_each_best_class(
     table: &Table,
     first_class: usize,
+    classes: usize,
     floor: f32,
     wanted: impl Fn(usize) -> bool,
     mut visit: impl FnMut(usize, usize, f32),
 ) {
-    let classes = table.attributes.saturating_sub(first_class);
+    let classes = classes.min(table.attributes.saturating_sub(first_class));
     if classes == 0 {
         return;
     }
@@ -443,7 +525,7 @@ fn for_each_best_class(
                 if !wanted(anchor) {
                     continue;
                 }
-                let scores = &row[first_class..];
+                let scores = &row[first_class..first_class + classes];
                 let best = max_score(scores);
                 if best > floor {
                     let class_id = scores.iter().position(|&score| score == best);
@@ -569,6 +651,7 @@ mod tests {
             y_min,
             x_max,
             y_max,
+            details: Default::default(),
         }
     }
 

@@ -15,6 +15,16 @@
 //!   outputs (`decoder=none`) as a `GstDlTensorMeta` custom meta whose
 //!   structure holds the name, shape and f32 data.
 //!
+//! - keypoints (`decoder=yolov8pose`, CenterFace's landmarks), rotated boxes
+//!   (`decoder=yolov8obb`) and instance masks (`decoder=yolov8seg`) as
+//!   `keypoints`, `rotated-box` and `mask` param structures on the object's
+//!   ROI (the README's metadata contract).
+//!
+//! A model that describes itself (an Ultralytics export's `task`, `names`,
+//! `imgsz`, `kpt_shape` in its `metadata_props`) runs with `model=` alone:
+//! what the properties set wins, then the file's metadata, then the output
+//! shapes, then the defaults; `model-info` says what was decided and why.
+//!
 //! Frames are converted and scaled in one pass into the model's input
 //! (`scale-mode`, `input-color`, `input-mean`, `input-std`); boxes are mapped
 //! back to frame pixels. With `post-messages=true` each processed frame also
@@ -55,11 +65,12 @@ use crate::meta::{
     mark_skipped,
 };
 use crate::model::image_input::DYNAMIC_SIZE_MULTIPLE;
-use crate::model::labels::{check_label_count, load_labels};
+use crate::model::labels::load_labels;
+use crate::model::zero_config::{self, UserChoices};
 use crate::model_core::{ModelCore, frames_held};
 use crate::model_element::{CoreOf, ModelElement, ReleasedOf, model_object_impl};
 use crate::model_settings::OpenedModel;
-use crate::preprocess::Preprocessor;
+use crate::preprocess::{Preprocessor, ScaleMode};
 
 use crate::video::{FORMATS, frame_view, pixel_format, running_time_ns};
 
@@ -87,6 +98,10 @@ pub(crate) struct State {
     /// What the declared output shapes fix for reading every frame.
     layout: decode::OutputLayout,
     labels: Arc<[String]>,
+    /// The input size asked of a dynamic input, as decided at start.
+    input_size: (Option<usize>, Option<usize>),
+    /// How frames are fitted into the input, as decided at start.
+    scale_mode: ScaleMode,
     /// The negotiated frames.
     info: Option<gst_video::VideoInfo>,
     frames_seen: u64,
@@ -111,14 +126,13 @@ impl DlInfer {
         })?;
         let core = &mut state.core;
         let frame = Size::new(info.width() as usize, info.height() as usize);
-        let input_size = core.input.resolve_size(
-            settings.model.requested_size(),
-            frame,
-            DYNAMIC_SIZE_MULTIPLE,
-        )?;
-        let spec = settings
+        let input_size = core
+            .input
+            .resolve_size(state.input_size, frame, DYNAMIC_SIZE_MULTIPLE)?;
+        let mut spec = settings
             .model
             .preprocess_spec(&core.input, input_size, info, LETTERBOX_PAD);
+        spec.scale_mode = state.scale_mode;
         let preprocessor = Preprocessor::new(format, frame, &spec).map_err(|e| e.to_string())?;
         let runner = BatchRunner::new(
             core.session.clone(),
@@ -273,46 +287,25 @@ impl ModelElement for DlInfer {
                 shape: o.shape.clone(),
             })
             .collect();
-        let decoder = match settings.decoder.kind() {
-            Some(kind) => {
-                decode::validate_decoder(kind, &declared).map_err(|e| {
-                    settings_error(format!(
-                        "decoder={} does not fit model {} (outputs: {}): {e}",
-                        kind.name(),
-                        model.display(),
-                        session.info.outputs_text()
-                    ))
-                })?;
-                kind
-            }
-            None => {
-                let (kind, why) = decode::choose_decoder(&declared).map_err(|e| {
-                    settings_error(format!(
-                        "decoder=auto cannot tell how to read model {} (outputs: {}): {e}; set decoder explicitly",
-                        model.display(),
-                        session.info.outputs_text()
-                    ))
-                })?;
-                gst::info!(
-                    CAT,
-                    imp = self,
-                    "decoder=auto chose {}: {}",
-                    kind.name(),
-                    why
-                );
-                kind
-            }
+        let labels_file = match &settings.labels_file {
+            Some(path) => Some((path.as_path(), load_labels(path).map_err(settings_error)?)),
+            None => None,
         };
-        let labels = match &settings.labels_file {
-            Some(path) => {
-                let labels = load_labels(path).map_err(settings_error)?;
-                if let Some(classes) = decode::num_classes(decoder, &declared) {
-                    check_label_count(&labels, classes, path).map_err(settings_error)?;
-                }
-                labels
-            }
-            None => Vec::new(),
+        let user = UserChoices {
+            decoder: settings.decoder.kind(),
+            labels: labels_file,
+            scale_mode: settings
+                .model
+                .scale_mode_set
+                .then(|| settings.model.scale_mode.into()),
+            input_size: settings.model.requested_size(),
         };
+        let decided =
+            zero_config::decide(user, &session.info, &input, &model).map_err(settings_error)?;
+        for line in decided.log_lines() {
+            gst::debug!(CAT, imp = self, "{}", line);
+        }
+        let decoder = decided.decoder.value;
         gst::info!(
             CAT,
             imp = self,
@@ -325,12 +318,18 @@ impl ModelElement for DlInfer {
             session.info.outputs_text(),
             decoder.name()
         );
+        let layout = decode::output_layout(decoder, &declared)
+            .with_keypoints(decided.keypoints.as_ref().map(|k| k.value));
+        // Read back through the `model-info` property (kept after stop).
+        lock(&self.settings).model_info = Some(decided.model_info_json(&session.info));
         let batch_size = settings.model.batch_size.max(1) as usize;
         Ok(State {
-            layout: decode::output_layout(decoder, &declared),
+            layout,
             core: ModelCore::new(session, input, batch_size),
             decoder,
-            labels: labels.into(),
+            labels: decided.labels.value.clone().into(),
+            input_size: decided.input_size.value,
+            scale_mode: decided.scale_mode.value,
             info: None,
             frames_seen: 0,
         })
@@ -428,7 +427,10 @@ impl BaseTransformImpl for DlInfer {
     const TRANSFORM_IP_ON_PASSTHROUGH: bool = false;
 
     fn start(&self) -> Result<(), gst::ErrorMessage> {
-        self.model_start()
+        self.model_start()?;
+        // `gst-launch-1.0 -v` prints what was decided.
+        self.obj().notify("model-info");
+        Ok(())
     }
 
     fn stop(&self) -> Result<(), gst::ErrorMessage> {

@@ -35,6 +35,8 @@ pub(crate) struct Settings {
     pub(super) softmax: SoftmaxChoice,
     pub(super) normalize: bool,
     pub(super) async_inference: bool,
+    /// `model-info` (read-only): what the last start decided, as JSON.
+    pub(super) model_info: Option<String>,
 }
 
 impl Default for Settings {
@@ -52,6 +54,7 @@ impl Default for Settings {
             softmax: SoftmaxChoice::default(),
             normalize: DEFAULT_NORMALIZE,
             async_inference: DEFAULT_ASYNC_INFERENCE,
+            model_info: None,
         }
     }
 }
@@ -133,6 +136,11 @@ pub(super) fn param_specs() -> Vec<glib::ParamSpec> {
                     .default_value(DEFAULT_ASYNC_INFERENCE)
                     .mutable_ready()
                     .build(),
+                glib::ParamSpecString::builder("model-info")
+                    .nick("Model info")
+                    .blurb("JSON of what was decided at start and from where: inputs, outputs, the model's metadata, decoder, labels count, input size and scale mode, each with its source (property, model metadata, output shapes, input shape, default); empty until started")
+                    .read_only()
+                    .build(),
                 glib::ParamSpecBoolean::builder("post-messages")
                     .nick("Post messages")
                     .blurb("Post an element message named dlinfer for each processed frame with its results: objects (label, label-id, confidence, x-min, y-min, x-max, y-max in frame pixels, unlike the normalised 0..1 edges of the ROI meta's detection params), classes, or tensor names and sizes")
@@ -197,6 +205,7 @@ impl ElementSettings for Settings {
             "softmax" => self.softmax.to_value(),
             "normalize" => self.normalize.to_value(),
             "async-inference" => self.async_inference.to_value(),
+            "model-info" => self.model_info.to_value(),
             _ => unimplemented!(),
         }
     }

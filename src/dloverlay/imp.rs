@@ -5,6 +5,9 @@
 //!
 //! - `mode=box` draws each box with its label and confidence, a colour per
 //!   class (or `color`), and the frame's classes in the top-left corner;
+//!   an instance mask as a translucent fill in that colour (`mask-opacity`),
+//!   keypoints as dots (with COCO's skeleton for 17-point poses), and an
+//!   oriented box as its rotated outline instead of the upright one;
 //! - `mode=blur` or `mode=pixelate` anonymises each box (faces, plates);
 //! - after `dltrack`: each tracked object's id (`#7 face 0.93`, one colour
 //!   per id), its trail over the last `trail-length` frames, and the
@@ -31,13 +34,14 @@ use gst_base::subclass::prelude::*;
 use gst_video::prelude::*;
 use gst_video::subclass::prelude::*;
 
-use crate::frame::PixelFormat;
+use crate::frame::{FrameMut, PixelFormat};
+use crate::meta::DetectedObject;
 use crate::meta::tracking::{read_object_tracks, tracking_meta};
 use crate::meta::{read_classification, read_detections};
 use crate::overlay::tracks::{Trails, draw_polyline, draw_segment};
 use crate::overlay::{
-    DrawRect, Rgb, TextRenderer, blur_rect, class_color, contrast_text_color, draw_rect_outline,
-    label_position, pixelate_rect,
+    DrawRect, Rgb, TextRenderer, blur_rect, class_color, contrast_text_color, draw_keypoints,
+    draw_polygon, draw_rect_outline, label_position, pixelate_rect, tint_mask,
 };
 use crate::video::{FORMATS, frame_mut, pixel_format};
 
@@ -50,6 +54,8 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
 });
 
 const DEFAULT_LINE_WIDTH: u32 = 2;
+/// Masks show the picture through them.
+const DEFAULT_MASK_OPACITY: f64 = 0.4;
 const DEFAULT_DRAW_LABELS: bool = true;
 const DEFAULT_TRAIL_LENGTH: u32 = 16;
 
@@ -79,6 +85,7 @@ struct Settings {
     color: u32,
     block_size: u32,
     trail_length: u32,
+    mask_opacity: f64,
 }
 
 impl Default for Settings {
@@ -91,6 +98,7 @@ impl Default for Settings {
             color: 0,
             block_size: 0,
             trail_length: DEFAULT_TRAIL_LENGTH,
+            mask_opacity: DEFAULT_MASK_OPACITY,
         }
     }
 }
@@ -149,6 +157,14 @@ impl ObjectImpl for DlOverlay {
                     .default_value(DEFAULT_DRAW_LABELS)
                     .mutable_playing()
                     .build(),
+                glib::ParamSpecDouble::builder("mask-opacity")
+                    .nick("Mask opacity")
+                    .blurb("mode=box: opacity of the translucent fill drawn over instance masks (segmentation), in the label's colour; 0 draws none")
+                    .minimum(0.0)
+                    .maximum(1.0)
+                    .default_value(DEFAULT_MASK_OPACITY)
+                    .mutable_playing()
+                    .build(),
                 glib::ParamSpecUInt::builder("line-width")
                     .nick("Line width")
                     .blurb("mode=box: thickness of the box outline in pixels")
@@ -196,6 +212,7 @@ impl ObjectImpl for DlOverlay {
             "color" => settings.color = value.get().expect("type checked upstream"),
             "block-size" => settings.block_size = value.get().expect("type checked upstream"),
             "trail-length" => settings.trail_length = value.get().expect("type checked upstream"),
+            "mask-opacity" => settings.mask_opacity = value.get().expect("type checked upstream"),
             _ => unimplemented!(),
         }
     }
@@ -210,6 +227,7 @@ impl ObjectImpl for DlOverlay {
             "color" => settings.color.to_value(),
             "block-size" => settings.block_size.to_value(),
             "trail-length" => settings.trail_length.to_value(),
+            "mask-opacity" => settings.mask_opacity.to_value(),
             _ => unimplemented!(),
         }
     }
@@ -356,7 +374,10 @@ impl VideoFilterImpl for DlOverlay {
                         (0, None) => class_color(object.label_id),
                         (argb, _) => rgb(argb),
                     };
-                    draw_rect_outline(&mut canvas, rect, settings.line_width as usize, color);
+                    let outlined = draw_instance(&mut canvas, object, &settings, color);
+                    if !outlined {
+                        draw_rect_outline(&mut canvas, rect, settings.line_width as usize, color);
+                    }
                     if let Some((id, _)) = track {
                         let trail = trails.trail(id);
                         draw_polyline(
@@ -459,5 +480,42 @@ fn draw_counting(
         if let Some(&(x, y)) = corners.first() {
             label(canvas, x, y, &text);
         }
+    }
+}
+
+/// Draws what `object` carries beyond its box: its mask as a translucent
+/// fill, its keypoints (with COCO's skeleton), its rotated box. Returns
+/// whether the rotated box stands in for the upright outline.
+fn draw_instance(
+    canvas: &mut FrameMut,
+    object: &DetectedObject,
+    settings: &Settings,
+    color: Rgb,
+) -> bool {
+    let details = &object.details;
+    if let Some(mask) = &details.mask {
+        let alpha = (settings.mask_opacity.clamp(0.0, 1.0) * 255.0).round() as u8;
+        tint_mask(canvas, mask, color, alpha);
+    }
+    if !details.keypoints.is_empty() {
+        let points: Vec<(f64, f64, Option<f64>)> = details
+            .keypoints
+            .iter()
+            .map(|point| (point.x, point.y, point.confidence))
+            .collect();
+        let radius = (settings.line_width as usize).max(2);
+        draw_keypoints(canvas, &points, radius, color);
+    }
+    match &details.rotated {
+        Some(rotated) => {
+            draw_polygon(
+                canvas,
+                &rotated.corners(),
+                settings.line_width as usize,
+                color,
+            );
+            true
+        }
+        None => false,
     }
 }

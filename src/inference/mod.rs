@@ -7,6 +7,7 @@ pub mod batch_runner;
 pub mod batcher;
 pub mod error;
 pub mod frame_outputs;
+pub mod instances;
 pub mod results;
 pub mod worker;
 

@@ -4,9 +4,10 @@ use std::sync::Arc;
 
 use super::batcher::FrameDecoder;
 use super::error::InferenceError;
+use super::instances::{covered_box, details_in_frame, keypoint_names};
 use crate::decode::{
     self, DecodeError, DecodeSettings, Decoded, DecoderKind, Detection, DetectionParams,
-    OutputView, SoftmaxMode, TensorRole,
+    InstanceDetails, OutputView, SoftmaxMode, TensorRole,
 };
 use crate::meta::{DetectedObject, FrameClass, FrameTensor, TensorKind};
 use crate::model::labels::label_for;
@@ -116,9 +117,12 @@ pub fn decode_frame(
 ) -> Result<FrameResults, DecodeError> {
     let decoded = config.decoder.decode(outputs, &config.decode_settings())?;
     Ok(match decoded {
-        Decoded::Detections(detections) => {
-            FrameResults::Objects(objects_in_frame(detections, config.labels, mapping))
-        }
+        Decoded::Detections(detections) => FrameResults::Objects(objects_in_frame(
+            detections,
+            config.labels,
+            config.decoder,
+            mapping,
+        )),
         Decoded::Classes(classes) => FrameResults::Classes(
             classes
                 .into_iter()
@@ -155,7 +159,12 @@ pub fn detections_in_frame(
     mapping: &FrameMapping,
 ) -> Result<Vec<DetectedObject>, DecodeError> {
     let detections = decode::decode_detections(config.decoder, outputs, &config.detection)?;
-    Ok(objects_in_frame(detections, config.labels, mapping))
+    Ok(objects_in_frame(
+        detections,
+        config.labels,
+        config.decoder,
+        mapping,
+    ))
 }
 
 /// Boxes mapped from model-input pixels to the frame, with their labels;
@@ -163,21 +172,30 @@ pub fn detections_in_frame(
 fn objects_in_frame(
     detections: Vec<Detection>,
     labels: &[String],
+    decoder: DecoderKind,
     mapping: &FrameMapping,
 ) -> Vec<DetectedObject> {
     detections
         .into_iter()
         .filter_map(|d| {
-            let (x_min, y_min, x_max, y_max) =
-                mapping.box_to_frame(d.x_min, d.y_min, d.x_max, d.y_max);
-            (x_max > x_min && y_max > y_min).then(|| DetectedObject {
-                label: label_for(labels, d.class_id),
-                label_id: label_id(d.class_id),
-                confidence: f64::from(d.confidence),
-                x_min: f64::from(x_min),
-                y_min: f64::from(y_min),
-                x_max: f64::from(x_max),
-                y_max: f64::from(y_max),
+            let (x_min, y_min, x_max, y_max) = covered_box(&d);
+            let (x_min, y_min, x_max, y_max) = mapping.box_to_frame(x_min, y_min, x_max, y_max);
+            (x_max > x_min && y_max > y_min).then(|| {
+                let mut object = DetectedObject {
+                    label: label_for(labels, d.class_id),
+                    label_id: label_id(d.class_id),
+                    confidence: f64::from(d.confidence),
+                    x_min: f64::from(x_min),
+                    y_min: f64::from(y_min),
+                    x_max: f64::from(x_max),
+                    y_max: f64::from(y_max),
+                    details: Default::default(),
+                };
+                if d.details != InstanceDetails::default() {
+                    let names = keypoint_names(decoder.name(), d.details.keypoints.len());
+                    object.details = details_in_frame(&d, object.pixel_rect(), mapping, names);
+                }
+                object
             })
         })
         .collect()

@@ -343,6 +343,7 @@ mod tests {
             y_min: 6.0,
             x_max: 25.0,
             y_max: 21.0,
+            details: Default::default(),
         }
     }
 

@@ -2,6 +2,7 @@
 
 use gst_video::VideoRegionOfInterestMeta;
 
+use super::instance::{ObjectDetails, add_detail_params, read_detail_params};
 use super::roi::is_classification_roi;
 pub use super::roi::{DETECTION_PARAMS, next_roi_id};
 
@@ -23,6 +24,8 @@ pub struct DetectedObject {
     pub x_max: f64,
     /// Bottom edge in pixels.
     pub y_max: f64,
+    /// Keypoints, rotated box and mask, when the decoder finds them.
+    pub details: ObjectDetails,
 }
 
 impl DetectedObject {
@@ -58,6 +61,7 @@ pub fn attach_detection(
     let mut meta = VideoRegionOfInterestMeta::add(buffer, &object.label, object.pixel_rect());
     meta.set_id(id);
     meta.add_param(params);
+    add_detail_params(&mut meta, &object.details);
 }
 
 /// Reads back every detected object on a buffer. ROIs from other elements
@@ -79,6 +83,7 @@ pub fn read_detections(buffer: &gst::BufferRef, width: u32, height: u32) -> Vec<
                 y_min: f64::from(y),
                 x_max: f64::from(x + rw),
                 y_max: f64::from(y + rh),
+                details: read_detail_params(&meta),
             };
             match meta.param(DETECTION_PARAMS) {
                 Some(params) => DetectedObject {
@@ -89,6 +94,7 @@ pub fn read_detections(buffer: &gst::BufferRef, width: u32, height: u32) -> Vec<
                     y_min: params.get::<f64>("y-min").map_or(rect.y_min, |v| v * h),
                     x_max: params.get::<f64>("x-max").map_or(rect.x_max, |v| v * w),
                     y_max: params.get::<f64>("y-max").map_or(rect.y_max, |v| v * h),
+                    details: rect.details,
                 },
                 None => rect,
             }
@@ -109,6 +115,7 @@ mod tests {
             y_min: 120.5,
             x_max: 402.0,
             y_max: 233.0,
+            details: Default::default(),
         }
     }
 

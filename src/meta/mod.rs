@@ -11,6 +11,7 @@ pub mod carry;
 pub mod classification;
 pub mod custom;
 pub mod detection;
+pub mod instance;
 pub mod roi;
 pub mod skipped;
 pub mod tensor;
@@ -18,5 +19,6 @@ pub mod tracking;
 
 pub use classification::{FrameClass, attach_classification, read_classification};
 pub use detection::{DetectedObject, attach_detection, read_detections};
+pub use instance::{FrameKeypoint, FrameRotatedBox, ObjectDetails, ObjectMask};
 pub use skipped::{SkipReason, is_skipped, mark_not_inferred, mark_skipped, skip_reason};
 pub use tensor::{FrameTensor, TensorKind, attach_tensor, read_tensors};

@@ -178,6 +178,8 @@ pub fn attach_predicted(
         y_min: report.rect.y_min,
         x_max: report.rect.x_max,
         y_max: report.rect.y_max,
+        // A predicted box has no keypoints or mask of its own.
+        details: Default::default(),
     };
     super::attach_detection(buffer, &object, width, height);
     if let Some(mut meta) = buffer
@@ -325,6 +327,8 @@ mod tests {
             y_min: 20.0,
             x_max: 50.0,
             y_max: 60.0,
+
+            details: Default::default(),
         };
         for _ in 0..2 {
             attach_detection(buffer.get_mut().unwrap(), &object, 100, 100);

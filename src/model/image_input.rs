@@ -174,6 +174,7 @@ mod tests {
             inputs,
             outputs: Vec::new(),
             overridable_initializers: 0,
+            metadata: Default::default(),
         }
     }
 

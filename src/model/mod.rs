@@ -4,6 +4,8 @@
 
 pub mod image_input;
 pub mod labels;
+pub mod metadata;
+pub mod zero_config;
 
 pub use image_input::{ImageInput, InputElement, TensorLayout};
 
@@ -58,6 +60,10 @@ pub struct ModelInfo {
     /// Runtime then treats them as overridable and cannot fold constants,
     /// which can cost a large factor in speed (CenterFace: 14 vs 40 fps).
     pub overridable_initializers: usize,
+    /// The file's `metadata_props` (key -> value), which exporters such as
+    /// Ultralytics fill with the task, class names and input size
+    /// ([`metadata::ModelMetadata`] reads them).
+    pub metadata: std::collections::BTreeMap<String, String>,
 }
 
 impl ModelInfo {

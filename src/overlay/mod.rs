@@ -37,12 +37,16 @@
 
 use crate::frame::{FrameMut, PixelFormat, Rect, Size};
 
+mod instances;
 mod kernels;
 #[cfg(test)]
 mod tests;
 mod text;
 pub mod tracks;
 
+pub use instances::{
+    COCO_SKELETON, KEYPOINT_MIN_CONFIDENCE, draw_keypoints, draw_line, draw_polygon, tint_mask,
+};
 use kernels::chroma;
 pub use text::{MAX_TEXT_SIZE_PX, TextRenderer};
 

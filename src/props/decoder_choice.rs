@@ -199,6 +199,15 @@ mod tests {
                 (5, "classification"),
                 (6, "features"),
                 (7, "none"),
+                (8, "yolov8seg"),
+                (8, "yolo11seg"),
+                (8, "yolov11seg"),
+                (9, "yolov8pose"),
+                (9, "yolo11pose"),
+                (9, "yolov11pose"),
+                (10, "yolov8obb"),
+                (10, "yolo11obb"),
+                (10, "yolov11obb"),
             ]
         );
         assert_eq!(

@@ -2,6 +2,7 @@
 //! predict keys) and embeddings as a `.npy` matrix with a JSON Lines index.
 //! Plain Rust: `dlpublish` feeds these from the buffers' metadata.
 
+pub mod instance_record;
 pub mod line_file;
 pub mod npy;
 pub mod record;

@@ -9,6 +9,7 @@
 
 use serde::Serialize;
 
+use super::instance_record::InstanceFields;
 use crate::meta::{DetectedObject, FrameClass};
 
 /// A box in frame pixels.
@@ -40,6 +41,9 @@ pub struct ClassEntry {
     /// True when the box is `dltrack`'s prediction on a frame not inferred.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub predicted: bool,
+    /// Keypoints, mask and rotation of an object, when it has them.
+    #[serde(flatten)]
+    pub instance: InstanceFields,
 }
 
 /// A tracker event of the frame (`dltrack`'s line and zone counting).
@@ -103,6 +107,7 @@ impl FrameRecord {
                 }),
                 id: None,
                 predicted: false,
+                instance: InstanceFields::from_details(&o.details),
             })
             .collect();
         entries.extend(classes.iter().map(|c| ClassEntry {
@@ -111,6 +116,7 @@ impl FrameRecord {
             bbox: None,
             id: None,
             predicted: false,
+            instance: InstanceFields::default(),
         }));
         Self {
             frame,
@@ -186,6 +192,7 @@ mod tests {
             y_min: 120.5,
             x_max: 402.0,
             y_max: 233.0,
+            details: Default::default(),
         };
         let class = FrameClass {
             label: "espresso".into(),
@@ -218,6 +225,8 @@ mod tests {
             y_min: 2.0,
             x_max: 3.0,
             y_max: 4.0,
+
+            details: Default::default(),
         };
         let mut record = FrameRecord::new(7, None, (10, 10), &[object.clone(), object], &[]);
         record.set_tracks(&[Some((12, false)), Some((13, true))]);

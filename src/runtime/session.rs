@@ -244,7 +244,21 @@ fn model_info(session: &Session) -> ModelInfo {
             .collect(),
         outputs: session.outputs().iter().map(describe).collect(),
         overridable_initializers: overridable.len(),
+        metadata: metadata_props(session),
     }
+}
+
+/// The model's `metadata_props`. A file whose metadata ONNX Runtime cannot
+/// read is treated as having none: the properties then decide, as they did
+/// before models described themselves.
+fn metadata_props(session: &Session) -> std::collections::BTreeMap<String, String> {
+    let Ok(metadata) = session.metadata() else {
+        return Default::default();
+    };
+    let keys = metadata.custom_keys().unwrap_or_default();
+    keys.into_iter()
+        .filter_map(|key| metadata.custom(&key).map(|value| (key, value)))
+        .collect()
 }
 
 fn tensor_info(name: &str, dtype: &ValueType) -> TensorInfo {
