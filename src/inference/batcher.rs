@@ -152,16 +152,6 @@ impl<F, D: FrameDecoder> Batcher<F, D> {
         self.filling.input_size()
     }
 
-    /// Where frames lie in the model input.
-    pub fn mapping(&self) -> FrameMapping {
-        self.mapping
-    }
-
-    /// Inferred frames that make a batch.
-    pub fn batch_size(&self) -> usize {
-        self.waiting.batch_size
-    }
-
     /// The tensor of the next batch, to fill and run directly (tiles, probes)
     /// while no frame waits.
     pub fn runner(&mut self) -> &mut BatchRunner {

@@ -82,11 +82,6 @@ impl<F, D: FrameDecoder, O> ModelCore<F, D, O> {
         });
     }
 
-    /// Whether caps have been set.
-    pub fn is_negotiated(&self) -> bool {
-        self.negotiated.is_some()
-    }
-
     /// How frames of the current caps become the model's input.
     pub fn preprocessor(&self) -> Option<&Preprocessor> {
         self.negotiated.as_ref().map(|n| &n.preprocessor)
