@@ -9,7 +9,8 @@
 #      names from Debian's opencv-doc) and
 #      stable links to the sample media.
 # With --tests (scripts/test.sh passes it) also what only the tests use:
-# valgrind for the leak check and an ONNX Runtime too old for gst-dl.
+# valgrind for the leak check, an ONNX Runtime too old for gst-dl and
+# debootstrap for the GStreamer 1.26 leg (scripts/test-gst126.sh).
 # A second run with nothing changed only checks, in a few seconds.
 # Logs of the installs go to .data/logs/.
 set -euo pipefail
@@ -33,7 +34,7 @@ APT_PACKAGES=(
     curl
     python3-gi python3-gst-1.0 gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0
 )
-TEST_APT_PACKAGES=(valgrind)
+TEST_APT_PACKAGES=(valgrind debootstrap)
 
 case "${1:-}" in
     --tests) FOR_TESTS=1 ;;
@@ -150,6 +151,13 @@ if [ "$FOR_TESTS" = 1 ]; then
     packages+=("${TEST_APT_PACKAGES[@]}")
 fi
 install_debian_packages "${packages[@]}"
+# GStreamer >= 1.24 has GstAnalyticsRelationMeta: its headers come with the
+# bad plugins' dev package, and the builds then use `--features analytics`
+# (scripts/cargo-features.sh; meson finds it itself).
+if pkg-config --atleast-version=1.24 gstreamer-1.0; then
+    install_debian_packages libgstreamer-plugins-bad1.0-dev
+    say "GStreamer $(pkg-config --modversion gstreamer-1.0): building with $("$ROOT/scripts/cargo-features.sh")"
+fi
 python_venv
 models_and_media
 if [ "$FOR_TESTS" = 1 ]; then

@@ -61,8 +61,8 @@ use crate::inference::{
     BatchRunner, Batcher, FrameResults, PostprocessSettings, Released, is_inference_frame,
 };
 use crate::meta::{
-    SkipReason, attach_classification, attach_detection, attach_tensor, mark_not_inferred,
-    mark_skipped,
+    MetaFormat, SkipReason, attach_classification, attach_detection_as, attach_tensor,
+    mark_not_inferred, mark_skipped,
 };
 use crate::model::image_input::DYNAMIC_SIZE_MULTIPLE;
 use crate::model::labels::load_labels;
@@ -105,6 +105,8 @@ pub(crate) struct State {
     /// The negotiated frames.
     info: Option<gst_video::VideoInfo>,
     frames_seen: u64,
+    /// Which metas carry the results.
+    meta_format: MetaFormat,
 }
 
 /// The `dlinfer` element.
@@ -276,6 +278,7 @@ impl ModelElement for DlInfer {
     fn prepare(&self, settings: &Settings) -> Result<State, gst::ErrorMessage> {
         let settings_error =
             |msg: String| gst::error_msg!(gst::LibraryError::Settings, ("{}", msg));
+        let meta_format = MetaFormat::parse(&settings.meta_format).map_err(settings_error)?;
         let OpenedModel { session, input, .. } = self.open_model(&settings.model)?;
         let model = settings.model.path.clone().unwrap_or_default();
         let declared: Vec<decode::DeclaredOutput> = session
@@ -332,6 +335,7 @@ impl ModelElement for DlInfer {
             scale_mode: decided.scale_mode.value,
             info: None,
             frames_seen: 0,
+            meta_format,
         })
     }
 
@@ -365,11 +369,24 @@ impl ModelElement for DlInfer {
                 match &frame_results {
                     FrameResults::Objects(objects) => {
                         for object in objects {
-                            attach_detection(buffer, object, frame_width, frame_height);
+                            attach_detection_as(
+                                buffer,
+                                object,
+                                frame_width,
+                                frame_height,
+                                state.meta_format,
+                            );
                         }
                     }
                     FrameResults::Classes(classes) => {
-                        attach_classification(buffer, classes, frame_width, frame_height)
+                        if state.meta_format.writes_roi() {
+                            attach_classification(buffer, classes, frame_width, frame_height)
+                        }
+                        #[cfg(feature = "analytics")]
+                        if state.meta_format.writes_analytics() {
+                            // Only fails when the meta cannot grow (out of memory).
+                            let _ = crate::meta::analytics::attach_frame_classes(buffer, classes);
+                        }
                     }
                     FrameResults::Tensors(tensors) => {
                         for tensor in tensors {

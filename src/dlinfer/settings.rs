@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use gst::glib;
 use gst::prelude::*;
 
+use crate::meta::MetaFormat;
 use crate::model_element::ElementSettings;
 use crate::model_settings::{ModelPropertyDocs, ModelSettings, model_param_specs};
 use crate::props::{DecoderChoice, SoftmaxChoice};
@@ -35,6 +36,8 @@ pub(crate) struct Settings {
     pub(super) softmax: SoftmaxChoice,
     pub(super) normalize: bool,
     pub(super) async_inference: bool,
+    /// `meta-format` as set; checked at start, where a wrong one fails.
+    pub(super) meta_format: String,
     /// `model-info` (read-only): what the last start decided, as JSON.
     pub(super) model_info: Option<String>,
 }
@@ -54,6 +57,7 @@ impl Default for Settings {
             softmax: SoftmaxChoice::default(),
             normalize: DEFAULT_NORMALIZE,
             async_inference: DEFAULT_ASYNC_INFERENCE,
+            meta_format: MetaFormat::default().name().to_string(),
             model_info: None,
         }
     }
@@ -136,6 +140,12 @@ pub(super) fn param_specs() -> Vec<glib::ParamSpec> {
                     .default_value(DEFAULT_ASYNC_INFERENCE)
                     .mutable_ready()
                     .build(),
+                glib::ParamSpecString::builder("meta-format")
+                    .nick("Metadata format")
+                    .blurb("Which metadata carries the results: roi (GstVideoRegionOfInterestMeta, GStreamer 1.22), analytics (GstAnalyticsRelationMeta, GStreamer >= 1.24) or both; default both where the build has analytics, else roi")
+                    .default_value(Some(MetaFormat::default().name()))
+                    .mutable_ready()
+                    .build(),
                 glib::ParamSpecString::builder("model-info")
                     .nick("Model info")
                     .blurb("JSON of what was decided at start and from where: inputs, outputs, the model's metadata, decoder, labels count, input size and scale mode, each with its source (property, model metadata, output shapes, input shape, default); empty until started")
@@ -184,6 +194,12 @@ impl ElementSettings for Settings {
             "softmax" => self.softmax = value.get().expect("type checked upstream"),
             "normalize" => self.normalize = value.get().expect("type checked upstream"),
             "async-inference" => self.async_inference = value.get().expect("type checked upstream"),
+            "meta-format" => {
+                self.meta_format = value
+                    .get::<Option<String>>()
+                    .expect("type checked upstream")
+                    .unwrap_or_else(|| MetaFormat::default().name().to_string())
+            }
             _ => unimplemented!(),
         }
     }
@@ -205,6 +221,7 @@ impl ElementSettings for Settings {
             "softmax" => self.softmax.to_value(),
             "normalize" => self.normalize.to_value(),
             "async-inference" => self.async_inference.to_value(),
+            "meta-format" => self.meta_format.to_value(),
             "model-info" => self.model_info.to_value(),
             _ => unimplemented!(),
         }

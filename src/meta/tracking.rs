@@ -67,11 +67,41 @@ pub fn read_tracking(meta: &VideoRegionOfInterestMeta) -> Option<TrackingInfo> {
 /// The track (id, predicted) of each object, in the order
 /// [`read_detections`](super::read_detections) reads them.
 pub fn read_object_tracks(buffer: &gst::BufferRef) -> Vec<Option<(u64, bool)>> {
-    buffer
+    #[allow(unused_mut)]
+    let mut tracks: Vec<Option<(u64, bool)>> = buffer
         .iter_meta::<VideoRegionOfInterestMeta>()
         .filter(|meta| is_object(meta))
         .map(|meta| read_tracking(&meta).map(|t| (t.id, t.predicted)))
-        .collect()
+        .collect();
+    // Objects only an analytics meta describes: their tracking mtds.
+    #[cfg(feature = "analytics")]
+    tracks.extend(
+        super::analytics::read_objects(buffer, &super::detection::analytics_ids_of_rois(buffer))
+            .into_iter()
+            .map(|o| o.track_id.map(|id| (id, false))),
+    );
+    tracks
+}
+
+/// Adds a tracking mtd for each tracked ROI that names an analytics OD mtd,
+/// so analytics consumers see the same track ids.
+#[cfg(feature = "analytics")]
+fn track_analytics_objects(buffer: &mut gst::BufferRef) {
+    let tracked: Vec<(u32, u64)> = buffer
+        .iter_meta::<VideoRegionOfInterestMeta>()
+        .filter_map(|meta| {
+            let mtd = meta
+                .param(DETECTION_PARAMS)?
+                .get::<u32>(super::analytics::ANALYTICS_ID_FIELD)
+                .ok()?;
+            Some((mtd, read_tracking(&meta)?.id))
+        })
+        .collect();
+    let first_seen = buffer.pts().unwrap_or(gst::ClockTime::ZERO);
+    for (mtd, track) in tracked {
+        // Only fails when the meta cannot grow (out of memory).
+        let _ = super::analytics::attach_track(buffer, mtd, track, first_seen);
+    }
 }
 
 /// The `tracking` param structure of a report.
@@ -160,6 +190,8 @@ pub fn tag_tracked_rois(buffer: &mut gst::BufferRef, reports: &[TrackReport]) {
         }
         index += 1;
     }
+    #[cfg(feature = "analytics")]
+    track_analytics_objects(buffer);
 }
 
 /// Attaches a predicted box as a new ROI with `detection` params (the
@@ -188,6 +220,8 @@ pub fn attach_predicted(
     {
         meta.add_param(tracking_params(report));
     }
+    #[cfg(feature = "analytics")]
+    track_analytics_objects(buffer);
 }
 
 /// The structure of one event.
