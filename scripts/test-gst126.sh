@@ -13,6 +13,7 @@
 #
 #   scripts/test-gst126.sh            make the root if needed, build, test
 #   scripts/test-gst126.sh --prepare  only make the root
+#   scripts/test-gst126.sh --run CMD  run CMD (bash) in the repository inside
 # Needs root (debootstrap, mounts). Logs go to .data/logs/gst126-*.log.
 set -euo pipefail
 
@@ -24,10 +25,12 @@ mkdir -p "$LOGS"
 say() { printf '[gst126] %s\n' "$*"; }
 fail() { printf '[gst126] error: %s\n' "$*" >&2; exit 1; }
 
+RUN_CMD=""
 case "${1:-}" in
     --prepare) PREPARE_ONLY=1 ;;
+    --run) PREPARE_ONLY=0 RUN_CMD="${2:?--run needs a command}" ;;
     "") PREPARE_ONLY=0 ;;
-    *) fail "unknown option '$1' (the only one is --prepare)" ;;
+    *) fail "unknown option '$1' (--prepare or --run CMD)" ;;
 esac
 
 [ "$(id -u)" -eq 0 ] || fail "needs root (debootstrap and bind mounts); run it with sudo"
@@ -152,15 +155,19 @@ inside() {
         bash -c "cd '$ROOT' && $1"
 }
 
+if [ -n "$RUN_CMD" ]; then
+    inside "$RUN_CMD"
+    exit $?
+fi
 say "GStreamer $(inside 'pkg-config --modversion gstreamer-1.0'), analytics $(inside 'pkg-config --modversion gstreamer-analytics-1.0')"
 start=$SECONDS
-say "building with --features analytics"
+say "building with --features analytics-v1-26"
 # The plugin the integration tests load (GST_PLUGIN_PATH) is the library.
-inside "cargo build --quiet --features analytics --lib" || fail "cargo build in the 1.26 root failed"
+inside "cargo build --features analytics-v1-26 --lib" || fail "cargo build in the 1.26 root failed"
 say "analytics tests and the smoke set"
 log="$(mktemp)"
 set +e
-inside "cargo test --quiet --features analytics --no-fail-fast \
+inside "cargo test --quiet --features analytics-v1-26 --no-fail-fast \
     --lib --test analytics --test dloverlay --test dlpublish -- --test-threads=2 ${GST126_TEST_FILTER:-}" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e

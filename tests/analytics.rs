@@ -319,8 +319,8 @@ fn dloverlay_and_dlpublish_read_a_relation_meta_another_element_made() {
         [&b["xmin"], &b["ymin"], &b["xmax"], &b["ymax"]].map(|v| v.as_f64().unwrap()),
         [100.0, 50.0, 160.0, 90.0]
     );
-    assert!(
-        text.contains("42"),
+    assert_eq!(
+        classes[0]["id"], 42,
         "the cat's track id is published: {text}"
     );
 }
@@ -488,6 +488,73 @@ fn the_readmes_analytics_gst_launch_lines_run() {
         assert!(
             output.status.success() && !text.contains("ERROR"),
             "README block failed:\n{block}\n{text}"
+        );
+    }
+}
+
+#[test]
+fn dltrack_tracks_objects_only_an_analytics_meta_describes() {
+    let out = run(
+        &format!("{} ! dltrack", detector("meta-format=analytics")),
+        &rgb_info(W, H),
+        square_frames(3),
+    );
+    let mut ids = Vec::new();
+    for buffer in &out {
+        assert_eq!(buffer.iter_meta::<VideoRegionOfInterestMeta>().count(), 0);
+        let meta = buffer.meta::<AnalyticsRelationMeta>().unwrap();
+        let od = meta.iter::<AnalyticsODMtd>().next().unwrap();
+        let tracks: Vec<u64> = meta
+            .iter_direct_related::<AnalyticsTrackingMtd>(od.id(), RelTypes::CONTAIN)
+            .map(|t| t.info().0)
+            .collect();
+        assert_eq!(tracks.len(), 1, "one tracking mtd per object");
+        assert_eq!(
+            gstdl::meta::tracking::read_object_tracks(buffer),
+            vec![Some((tracks[0], false))]
+        );
+        ids.push(tracks[0]);
+    }
+    assert!(
+        ids.windows(2).all(|w| w[0] == w[1]),
+        "one track across the frames: {ids:?}"
+    );
+}
+
+#[cfg(feature = "analytics-v1-26")]
+#[test]
+fn oriented_boxes_become_oriented_object_mtds() {
+    // The obb test model finds the square rotated by 0.5 rad; stretch on a
+    // square frame keeps it a rectangle.
+    let info = rgb_info(640, 640);
+    let out = run(
+        &format!(
+            "dlinfer model={} scale-mode=stretch",
+            test_model("yolov8obb_meta.onnx").display()
+        ),
+        &info,
+        vec![frame(&info, &[SQUARE], 0)],
+    );
+    let meta = out[0].meta::<AnalyticsRelationMeta>().unwrap();
+    let ods: Vec<_> = meta.iter::<AnalyticsODMtd>().collect();
+    assert_eq!(ods.len(), 1);
+    let l = ods[0].oriented_location().unwrap();
+    assert_eq!((l.x, l.y, l.w, l.h), (80, 120, 80, 120), "{l:?}");
+    assert!((l.r - 0.5).abs() < 1e-3, "{l:?}");
+    // The upright location is the box around the rotated one, as the ROI's.
+    let roi = out[0].meta::<VideoRegionOfInterestMeta>().unwrap();
+    let upright = ods[0].location().unwrap();
+    let (rx, ry, rw, rh) = roi.rect();
+    for (a, b) in [
+        (upright.x, rx),
+        (upright.y, ry),
+        (upright.w, rw),
+        (upright.h, rh),
+    ] {
+        assert!(
+            (a - b as i32).abs() <= 1,
+            "upright {upright:?} vs ROI {:?}",
+            roi.rect()
         );
     }
 }

@@ -13,8 +13,8 @@ use std::sync::LazyLock;
 use gst::glib;
 use gst_analytics::prelude::*;
 use gst_analytics::{
-    AnalyticsAnyMtd, AnalyticsClassificationMtd, AnalyticsODMtd, AnalyticsRelationMeta,
-    AnalyticsTrackingMtd, RelTypes,
+    AnalyticsAnyMtd, AnalyticsClassificationMtd, AnalyticsMtd, AnalyticsODMtd,
+    AnalyticsRelationMeta, AnalyticsTrackingMtd, RelTypes,
 };
 
 use super::classification::FrameClass;
@@ -64,12 +64,33 @@ pub fn attach_object(
     let (x, y, w, h) = object.pixel_rect();
     let confidence = object.confidence as f32;
     let mut meta = relation_meta(buffer);
-    let od = meta
-        .add_od_mtd(quark, x as i32, y as i32, w as i32, h as i32, confidence)?
-        .id();
+    let od = match oriented(object) {
+        #[cfg(feature = "analytics-v1-26")]
+        Some((x, y, w, h, r)) => meta
+            .add_oriented_od_mtd(quark, x, y, w, h, r, confidence)?
+            .id(),
+        _ => meta
+            .add_od_mtd(quark, x as i32, y as i32, w as i32, h as i32, confidence)?
+            .id(),
+    };
     let cls = meta.add_one_cls_mtd(confidence, quark)?.id();
     relate(&mut meta, od, cls)?;
     Ok(od)
+}
+
+/// An oriented box as GStreamer 1.26 describes one: the upper-left corner
+/// and size before rotation, in whole pixels, and the clockwise rotation
+/// about the centre in radians in 0..2pi. None without a rotated box or
+/// before GStreamer 1.26 (the upright box around it is written then).
+fn oriented(object: &DetectedObject) -> Option<(i32, i32, i32, i32, f32)> {
+    if !cfg!(feature = "analytics-v1-26") {
+        return None;
+    }
+    let r = object.details.rotated.as_ref()?;
+    let x = (r.cx - r.width / 2.0).round() as i32;
+    let y = (r.cy - r.height / 2.0).round() as i32;
+    let angle = r.angle.rem_euclid(std::f64::consts::TAU) as f32;
+    Some((x, y, r.width.round() as i32, r.height.round() as i32, angle))
 }
 
 /// Adds the frame's classes (best first) as one classification mtd, related

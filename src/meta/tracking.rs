@@ -137,7 +137,8 @@ pub fn detections_for_tracking(buffer: &gst::BufferRef, width: u32, height: u32)
             Some((roi, data))
         })
         .collect();
-    buffer
+    #[allow(unused_mut)]
+    let mut detections: Vec<Detection> = buffer
         .iter_meta::<VideoRegionOfInterestMeta>()
         .filter(|meta| is_object(meta))
         .map(|meta| {
@@ -174,7 +175,22 @@ pub fn detections_for_tracking(buffer: &gst::BufferRef, width: u32, height: u32)
                 .map(|(_, data)| data.clone());
             detection
         })
-        .collect()
+        .collect();
+    // Objects only an analytics meta describes follow, as read_detections
+    // orders them.
+    #[cfg(feature = "analytics")]
+    detections.extend(analytics_only_objects(buffer).into_iter().map(|o| {
+        let o = o.object;
+        let rect = BoxRect::new(o.x_min, o.y_min, o.x_max, o.y_max);
+        Detection::new(rect, o.confidence, &o.label, o.label_id)
+    }));
+    detections
+}
+
+/// The objects of analytics OD mtds that no ROI names.
+#[cfg(feature = "analytics")]
+fn analytics_only_objects(buffer: &gst::BufferRef) -> Vec<super::analytics::AnalyticsObject> {
+    super::analytics::read_objects(buffer, &super::detection::analytics_ids_of_rois(buffer))
 }
 
 /// Adds `tracking` params to the ROIs the reports matched (`detection` is
@@ -191,7 +207,18 @@ pub fn tag_tracked_rois(buffer: &mut gst::BufferRef, reports: &[TrackReport]) {
         index += 1;
     }
     #[cfg(feature = "analytics")]
-    track_analytics_objects(buffer);
+    {
+        track_analytics_objects(buffer);
+        // Objects only an analytics meta describes get a tracking mtd.
+        let first_seen = buffer.pts().unwrap_or(gst::ClockTime::ZERO);
+        for object in analytics_only_objects(buffer) {
+            if let Some(report) = reports.iter().find(|r| r.detection == Some(index)) {
+                // Only fails when the meta cannot grow (out of memory).
+                let _ = super::analytics::attach_track(buffer, object.id, report.id, first_seen);
+            }
+            index += 1;
+        }
+    }
 }
 
 /// Attaches a predicted box as a new ROI with `detection` params (the
