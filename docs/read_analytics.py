@@ -31,7 +31,7 @@ def analytics_objects(buf):
     if rmeta is None:
         return []
     objects = []
-    for i in range(rmeta.get_length()):
+    for i in range(GstAnalytics.relation_get_length(rmeta)):
         ok, od = rmeta.get_od_mtd(i)
         if not ok:
             continue
@@ -41,7 +41,7 @@ def analytics_objects(buf):
         ok, x, y, w, h, confidence = od.get_location()
         classes, track = [], None
         # What the object contains: its classifications and its track.
-        for j in range(rmeta.get_length()):
+        for j in range(GstAnalytics.relation_get_length(rmeta)):
             if not rmeta.get_relation(i, j) & GstAnalytics.RelTypes.CONTAIN:
                 continue
             ok, cls = rmeta.get_cls_mtd(j)

@@ -26,6 +26,7 @@ const H: u32 = 480;
 const SQUARE: (usize, usize, usize, usize) = (80, 120, 160, 240);
 
 fn rgb_info(width: u32, height: u32) -> gst_video::VideoInfo {
+    common::init();
     gst_video::VideoInfo::builder(gst_video::VideoFormat::Rgb, width, height)
         .fps(gst::Fraction::new(25, 1))
         .build()
@@ -203,7 +204,10 @@ fn red_near(map: &[u8], stride: usize, x: usize, y: usize, reach: usize) -> bool
 
 #[test]
 fn upstream_objectdetectionoverlay_draws_our_detections() {
-    let overlay = "videoconvert ! objectdetectionoverlay ! videoconvert ! video/x-raw,format=RGB";
+    // Outlines in opaque red (ARGB 0xffff0000): the default white would not
+    // show on the white square's edges.
+    let overlay = "videoconvert ! objectdetectionoverlay object-detection-outline-color=4294901760 ! \
+         videoconvert ! capsfilter caps=video/x-raw,format=RGB";
     let drawn = run(
         &format!("{} ! {overlay}", detector("")),
         &rgb_info(W, H),
@@ -219,7 +223,13 @@ fn upstream_objectdetectionoverlay_draws_our_detections() {
     let plain = plain[0].map_readable().unwrap();
     // The outline runs along the box's four edges (mid-points checked).
     for (x, y) in [(80, 180), (160, 180), (120, 120), (120, 240)] {
-        assert!(red_near(&drawn, stride, x, y, 3), "outline at ({x}, {y})");
+        let row: Vec<&[u8]> = (x - 4..=x + 4)
+            .map(|xx| &drawn[y * stride + 3 * xx..y * stride + 3 * xx + 3])
+            .collect();
+        assert!(
+            red_near(&drawn, stride, x, y, 3),
+            "outline at ({x}, {y}): {row:?}"
+        );
         assert!(
             !red_near(&plain, stride, x, y, 3),
             "without analytics metas nothing is drawn at ({x}, {y})"
