@@ -44,7 +44,12 @@ fn every_frame_is_one_message_in_order_at_qos_1_and_0() {
     for qos in [1, 0] {
         let topic = format!("gst-dl/qos{qos}");
         let subscriber = broker.subscribe(&topic);
-        let p = pipeline(&publish_line(&broker, &topic, 100, &format!("mqtt-qos={qos}")));
+        let p = pipeline(&publish_line(
+            &broker,
+            &topic,
+            100,
+            &format!("mqtt-qos={qos}"),
+        ));
         let outcome = run_to_end(&p, Duration::from_secs(60), |_, _| {});
         assert!(outcome.error.is_none(), "{:?}", outcome.error);
         let received = subscriber.collect(100, Duration::from_secs(20));
@@ -55,7 +60,10 @@ fn every_frame_is_one_message_in_order_at_qos_1_and_0() {
         );
         // Each message is one JSON line without its newline, as in the file.
         let first: serde_json::Value = serde_json::from_str(&received[0]).unwrap();
-        assert_eq!((first["width"].as_u64(), first["height"].as_u64()), (Some(64), Some(48)));
+        assert_eq!(
+            (first["width"].as_u64(), first["height"].as_u64()),
+            (Some(64), Some(48))
+        );
         assert!(!received[0].ends_with('\n'));
     }
     // Nothing more arrives: exactly one message per frame.
@@ -117,7 +125,10 @@ fn a_broker_gone_for_good_ends_in_an_error_naming_the_queue() {
     assert!(message.contains(&url), "{message}");
     assert!(message.contains("20 queued"), "{message}");
     assert!(message.contains("mqtt-queue"), "{message}");
-    assert!(message.contains("refused"), "the last connection error: {message}");
+    assert!(
+        message.contains("refused"),
+        "the last connection error: {message}"
+    );
     // 20 frames (0.7 s) fill the queue, then 1 s of waiting: well before
     // the 20 s the stream would have lasted.
     assert!(started.elapsed() < Duration::from_secs(10));
@@ -149,7 +160,10 @@ fn at_eos_unacknowledged_messages_are_an_error_that_counts_them() {
     };
     push(0);
     push(1);
-    assert_eq!(frames(&subscriber.collect(2, Duration::from_secs(20))), [0, 1]);
+    assert_eq!(
+        frames(&subscriber.collect(2, Duration::from_secs(20))),
+        [0, 1]
+    );
     broker.pause(true);
     for i in 2..5 {
         push(i);
@@ -173,7 +187,10 @@ fn a_broker_that_is_not_there_fails_the_start() {
     let message = expect_error(&format!(
         "videotestsrc num-buffers=3 ! dlpublish location=mqtt://127.0.0.1:{port}/t ! fakesink"
     ));
-    assert!(message.contains(&format!("mqtt://127.0.0.1:{port}/t")), "{message}");
+    assert!(
+        message.contains(&format!("mqtt://127.0.0.1:{port}/t")),
+        "{message}"
+    );
     assert!(message.contains("refused"), "{message}");
     assert!(message.contains("start the broker"), "{message}");
 }
@@ -197,6 +214,11 @@ fn gst_inspect_lists_the_mqtt_properties_with_their_defaults() {
     assert_eq!(element.property::<u32>("mqtt-queue"), 1000);
     assert_eq!(element.property::<u32>("mqtt-timeout"), 10_000);
     assert_eq!(element.property::<Option<String>>("mqtt-client-id"), None);
-    let blurb = element.find_property("location").unwrap().blurb().unwrap().to_string();
+    let blurb = element
+        .find_property("location")
+        .unwrap()
+        .blurb()
+        .unwrap()
+        .to_string();
     assert!(blurb.contains("mqtt://HOST[:PORT]/TOPIC"), "{blurb}");
 }

@@ -16,6 +16,10 @@
 //! `.npy` header is rewritten after each row, so the files are valid at any
 //! moment and a crash loses at most the last frame.
 //!
+//! With `location=mqtt://HOST[:PORT]/TOPIC` each line is one MQTT message
+//! (QoS `mqtt-qos`) to that topic, through a queue of `mqtt-queue` messages
+//! that rides over a broker restart (`publish::mqtt`).
+//!
 //! A write that fails (a full disk) is an error naming the file, and the
 //! pipeline stops. Each file still ends with a whole line or row: what the
 //! failing write had put there is cut off again. A frame's data goes to the
@@ -43,7 +47,9 @@ use gst_base::subclass::prelude::*;
 
 use crate::meta::tracking::{read_events, read_object_tracks, tracking_meta};
 use crate::meta::{TensorKind, read_classification, read_detections, read_tensors};
-use crate::publish::mqtt::{MqttError, MqttUrl, Publisher, PublisherOptions, QoS, is_mqtt_location};
+use crate::publish::mqtt::{
+    MqttError, MqttUrl, Publisher, PublisherOptions, QoS, is_mqtt_location,
+};
 use crate::publish::{EventEntry, FrameRecord, IndexRow, LineFile, NpyWriter};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -510,7 +516,9 @@ impl BaseTransformImpl for DlPublish {
         let lines = match settings.location.as_deref() {
             None => None,
             Some("-") => Some(LineSink::Stdout),
-            Some(url) if is_mqtt_location(url) => Some(LineSink::Mqtt(self.connect_mqtt(url, &settings)?)),
+            Some(url) if is_mqtt_location(url) => {
+                Some(LineSink::Mqtt(self.connect_mqtt(url, &settings)?))
+            }
             Some(path) => {
                 let path = Path::new(path);
                 Some(LineSink::File(LineFile::create(path).map_err(|e| {

@@ -12,7 +12,11 @@ use std::time::{Duration, Instant};
 
 /// Debian installs the broker in /usr/sbin, which a user's PATH may lack.
 fn mosquitto_binary() -> PathBuf {
-    for dir in std::env::var("PATH").unwrap_or_default().split(':').chain(["/usr/sbin"]) {
+    for dir in std::env::var("PATH")
+        .unwrap_or_default()
+        .split(':')
+        .chain(["/usr/sbin"])
+    {
         let candidate = Path::new(dir).join("mosquitto");
         if candidate.is_file() {
             return candidate;

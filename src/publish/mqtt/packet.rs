@@ -70,7 +70,13 @@ pub fn connect(options: &ConnectOptions<'_>) -> Vec<u8> {
 
 /// PUBLISH of `payload` to `topic`; `packet_id` is sent with QoS 1 only.
 /// `None` when the packet would exceed MQTT's size limit.
-pub fn publish(topic: &str, payload: &[u8], qos: QoS, packet_id: u16, dup: bool) -> Option<Vec<u8>> {
+pub fn publish(
+    topic: &str,
+    payload: &[u8],
+    qos: QoS,
+    packet_id: u16,
+    dup: bool,
+) -> Option<Vec<u8>> {
     let mut body = Vec::with_capacity(topic.len() + payload.len() + 4);
     put_bytes(&mut body, topic.as_bytes());
     if qos == QoS::AtLeastOnce {
@@ -80,7 +86,11 @@ pub fn publish(topic: &str, payload: &[u8], qos: QoS, packet_id: u16, dup: bool)
     if body.len() > MAX_REMAINING_LENGTH {
         return None;
     }
-    let dup_bit = if dup && qos == QoS::AtLeastOnce { 0x08 } else { 0 };
+    let dup_bit = if dup && qos == QoS::AtLeastOnce {
+        0x08
+    } else {
+        0
+    };
     Some(packet(0x30 | dup_bit | (qos.bits() << 1), &body))
 }
 
@@ -90,8 +100,13 @@ pub const DISCONNECT: [u8; 2] = [0xE0, 0x00];
 /// A packet from the broker, as far as a publisher cares.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Incoming {
-    ConnAck { session_present: bool, return_code: u8 },
-    PubAck { packet_id: u16 },
+    ConnAck {
+        session_present: bool,
+        return_code: u8,
+    },
+    PubAck {
+        packet_id: u16,
+    },
     PingResp,
     /// Anything else (a broker sends nothing else to a client that never
     /// subscribes); its type nibble.
@@ -118,7 +133,9 @@ pub fn read_packet(reader: &mut impl Read) -> io::Result<Incoming> {
     if length > MAX_INCOMING_LENGTH {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
-            format!("a {length}-byte packet from the broker, where a publisher expects acknowledgements"),
+            format!(
+                "a {length}-byte packet from the broker, where a publisher expects acknowledgements"
+            ),
         ));
     }
     let mut body = vec![0u8; length];
@@ -238,7 +255,9 @@ mod tests {
 
     #[test]
     fn broker_packets_are_read() {
-        let mut input: &[u8] = &[0x20, 2, 0, 0, 0x40, 2, 0x12, 0x34, 0xD0, 0, 0x90, 3, 0, 1, 0];
+        let mut input: &[u8] = &[
+            0x20, 2, 0, 0, 0x40, 2, 0x12, 0x34, 0xD0, 0, 0x90, 3, 0, 1, 0,
+        ];
         assert_eq!(
             read_packet(&mut input).unwrap(),
             Incoming::ConnAck {

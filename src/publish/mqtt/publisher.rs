@@ -360,7 +360,9 @@ fn handshake(
     let io = |e: std::io::Error| e.to_string();
     stream.set_nodelay(true).map_err(io)?;
     // A broker that stops reading must not block a write for ever.
-    stream.set_write_timeout(Some(options.timeout)).map_err(io)?;
+    stream
+        .set_write_timeout(Some(options.timeout))
+        .map_err(io)?;
     stream.set_read_timeout(Some(limit)).map_err(io)?;
     let keep_alive_s = options.keep_alive.as_secs().clamp(1, u64::from(u16::MAX)) as u16;
     stream
@@ -632,7 +634,10 @@ mod tests {
         state.restart();
         take_packets(&mut state, "t", QoS::AtLeastOnce);
         assert_eq!(state.sent, WINDOW);
-        assert_eq!(take_packets(&mut state, "t", QoS::AtLeastOnce), packet::PINGREQ);
+        assert_eq!(
+            take_packets(&mut state, "t", QoS::AtLeastOnce),
+            packet::PINGREQ
+        );
     }
 
     #[test]

@@ -31,7 +31,8 @@ pub enum UrlError {
 
 impl fmt::Display for UrlError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        const FORM: &str = "write it as mqtt://HOST[:PORT]/TOPIC, e.g. mqtt://127.0.0.1:1883/cameras/door";
+        const FORM: &str =
+            "write it as mqtt://HOST[:PORT]/TOPIC, e.g. mqtt://127.0.0.1:1883/cameras/door";
         match self {
             Self::NotMqtt => write!(f, "not an mqtt:// URL; {FORM}"),
             Self::NoHost => write!(f, "the URL names no broker host; {FORM}"),
@@ -47,7 +48,10 @@ impl fmt::Display for UrlError {
                 "the topic '{topic}' contains a wildcard (+ or #), which subscribers may use but publishers may not; name one topic"
             ),
             Self::TopicTooLong(len) => {
-                write!(f, "the topic is {len} bytes long; MQTT allows at most 65535")
+                write!(
+                    f,
+                    "the topic is {len} bytes long; MQTT allows at most 65535"
+                )
             }
         }
     }
@@ -179,7 +183,10 @@ mod tests {
         for location in ["mqtt://127.0.0.1:1883", "mqtt://127.0.0.1:1883/"] {
             let err = MqttUrl::parse(location).unwrap_err();
             assert_eq!(err, UrlError::NoTopic);
-            assert!(err.to_string().contains("mqtt://HOST[:PORT]/TOPIC"), "{err}");
+            assert!(
+                err.to_string().contains("mqtt://HOST[:PORT]/TOPIC"),
+                "{err}"
+            );
         }
     }
 
