@@ -142,6 +142,20 @@ for link in .data .venv; do
     fi
 done
 
+# Media and models in .data/ are links (into .venv's packages, which may be
+# reached through another checkout): bind each link's real folder where the
+# link says it is.
+declare -A BOUND=()
+for link in "$ROOT"/.data/media/* "$ROOT"/.data/models/*; do
+    [ -L "$link" ] || continue
+    said="$(dirname "$(readlink "$link")")" real="$(dirname "$(readlink -f "$link")")"
+    case "$said" in /*) ;; *) continue ;; esac
+    [ -d "$real" ] && [ -z "${BOUND[$said]:-}" ] || continue
+    [ -d "$CHROOT$said" ] && [ -n "$(ls -A "$CHROOT$said" 2>/dev/null)" ] && continue
+    bind "$real" "$said"
+    BOUND[$said]=1
+done
+
 ORT_LIB="$(compgen -G "$ROOT/.venv/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so.*" | head -n1 || true)"
 [ -n "$ORT_LIB" ] || fail "no ONNX Runtime in .venv; run scripts/setup.sh first"
 ORT_LIB="$(readlink -f "$ORT_LIB")"
