@@ -464,7 +464,7 @@ def evaluate(args, model: Path, out: Path, props: list, check: list, work: Path,
         )
     for frame in held_back:
         agreement.add(reference[frame], candidate.get(frame, {}))
-    return {"check": " ".join(check), "video": str(video), **agreement.report()}
+    return {"check": " ".join(props + check), "video": str(video), **agreement.report()}
 
 
 def parse_args(argv):
@@ -530,7 +530,7 @@ def main(argv=None) -> int:
     if args.report:
         args.report.write_text(json.dumps(report, indent=1) + "\n")
     for result in results:
-        print(f"check '{result['check'] or args.dlinfer}' on {result['frames']} held-back frames:")
+        print(f"check '{result['check']}' on {result['frames']} held-back frames:")
         if "detections" in result:
             d = result["detections"]
             print(
