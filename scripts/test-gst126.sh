@@ -15,6 +15,7 @@
 #   scripts/test-gst126.sh --prepare  only make the root
 #   scripts/test-gst126.sh --run CMD  run CMD (bash) in the repository inside
 # Needs root (debootstrap, mounts). Logs go to .data/logs/gst126-*.log.
+# GST126_ROOT and GST126_TARGET_DIR (a path inside the root) move the caches.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -164,7 +165,7 @@ inside() {
     chroot "$CHROOT" /usr/bin/env -i \
         HOME="$HOME" PATH="$CARGO_DIR/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
         RUSTUP_HOME="$RUSTUP_DIR" CARGO_HOME="$CARGO_DIR" \
-        CARGO_TARGET_DIR=/var/cache/gst-dl-target ORT_DYLIB_PATH="$ORT_LIB" \
+        CARGO_TARGET_DIR="${GST126_TARGET_DIR:-/var/cache/gst-dl-target}" ORT_DYLIB_PATH="$ORT_LIB" \
         LANG=C.UTF-8 \
         bash -c "cd '$ROOT' && $1"
 }
