@@ -54,23 +54,28 @@ use gst_base::subclass::base_transform::GenerateOutputSuccess;
 use gst_base::subclass::prelude::*;
 
 use super::settings::{Settings, param_specs};
-use crate::decode::{self, DecoderKind, DetectionParams};
+use crate::decode::{self, DecoderKind, DetectionParams, Produces};
 use crate::element_support::{filter_pad_templates, lock};
 use crate::frame::Size;
 use crate::inference::{
     BatchRunner, Batcher, FrameResults, PostprocessSettings, Released, is_inference_frame,
 };
 use crate::meta::{
-    SkipReason, attach_classification, attach_detection, attach_tensor, mark_not_inferred,
-    mark_skipped,
+    SkipReason, attach_classification, attach_detection, attach_object_classes,
+    attach_object_tensor, attach_tensor, mark_not_inferred, mark_skipped,
+    read_detections_with_ids,
 };
 use crate::model::image_input::DYNAMIC_SIZE_MULTIPLE;
 use crate::model::labels::load_labels;
 use crate::model::zero_config::{self, UserChoices};
-use crate::model_core::{ModelCore, frames_held};
+use crate::model_core::{CoreError, ModelCore, frames_held};
 use crate::model_element::{CoreOf, ModelElement, ReleasedOf, model_object_impl};
 use crate::model_settings::OpenedModel;
-use crate::preprocess::{Preprocessor, ScaleMode};
+use crate::objects::{
+    InferenceRegion, ObjectCrop, ObjectFilter, ObjectResults, PendingResults, check_padding,
+    check_results_name, select_crops,
+};
+use crate::preprocess::{PreprocessSpec, Preprocessor, ScaleMode};
 
 use crate::video::{FORMATS, frame_view, pixel_format, running_time_ns};
 
@@ -85,10 +90,31 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
 /// Letterbox border value, the grey YOLO exports are trained with.
 const LETTERBOX_PAD: u8 = 114;
 
-/// A frame held until its batch has run.
-pub(crate) struct HeldFrame {
-    buffer: gst::Buffer,
-    index: u64,
+/// What waits in the batch queue: frames and, with
+/// `inference-region=objects`, the crops of each frame's objects, which go
+/// just before their frame (so their results are there when it leaves).
+pub(crate) enum HeldItem {
+    /// A frame, inferred itself (frame region) or not.
+    Frame { buffer: gst::Buffer, index: u64 },
+    /// One object's crop, a batch item of its own.
+    Crop(ObjectCrop),
+}
+
+/// Frames without any object before `objects` mode says so.
+const NO_OBJECTS_WARNING_FRAMES: u64 = 30;
+
+/// What `inference-region=objects` holds between start and stop.
+pub(crate) struct ObjectMode {
+    filter: ObjectFilter,
+    padding: f64,
+    results_name: String,
+    /// How a crop becomes the model's input (the region is set per crop).
+    crop_spec: Option<PreprocessSpec>,
+    pending: PendingResults<FrameResults>,
+    /// Whether any frame carried an object.
+    objects_seen: bool,
+    /// Whether the "no objects upstream" warning was posted.
+    warned: bool,
 }
 
 /// What exists between start and stop.
@@ -105,6 +131,8 @@ pub(crate) struct State {
     /// The negotiated frames.
     info: Option<gst_video::VideoInfo>,
     frames_seen: u64,
+    /// `Some` with `inference-region=objects`.
+    objects: Option<ObjectMode>,
 }
 
 /// The `dlinfer` element.
@@ -133,6 +161,9 @@ impl DlInfer {
             .model
             .preprocess_spec(&core.input, input_size, info, LETTERBOX_PAD);
         spec.scale_mode = state.scale_mode;
+        if let Some(objects) = state.objects.as_mut() {
+            objects.crop_spec = Some(spec.clone());
+        }
         let preprocessor = Preprocessor::new(format, frame, &spec).map_err(|e| e.to_string())?;
         let runner = BatchRunner::new(
             core.session.clone(),
@@ -181,6 +212,143 @@ impl DlInfer {
             .core
             .preprocess(&frame_view(&frame, format))
             .map_err(|e| self.core_failed(e))
+    }
+
+    /// `inference-region=objects`: queues the crops of the frame's objects
+    /// (each preprocessed from the frame into its batch slot), then the
+    /// frame, which leaves after them.
+    fn queue_objects(
+        &self,
+        state: &mut State,
+        buffer: gst::Buffer,
+        index: u64,
+    ) -> Result<(), gst::FlowError> {
+        let info = state.info.clone().ok_or(gst::FlowError::NotNegotiated)?;
+        let frame_size = Size::new(info.width() as usize, info.height() as usize);
+        let objects = read_detections_with_ids(&buffer, info.width(), info.height());
+        let Some(mode) = state.objects.as_mut() else {
+            return Err(gst::FlowError::NotNegotiated);
+        };
+        mode.objects_seen |= !objects.is_empty();
+        if !mode.objects_seen && !mode.warned && index + 1 >= NO_OBJECTS_WARNING_FRAMES {
+            mode.warned = true;
+            self.warn_no_objects(index + 1);
+        }
+        let crops = select_crops(index, frame_size, &objects, &mode.filter, mode.padding);
+        let spec = mode.crop_spec.clone().ok_or(gst::FlowError::NotNegotiated)?;
+        if !crops.is_empty() {
+            let format = pixel_format(info.format()).ok_or(gst::FlowError::NotNegotiated)?;
+            let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer.as_ref(), &info)
+                .map_err(|_| {
+                    gst::element_imp_error!(
+                        self,
+                        gst::StreamError::Format,
+                        ("Cannot map a frame of {:?}", info)
+                    );
+                    gst::FlowError::Error
+                })?;
+            let view = frame_view(&frame, format);
+            for crop in crops {
+                let preprocessor = Preprocessor::for_region(format, frame_size, crop.rect, &spec)
+                    .map_err(|e| self.crop_failed(&crop, &e.to_string()))?;
+                let batcher = state.core.batcher().ok_or(gst::FlowError::NotNegotiated)?;
+                batcher
+                    .preprocess(&preprocessor, &view)
+                    .map_err(|e| self.crop_failed(&crop, &e.to_string()))?;
+                self.queue_item(state, HeldItem::Crop(crop), true)?;
+            }
+        }
+        self.queue_item(state, HeldItem::Frame { buffer, index }, false)
+    }
+
+    /// Queues an item in objects mode: a failed batch names the last crop
+    /// queued, whose frame and object the user can find.
+    fn queue_item(
+        &self,
+        state: &mut State,
+        item: HeldItem,
+        inferred: bool,
+    ) -> Result<(), gst::FlowError> {
+        let named = match &item {
+            HeldItem::Crop(crop) => Some(crop.clone()),
+            HeldItem::Frame { .. } => None,
+        };
+        let decoder = self.postprocess_settings(state);
+        let released = match state.core.push(item, inferred, || decoder) {
+            Ok(released) => released,
+            Err(CoreError::Inference(error)) => {
+                let what = named.map_or_else(
+                    || "the batch of crops before it".to_string(),
+                    |crop| format!("a batch of crops ending with {crop}"),
+                );
+                gst::element_imp_error!(
+                    self,
+                    gst::LibraryError::Failed,
+                    ("Second-stage inference failed on {}: {}", what, error)
+                );
+                return Err(gst::FlowError::Error);
+            }
+            Err(error) => return Err(self.core_failed(error)),
+        };
+        self.release(state, released)
+    }
+
+    /// Posts the error of a crop that could not be inferred, naming its
+    /// frame and object.
+    fn crop_failed(&self, crop: &ObjectCrop, why: &str) -> gst::FlowError {
+        gst::element_imp_error!(
+            self,
+            gst::LibraryError::Failed,
+            ("Second-stage inference failed on {}: {}", crop, why),
+            ["inference-region=objects runs the model on each object's crop; check that the model takes decoder={} outputs for one crop", lock(&self.settings).decoder.kind().map_or("auto", |k| k.name())]
+        );
+        gst::FlowError::Error
+    }
+
+    /// Says once that objects mode has seen no object at all.
+    fn warn_no_objects(&self, frames: u64) {
+        gst::element_imp_warning!(
+            self,
+            gst::StreamError::Failed,
+            (
+                "inference-region=objects saw no object in {} frames: frames pass without second-stage results",
+                frames
+            ),
+            ["Put an element that detects objects (dlinfer with a detection model, or anything attaching GstVideoRegionOfInterestMeta) before this dlinfer, or check object-class and its confidence-threshold"]
+        );
+    }
+
+    /// Attaches the results of a frame's objects to their ROIs.
+    fn attach_object_results(
+        &self,
+        buffer: &mut gst::BufferRef,
+        results_name: &str,
+        results: Vec<ObjectResults<FrameResults>>,
+    ) -> Result<(), gst::FlowError> {
+        for ObjectResults { roi_id, results } in results {
+            match results {
+                FrameResults::Classes(classes) => {
+                    attach_object_classes(buffer, roi_id, results_name, &classes);
+                }
+                FrameResults::Tensors(tensors) => {
+                    for tensor in &tensors {
+                        attach_object_tensor(buffer, tensor, roi_id, results_name).map_err(
+                            |e| {
+                                gst::element_imp_error!(
+                                    self,
+                                    gst::CoreError::Failed,
+                                    ("Cannot attach a tensor meta: {}", e)
+                                );
+                                gst::FlowError::Error
+                            },
+                        )?;
+                    }
+                }
+                // Refused at start: boxes inside boxes have no place yet.
+                FrameResults::Objects(_) => {}
+            }
+        }
+        Ok(())
     }
 
     /// The decoding settings for the next batch, read now so thresholds
@@ -263,7 +431,7 @@ impl ObjectSubclass for DlInfer {
 
 impl ModelElement for DlInfer {
     type Settings = Settings;
-    type Frame = HeldFrame;
+    type Frame = HeldItem;
     type Decoder = PostprocessSettings;
     type State = State;
 
@@ -323,7 +491,12 @@ impl ModelElement for DlInfer {
         // Read back through the `model-info` property (kept after stop).
         lock(&self.settings).model_info = Some(decided.model_info_json(&session.info));
         let batch_size = settings.model.batch_size.max(1) as usize;
+        let objects = match InferenceRegion::from(settings.inference_region) {
+            InferenceRegion::Frame => None,
+            InferenceRegion::Objects => Some(object_mode(settings, decoder).map_err(settings_error)?),
+        };
         Ok(State {
+            objects,
             layout,
             core: ModelCore::new(session, input, batch_size),
             decoder,
@@ -358,7 +531,27 @@ impl ModelElement for DlInfer {
         let info = state.info.as_ref().ok_or(gst::FlowError::NotNegotiated)?;
         let (frame_width, frame_height) = (info.width(), info.height());
         for Released { frame, results } in released {
-            let HeldFrame { mut buffer, index } = frame;
+            let (mut buffer, index) = match frame {
+                HeldItem::Frame { buffer, index } => (buffer, index),
+                HeldItem::Crop(crop) => {
+                    let results = match results {
+                        Some(Ok(results)) => results,
+                        Some(Err(error)) => return Err(self.crop_failed(&crop, &error.to_string())),
+                        None => continue,
+                    };
+                    if let Some(mode) = state.objects.as_mut() {
+                        mode.pending.push(crop.frame, crop.roi_id, results);
+                    }
+                    continue;
+                }
+            };
+            if let Some(mode) = state.objects.as_mut() {
+                let results = mode.pending.take(index);
+                if !results.is_empty() {
+                    let results_name = mode.results_name.clone();
+                    self.attach_object_results(buffer.make_mut(), &results_name, results)?;
+                }
+            }
             if let Some(results) = results {
                 let frame_results = results.map_err(|e| self.core_failed(e.into()))?;
                 let buffer = buffer.make_mut();
@@ -462,6 +655,29 @@ impl BaseTransformImpl for DlInfer {
     }
 
     fn sink_event(&self, event: gst::Event) -> bool {
+        let warn_frames = match (event.type_(), lock(&self.state).as_mut()) {
+            (gst::EventType::FlushStop, Some(state)) => {
+                if let Some(mode) = state.objects.as_mut() {
+                    mode.pending.clear();
+                }
+                None
+            }
+            (gst::EventType::Eos, Some(state)) => {
+                let frames = state.frames_seen;
+                state
+                    .objects
+                    .as_mut()
+                    .filter(|mode| !mode.objects_seen && !mode.warned && frames > 0)
+                    .map(|mode| {
+                        mode.warned = true;
+                        frames
+                    })
+            }
+            _ => None,
+        };
+        if let Some(frames) = warn_frames {
+            self.warn_no_objects(frames);
+        }
         self.model_sink_event(event)
     }
 
@@ -512,6 +728,20 @@ impl BaseTransformImpl for DlInfer {
         state.frames_seen += 1;
         let mut inbuf = inbuf;
         let mut inferred = is_inference_frame(index, interval);
+        if state.objects.is_some() {
+            // The detector's marks are for the detector's frames: a frame
+            // whose objects are not described passes as it came.
+            let late = self.obj().is_qos()
+                && state
+                    .core
+                    .is_late(running_time_ns(&self.obj().segment(), &inbuf));
+            if inferred && !late {
+                self.queue_objects(state, inbuf, index)?;
+            } else {
+                self.queue_item(state, HeldItem::Frame { buffer: inbuf, index }, false)?;
+            }
+            return Ok(gst::FlowSuccess::Ok);
+        }
         // Marked so that downstream (dltrack) tells "not looked at" from
         // "nothing found".
         if !inferred {
@@ -531,7 +761,7 @@ impl BaseTransformImpl for DlInfer {
         if inferred {
             self.preprocess(state, &inbuf)?;
         }
-        let frame = HeldFrame {
+        let frame = HeldItem::Frame {
             buffer: inbuf,
             index,
         };
@@ -542,4 +772,29 @@ impl BaseTransformImpl for DlInfer {
     fn generate_output(&self) -> Result<GenerateOutputSuccess, gst::FlowError> {
         self.next_output()
     }
+}
+
+/// What `inference-region=objects` needs, checked at start: the decoder
+/// must describe one crop (classes or tensors), `object-padding` must be in
+/// range, `results-name` a name of its own.
+fn object_mode(settings: &Settings, decoder: DecoderKind) -> Result<ObjectMode, String> {
+    if decoder.produces() == Produces::Boxes {
+        return Err(format!(
+            "inference-region=objects runs a model on each object, and decoder={} finds boxes: \
+             use decoder=classification, features or none there (put the detector in a dlinfer \
+             before it)",
+            decoder.name()
+        ));
+    }
+    let padding = check_padding(settings.object_padding)?;
+    check_results_name(&settings.results_name)?;
+    Ok(ObjectMode {
+        filter: ObjectFilter::new(&settings.object_class, settings.object_min_size),
+        padding,
+        results_name: settings.results_name.clone(),
+        crop_spec: None,
+        pending: PendingResults::default(),
+        objects_seen: false,
+        warned: false,
+    })
 }

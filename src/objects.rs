@@ -1,0 +1,337 @@
+//! A model on each detected object (`dlinfer inference-region=objects`), in
+//! plain Rust: which objects a model runs on (`object-class`,
+//! `object-min-size`), the frame rectangle each is cropped from
+//! (`object-padding`, clipped to the frame), and gathering the crops'
+//! results until their frame leaves. The element turns these into batch
+//! items and metadata.
+
+use std::fmt;
+
+use crate::frame::{Rect, Size};
+use crate::meta::DetectedObject;
+
+/// The largest `object-padding`: each side grows by at most the box's own
+/// width or height.
+pub const MAX_PADDING: f64 = 1.0;
+
+/// What `inference-region` the model runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InferenceRegion {
+    /// The whole frame (the model's results belong to the frame).
+    #[default]
+    Frame,
+    /// Each detected object upstream elements attached as an ROI.
+    Objects,
+}
+
+/// Checks an `object-padding` value: a fraction of the box in 0..=1.
+pub fn check_padding(padding: f64) -> Result<f64, String> {
+    if padding.is_finite() && (0.0..=MAX_PADDING).contains(&padding) {
+        Ok(padding)
+    } else {
+        Err(format!(
+            "object-padding={padding} is out of range: set a fraction of the box from 0 \
+             (crop the box as detected) to {MAX_PADDING} (grow each side by the box's own size), \
+             e.g. object-padding=0.2 for faces"
+        ))
+    }
+}
+
+/// Checks a `results-name`: it names a param structure, so it must be a
+/// valid GStreamer structure name, and not one the ROI's other results use.
+pub fn check_results_name(name: &str) -> Result<(), String> {
+    let mut chars = name.chars();
+    let valid = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || "/-_.:+".contains(c));
+    if !valid {
+        return Err(format!(
+            "results-name='{name}' is not a valid name: start with a letter, then letters,              digits or - _ . : / + (e.g. results-name=color)"
+        ));
+    }
+    if RESERVED_RESULTS_NAMES.contains(&name) {
+        return Err(format!(
+            "results-name={name} is taken by the object's own {name} results: pick another \
+             name (e.g. results-name=color)"
+        ));
+    }
+    Ok(())
+}
+
+/// Param structures an object's ROI holds already.
+const RESERVED_RESULTS_NAMES: [&str; 5] =
+    ["detection", "tracking", "keypoints", "rotated-box", "mask"];
+
+/// Which objects the model runs on.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ObjectFilter {
+    /// Labels to run on; empty: every label.
+    pub classes: Vec<String>,
+    /// Objects whose shorter side is under this many pixels are skipped.
+    pub min_size: u32,
+}
+
+impl ObjectFilter {
+    /// A filter from `object-class` (comma-separated labels, spaces around
+    /// them ignored) and `object-min-size`.
+    pub fn new(object_class: &str, min_size: u32) -> Self {
+        Self {
+            classes: object_class
+                .split(',')
+                .map(str::trim)
+                .filter(|label| !label.is_empty())
+                .map(str::to_string)
+                .collect(),
+            min_size,
+        }
+    }
+
+    /// Whether the model runs on `object`.
+    pub fn accepts(&self, object: &DetectedObject) -> bool {
+        let shorter = (object.x_max - object.x_min).min(object.y_max - object.y_min);
+        (self.classes.is_empty() || self.classes.iter().any(|c| *c == object.label))
+            && shorter >= f64::from(self.min_size)
+    }
+}
+
+/// The rectangle of whole frame pixels an object is cropped from: its box
+/// grown by `padding` times its width (left and right) and height (top and
+/// bottom), edges rounded to the nearest pixel, clipped to the frame.
+/// `None` when nothing of it lies in the frame.
+pub fn crop_rect(object: &DetectedObject, padding: f64, frame: Size) -> Option<Rect> {
+    let (w, h) = (object.x_max - object.x_min, object.y_max - object.y_min);
+    if !(w.is_finite() && h.is_finite()) || w <= 0.0 || h <= 0.0 {
+        return None;
+    }
+    let clip = |v: f64, max: usize| v.round().clamp(0.0, max as f64) as usize;
+    let x0 = clip(object.x_min - padding * w, frame.width);
+    let x1 = clip(object.x_max + padding * w, frame.width);
+    let y0 = clip(object.y_min - padding * h, frame.height);
+    let y1 = clip(object.y_max + padding * h, frame.height);
+    let rect = Rect::from_corners(x0, y0, x1, y1);
+    (!rect.size().is_empty()).then_some(rect)
+}
+
+/// One object's crop, a batch item of its own.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectCrop {
+    /// The frame it is cut from (counted since start).
+    pub frame: u64,
+    /// The id of the object's ROI, which its results are attached to.
+    pub roi_id: i32,
+    /// The object's label.
+    pub label: String,
+    /// Where it is cut from the frame.
+    pub rect: Rect,
+}
+
+impl fmt::Display for ObjectCrop {
+    /// How errors name it: `object 3 (face, 40x40 at 10,20) of frame 17`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "object {} ({}, {}x{} at {},{}) of frame {}",
+            self.roi_id,
+            self.label,
+            self.rect.width,
+            self.rect.height,
+            self.rect.x,
+            self.rect.y,
+            self.frame
+        )
+    }
+}
+
+/// The crops the model runs on for frame `frame` of `size`, in ROI order:
+/// the objects (with their ROI ids) `filter` accepts, padded and clipped.
+pub fn select_crops(
+    frame: u64,
+    size: Size,
+    objects: &[(i32, DetectedObject)],
+    filter: &ObjectFilter,
+    padding: f64,
+) -> Vec<ObjectCrop> {
+    objects
+        .iter()
+        .filter(|(_, object)| filter.accepts(object))
+        .filter_map(|(roi_id, object)| {
+            Some(ObjectCrop {
+                frame,
+                roi_id: *roi_id,
+                label: object.label.clone(),
+                rect: crop_rect(object, padding, size)?,
+            })
+        })
+        .collect()
+}
+
+/// One object's results, waiting for its frame.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectResults<R> {
+    /// The id of the object's ROI.
+    pub roi_id: i32,
+    /// What the model said about the object.
+    pub results: R,
+}
+
+/// Results of crops gathered in stream order until their frame leaves:
+/// crops leave the batch just before the frame they were cut from.
+#[derive(Debug)]
+pub struct PendingResults<R> {
+    frame: Option<u64>,
+    results: Vec<ObjectResults<R>>,
+}
+
+impl<R> Default for PendingResults<R> {
+    fn default() -> Self {
+        Self {
+            frame: None,
+            results: Vec::new(),
+        }
+    }
+}
+
+impl<R> PendingResults<R> {
+    /// Keeps the results of a crop of frame `frame`.
+    pub fn push(&mut self, frame: u64, roi_id: i32, results: R) {
+        if self.frame != Some(frame) {
+            // Crops of an earlier frame whose frame never came (a flush)
+            // belong to nothing now.
+            self.results.clear();
+            self.frame = Some(frame);
+        }
+        self.results.push(ObjectResults { roi_id, results });
+    }
+
+    /// The results of frame `frame`'s crops, leaving nothing behind.
+    pub fn take(&mut self, frame: u64) -> Vec<ObjectResults<R>> {
+        let results = std::mem::take(&mut self.results);
+        match self.frame.take() {
+            Some(f) if f == frame => results,
+            _ => Vec::new(),
+        }
+    }
+
+    /// Forgets everything (a flush).
+    pub fn clear(&mut self) {
+        self.frame = None;
+        self.results.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn object(label: &str, x: f64, y: f64, w: f64, h: f64) -> DetectedObject {
+        DetectedObject {
+            label: label.into(),
+            label_id: 0,
+            confidence: 0.9,
+            x_min: x,
+            y_min: y,
+            x_max: x + w,
+            y_max: y + h,
+            details: Default::default(),
+        }
+    }
+
+    #[test]
+    fn padding_grows_each_side_by_a_fraction_of_the_box() {
+        let frame = Size::new(320, 240);
+        let face = object("face", 100.0, 50.0, 40.0, 60.0);
+        assert_eq!(crop_rect(&face, 0.0, frame), Some(Rect::new(100, 50, 40, 60)));
+        // 0.25 of 40 = 10 left and right, of 60 = 15 top and bottom.
+        assert_eq!(crop_rect(&face, 0.25, frame), Some(Rect::new(90, 35, 60, 90)));
+        assert_eq!(crop_rect(&face, 1.0, frame), Some(Rect::new(60, 0, 120, 170)));
+    }
+
+    #[test]
+    fn crops_are_clipped_to_the_frame_and_rounded_to_pixels() {
+        let frame = Size::new(100, 80);
+        let corner = object("car", -10.4, 70.0, 30.0, 20.0);
+        assert_eq!(crop_rect(&corner, 0.0, frame), Some(Rect::new(0, 70, 20, 10)));
+        let padded = object("car", 90.0, 0.0, 10.0, 10.0);
+        assert_eq!(crop_rect(&padded, 0.5, frame), Some(Rect::new(85, 0, 15, 15)));
+        let fractional = object("car", 10.6, 20.4, 5.2, 5.0);
+        assert_eq!(crop_rect(&fractional, 0.0, frame), Some(Rect::new(11, 20, 5, 5)));
+        // Nothing left inside the frame, or no area at all: no crop.
+        assert_eq!(crop_rect(&object("car", 120.0, 10.0, 5.0, 5.0), 0.0, frame), None);
+        assert_eq!(crop_rect(&object("car", 10.0, 10.0, 0.0, 5.0), 0.5, frame), None);
+        assert_eq!(crop_rect(&object("car", 10.0, 10.0, f64::NAN, 5.0), 0.0, frame), None);
+    }
+
+    #[test]
+    fn filter_keeps_listed_labels_of_the_minimum_size() {
+        let filter = ObjectFilter::new(" person, car ,,", 20);
+        assert_eq!(filter.classes, vec!["person", "car"]);
+        assert!(filter.accepts(&object("car", 0.0, 0.0, 20.0, 30.0)));
+        // The shorter side decides.
+        assert!(!filter.accepts(&object("car", 0.0, 0.0, 19.9, 300.0)));
+        assert!(!filter.accepts(&object("dog", 0.0, 0.0, 50.0, 50.0)));
+        let all = ObjectFilter::new("", 0);
+        assert!(all.classes.is_empty() && all.accepts(&object("dog", 0.0, 0.0, 1.0, 1.0)));
+    }
+
+    #[test]
+    fn results_names_must_be_structure_names_of_their_own() {
+        for good in ["classification", "color", "type-2", "face.id"] {
+            assert_eq!(check_results_name(good), Ok(()), "{good}");
+        }
+        for bad in ["", "2color", "my color", "col,or"] {
+            assert!(check_results_name(bad).unwrap_err().contains("not a valid name"));
+        }
+        assert!(check_results_name("detection").unwrap_err().contains("taken"));
+    }
+
+    #[test]
+    fn padding_out_of_range_is_refused_with_the_range() {
+        assert_eq!(check_padding(0.0), Ok(0.0));
+        assert_eq!(check_padding(1.0), Ok(1.0));
+        for bad in [-0.1, 1.5, f64::NAN, f64::INFINITY] {
+            let err = check_padding(bad).unwrap_err();
+            assert!(err.contains("out of range") && err.contains("from 0"), "{err}");
+        }
+    }
+
+    #[test]
+    fn crops_keep_roi_order_and_ids_and_name_themselves() {
+        let objects = vec![
+            (3, object("face", 10.0, 10.0, 20.0, 20.0)),
+            (5, object("hand", 40.0, 10.0, 20.0, 20.0)),
+            (8, object("face", 200.0, 10.0, 20.0, 20.0)),
+            (9, object("face", 60.0, 10.0, 4.0, 4.0)),
+        ];
+        let crops = select_crops(
+            17,
+            Size::new(100, 100),
+            &objects,
+            &ObjectFilter::new("face", 5),
+            0.0,
+        );
+        // Hand filtered by class, 8 lies outside the frame, 9 is too small.
+        assert_eq!(crops.len(), 1);
+        assert_eq!(
+            crops[0].to_string(),
+            "object 3 (face, 20x20 at 10,10) of frame 17"
+        );
+    }
+
+    #[test]
+    fn pending_results_go_to_their_own_frame_only() {
+        let mut pending = PendingResults::default();
+        pending.push(4, 0, "a");
+        pending.push(4, 2, "b");
+        let got: Vec<(i32, &str)> = pending.take(4).iter().map(|r| (r.roi_id, r.results)).collect();
+        assert_eq!(got, vec![(0, "a"), (2, "b")]);
+        assert!(pending.take(4).is_empty());
+        // Crops of a frame that never came are not given to the next one.
+        pending.push(5, 1, "stale");
+        pending.push(6, 1, "fresh");
+        assert_eq!(pending.take(6).len(), 1);
+        pending.push(7, 0, "x");
+        assert!(pending.take(8).is_empty());
+        pending.push(9, 0, "y");
+        pending.clear();
+        assert!(pending.take(9).is_empty());
+    }
+}
