@@ -239,25 +239,52 @@ mod tests {
     fn padding_grows_each_side_by_a_fraction_of_the_box() {
         let frame = Size::new(320, 240);
         let face = object("face", 100.0, 50.0, 40.0, 60.0);
-        assert_eq!(crop_rect(&face, 0.0, frame), Some(Rect::new(100, 50, 40, 60)));
+        assert_eq!(
+            crop_rect(&face, 0.0, frame),
+            Some(Rect::new(100, 50, 40, 60))
+        );
         // 0.25 of 40 = 10 left and right, of 60 = 15 top and bottom.
-        assert_eq!(crop_rect(&face, 0.25, frame), Some(Rect::new(90, 35, 60, 90)));
-        assert_eq!(crop_rect(&face, 1.0, frame), Some(Rect::new(60, 0, 120, 170)));
+        assert_eq!(
+            crop_rect(&face, 0.25, frame),
+            Some(Rect::new(90, 35, 60, 90))
+        );
+        assert_eq!(
+            crop_rect(&face, 1.0, frame),
+            Some(Rect::new(60, 0, 120, 170))
+        );
     }
 
     #[test]
     fn crops_are_clipped_to_the_frame_and_rounded_to_pixels() {
         let frame = Size::new(100, 80);
         let corner = object("car", -10.4, 70.0, 30.0, 20.0);
-        assert_eq!(crop_rect(&corner, 0.0, frame), Some(Rect::new(0, 70, 20, 10)));
+        assert_eq!(
+            crop_rect(&corner, 0.0, frame),
+            Some(Rect::new(0, 70, 20, 10))
+        );
         let padded = object("car", 90.0, 0.0, 10.0, 10.0);
-        assert_eq!(crop_rect(&padded, 0.5, frame), Some(Rect::new(85, 0, 15, 15)));
+        assert_eq!(
+            crop_rect(&padded, 0.5, frame),
+            Some(Rect::new(85, 0, 15, 15))
+        );
         let fractional = object("car", 10.6, 20.4, 5.2, 5.0);
-        assert_eq!(crop_rect(&fractional, 0.0, frame), Some(Rect::new(11, 20, 5, 5)));
+        assert_eq!(
+            crop_rect(&fractional, 0.0, frame),
+            Some(Rect::new(11, 20, 5, 5))
+        );
         // Nothing left inside the frame, or no area at all: no crop.
-        assert_eq!(crop_rect(&object("car", 120.0, 10.0, 5.0, 5.0), 0.0, frame), None);
-        assert_eq!(crop_rect(&object("car", 10.0, 10.0, 0.0, 5.0), 0.5, frame), None);
-        assert_eq!(crop_rect(&object("car", 10.0, 10.0, f64::NAN, 5.0), 0.0, frame), None);
+        assert_eq!(
+            crop_rect(&object("car", 120.0, 10.0, 5.0, 5.0), 0.0, frame),
+            None
+        );
+        assert_eq!(
+            crop_rect(&object("car", 10.0, 10.0, 0.0, 5.0), 0.5, frame),
+            None
+        );
+        assert_eq!(
+            crop_rect(&object("car", 10.0, 10.0, f64::NAN, 5.0), 0.0, frame),
+            None
+        );
     }
 
     #[test]
@@ -278,9 +305,17 @@ mod tests {
             assert_eq!(check_results_name(good), Ok(()), "{good}");
         }
         for bad in ["", "2color", "my color", "col,or"] {
-            assert!(check_results_name(bad).unwrap_err().contains("not a valid name"));
+            assert!(
+                check_results_name(bad)
+                    .unwrap_err()
+                    .contains("not a valid name")
+            );
         }
-        assert!(check_results_name("detection").unwrap_err().contains("taken"));
+        assert!(
+            check_results_name("detection")
+                .unwrap_err()
+                .contains("taken")
+        );
     }
 
     #[test]
@@ -289,7 +324,10 @@ mod tests {
         assert_eq!(check_padding(1.0), Ok(1.0));
         for bad in [-0.1, 1.5, f64::NAN, f64::INFINITY] {
             let err = check_padding(bad).unwrap_err();
-            assert!(err.contains("out of range") && err.contains("from 0"), "{err}");
+            assert!(
+                err.contains("out of range") && err.contains("from 0"),
+                "{err}"
+            );
         }
     }
 
@@ -321,7 +359,11 @@ mod tests {
         let mut pending = PendingResults::default();
         pending.push(4, 0, "a");
         pending.push(4, 2, "b");
-        let got: Vec<(i32, &str)> = pending.take(4).iter().map(|r| (r.roi_id, r.results)).collect();
+        let got: Vec<(i32, &str)> = pending
+            .take(4)
+            .iter()
+            .map(|r| (r.roi_id, r.results))
+            .collect();
         assert_eq!(got, vec![(0, "a"), (2, "b")]);
         assert!(pending.take(4).is_empty());
         // Crops of a frame that never came are not given to the next one.

@@ -62,8 +62,7 @@ use crate::inference::{
 };
 use crate::meta::{
     SkipReason, attach_classification, attach_detection, attach_object_classes,
-    attach_object_tensor, attach_tensor, mark_not_inferred, mark_skipped,
-    read_detections_with_ids,
+    attach_object_tensor, attach_tensor, mark_not_inferred, mark_skipped, read_detections_with_ids,
 };
 use crate::model::image_input::DYNAMIC_SIZE_MULTIPLE;
 use crate::model::labels::load_labels;
@@ -235,7 +234,10 @@ impl DlInfer {
             self.warn_no_objects(index + 1);
         }
         let crops = select_crops(index, frame_size, &objects, &mode.filter, mode.padding);
-        let spec = mode.crop_spec.clone().ok_or(gst::FlowError::NotNegotiated)?;
+        let spec = mode
+            .crop_spec
+            .clone()
+            .ok_or(gst::FlowError::NotNegotiated)?;
         if !crops.is_empty() {
             let format = pixel_format(info.format()).ok_or(gst::FlowError::NotNegotiated)?;
             let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer.as_ref(), &info)
@@ -300,7 +302,13 @@ impl DlInfer {
             self,
             gst::LibraryError::Failed,
             ("Second-stage inference failed on {}: {}", crop, why),
-            ["inference-region=objects runs the model on each object's crop; check that the model takes decoder={} outputs for one crop", lock(&self.settings).decoder.kind().map_or("auto", |k| k.name())]
+            [
+                "inference-region=objects runs the model on each object's crop; check that the model takes decoder={} outputs for one crop",
+                lock(&self.settings)
+                    .decoder
+                    .kind()
+                    .map_or("auto", |k| k.name())
+            ]
         );
         gst::FlowError::Error
     }
@@ -314,7 +322,9 @@ impl DlInfer {
                 "inference-region=objects saw no object in {} frames: frames pass without second-stage results",
                 frames
             ),
-            ["Put an element that detects objects (dlinfer with a detection model, or anything attaching GstVideoRegionOfInterestMeta) before this dlinfer, or check object-class and its confidence-threshold"]
+            [
+                "Put an element that detects objects (dlinfer with a detection model, or anything attaching GstVideoRegionOfInterestMeta) before this dlinfer, or check object-class and its confidence-threshold"
+            ]
         );
     }
 
@@ -493,7 +503,9 @@ impl ModelElement for DlInfer {
         let batch_size = settings.model.batch_size.max(1) as usize;
         let objects = match InferenceRegion::from(settings.inference_region) {
             InferenceRegion::Frame => None,
-            InferenceRegion::Objects => Some(object_mode(settings, decoder).map_err(settings_error)?),
+            InferenceRegion::Objects => {
+                Some(object_mode(settings, decoder).map_err(settings_error)?)
+            }
         };
         Ok(State {
             objects,
@@ -738,7 +750,14 @@ impl BaseTransformImpl for DlInfer {
             if inferred && !late {
                 self.queue_objects(state, inbuf, index)?;
             } else {
-                self.queue_item(state, HeldItem::Frame { buffer: inbuf, index }, false)?;
+                self.queue_item(
+                    state,
+                    HeldItem::Frame {
+                        buffer: inbuf,
+                        index,
+                    },
+                    false,
+                )?;
             }
             return Ok(gst::FlowSuccess::Ok);
         }

@@ -265,9 +265,7 @@ impl ElementSettings for Settings {
                     .expect("type checked upstream")
                     .unwrap_or_default()
             }
-            "object-min-size" => {
-                self.object_min_size = value.get().expect("type checked upstream")
-            }
+            "object-min-size" => self.object_min_size = value.get().expect("type checked upstream"),
             "object-padding" => self.object_padding = value.get().expect("type checked upstream"),
             "results-name" => {
                 self.results_name = value

@@ -162,7 +162,10 @@ mod tests {
         assert!(read_object_classes(&metas[0]).is_empty());
         let read = read_object_classes(&metas[1]);
         assert_eq!(read.len(), 2);
-        assert_eq!((read[0].results_name.as_str(), &read[0].classes), ("color", &colors));
+        assert_eq!(
+            (read[0].results_name.as_str(), &read[0].classes),
+            ("color", &colors)
+        );
         assert_eq!(read[1].results_name, "type");
         let params = metas[1].param("color").unwrap();
         assert_eq!(params.get::<String>("label").unwrap(), "red");

@@ -1664,15 +1664,16 @@ fn a_region_equals_the_region_cut_out_in_every_format_and_scale_mode() {
                         let cut = packed(format, region.width, region.height, &cut_px, 0, &mut rng);
                         (frame, cut)
                     };
-                    let pre = Preprocessor::for_region(format, Size::new(fw, fh), region, &s)
-                        .unwrap();
+                    let pre =
+                        Preprocessor::for_region(format, Size::new(fw, fh), region, &s).unwrap();
                     let mut got = vec![f32::NAN; pre.tensor_len()];
                     pre.run_f32(&frame.view(), &mut got).unwrap();
                     let want = run_f32(&cut, &s);
                     assert_eq!(got, want, "{format:?} {what}");
                     // The mapping is in frame coordinates: the region's
                     // corner lands where the cut-out's corner does.
-                    let cut_map = FrameMapping::for_placement(mode, region.size(), s.input).unwrap();
+                    let cut_map =
+                        FrameMapping::for_placement(mode, region.size(), s.input).unwrap();
                     let (x, y) = pre.mapping().to_model(region.x as f32, region.y as f32);
                     let (cx, cy) = cut_map.to_model(0.0, 0.0);
                     assert!((x - cx).abs() < 1e-3 && (y - cy).abs() < 1e-3, "{what}");
@@ -1691,5 +1692,8 @@ fn a_region_past_the_frame_or_empty_is_refused() {
     assert!(matches!(err, PreprocessError::RegionOutside { .. }));
     assert!(err.to_string().contains("clip it to the frame"), "{err}");
     let empty = Preprocessor::for_region(PixelFormat::Rgb, frame, Rect::new(3, 3, 0, 4), &s);
-    assert!(matches!(empty, Err(PreprocessError::ZeroSize { what: "region", .. })));
+    assert!(matches!(
+        empty,
+        Err(PreprocessError::ZeroSize { what: "region", .. })
+    ));
 }

@@ -1,0 +1,538 @@
+//! `dlinfer inference-region=objects`: a model on each detected object. An
+//! identity model returns the very crop it was fed, so each crop's region,
+//! padding and clipping is checked exactly under every scale mode and pixel
+//! format; a colour classifier and a mean-colour feature model check what
+//! lands on which object, the filters, batching, chains and the errors.
+
+mod common;
+
+use common::{expect_error, test_model};
+use gst_video::VideoRegionOfInterestMeta;
+use gst_video::prelude::*;
+use gstdl::meta::{
+    DetectedObject, ObjectTensor, attach_detection, read_detections, read_object_classes,
+    read_object_tensors,
+};
+
+const WIDTH: u32 = 160;
+const HEIGHT: u32 = 120;
+/// The identity model's input: every crop below is at most this large, so
+/// it is scaled up and its edge pixels are sampled exactly.
+const INPUT: usize = 64;
+/// dlinfer's letterbox border.
+const PAD: f32 = 114.0;
+
+fn model(name: &str) -> String {
+    test_model(name).display().to_string()
+}
+
+fn info(format: gst_video::VideoFormat, width: u32, height: u32) -> gst_video::VideoInfo {
+    gst_video::VideoInfo::builder(format, width, height)
+        .fps(gst::Fraction::new(25, 1))
+        .build()
+        .unwrap()
+}
+
+/// An RGB frame whose pixel (x, y) is `color(x, y)`.
+fn rgb_frame(width: u32, height: u32, color: impl Fn(usize, usize) -> [u8; 3]) -> gst::Buffer {
+    common::init();
+    let info = info(gst_video::VideoFormat::Rgb, width, height);
+    let mut buffer = gst::Buffer::with_size(info.size()).unwrap();
+    {
+        let buffer = buffer.get_mut().unwrap();
+        let mut frame = gst_video::VideoFrameRef::from_buffer_ref_writable(buffer, &info).unwrap();
+        let stride = frame.plane_stride()[0] as usize;
+        let data = frame.plane_data_mut(0).unwrap();
+        for y in 0..height as usize {
+            for x in 0..width as usize {
+                data[y * stride + 3 * x..y * stride + 3 * x + 3].copy_from_slice(&color(x, y));
+            }
+        }
+    }
+    buffer
+}
+
+/// The position ramp: red = x, green = y, blue = 0. A crop's extreme red
+/// and green values are its edges.
+fn ramp_frame() -> gst::Buffer {
+    rgb_frame(WIDTH, HEIGHT, |x, y| [x as u8, y as u8, 0])
+}
+
+/// `buffer` (RGB) converted to `format`.
+fn converted(buffer: &gst::Buffer, format: gst_video::VideoFormat) -> gst::Buffer {
+    let from = info(gst_video::VideoFormat::Rgb, WIDTH, HEIGHT);
+    if format == gst_video::VideoFormat::Rgb {
+        return buffer.copy_deep().unwrap();
+    }
+    let to = info(format, WIDTH, HEIGHT);
+    let converter = gst_video::VideoConverter::new(&from, &to, None).unwrap();
+    let src = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer.as_ref(), &from).unwrap();
+    let mut out = gst::Buffer::with_size(to.size()).unwrap();
+    {
+        let out = out.get_mut().unwrap();
+        let mut dest = gst_video::VideoFrameRef::from_buffer_ref_writable(out, &to).unwrap();
+        converter.frame_ref(&src, &mut dest);
+    }
+    out
+}
+
+fn object(label: &str, (x0, y0, x1, y1): (f64, f64, f64, f64)) -> DetectedObject {
+    DetectedObject {
+        label: label.into(),
+        label_id: 1,
+        confidence: 0.9,
+        x_min: x0,
+        y_min: y0,
+        x_max: x1,
+        y_max: y1,
+        details: Default::default(),
+    }
+}
+
+/// `buffer` with these objects attached as ROIs (as any detector would).
+fn with_objects(mut buffer: gst::Buffer, objects: &[DetectedObject], index: u64) -> gst::Buffer {
+    {
+        let b = buffer.get_mut().unwrap();
+        b.set_pts(gst::ClockTime::from_mseconds(index * 40));
+        b.set_duration(gst::ClockTime::from_mseconds(40));
+        for o in objects {
+            attach_detection(b, o, WIDTH, HEIGHT);
+        }
+    }
+    buffer
+}
+
+/// Pushes `frames` of `caps` through `description`, then EOS; returns every
+/// frame that came out, asserting none was lost.
+fn run(description: &str, caps: gst::Caps, frames: Vec<gst::Buffer>) -> Vec<gst::Buffer> {
+    common::init();
+    let mut harness = gst_check::Harness::new_parse(description);
+    harness.set_src_caps(caps);
+    harness.play();
+    let count = frames.len();
+    for frame in frames {
+        assert_eq!(
+            harness.push(frame),
+            Ok(gst::FlowSuccess::Ok),
+            "{description}"
+        );
+    }
+    assert!(harness.push_event(gst::event::Eos::new()));
+    let mut out = Vec::new();
+    while let Some(buffer) = harness.try_pull() {
+        out.push(buffer);
+    }
+    assert_eq!(out.len(), count, "frames in = frames out: {description}");
+    out
+}
+
+fn identity(extra: &str) -> String {
+    format!(
+        "dlinfer inference-region=objects model={} decoder=none input-width={INPUT} \
+         input-height={INPUT} input-std=1 {extra}",
+        model("identity_rgb.onnx")
+    )
+}
+
+/// What a crop fed to the identity model shows: the extreme red and green
+/// values of the pixels that came from the frame (blue ~0; the letterbox
+/// border is 114 in every channel), and how many there are.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Seen {
+    x: (f32, f32),
+    y: (f32, f32),
+    content_pixels: usize,
+}
+
+fn seen(tensor: &ObjectTensor) -> Seen {
+    assert_eq!(tensor.tensor.shape, vec![3, INPUT, INPUT]);
+    let plane = INPUT * INPUT;
+    let data = &tensor.tensor.data;
+    let mut seen = Seen {
+        x: (f32::MAX, f32::MIN),
+        y: (f32::MAX, f32::MIN),
+        content_pixels: 0,
+    };
+    for i in 0..plane {
+        let (r, g, b) = (data[i], data[plane + i], data[2 * plane + i]);
+        if b > PAD / 2.0 {
+            assert!(
+                (r - PAD).abs() < 1e-3 && (g - PAD).abs() < 1e-3,
+                "border pixel {r},{g},{b}"
+            );
+            continue;
+        }
+        seen.content_pixels += 1;
+        seen.x = (seen.x.0.min(r), seen.x.1.max(r));
+        seen.y = (seen.y.0.min(g), seen.y.1.max(g));
+    }
+    seen
+}
+
+/// Where the crop of frame rectangle (x, y, w, h) should show under each
+/// scale mode into a square INPUT: the frame pixels seen, and how many
+/// model pixels show them.
+fn expected(mode: &str, (x, y, w, h): (usize, usize, usize, usize)) -> Seen {
+    let n = INPUT as f64;
+    let (sx, sy, sw, sh, pixels) = match mode {
+        "stretch" => (x, y, w, h, INPUT * INPUT),
+        "letterbox" => {
+            let s = (n / w as f64).min(n / h as f64);
+            let (cw, ch) = ((w as f64 * s).round(), (h as f64 * s).round());
+            (x, y, w, h, (cw * ch) as usize)
+        }
+        _ => {
+            let s = (n / w as f64).max(n / h as f64);
+            let (cw, ch) = ((n / s).round() as usize, (n / s).round() as usize);
+            let (cw, ch) = (cw.min(w), ch.min(h));
+            (x + (w - cw) / 2, y + (h - ch) / 2, cw, ch, INPUT * INPUT)
+        }
+    };
+    Seen {
+        x: (sx as f32, (sx + sw - 1) as f32),
+        y: (sy as f32, (sy + sh - 1) as f32),
+        content_pixels: pixels,
+    }
+}
+
+/// Two objects: one inside, one in the bottom-right corner so padding is
+/// clipped; and their crops (x, y, w, h) with padding 0 and 0.25.
+const INSIDE: (f64, f64, f64, f64) = (20.0, 30.0, 60.0, 54.0);
+const CORNER: (f64, f64, f64, f64) = (128.0, 100.0, 160.0, 120.0);
+const CROPS_UNPADDED: [(usize, usize, usize, usize); 2] = [(20, 30, 40, 24), (128, 100, 32, 20)];
+/// 0.25 of 40x24 is 10 and 6; of 32x20 is 8 and 5, clipped at 160x120.
+const CROPS_PADDED: [(usize, usize, usize, usize); 2] = [(10, 24, 60, 36), (120, 95, 40, 25)];
+
+#[test]
+fn each_crop_is_its_padded_clipped_region_in_every_scale_mode_and_format() {
+    let formats = [
+        gst_video::VideoFormat::Rgb,
+        gst_video::VideoFormat::Bgr,
+        gst_video::VideoFormat::Rgba,
+        gst_video::VideoFormat::Bgra,
+        gst_video::VideoFormat::Rgbx,
+        gst_video::VideoFormat::Bgrx,
+        gst_video::VideoFormat::Xrgb,
+        gst_video::VideoFormat::Xbgr,
+        gst_video::VideoFormat::Argb,
+        gst_video::VideoFormat::Abgr,
+        gst_video::VideoFormat::I420,
+        gst_video::VideoFormat::Nv12,
+    ];
+    let objects = [object("face", INSIDE), object("car", CORNER)];
+    for format in formats {
+        // YUV carries the ramp through a colour conversion (and chroma at
+        // half resolution): within a few levels, not exact.
+        let tolerance = if format.to_str().contains("I420") || format.to_str().contains("NV12") {
+            4.0
+        } else {
+            0.0
+        };
+        let frame = with_objects(converted(&ramp_frame(), format), &objects, 0);
+        for mode in ["stretch", "letterbox", "center-crop"] {
+            for (padding, crops) in [(0.0, CROPS_UNPADDED), (0.25, CROPS_PADDED)] {
+                let what = format!("{format:?} {mode} padding {padding}");
+                let out = run(
+                    &identity(&format!("scale-mode={mode} object-padding={padding}")),
+                    info(format, WIDTH, HEIGHT).to_caps().unwrap(),
+                    vec![frame.copy()],
+                );
+                let tensors = read_object_tensors(&out[0]);
+                let ids: Vec<i32> = tensors.iter().map(|t| t.roi_id).collect();
+                assert_eq!(ids, vec![0, 1], "{what}");
+                for (tensor, crop) in tensors.iter().zip(crops) {
+                    let got = seen(tensor);
+                    let want = expected(mode, crop);
+                    let close = |a: (f32, f32), b: (f32, f32)| {
+                        (a.0 - b.0).abs() <= tolerance && (a.1 - b.1).abs() <= tolerance
+                    };
+                    assert!(
+                        close(got.x, want.x) && close(got.y, want.y),
+                        "{what} crop {crop:?}: saw {got:?}, expected {want:?}"
+                    );
+                    assert_eq!(got.content_pixels, want.content_pixels, "{what} {crop:?}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn gray_frames_crop_the_same_columns() {
+    let gray = info(gst_video::VideoFormat::Gray8, WIDTH, HEIGHT);
+    let mut buffer = gst::Buffer::with_size(gray.size()).unwrap();
+    {
+        let b = buffer.get_mut().unwrap();
+        let mut frame = gst_video::VideoFrameRef::from_buffer_ref_writable(b, &gray).unwrap();
+        let stride = frame.plane_stride()[0] as usize;
+        let data = frame.plane_data_mut(0).unwrap();
+        for y in 0..HEIGHT as usize {
+            for x in 0..WIDTH as usize {
+                data[y * stride + x] = x as u8;
+            }
+        }
+    }
+    let frame = with_objects(buffer, &[object("face", INSIDE)], 0);
+    let out = run(
+        &identity("object-padding=0.25"),
+        gray.to_caps().unwrap(),
+        vec![frame],
+    );
+    let tensors = read_object_tensors(&out[0]);
+    assert_eq!(tensors.len(), 1);
+    let red = &tensors[0].tensor.data[..INPUT * INPUT];
+    let (lo, hi) = red
+        .iter()
+        .fold((f32::MAX, f32::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+    assert_eq!((lo, hi), (10.0, 69.0));
+}
+
+/// A frame of solid squares, each (colour, box) on black.
+fn squares(items: &[([u8; 3], (f64, f64, f64, f64))]) -> gst::Buffer {
+    let owned: Vec<([u8; 3], (f64, f64, f64, f64))> = items.to_vec();
+    rgb_frame(WIDTH, HEIGHT, move |x, y| {
+        let (x, y) = (x as f64, y as f64);
+        owned
+            .iter()
+            .find(|(_, (x0, y0, x1, y1))| x >= *x0 && x < *x1 && y >= *y0 && y < *y1)
+            .map_or([0, 0, 0], |(c, _)| *c)
+    })
+}
+
+const RED: [u8; 3] = [255, 0, 0];
+const GREEN: [u8; 3] = [0, 255, 0];
+const BLUE: [u8; 3] = [0, 0, 255];
+
+fn classify(extra: &str) -> String {
+    format!(
+        "dlinfer inference-region=objects model={} decoder=classification labels-file={} \
+         softmax=false top-k=2 {extra}",
+        model("classify.onnx"),
+        model("labels3.txt")
+    )
+}
+
+/// Each object's ROI id, label and its second-stage classes under
+/// `results_name` (best label, confidence), in ROI order.
+fn object_labels(buffer: &gst::Buffer, results_name: &str) -> Vec<(String, Option<(String, f64)>)> {
+    buffer
+        .iter_meta::<VideoRegionOfInterestMeta>()
+        .map(|meta| {
+            let classes = read_object_classes(&meta)
+                .into_iter()
+                .find(|c| c.results_name == results_name)
+                .map(|c| (c.classes[0].label.clone(), c.classes[0].confidence));
+            (meta.roi_type().to_string(), classes)
+        })
+        .collect()
+}
+
+#[test]
+fn classes_land_on_their_own_object_filtered_by_class_and_size() {
+    // Labels of labels3.txt by colour: red 0 background, green 1 square,
+    // blue 2 circle; logits are 10 x the channel means (0..1).
+    let objects = [
+        (RED, (10.0, 10.0, 40.0, 40.0), "car"),
+        (GREEN, (50.0, 10.0, 80.0, 40.0), "person"),
+        (BLUE, (90.0, 10.0, 120.0, 40.0), "car"),
+        (GREEN, (130.0, 10.0, 139.0, 40.0), "car"),
+    ];
+    let frame = || {
+        let pixels: Vec<_> = objects.iter().map(|(c, b, _)| (*c, *b)).collect();
+        let detected: Vec<_> = objects.iter().map(|(_, b, l)| object(l, *b)).collect();
+        with_objects(squares(&pixels), &detected, 0)
+    };
+    let caps = info(gst_video::VideoFormat::Rgb, WIDTH, HEIGHT)
+        .to_caps()
+        .unwrap();
+    let all = run(&classify(""), caps.clone(), vec![frame()]);
+    let got = object_labels(&all[0], "classification");
+    let label = |l: &str| Some((l.to_string(), 10.0));
+    assert_eq!(
+        got,
+        vec![
+            ("car".into(), label("background")),
+            ("person".into(), label("square")),
+            ("car".into(), label("circle")),
+            ("car".into(), label("square")),
+        ]
+    );
+    // The top-k holds the runner-up too, after the best.
+    let meta = all[0].meta::<VideoRegionOfInterestMeta>().unwrap();
+    let classes = &read_object_classes(&meta)[0].classes;
+    assert_eq!(classes.len(), 2);
+    assert_eq!((classes[1].confidence, classes[0].label_id), (0.0, 0));
+    // Objects of the boxes are still read as detections, not frame classes.
+    assert_eq!(read_detections(&all[0], WIDTH, HEIGHT).len(), 4);
+
+    let cars = run(
+        &classify("object-class=car results-name=color"),
+        caps.clone(),
+        vec![frame()],
+    );
+    let got = object_labels(&cars[0], "color");
+    assert_eq!(
+        got.iter().map(|(_, c)| c.is_some()).collect::<Vec<_>>(),
+        vec![true, false, true, true]
+    );
+    assert!(
+        object_labels(&cars[0], "classification")
+            .iter()
+            .all(|(_, c)| c.is_none())
+    );
+
+    // The last car is 9 px wide: under 10 it is skipped, at 9 it is not.
+    let big = run(
+        &classify("object-class=car,person object-min-size=10"),
+        caps.clone(),
+        vec![frame()],
+    );
+    let has = |b: &gst::Buffer| {
+        object_labels(b, "classification")
+            .iter()
+            .map(|(_, c)| c.is_some())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(has(&big[0]), vec![true, true, true, false]);
+    let nine = run(&classify("object-min-size=9"), caps, vec![frame()]);
+    assert_eq!(has(&nine[0]), vec![true, true, true, true]);
+}
+
+#[test]
+fn batched_crops_across_frames_equal_one_at_a_time_and_keep_frame_order() {
+    // 0, 2, 1, 3, 0 objects on consecutive frames: batches of 3 and 4 span
+    // frames; frames without objects wait their turn.
+    let boxes = [
+        (4.0, 4.0, 30.0, 20.0),
+        (40.0, 50.0, 90.0, 100.0),
+        (100.0, 8.0, 150.0, 60.0),
+    ];
+    let counts = [0usize, 2, 1, 3, 0, 1];
+    let frames = || {
+        counts
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| {
+                let objects: Vec<_> = boxes[..n].iter().map(|b| object("face", *b)).collect();
+                with_objects(ramp_frame(), &objects, i as u64)
+            })
+            .collect::<Vec<_>>()
+    };
+    let caps = info(gst_video::VideoFormat::Rgb, WIDTH, HEIGHT)
+        .to_caps()
+        .unwrap();
+    let reference = run(
+        &identity("batch-size=1 async-inference=false"),
+        caps.clone(),
+        frames(),
+    );
+    for extra in [
+        "batch-size=3",
+        "batch-size=4 async-inference=false",
+        "batch-size=2 object-padding=0",
+    ] {
+        let out = run(&identity(extra), caps.clone(), frames());
+        for (i, (a, b)) in reference.iter().zip(&out).enumerate() {
+            assert_eq!(a.pts(), b.pts(), "{extra}: frame order");
+            let (ta, tb) = (read_object_tensors(a), read_object_tensors(b));
+            assert_eq!(ta.len(), counts[i], "{extra} frame {i}");
+            assert_eq!(ta, tb, "{extra} frame {i}");
+        }
+    }
+}
+
+#[test]
+fn a_chain_of_three_detects_embeds_and_classifies_each_object() {
+    // The generated detector boxes the bright square; the features model
+    // gives the crop's channel means (and their squares); the classifier
+    // names its colour.
+    let description = format!(
+        "dlinfer model={} labels-file={} ! \
+         dlinfer inference-region=objects model={} decoder=features normalize=false \
+         output-name=features results-name=look ! {}",
+        model("yolov8_nchw.onnx"),
+        model("labels3.txt"),
+        model("features.onnx"),
+        classify("results-name=color")
+    );
+    let frames: Vec<gst::Buffer> = (0..3u64)
+        .map(|i| {
+            let mut b = squares(&[(
+                [255, 255, 255],
+                (40.0 + 10.0 * i as f64, 40.0, 80.0 + 10.0 * i as f64, 80.0),
+            )]);
+            b.get_mut()
+                .unwrap()
+                .set_pts(gst::ClockTime::from_mseconds(i * 40));
+            b
+        })
+        .collect();
+    let caps = info(gst_video::VideoFormat::Rgb, WIDTH, HEIGHT)
+        .to_caps()
+        .unwrap();
+    let out = run(&description, caps, frames);
+    for (i, buffer) in out.iter().enumerate() {
+        let objects = read_detections(buffer, WIDTH, HEIGHT);
+        assert_eq!(objects.len(), 1, "frame {i}: {objects:?}");
+        let tensors = read_object_tensors(buffer);
+        assert_eq!(tensors.len(), 1, "frame {i}");
+        assert_eq!(
+            (tensors[0].roi_id, tensors[0].results_name.as_str()),
+            (0, "look")
+        );
+        // A white crop: every channel mean is 1 (pixels / 255).
+        assert_eq!(tensors[0].tensor.data[..3], [1.0, 1.0, 1.0], "frame {i}");
+        let labels = object_labels(buffer, "color");
+        assert!(
+            labels[0].1.as_ref().is_some_and(|(_, c)| *c == 10.0),
+            "frame {i}: {labels:?}"
+        );
+    }
+}
+
+#[test]
+fn frames_without_any_object_pass_with_one_warning() {
+    common::init();
+    let p = common::pipeline(&format!(
+        "videotestsrc num-buffers=40 ! video/x-raw,format=RGB,width=64,height=48 ! {} ! fakesink",
+        classify("")
+    ));
+    let outcome = common::run_to_end(&p, std::time::Duration::from_secs(60), |_, _| {});
+    assert!(outcome.error.is_none(), "{:?}", outcome.error);
+    let warned: Vec<&String> = outcome
+        .warnings
+        .iter()
+        .filter(|w| w.contains("saw no object"))
+        .collect();
+    assert_eq!(warned.len(), 1, "{:?}", outcome.warnings);
+    assert!(warned[0].contains("30 frames"), "{}", warned[0]);
+}
+
+#[test]
+fn bad_settings_fail_at_start_with_the_fix() {
+    for padding in ["-0.1", "1.5"] {
+        let error = expect_error(&format!(
+            "videotestsrc num-buffers=1 ! video/x-raw,format=RGB ! {} ! fakesink",
+            classify(&format!("object-padding={padding}"))
+        ));
+        assert!(
+            error.contains("out of range") && error.contains("from 0"),
+            "{error}"
+        );
+    }
+    let error = expect_error(&format!(
+        "videotestsrc num-buffers=1 ! video/x-raw,format=RGB ! dlinfer inference-region=objects \
+         model={} labels-file={} ! fakesink",
+        model("yolov8_nchw.onnx"),
+        model("labels3.txt")
+    ));
+    assert!(
+        error.contains("finds boxes") && error.contains("decoder=classification"),
+        "{error}"
+    );
+    let error = expect_error(&format!(
+        "videotestsrc num-buffers=1 ! video/x-raw,format=RGB ! {} ! fakesink",
+        classify("results-name=detection")
+    ));
+    assert!(error.contains("taken"), "{error}");
+}
