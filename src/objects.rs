@@ -8,7 +8,7 @@
 use std::fmt;
 
 use crate::frame::{Rect, Size};
-use crate::meta::DetectedObject;
+use crate::meta::{DetectedObject, ObjectClasses};
 
 /// The largest `object-padding`: each side grows by at most the box's own
 /// width or height.
@@ -218,6 +218,17 @@ impl<R> PendingResults<R> {
     }
 }
 
+/// The text drawn beside an object's label for its second-stage classes:
+/// each model's best class and score (`smiling 0.80, red 0.70`).
+pub fn results_label(results: &[ObjectClasses]) -> Option<String> {
+    let parts: Vec<String> = results
+        .iter()
+        .filter_map(|r| r.classes.first())
+        .map(|best| format!("{} {:.2}", best.label, best.confidence))
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(", "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -352,6 +363,35 @@ mod tests {
             crops[0].to_string(),
             "object 3 (face, 20x20 at 10,10) of frame 17"
         );
+    }
+
+    #[test]
+    fn second_stage_labels_list_each_models_best_class() {
+        use crate::meta::FrameClass;
+        let class = |label: &str, confidence| FrameClass {
+            label: label.into(),
+            label_id: 0,
+            confidence,
+        };
+        let results = vec![
+            ObjectClasses {
+                results_name: "mood".into(),
+                classes: vec![class("smiling", 0.8), class("sad", 0.1)],
+            },
+            ObjectClasses {
+                results_name: "empty".into(),
+                classes: vec![],
+            },
+            ObjectClasses {
+                results_name: "color".into(),
+                classes: vec![class("red", 0.7)],
+            },
+        ];
+        assert_eq!(
+            results_label(&results).as_deref(),
+            Some("smiling 0.80, red 0.70")
+        );
+        assert_eq!(results_label(&[]), None);
     }
 
     #[test]

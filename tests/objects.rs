@@ -536,3 +536,148 @@ fn bad_settings_fail_at_start_with_the_fix() {
     ));
     assert!(error.contains("taken"), "{error}");
 }
+
+fn json_lines(path: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// Three frames with 2, 0 and 1 coloured objects.
+fn coloured_frames() -> Vec<gst::Buffer> {
+    let per_frame: [&[([u8; 3], (f64, f64, f64, f64))]; 3] = [
+        &[
+            (RED, (10.0, 10.0, 40.0, 40.0)),
+            (BLUE, (60.0, 20.0, 100.0, 60.0)),
+        ],
+        &[],
+        &[(GREEN, (30.0, 50.0, 70.0, 90.0))],
+    ];
+    per_frame
+        .iter()
+        .enumerate()
+        .map(|(i, items)| {
+            let objects: Vec<_> = items.iter().map(|(_, b)| object("face", *b)).collect();
+            with_objects(squares(items), &objects, i as u64)
+        })
+        .collect()
+}
+
+#[test]
+fn dlpublish_writes_each_objects_results_and_one_npy_row_per_object() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines = dir.path().join("results.jsonl");
+    let npy = dir.path().join("faces.npy");
+    let second_stage = format!(
+        "dlinfer inference-region=objects model={} decoder=features normalize=false \
+         output-name=features ! {}",
+        model("features.onnx"),
+        classify("results-name=color")
+    );
+    let caps = info(gst_video::VideoFormat::Rgb, WIDTH, HEIGHT)
+        .to_caps()
+        .unwrap();
+    run(
+        &format!(
+            "{second_stage} ! dlpublish location={} embeddings-location={}",
+            lines.display(),
+            npy.display()
+        ),
+        caps.clone(),
+        coloured_frames(),
+    );
+    let records = json_lines(&lines);
+    // Frame 1 has no object and no result: no line.
+    assert_eq!(
+        records
+            .iter()
+            .map(|r| r["frame"].as_u64().unwrap())
+            .collect::<Vec<_>>(),
+        [0, 2]
+    );
+    let entries: Vec<&serde_json::Value> = records
+        .iter()
+        .flat_map(|r| r["classes"].as_array().unwrap())
+        .collect();
+    let colors: Vec<&str> = entries
+        .iter()
+        .map(|e| e["color"][0]["cat"].as_str().unwrap())
+        .collect();
+    assert_eq!(colors, ["background", "circle", "square"]);
+    assert_eq!(entries[0]["color"][0]["prob"], 10.0);
+    assert_eq!(entries[0]["color"].as_array().unwrap().len(), 2, "top-k=2");
+    let rows: Vec<u64> = entries
+        .iter()
+        .map(|e| e["embedding_row"].as_u64().unwrap())
+        .collect();
+    assert_eq!(rows, [0, 1, 2]);
+    assert!(
+        records.iter().all(|r| r.get("embedding_row").is_none()),
+        "no frame embedding"
+    );
+    // One .npy row per object: its channel means (red, then blue, then green).
+    let bytes = std::fs::read(&npy).unwrap();
+    let header_len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+    let data: Vec<f32> = bytes[10 + header_len..]
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    assert_eq!(data.len(), 3 * 8);
+    assert_eq!(data[..3], [1.0, 0.0, 0.0]);
+    assert_eq!(data[8..11], [0.0, 0.0, 1.0]);
+    assert_eq!(data[16..19], [0.0, 1.0, 0.0]);
+    let index = json_lines(&dir.path().join("faces.index.jsonl"));
+    let said: Vec<(u64, u64, u64, u64)> = index
+        .iter()
+        .map(|i| {
+            let n = |k: &str| i[k].as_u64().unwrap();
+            (n("row"), n("frame"), n("object"), n("class_index"))
+        })
+        .collect();
+    assert_eq!(said, [(0, 0, 0, 0), (1, 0, 1, 1), (2, 2, 0, 0)]);
+
+    // Without embeddings-location each object carries its embedding inline.
+    let inline = dir.path().join("inline.jsonl");
+    run(
+        &format!("{second_stage} ! dlpublish location={}", inline.display()),
+        caps,
+        coloured_frames(),
+    );
+    let records = json_lines(&inline);
+    let first = &records[0]["classes"][0];
+    assert_eq!(first["embedding"].as_array().unwrap().len(), 8);
+    assert_eq!(first["embedding"][0], 1.0);
+}
+
+#[test]
+fn dloverlay_writes_the_second_stage_label_beside_the_objects() {
+    let caps = info(gst_video::VideoFormat::Rgb, WIDTH, HEIGHT)
+        .to_caps()
+        .unwrap();
+    let overlay = "dloverlay font-size=10 line-width=1";
+    let frame = || with_objects(squares(&[]), &[object("face", (10.0, 40.0, 40.0, 80.0))], 0);
+    let plain = run(overlay, caps.clone(), vec![frame()]);
+    let described = run(
+        &format!("{} ! {overlay}", classify("")),
+        caps,
+        vec![frame()],
+    );
+    // The rightmost drawn pixel: the label grows by " | background 0.00".
+    let rightmost = |buffer: &gst::Buffer| {
+        let map = buffer.map_readable().unwrap();
+        let stride = info(gst_video::VideoFormat::Rgb, WIDTH, HEIGHT).stride()[0] as usize;
+        (0..HEIGHT as usize)
+            .flat_map(|y| (0..WIDTH as usize).map(move |x| (x, y)))
+            .filter(|&(x, y)| map[y * stride + 3 * x..y * stride + 3 * x + 3] != [0, 0, 0])
+            .map(|(x, _)| x)
+            .max()
+            .unwrap()
+    };
+    let (short, long) = (rightmost(&plain[0]), rightmost(&described[0]));
+    assert!(
+        short < 100 && long > short + 30,
+        "label ends at {short}, then {long}"
+    );
+}

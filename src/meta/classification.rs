@@ -136,6 +136,16 @@ pub fn read_object_classes(meta: &VideoRegionOfInterestMeta) -> Vec<ObjectClasse
         .collect()
 }
 
+/// Every ROI's second-stage classifications with the ROI's id, for ROIs
+/// that have any.
+pub fn read_object_classes_by_roi(buffer: &gst::BufferRef) -> Vec<(i32, Vec<ObjectClasses>)> {
+    buffer
+        .iter_meta::<VideoRegionOfInterestMeta>()
+        .map(|meta| (meta.id(), read_object_classes(&meta)))
+        .filter(|(_, classes)| !classes.is_empty())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
