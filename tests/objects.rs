@@ -681,3 +681,156 @@ fn dloverlay_writes_the_second_stage_label_beside_the_objects() {
         "label ends at {short}, then {long}"
     );
 }
+
+fn centerface() -> String {
+    format!(
+        "dlinfer model={} decoder=centerface input-std=1 iou-threshold=0.3 labels-file={}",
+        common::data("models/centerface.onnx").display(),
+        common::root()
+            .join("models/labels/centerface.txt")
+            .display()
+    )
+}
+
+fn face_features() -> String {
+    format!(
+        "dlinfer inference-region=objects object-class=face object-padding=0.1 model={} \
+         decoder=features output-name=features input-mean=127 input-std=128 batch-size=4",
+        common::data("models/efficientnet_lite0.onnx").display()
+    )
+}
+
+/// Each frame's faces' embeddings from CenterFace then EfficientNet-Lite0.
+fn face_embeddings(source: &str) -> Vec<Vec<Vec<f32>>> {
+    common::init();
+    let p = common::pipeline(&format!(
+        "{source} ! videoconvert ! {} ! {} ! appsink name=sink sync=false",
+        centerface(),
+        face_features()
+    ));
+    common::pull_frames(&p, "sink")
+        .iter()
+        .map(|(info, sample)| {
+            let buffer = sample.buffer().unwrap();
+            let faces = read_detections(buffer, info.width(), info.height());
+            let tensors = read_object_tensors(buffer);
+            assert_eq!(tensors.len(), faces.len(), "one embedding per face");
+            tensors.into_iter().map(|t| t.tensor.data).collect()
+        })
+        .collect()
+}
+
+fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+#[test]
+fn real_faces_embed_alike_frame_to_frame_and_apart_across_people() {
+    // carphone_pristine.mp4: one man's face through 120 frames; the
+    // astronaut photo: another person's face.
+    let clip = face_embeddings(&format!(
+        "filesrc location={} ! decodebin",
+        common::media("carphone_pristine.mp4").display()
+    ));
+    let astronaut = face_embeddings(&format!(
+        "filesrc location={} ! pngdec",
+        common::media("astronaut.png").display()
+    ));
+    assert_eq!(clip.len(), 120);
+    assert_eq!(astronaut.len(), 1);
+    assert_eq!(astronaut[0].len(), 1, "one face on the astronaut");
+    let other = &astronaut[0][0];
+    let single: Vec<&Vec<f32>> = clip
+        .iter()
+        .filter(|f| f.len() == 1)
+        .map(|f| &f[0])
+        .collect();
+    assert!(
+        single.len() >= 100,
+        "one face in {} of 120 frames",
+        single.len()
+    );
+    for e in single.iter().copied().chain([other]) {
+        assert_eq!(e.len(), 1280);
+        let norm = cosine(e, e).sqrt();
+        assert!((norm - 1.0).abs() < 1e-4, "normalised: {norm}");
+    }
+    let consecutive: Vec<f32> = single.windows(2).map(|w| cosine(w[0], w[1])).collect();
+    let across: Vec<f32> = single.iter().map(|e| cosine(e, other)).collect();
+    let same_min = consecutive.iter().copied().fold(f32::MAX, f32::min);
+    let same_mean = consecutive.iter().sum::<f32>() / consecutive.len() as f32;
+    let other_max = across.iter().copied().fold(f32::MIN, f32::max);
+    let other_mean = across.iter().sum::<f32>() / across.len() as f32;
+    println!(
+        "same face, consecutive frames: min {same_min:.3} mean {same_mean:.3}; \
+         other person: max {other_max:.3} mean {other_mean:.3}; margin {:.3}",
+        same_min - other_max
+    );
+    assert!(
+        same_min > other_max + 0.1,
+        "same face min {same_min} vs other person max {other_max}"
+    );
+}
+
+#[test]
+fn a_second_stage_failure_names_the_frame_and_the_object() {
+    common::init();
+    const DIM: [u8; 3] = [100, 100, 100];
+    const BRIGHT: [u8; 3] = [250, 250, 250];
+    let description = format!(
+        "dlinfer inference-region=objects model={} decoder=features output-name=features \
+         normalize=false",
+        model("fails_on_bright.onnx")
+    );
+    for extra in ["", "async-inference=false"] {
+        let mut harness = gst_check::Harness::new_parse(&format!("{description} {extra}"));
+        harness.set_src_caps(
+            info(gst_video::VideoFormat::Rgb, WIDTH, HEIGHT)
+                .to_caps()
+                .unwrap(),
+        );
+        harness.play();
+        let bus = gst::Bus::new();
+        harness.element().unwrap().set_bus(Some(&bus));
+        let frames: [&[([u8; 3], (f64, f64, f64, f64))]; 2] = [
+            &[(DIM, (10.0, 10.0, 40.0, 40.0))],
+            &[
+                (DIM, (10.0, 10.0, 40.0, 40.0)),
+                (DIM, (50.0, 10.0, 80.0, 40.0)),
+                (BRIGHT, (90.0, 12.0, 120.0, 44.0)),
+            ],
+        ];
+        let mut flows = Vec::new();
+        for (i, items) in frames.iter().enumerate() {
+            let objects: Vec<_> = items.iter().map(|(_, b)| object("face", *b)).collect();
+            flows.push(harness.push(with_objects(squares(items), &objects, i as u64)));
+        }
+        flows.push(if harness.push_event(gst::event::Eos::new()) {
+            Ok(gst::FlowSuccess::Ok)
+        } else {
+            Err(gst::FlowError::Error)
+        });
+        assert!(flows.iter().any(Result::is_err), "{extra}: {flows:?}");
+        let error = bus
+            .iter_filtered(&[gst::MessageType::Error])
+            .next()
+            .expect("an error message");
+        let gst::MessageView::Error(error) = error.view() else {
+            unreachable!()
+        };
+        let text = error.error().to_string();
+        assert!(
+            text.contains(
+                "Second-stage inference failed on object 2 (face, 30x32 at 90,12) of frame 1"
+            ),
+            "{extra}: {text}"
+        );
+        // The dim frame before it left with its result.
+        let first = harness.try_pull().expect("frame 0 left");
+        let means = &read_object_tensors(&first)[0].tensor.data;
+        assert!(
+            means.iter().all(|m| (m - 100.0 / 255.0).abs() < 1e-5),
+            "{means:?}"
+        );
+    }
+}

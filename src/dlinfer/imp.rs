@@ -44,6 +44,7 @@
 //!     fakesink
 //! ```
 
+use std::collections::VecDeque;
 use std::sync::{Arc, LazyLock, Mutex};
 
 use gst::glib;
@@ -110,6 +111,8 @@ pub(crate) struct ObjectMode {
     /// How a crop becomes the model's input (the region is set per crop).
     crop_spec: Option<PreprocessSpec>,
     pending: PendingResults<FrameResults>,
+    /// Crops queued whose results have not come back, oldest first.
+    unreleased: VecDeque<ObjectCrop>,
     /// Whether any frame carried an object.
     objects_seen: bool,
     /// Whether the "no objects upstream" warning was posted.
@@ -263,32 +266,31 @@ impl DlInfer {
         self.queue_item(state, HeldItem::Frame { buffer, index }, false)
     }
 
-    /// Queues an item in objects mode: a failed batch names the last crop
-    /// queued, whose frame and object the user can find.
+    /// Queues an item in objects mode: a failed batch names the oldest crop
+    /// whose results have not come back (the first of the failed batch).
     fn queue_item(
         &self,
         state: &mut State,
         item: HeldItem,
         inferred: bool,
     ) -> Result<(), gst::FlowError> {
-        let named = match &item {
-            HeldItem::Crop(crop) => Some(crop.clone()),
-            HeldItem::Frame { .. } => None,
-        };
+        if let (HeldItem::Crop(crop), Some(mode)) = (&item, state.objects.as_mut()) {
+            mode.unreleased.push_back(crop.clone());
+        }
         let decoder = self.postprocess_settings(state);
         let released = match state.core.push(item, inferred, || decoder) {
             Ok(released) => released,
             Err(CoreError::Inference(error)) => {
-                let what = named.map_or_else(
-                    || "the batch of crops before it".to_string(),
-                    |crop| format!("a batch of crops ending with {crop}"),
-                );
-                gst::element_imp_error!(
-                    self,
-                    gst::LibraryError::Failed,
-                    ("Second-stage inference failed on {}: {}", what, error)
-                );
-                return Err(gst::FlowError::Error);
+                let first = state
+                    .objects
+                    .as_ref()
+                    .and_then(|mode| mode.unreleased.front().cloned());
+                let what = match first {
+                    Some(crop) if state.core.batch_size == 1 => crop.to_string(),
+                    Some(crop) => format!("a batch of crops starting with {crop}"),
+                    None => "a batch of crops".to_string(),
+                };
+                return Err(self.crop_failed_named(&what, &error.to_string()));
             }
             Err(error) => return Err(self.core_failed(error)),
         };
@@ -298,10 +300,16 @@ impl DlInfer {
     /// Posts the error of a crop that could not be inferred, naming its
     /// frame and object.
     fn crop_failed(&self, crop: &ObjectCrop, why: &str) -> gst::FlowError {
+        self.crop_failed_named(&crop.to_string(), why)
+    }
+
+    /// Posts the error of crops that could not be inferred, as `what` names
+    /// them.
+    fn crop_failed_named(&self, what: &str, why: &str) -> gst::FlowError {
         gst::element_imp_error!(
             self,
             gst::LibraryError::Failed,
-            ("Second-stage inference failed on {}: {}", crop, why),
+            ("Second-stage inference failed on {}: {}", what, why),
             [
                 "inference-region=objects runs the model on each object's crop; check that the model takes decoder={} outputs for one crop",
                 lock(&self.settings)
@@ -546,6 +554,9 @@ impl ModelElement for DlInfer {
             let (mut buffer, index) = match frame {
                 HeldItem::Frame { buffer, index } => (buffer, index),
                 HeldItem::Crop(crop) => {
+                    if let Some(mode) = state.objects.as_mut() {
+                        mode.unreleased.pop_front();
+                    }
                     let results = match results {
                         Some(Ok(results)) => results,
                         Some(Err(error)) => return Err(self.crop_failed(&crop, &error.to_string())),
@@ -671,6 +682,7 @@ impl BaseTransformImpl for DlInfer {
             (gst::EventType::FlushStop, Some(state)) => {
                 if let Some(mode) = state.objects.as_mut() {
                     mode.pending.clear();
+                    mode.unreleased.clear();
                 }
                 None
             }
@@ -813,6 +825,7 @@ fn object_mode(settings: &Settings, decoder: DecoderKind) -> Result<ObjectMode, 
         results_name: settings.results_name.clone(),
         crop_spec: None,
         pending: PendingResults::default(),
+        unreleased: VecDeque::new(),
         objects_seen: false,
         warned: false,
     })
