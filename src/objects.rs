@@ -5,6 +5,7 @@
 //! results until their frame leaves. The element turns these into batch
 //! items and metadata.
 
+use std::collections::HashMap;
 use std::fmt;
 
 use crate::frame::{Rect, Size};
@@ -122,6 +123,8 @@ pub struct ObjectCrop {
     pub label: String,
     /// Where it is cut from the frame.
     pub rect: Rect,
+    /// The object's track id, when a tracker gave it one.
+    pub track: Option<u64>,
 }
 
 impl fmt::Display for ObjectCrop {
@@ -143,25 +146,102 @@ impl fmt::Display for ObjectCrop {
 
 /// The crops the model runs on for frame `frame` of `size`, in ROI order:
 /// the objects (with their ROI ids) `filter` accepts, padded and clipped.
+/// `tracks[i]` is object i's track id, if tracked.
 pub fn select_crops(
     frame: u64,
     size: Size,
     objects: &[(i32, DetectedObject)],
+    tracks: &[Option<u64>],
     filter: &ObjectFilter,
     padding: f64,
 ) -> Vec<ObjectCrop> {
     objects
         .iter()
-        .filter(|(_, object)| filter.accepts(object))
-        .filter_map(|(roi_id, object)| {
+        .enumerate()
+        .filter(|(_, (_, object))| filter.accepts(object))
+        .filter_map(|(i, (roi_id, object))| {
             Some(ObjectCrop {
                 frame,
                 roi_id: *roi_id,
                 label: object.label.clone(),
                 rect: crop_rect(object, padding, size)?,
+                track: tracks.get(i).copied().flatten(),
             })
         })
         .collect()
+}
+
+/// Frames a track may go unseen before its results are forgotten.
+const FORGET_AFTER_FRAMES: u64 = 1000;
+
+/// `reclassify-interval`: a tracked object is inferred on the 1st, (N+1)th,
+/// (2N+1)th... frame it is seen in, and keeps its last results in between.
+/// Objects without a track id are inferred on every frame.
+#[derive(Debug)]
+pub struct ReclassifyMemory<R> {
+    interval: u64,
+    tracks: HashMap<u64, TrackMemory<R>>,
+}
+
+#[derive(Debug)]
+struct TrackMemory<R> {
+    /// Frames the track was seen in so far.
+    seen: u64,
+    /// The frame it was last seen in.
+    last_frame: u64,
+    /// Its latest results, once they came back.
+    results: Option<R>,
+}
+
+/// What to do with an object on this frame.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reclassify<R> {
+    /// Run the model on it.
+    Infer,
+    /// Give it these results again (`None`: its results are not back yet).
+    Reuse(Option<R>),
+}
+
+impl<R: Clone> ReclassifyMemory<R> {
+    /// A memory for `reclassify-interval` `interval` (0 and 1: every frame).
+    pub fn new(interval: u32) -> Self {
+        Self {
+            interval: u64::from(interval.max(1)),
+            tracks: HashMap::new(),
+        }
+    }
+
+    /// Decides for an object of frame `frame` with track id `track`.
+    pub fn decide(&mut self, track: Option<u64>, frame: u64) -> Reclassify<R> {
+        let Some(track) = track.filter(|_| self.interval > 1) else {
+            return Reclassify::Infer;
+        };
+        let memory = self.tracks.entry(track).or_insert(TrackMemory {
+            seen: 0,
+            last_frame: frame,
+            results: None,
+        });
+        let due = memory.seen.is_multiple_of(self.interval);
+        memory.seen += 1;
+        memory.last_frame = frame;
+        if due {
+            Reclassify::Infer
+        } else {
+            Reclassify::Reuse(memory.results.clone())
+        }
+    }
+
+    /// Keeps the results a track's crop got; forgets tracks long unseen.
+    pub fn remember(&mut self, track: Option<u64>, frame: u64, results: &R) {
+        if self.interval <= 1 {
+            return;
+        }
+        if let Some(memory) = track.and_then(|t| self.tracks.get_mut(&t)) {
+            memory.results = Some(results.clone());
+        }
+        self.tracks
+            .retain(|_, m| m.last_frame + FORGET_AFTER_FRAMES >= frame);
+    }
 }
 
 /// One object's results, waiting for its frame.
@@ -354,11 +434,13 @@ mod tests {
             17,
             Size::new(100, 100),
             &objects,
+            &[Some(40)],
             &ObjectFilter::new("face", 5),
             0.0,
         );
         // Hand filtered by class, 8 lies outside the frame, 9 is too small.
         assert_eq!(crops.len(), 1);
+        assert_eq!(crops[0].track, Some(40));
         assert_eq!(
             crops[0].to_string(),
             "object 3 (face, 20x20 at 10,10) of frame 17"
@@ -392,6 +474,43 @@ mod tests {
             Some("smiling 0.80, red 0.70")
         );
         assert_eq!(results_label(&[]), None);
+    }
+
+    #[test]
+    fn tracked_objects_are_reinferred_every_nth_frame_they_are_seen() {
+        let mut memory = ReclassifyMemory::new(3);
+        let mut log = Vec::new();
+        for frame in 0..7 {
+            let decision = memory.decide(Some(5), frame);
+            if decision == Reclassify::Infer {
+                memory.remember(Some(5), frame, &frame);
+            }
+            log.push(decision);
+        }
+        use Reclassify::{Infer, Reuse};
+        assert_eq!(
+            log,
+            [
+                Infer,
+                Reuse(Some(0)),
+                Reuse(Some(0)),
+                Infer,
+                Reuse(Some(3)),
+                Reuse(Some(3)),
+                Infer
+            ]
+        );
+        // Untracked objects, and interval 1, infer every time.
+        assert_eq!(memory.decide(None, 7), Infer);
+        let mut every = ReclassifyMemory::<u64>::new(1);
+        assert!((0..3).all(|f| every.decide(Some(1), f) == Infer));
+        // Results not back yet: nothing to reuse.
+        let mut pending = ReclassifyMemory::<u64>::new(2);
+        assert_eq!(pending.decide(Some(9), 0), Infer);
+        assert_eq!(pending.decide(Some(9), 1), Reuse(None));
+        // A track unseen for long is forgotten and starts afresh.
+        memory.remember(Some(6), 5000, &1);
+        assert_eq!(memory.decide(Some(5), 5001), Infer);
     }
 
     #[test]

@@ -834,3 +834,54 @@ fn a_second_stage_failure_names_the_frame_and_the_object() {
         );
     }
 }
+
+#[test]
+fn tracked_objects_keep_their_results_between_reclassifications() {
+    // A tracked object changes colour every frame; an untracked one too.
+    let colours = [RED, GREEN, BLUE, RED, GREEN];
+    let frames: Vec<gst::Buffer> = colours
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| {
+            let items = [(c, (10.0, 10.0, 40.0, 40.0)), (c, (60.0, 10.0, 90.0, 40.0))];
+            let objects: Vec<_> = items.iter().map(|(_, b)| object("car", *b)).collect();
+            let mut buffer = with_objects(squares(&items), &objects, i as u64);
+            let b = buffer.get_mut().unwrap();
+            let mut roi = b
+                .iter_meta_mut::<VideoRegionOfInterestMeta>()
+                .next()
+                .unwrap();
+            roi.add_param(
+                gst::Structure::builder("tracking")
+                    .field("id", 7u64)
+                    .field("age", i as u64)
+                    .field("state", "confirmed")
+                    .field("predicted", false)
+                    .build(),
+            );
+            buffer
+        })
+        .collect();
+    let caps = info(gst_video::VideoFormat::Rgb, WIDTH, HEIGHT)
+        .to_caps()
+        .unwrap();
+    let out = run(&classify("reclassify-interval=2"), caps, frames);
+    let labels: Vec<(String, String)> = out
+        .iter()
+        .map(|b| {
+            let l = object_labels(b, "classification");
+            (l[0].1.clone().unwrap().0, l[1].1.clone().unwrap().0)
+        })
+        .collect();
+    let expected = [
+        ("background", "background"),
+        ("background", "square"),
+        ("circle", "circle"),
+        ("circle", "background"),
+        ("square", "square"),
+    ];
+    assert_eq!(
+        labels,
+        expected.map(|(a, b)| (a.to_string(), b.to_string()))
+    );
+}

@@ -61,6 +61,7 @@ use crate::frame::Size;
 use crate::inference::{
     BatchRunner, Batcher, FrameResults, PostprocessSettings, Released, is_inference_frame,
 };
+use crate::meta::tracking::read_object_tracks;
 use crate::meta::{
     SkipReason, attach_classification, attach_detection, attach_object_classes,
     attach_object_tensor, attach_tensor, mark_not_inferred, mark_skipped, read_detections_with_ids,
@@ -72,8 +73,8 @@ use crate::model_core::{CoreError, ModelCore, frames_held};
 use crate::model_element::{CoreOf, ModelElement, ReleasedOf, model_object_impl};
 use crate::model_settings::OpenedModel;
 use crate::objects::{
-    InferenceRegion, ObjectCrop, ObjectFilter, ObjectResults, PendingResults, check_padding,
-    check_results_name, select_crops,
+    InferenceRegion, ObjectCrop, ObjectFilter, ObjectResults, PendingResults, Reclassify,
+    ReclassifyMemory, check_padding, check_results_name, select_crops,
 };
 use crate::preprocess::{PreprocessSpec, Preprocessor, ScaleMode};
 
@@ -94,8 +95,13 @@ const LETTERBOX_PAD: u8 = 114;
 /// `inference-region=objects`, the crops of each frame's objects, which go
 /// just before their frame (so their results are there when it leaves).
 pub(crate) enum HeldItem {
-    /// A frame, inferred itself (frame region) or not.
-    Frame { buffer: gst::Buffer, index: u64 },
+    /// A frame, inferred itself (frame region) or not, with the results
+    /// its tracked objects keep from earlier frames (`reclassify-interval`).
+    Frame {
+        buffer: gst::Buffer,
+        index: u64,
+        reused: Vec<ObjectResults<FrameResults>>,
+    },
     /// One object's crop, a batch item of its own.
     Crop(ObjectCrop),
 }
@@ -111,6 +117,8 @@ pub(crate) struct ObjectMode {
     /// How a crop becomes the model's input (the region is set per crop).
     crop_spec: Option<PreprocessSpec>,
     pending: PendingResults<FrameResults>,
+    /// Which tracked objects are inferred on this frame.
+    memory: ReclassifyMemory<FrameResults>,
     /// Crops queued whose results have not come back, oldest first.
     unreleased: VecDeque<ObjectCrop>,
     /// Whether any frame carried an object.
@@ -236,7 +244,31 @@ impl DlInfer {
             mode.warned = true;
             self.warn_no_objects(index + 1);
         }
-        let crops = select_crops(index, frame_size, &objects, &mode.filter, mode.padding);
+        let tracks: Vec<Option<u64>> = read_object_tracks(&buffer)
+            .into_iter()
+            .map(|track| track.map(|(id, _)| id))
+            .collect();
+        let mut reused = Vec::new();
+        let crops: Vec<ObjectCrop> = select_crops(
+            index,
+            frame_size,
+            &objects,
+            &tracks,
+            &mode.filter,
+            mode.padding,
+        )
+        .into_iter()
+        .filter(|crop| match mode.memory.decide(crop.track, index) {
+            Reclassify::Infer => true,
+            Reclassify::Reuse(results) => {
+                reused.extend(results.map(|results| ObjectResults {
+                    roi_id: crop.roi_id,
+                    results,
+                }));
+                false
+            }
+        })
+        .collect();
         let spec = mode
             .crop_spec
             .clone()
@@ -263,7 +295,12 @@ impl DlInfer {
                 self.queue_item(state, HeldItem::Crop(crop), true)?;
             }
         }
-        self.queue_item(state, HeldItem::Frame { buffer, index }, false)
+        let frame = HeldItem::Frame {
+            buffer,
+            index,
+            reused,
+        };
+        self.queue_item(state, frame, false)
     }
 
     /// Queues an item in objects mode: a failed batch names the oldest crop
@@ -551,8 +588,12 @@ impl ModelElement for DlInfer {
         let info = state.info.as_ref().ok_or(gst::FlowError::NotNegotiated)?;
         let (frame_width, frame_height) = (info.width(), info.height());
         for Released { frame, results } in released {
-            let (mut buffer, index) = match frame {
-                HeldItem::Frame { buffer, index } => (buffer, index),
+            let (mut buffer, index, reused) = match frame {
+                HeldItem::Frame {
+                    buffer,
+                    index,
+                    reused,
+                } => (buffer, index, reused),
                 HeldItem::Crop(crop) => {
                     if let Some(mode) = state.objects.as_mut() {
                         mode.unreleased.pop_front();
@@ -563,13 +604,15 @@ impl ModelElement for DlInfer {
                         None => continue,
                     };
                     if let Some(mode) = state.objects.as_mut() {
+                        mode.memory.remember(crop.track, crop.frame, &results);
                         mode.pending.push(crop.frame, crop.roi_id, results);
                     }
                     continue;
                 }
             };
             if let Some(mode) = state.objects.as_mut() {
-                let results = mode.pending.take(index);
+                let mut results = mode.pending.take(index);
+                results.extend(reused);
                 if !results.is_empty() {
                     let results_name = mode.results_name.clone();
                     self.attach_object_results(buffer.make_mut(), &results_name, results)?;
@@ -767,6 +810,7 @@ impl BaseTransformImpl for DlInfer {
                     HeldItem::Frame {
                         buffer: inbuf,
                         index,
+                        reused: Vec::new(),
                     },
                     false,
                 )?;
@@ -795,6 +839,7 @@ impl BaseTransformImpl for DlInfer {
         let frame = HeldItem::Frame {
             buffer: inbuf,
             index,
+            reused: Vec::new(),
         };
         self.queue_frame(state, frame, inferred)?;
         Ok(gst::FlowSuccess::Ok)
@@ -825,6 +870,7 @@ fn object_mode(settings: &Settings, decoder: DecoderKind) -> Result<ObjectMode, 
         results_name: settings.results_name.clone(),
         crop_spec: None,
         pending: PendingResults::default(),
+        memory: ReclassifyMemory::new(settings.reclassify_interval),
         unreleased: VecDeque::new(),
         objects_seen: false,
         warned: false,

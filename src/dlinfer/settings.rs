@@ -23,6 +23,7 @@ const DEFAULT_ASYNC_INFERENCE: bool = true;
 const DEFAULT_OBJECT_MIN_SIZE: u32 = 0;
 const DEFAULT_OBJECT_PADDING: f64 = 0.0;
 const DEFAULT_RESULTS_NAME: &str = "classification";
+const DEFAULT_RECLASSIFY_INTERVAL: u32 = 1;
 
 /// `inference-region`: what the model runs on.
 #[derive(Debug, Eq, PartialEq, Hash, Clone, Copy, Default, glib::Enum)]
@@ -69,6 +70,7 @@ pub(crate) struct Settings {
     pub(super) object_min_size: u32,
     pub(super) object_padding: f64,
     pub(super) results_name: String,
+    pub(super) reclassify_interval: u32,
     /// `model-info` (read-only): what the last start decided, as JSON.
     pub(super) model_info: Option<String>,
 }
@@ -93,6 +95,7 @@ impl Default for Settings {
             object_min_size: DEFAULT_OBJECT_MIN_SIZE,
             object_padding: DEFAULT_OBJECT_PADDING,
             results_name: DEFAULT_RESULTS_NAME.to_string(),
+            reclassify_interval: DEFAULT_RECLASSIFY_INTERVAL,
             model_info: None,
         }
     }
@@ -208,6 +211,13 @@ pub(super) fn param_specs() -> Vec<glib::ParamSpec> {
                     .default_value(Some(DEFAULT_RESULTS_NAME))
                     .mutable_ready()
                     .build(),
+                glib::ParamSpecUInt::builder("reclassify-interval")
+                    .nick("Reclassify interval")
+                    .blurb("inference-region=objects: infer a tracked object on every Nth frame it is seen (its 1st, N+1th...) and keep its last results in between; needs track ids from dltrack upstream: objects without one (no tracker) are inferred on every frame, so it has no effect without ids")
+                    .minimum(1)
+                    .default_value(DEFAULT_RECLASSIFY_INTERVAL)
+                    .mutable_ready()
+                    .build(),
                 glib::ParamSpecString::builder("model-info")
                     .nick("Model info")
                     .blurb("JSON of what was decided at start and from where: inputs, outputs, the model's metadata, decoder, labels count, input size and scale mode, each with its source (property, model metadata, output shapes, input shape, default); empty until started")
@@ -267,6 +277,9 @@ impl ElementSettings for Settings {
             }
             "object-min-size" => self.object_min_size = value.get().expect("type checked upstream"),
             "object-padding" => self.object_padding = value.get().expect("type checked upstream"),
+            "reclassify-interval" => {
+                self.reclassify_interval = value.get().expect("type checked upstream")
+            }
             "results-name" => {
                 self.results_name = value
                     .get::<Option<String>>()
@@ -300,6 +313,7 @@ impl ElementSettings for Settings {
             "object-min-size" => self.object_min_size.to_value(),
             "object-padding" => self.object_padding.to_value(),
             "results-name" => self.results_name.to_value(),
+            "reclassify-interval" => self.reclassify_interval.to_value(),
             "model-info" => self.model_info.to_value(),
             _ => unimplemented!(),
         }
