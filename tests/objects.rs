@@ -885,3 +885,36 @@ fn tracked_objects_keep_their_results_between_reclassifications() {
         expected.map(|(a, b)| (a.to_string(), b.to_string()))
     );
 }
+
+#[test]
+fn the_python_snippet_prints_each_face_with_its_second_stage_results() {
+    let python = std::path::Path::new("/usr/bin/python3");
+    assert!(
+        python.exists(),
+        "Debian's python3 with python3-gi is installed by scripts/setup.sh"
+    );
+    let output = std::process::Command::new("timeout")
+        .arg("120")
+        .arg(python)
+        .arg(common::root().join("docs/read_objects.py"))
+        .env("GST_PLUGIN_PATH", common::root().join("target/debug"))
+        .output()
+        .unwrap();
+    let text = common::printed(&output);
+    assert!(output.status.success(), "{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    let faces = lines
+        .iter()
+        .filter(|l| l.contains(": object 0 face "))
+        .count();
+    let classes = lines.iter().filter(|l| l.contains("   imagenet ")).count();
+    let embeddings = lines
+        .iter()
+        .filter(|l| l.contains("look: embedding of 1280 values, L2 norm 1.0000"))
+        .count();
+    assert!(
+        faces >= 5 && classes == faces && embeddings == faces,
+        "{text}"
+    );
+    assert!(lines[0].starts_with("frame 0: object 0 face 0.9"), "{text}");
+}
