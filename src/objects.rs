@@ -89,7 +89,7 @@ impl ObjectFilter {
     /// Whether the model runs on `object`.
     pub fn accepts(&self, object: &DetectedObject) -> bool {
         let shorter = (object.x_max - object.x_min).min(object.y_max - object.y_min);
-        (self.classes.is_empty() || self.classes.iter().any(|c| *c == object.label))
+        (self.classes.is_empty() || self.classes.contains(&object.label))
             && shorter >= f64::from(self.min_size)
     }
 }

@@ -14,6 +14,11 @@ use gstdl::meta::{
     read_object_tensors,
 };
 
+/// Box edges x0, y0, x1, y1 in frame pixels.
+type Edges = (f64, f64, f64, f64);
+/// A solid square: its colour and edges.
+type Square = ([u8; 3], Edges);
+
 const WIDTH: u32 = 160;
 const HEIGHT: u32 = 120;
 /// The identity model's input: every crop below is at most this large, so
@@ -76,7 +81,7 @@ fn converted(buffer: &gst::Buffer, format: gst_video::VideoFormat) -> gst::Buffe
     out
 }
 
-fn object(label: &str, (x0, y0, x1, y1): (f64, f64, f64, f64)) -> DetectedObject {
+fn object(label: &str, (x0, y0, x1, y1): Edges) -> DetectedObject {
     DetectedObject {
         label: label.into(),
         label_id: 1,
@@ -197,8 +202,8 @@ fn expected(mode: &str, (x, y, w, h): (usize, usize, usize, usize)) -> Seen {
 
 /// Two objects: one inside, one in the bottom-right corner so padding is
 /// clipped; and their crops (x, y, w, h) with padding 0 and 0.25.
-const INSIDE: (f64, f64, f64, f64) = (20.0, 30.0, 60.0, 54.0);
-const CORNER: (f64, f64, f64, f64) = (128.0, 100.0, 160.0, 120.0);
+const INSIDE: Edges = (20.0, 30.0, 60.0, 54.0);
+const CORNER: Edges = (128.0, 100.0, 160.0, 120.0);
 const CROPS_UNPADDED: [(usize, usize, usize, usize); 2] = [(20, 30, 40, 24), (128, 100, 32, 20)];
 /// 0.25 of 40x24 is 10 and 6; of 32x20 is 8 and 5, clipped at 160x120.
 const CROPS_PADDED: [(usize, usize, usize, usize); 2] = [(10, 24, 60, 36), (120, 95, 40, 25)];
@@ -288,8 +293,8 @@ fn gray_frames_crop_the_same_columns() {
 }
 
 /// A frame of solid squares, each (colour, box) on black.
-fn squares(items: &[([u8; 3], (f64, f64, f64, f64))]) -> gst::Buffer {
-    let owned: Vec<([u8; 3], (f64, f64, f64, f64))> = items.to_vec();
+fn squares(items: &[Square]) -> gst::Buffer {
+    let owned: Vec<Square> = items.to_vec();
     rgb_frame(WIDTH, HEIGHT, move |x, y| {
         let (x, y) = (x as f64, y as f64);
         owned
@@ -547,7 +552,7 @@ fn json_lines(path: &std::path::Path) -> Vec<serde_json::Value> {
 
 /// Three frames with 2, 0 and 1 coloured objects.
 fn coloured_frames() -> Vec<gst::Buffer> {
-    let per_frame: [&[([u8; 3], (f64, f64, f64, f64))]; 3] = [
+    let per_frame: [&[Square]; 3] = [
         &[
             (RED, (10.0, 10.0, 40.0, 40.0)),
             (BLUE, (60.0, 20.0, 100.0, 60.0)),
@@ -792,7 +797,7 @@ fn a_second_stage_failure_names_the_frame_and_the_object() {
         harness.play();
         let bus = gst::Bus::new();
         harness.element().unwrap().set_bus(Some(&bus));
-        let frames: [&[([u8; 3], (f64, f64, f64, f64))]; 2] = [
+        let frames: [&[Square]; 2] = [
             &[(DIM, (10.0, 10.0, 40.0, 40.0))],
             &[
                 (DIM, (10.0, 10.0, 40.0, 40.0)),
