@@ -171,6 +171,49 @@ pub fn select_crops(
         .collect()
 }
 
+/// Keeps a batch of crops from waiting longer than a batch of frames would:
+/// crops of at most `batch_size` consecutive frames share a batch, so a
+/// frame whose objects are few leaves at most `batch_size` frames later.
+#[derive(Debug)]
+pub struct CropBatchSpan {
+    batch_size: usize,
+    crops: usize,
+    first_frame: Option<u64>,
+}
+
+impl CropBatchSpan {
+    /// Batches of `batch_size` crops.
+    pub fn new(batch_size: usize) -> Self {
+        Self {
+            batch_size: batch_size.max(1),
+            crops: 0,
+            first_frame: None,
+        }
+    }
+
+    /// A crop of frame `frame` joined the batch (which runs once full).
+    pub fn crop_queued(&mut self, frame: u64) {
+        self.first_frame.get_or_insert(frame);
+        self.crops += 1;
+        if self.crops == self.batch_size {
+            self.reset();
+        }
+    }
+
+    /// Whether the waiting crops must run now that frame `frame` is queued:
+    /// their batch spans `batch_size` frames.
+    pub fn must_run(&self, frame: u64) -> bool {
+        self.first_frame
+            .is_some_and(|first| frame + 1 >= first + self.batch_size as u64)
+    }
+
+    /// The waiting crops ran (or were flushed).
+    pub fn reset(&mut self) {
+        self.crops = 0;
+        self.first_frame = None;
+    }
+}
+
 /// Frames a track may go unseen before its results are forgotten.
 const FORGET_AFTER_FRAMES: u64 = 1000;
 
@@ -511,6 +554,29 @@ mod tests {
         // A track unseen for long is forgotten and starts afresh.
         memory.remember(Some(6), 5000, &1);
         assert_eq!(memory.decide(Some(5), 5001), Infer);
+    }
+
+    #[test]
+    fn a_batch_of_crops_spans_at_most_batch_size_frames() {
+        let mut span = CropBatchSpan::new(3);
+        assert!(!span.must_run(0));
+        span.crop_queued(0);
+        assert!(!span.must_run(0) && !span.must_run(1));
+        // Frame 2 is the third frame the batch spans.
+        assert!(span.must_run(2));
+        span.reset();
+        // Three crops fill the batch: it runs by itself.
+        for _ in 0..3 {
+            span.crop_queued(5);
+        }
+        assert!(!span.must_run(9));
+        span.crop_queued(10);
+        span.crop_queued(11);
+        assert!(!span.must_run(11) && span.must_run(12));
+        // Batch size 1: every crop runs at once.
+        let mut single = CropBatchSpan::new(1);
+        single.crop_queued(4);
+        assert!(!single.must_run(4));
     }
 
     #[test]

@@ -923,3 +923,40 @@ fn the_python_snippet_prints_each_face_with_its_second_stage_results() {
     );
     assert!(lines[0].starts_with("frame 0: object 0 face 0.9"), "{text}");
 }
+
+#[test]
+fn few_objects_hold_frames_no_longer_than_a_batch_of_frames() {
+    common::init();
+    for extra in ["batch-size=3", "batch-size=3 async-inference=false"] {
+        let mut harness = gst_check::Harness::new_parse(&identity(extra));
+        harness.set_src_caps(
+            info(gst_video::VideoFormat::Rgb, WIDTH, HEIGHT)
+                .to_caps()
+                .unwrap(),
+        );
+        harness.play();
+        // One object on frame 0, none after: its batch of 3 never fills.
+        let face = [object("face", INSIDE)];
+        let mut pulled = Vec::new();
+        for i in 0..6u64 {
+            let objects: &[DetectedObject] = if i == 0 { &face } else { &[] };
+            assert_eq!(
+                harness.push(with_objects(ramp_frame(), objects, i)),
+                Ok(gst::FlowSuccess::Ok)
+            );
+            while let Some(buffer) = harness.try_pull() {
+                pulled.push((i, buffer));
+            }
+        }
+        // Frame 0 left by the time frame 2 (the batch's third frame) came in.
+        let (when, first) = &pulled[0];
+        assert!(*when <= 2, "{extra}: frame 0 left after frame {when}");
+        assert_eq!(first.pts(), Some(gst::ClockTime::ZERO));
+        assert_eq!(read_object_tensors(first).len(), 1, "{extra}");
+        assert_eq!(
+            pulled.len(),
+            6,
+            "{extra}: frames without objects pass at once after it"
+        );
+    }
+}

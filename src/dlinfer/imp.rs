@@ -73,8 +73,8 @@ use crate::model_core::{CoreError, ModelCore, frames_held};
 use crate::model_element::{CoreOf, ModelElement, ReleasedOf, model_object_impl};
 use crate::model_settings::OpenedModel;
 use crate::objects::{
-    InferenceRegion, ObjectCrop, ObjectFilter, ObjectResults, PendingResults, Reclassify,
-    ReclassifyMemory, check_padding, check_results_name, select_crops,
+    CropBatchSpan, InferenceRegion, ObjectCrop, ObjectFilter, ObjectResults, PendingResults,
+    Reclassify, ReclassifyMemory, check_padding, check_results_name, select_crops,
 };
 use crate::preprocess::{PreprocessSpec, Preprocessor, ScaleMode};
 
@@ -116,6 +116,8 @@ pub(crate) struct ObjectMode {
     results_name: String,
     /// How a crop becomes the model's input (the region is set per crop).
     crop_spec: Option<PreprocessSpec>,
+    /// How many frames the crops waiting for a batch span.
+    span: CropBatchSpan,
     pending: PendingResults<FrameResults>,
     /// Which tracked objects are inferred on this frame.
     memory: ReclassifyMemory<FrameResults>,
@@ -292,7 +294,11 @@ impl DlInfer {
                 batcher
                     .preprocess(&preprocessor, &view)
                     .map_err(|e| self.crop_failed(&crop, &e.to_string()))?;
+                let frame_index = crop.frame;
                 self.queue_item(state, HeldItem::Crop(crop), true)?;
+                if let Some(mode) = state.objects.as_mut() {
+                    mode.span.crop_queued(frame_index);
+                }
             }
         }
         let frame = HeldItem::Frame {
@@ -300,7 +306,43 @@ impl DlInfer {
             index,
             reused,
         };
-        self.queue_item(state, frame, false)
+        self.queue_item(state, frame, false)?;
+        // Few objects must not hold frames longer than batches of frames
+        // would: the crops run as a partial batch.
+        if state
+            .objects
+            .as_ref()
+            .is_some_and(|m| m.span.must_run(index))
+        {
+            let decoder = self.postprocess_settings(state);
+            let released = state
+                .core
+                .drain(|| decoder)
+                .map_err(|e| self.batch_failed(state, e))?;
+            if let Some(mode) = state.objects.as_mut() {
+                mode.span.reset();
+            }
+            self.release(state, released)?;
+        }
+        Ok(())
+    }
+
+    /// Posts the error of a batch of crops that failed, naming the oldest
+    /// crop whose results have not come back (the first of that batch).
+    fn batch_failed(&self, state: &State, error: CoreError) -> gst::FlowError {
+        let CoreError::Inference(error) = error else {
+            return self.core_failed(error);
+        };
+        let first = state
+            .objects
+            .as_ref()
+            .and_then(|mode| mode.unreleased.front().cloned());
+        let what = match first {
+            Some(crop) if state.core.batch_size == 1 => crop.to_string(),
+            Some(crop) => format!("a batch of crops starting with {crop}"),
+            None => "a batch of crops".to_string(),
+        };
+        self.crop_failed_named(&what, &error.to_string())
     }
 
     /// Queues an item in objects mode: a failed batch names the oldest crop
@@ -315,22 +357,10 @@ impl DlInfer {
             mode.unreleased.push_back(crop.clone());
         }
         let decoder = self.postprocess_settings(state);
-        let released = match state.core.push(item, inferred, || decoder) {
-            Ok(released) => released,
-            Err(CoreError::Inference(error)) => {
-                let first = state
-                    .objects
-                    .as_ref()
-                    .and_then(|mode| mode.unreleased.front().cloned());
-                let what = match first {
-                    Some(crop) if state.core.batch_size == 1 => crop.to_string(),
-                    Some(crop) => format!("a batch of crops starting with {crop}"),
-                    None => "a batch of crops".to_string(),
-                };
-                return Err(self.crop_failed_named(&what, &error.to_string()));
-            }
-            Err(error) => return Err(self.core_failed(error)),
-        };
+        let released = state
+            .core
+            .push(item, inferred, || decoder)
+            .map_err(|e| self.batch_failed(state, e))?;
         self.release(state, released)
     }
 
@@ -726,6 +756,7 @@ impl BaseTransformImpl for DlInfer {
                 if let Some(mode) = state.objects.as_mut() {
                     mode.pending.clear();
                     mode.unreleased.clear();
+                    mode.span.reset();
                 }
                 None
             }
@@ -872,6 +903,7 @@ fn object_mode(settings: &Settings, decoder: DecoderKind) -> Result<ObjectMode, 
         pending: PendingResults::default(),
         memory: ReclassifyMemory::new(settings.reclassify_interval),
         unreleased: VecDeque::new(),
+        span: CropBatchSpan::new(settings.model.batch_size.max(1) as usize),
         objects_seen: false,
         warned: false,
     })
