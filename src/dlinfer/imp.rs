@@ -34,6 +34,16 @@
 //! print or draw, while the meta's `detection` params hold them normalised
 //! to 0..1 as DL Streamer's consumers expect.
 //!
+//! With `inference-region=objects` the model runs on each object upstream
+//! elements detected (their ROI metas) instead of the frame: `object-class`
+//! and `object-min-size` pick the objects, `object-padding` grows each box
+//! before it is cropped from the frame in one pass (the crop is fitted into
+//! the model input as a frame would be), and crops of consecutive frames are
+//! batched together. Classes go on the object's ROI as a param structure
+//! named `results-name`; features and raw tensors into a tensor meta naming
+//! the ROI in `roi-id`. With track ids from `dltrack`, `reclassify-interval`
+//! re-infers an object only every Nth frame it is seen.
+//!
 //! The model runs on a thread of its own (`async-inference`, on by default),
 //! so upstream decodes and this element preprocesses the next frames while a
 //! batch is inferred; frames still leave in order, up to one batch later.
@@ -41,6 +51,8 @@
 //! ```sh
 //! gst-launch-1.0 filesrc location=carphone.mp4 ! decodebin ! videoconvert ! \
 //!     dlinfer model=centerface.onnx decoder=centerface input-std=1 iou-threshold=0.3 ! \
+//!     dlinfer inference-region=objects object-padding=0.1 model=efficientnet_lite0.onnx \
+//!         decoder=features output-name=features input-mean=127 input-std=128 ! \
 //!     fakesink
 //! ```
 
