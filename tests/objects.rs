@@ -960,3 +960,63 @@ fn few_objects_hold_frames_no_longer_than_a_batch_of_frames() {
         );
     }
 }
+
+#[test]
+fn post_messages_lists_each_objects_results() {
+    common::init();
+    let mut harness = gst_check::Harness::new_parse(&classify("post-messages=true"));
+    harness.set_src_caps(
+        info(gst_video::VideoFormat::Rgb, WIDTH, HEIGHT)
+            .to_caps()
+            .unwrap(),
+    );
+    harness.play();
+    let bus = gst::Bus::new();
+    harness.element().unwrap().set_bus(Some(&bus));
+    let items = [
+        (RED, (10.0, 10.0, 40.0, 40.0)),
+        (BLUE, (60.0, 20.0, 100.0, 60.0)),
+    ];
+    let objects: Vec<_> = items.iter().map(|(_, b)| object("car", *b)).collect();
+    assert_eq!(
+        harness.push(with_objects(squares(&items), &objects, 0)),
+        Ok(gst::FlowSuccess::Ok)
+    );
+    assert!(harness.push_event(gst::event::Eos::new()));
+    let message = bus
+        .iter_filtered(&[gst::MessageType::Element])
+        .next()
+        .expect("a dlinfer message");
+    let s = message.structure().unwrap();
+    assert_eq!(
+        (s.name().as_str(), s.get::<u64>("frame").unwrap()),
+        ("dlinfer", 0)
+    );
+    let listed: Vec<(i32, String, String)> = s
+        .get::<gst::List>("objects")
+        .unwrap()
+        .iter()
+        .map(|v| {
+            let o = v.get::<gst::Structure>().unwrap();
+            let classes = o.get::<gst::List>("classes").unwrap();
+            let best = classes
+                .iter()
+                .next()
+                .unwrap()
+                .get::<gst::Structure>()
+                .unwrap();
+            (
+                o.get::<i32>("roi-id").unwrap(),
+                o.get::<String>("results-name").unwrap(),
+                best.get::<String>("label").unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            (0, "classification".to_string(), "background".to_string()),
+            (1, "classification".to_string(), "circle".to_string())
+        ]
+    );
+}

@@ -420,15 +420,16 @@ impl DlInfer {
         &self,
         buffer: &mut gst::BufferRef,
         results_name: &str,
-        results: Vec<ObjectResults<FrameResults>>,
+        results: &[ObjectResults<FrameResults>],
     ) -> Result<(), gst::FlowError> {
         for ObjectResults { roi_id, results } in results {
+            let roi_id = *roi_id;
             match results {
                 FrameResults::Classes(classes) => {
-                    attach_object_classes(buffer, roi_id, results_name, &classes);
+                    attach_object_classes(buffer, roi_id, results_name, classes);
                 }
                 FrameResults::Tensors(tensors) => {
-                    for tensor in &tensors {
+                    for tensor in tensors {
                         attach_object_tensor(buffer, tensor, roi_id, results_name).map_err(
                             |e| {
                                 gst::element_imp_error!(
@@ -469,6 +470,56 @@ impl DlInfer {
             top_k: settings.top_k as usize,
             normalize: settings.normalize,
         }
+    }
+
+    /// `post-messages` in objects mode: the frame's `objects`, each with its
+    /// `roi-id`, `results-name` and its `classes` or `tensors`.
+    fn post_object_results(
+        &self,
+        index: u64,
+        pts: Option<gst::ClockTime>,
+        results_name: &str,
+        results: &[ObjectResults<FrameResults>],
+    ) {
+        let objects = gst::List::new(results.iter().map(|object| {
+            let builder = gst::Structure::builder("object")
+                .field("roi-id", object.roi_id)
+                .field("results-name", results_name);
+            match &object.results {
+                FrameResults::Classes(classes) => builder.field(
+                    "classes",
+                    gst::List::new(classes.iter().map(|c| {
+                        gst::Structure::builder("class")
+                            .field("label", c.label.as_str())
+                            .field("label-id", c.label_id)
+                            .field("confidence", c.confidence)
+                            .build()
+                    })),
+                ),
+                FrameResults::Tensors(tensors) => builder.field(
+                    "tensors",
+                    gst::List::new(tensors.iter().map(|t| {
+                        gst::Structure::builder("tensor")
+                            .field("name", t.name.as_str())
+                            .field("size", t.data.len() as u64)
+                            .build()
+                    })),
+                ),
+                FrameResults::Objects(_) => builder,
+            }
+            .build()
+        }));
+        let structure = gst::Structure::builder("dlinfer")
+            .field("frame", index)
+            .field("pts", pts)
+            .field("objects", objects)
+            .build();
+        // Fails only outside a pipeline (no bus); nothing to do then.
+        let _ = self.obj().post_message(
+            gst::message::Element::builder(structure)
+                .src(&*self.obj())
+                .build(),
+        );
     }
 
     fn post_results(&self, index: u64, pts: Option<gst::ClockTime>, results: &FrameResults) {
@@ -657,7 +708,10 @@ impl ModelElement for DlInfer {
                 results.extend(reused);
                 if !results.is_empty() {
                     let results_name = mode.results_name.clone();
-                    self.attach_object_results(buffer.make_mut(), &results_name, results)?;
+                    self.attach_object_results(buffer.make_mut(), &results_name, &results)?;
+                    if post_messages {
+                        self.post_object_results(index, buffer.pts(), &results_name, &results);
+                    }
                 }
             }
             if let Some(results) = results {

@@ -225,7 +225,7 @@ pub(super) fn param_specs() -> Vec<glib::ParamSpec> {
                     .build(),
                 glib::ParamSpecBoolean::builder("post-messages")
                     .nick("Post messages")
-                    .blurb("Post an element message named dlinfer for each processed frame with its results: objects (label, label-id, confidence, x-min, y-min, x-max, y-max in frame pixels, unlike the normalised 0..1 edges of the ROI meta's detection params), classes, or tensor names and sizes")
+                    .blurb("Post an element message named dlinfer for each processed frame with its results: objects (label, label-id, confidence, x-min, y-min, x-max, y-max in frame pixels, unlike the normalised 0..1 edges of the ROI meta's detection params), classes, or tensor names and sizes; with inference-region=objects, objects (roi-id, results-name, and their classes or tensor names and sizes)")
                     .default_value(DEFAULT_POST_MESSAGES)
                     .mutable_playing()
                     .build(),
