@@ -10,7 +10,10 @@
 //!    the same preprocessing, ONNX Runtime, every Nth frame, in batches);
 //! 5. preprocessing alone: ours against OpenCV's;
 //! 6. decoding alone: detect, segment (masks at 1, 10, 50 instances), pose
-//!    and obb, so users see what masks cost.
+//!    and obb, so users see what masks cost;
+//! 7. a model on each detected object: CenterFace, then EfficientNet-Lite0
+//!    features per face (`inference-region=objects`), beside the Python loop
+//!    that crops, resizes and infers each face with OpenCV and ONNX Runtime.
 //!
 //! `-- --tracking` measures only the tracker's rows (`benches/tracking/`):
 //! tracker time per frame at 10, 100, 1000 objects; CenterFace at
@@ -23,7 +26,8 @@
 //! --lib`).
 //!
 //! `-- --launch '<pipeline>'` measures one pipeline of your own the same way
-//! (`$MEDIA`, `$MODELS`, `$CENTERFACE`, `$EFFICIENTNET` expand as in the rows).
+//! (`$MEDIA`, `$MODELS`, `$CENTERFACE`, `$EFFICIENTNET`, `$FACE_FEATURES` expand as in
+//! the rows).
 //!
 //! Each row runs in a child process (this binary with `--row N`) so its peak
 //! RSS is its own; each makes one untimed warm-up pass, then RUNS timed ones.
@@ -88,6 +92,11 @@ enum Row {
 const CENTERFACE: &str = "decoder=centerface input-std=1 iou-threshold=0.3";
 const EFFICIENTNET: &str =
     "decoder=features output-name=features scale-mode=center-crop input-mean=127 input-std=128";
+
+/// Per-face features as the Python loop computes them: the crop stretched
+/// to 224x224, (p - 127) / 128, batches of 4 faces.
+const FACE_FEATURES: &str =
+    "decoder=features output-name=features input-mean=127 input-std=128 batch-size=4";
 
 fn rows() -> Vec<Row> {
     use Row::*;
@@ -185,6 +194,22 @@ fn rows() -> Vec<Row> {
                 "decode only bikes.mp4",
                 "bare ONNX Runtime CenterFace 640x288 b1",
             )),
+        },
+        Pipeline {
+            name: "dlinfer CenterFace ! dlinfer inference-region=objects EfficientNet carphone_pristine.mp4",
+            launch: "filesrc location=$MEDIA/carphone_pristine.mp4 ! decodebin ! videoconvert ! dlinfer model=$MODELS/centerface.onnx $CENTERFACE ! dlinfer inference-region=objects object-class=face object-padding=0.1 model=$MODELS/efficientnet_lite0.onnx $FACE_FEATURES ! fakesink",
+            python: Some("python loop CenterFace + per-face EfficientNet carphone_pristine.mp4"),
+            bare: None,
+            // Two models and a varying number of faces: no one-model bound.
+            bound: None,
+        },
+        Pipeline {
+            name: "dlinfer CenterFace ! dlinfer inference-region=objects EfficientNet bikes.mp4",
+            launch: "filesrc location=$MEDIA/bikes.mp4 ! decodebin ! videoconvert ! dlinfer model=$MODELS/centerface.onnx $CENTERFACE ! dlinfer inference-region=objects object-class=face object-padding=0.1 model=$MODELS/efficientnet_lite0.onnx $FACE_FEATURES ! fakesink",
+            python: Some("python loop CenterFace + per-face EfficientNet bikes.mp4"),
+            bare: None,
+            // Two models and a varying number of faces: no one-model bound.
+            bound: None,
         },
         Pipeline {
             name: "decode only bikes.mp4",
@@ -441,6 +466,7 @@ fn expand(launch: &str) -> String {
         )
         .replace("$CENTERFACE", CENTERFACE)
         .replace("$EFFICIENTNET", EFFICIENTNET)
+        .replace("$FACE_FEATURES", FACE_FEATURES)
         .replace(
             "$MQTT",
             &std::env::var(MQTT_BROKER_ENV).unwrap_or_else(|_| "127.0.0.1:1883".into()),

@@ -14,6 +14,7 @@ pub mod meta;
 pub mod model;
 pub mod model_core;
 pub mod model_settings;
+pub mod objects;
 pub mod overlay;
 pub mod preprocess;
 pub mod props;
