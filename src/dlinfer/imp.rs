@@ -140,11 +140,14 @@ impl DlInfer {
             input_size,
             core.batch_size,
         );
-        let batcher = Batcher::new(
+        let in_flight = settings
+            .model
+            .batches_in_flight(&core.session, settings.async_inference);
+        let batcher = Batcher::with_batches_in_flight(
             runner,
             preprocessor.mapping(),
             core.batch_size,
-            settings.async_inference,
+            in_flight,
         )
         .map_err(|e| e.to_string())?;
         gst::debug!(
@@ -311,7 +314,7 @@ impl ModelElement for DlInfer {
             imp = self,
             "model {} on {} (runtime {}): input {} {}, outputs {}, decoder {}",
             model.display(),
-            session.active_provider,
+            session.provider_name(),
             session.runtime_path.display(),
             input.name,
             input.shape_text(),
