@@ -63,15 +63,16 @@ class OnnxRuntimeModel(MLModel):
     async def load(self):
         path = self.settings.parameters.extra["onnx_file"]
         self.session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
-        self.outputs = [o.name for o in self.session.get_outputs()]
+        # Not `self.outputs`: MLModel has a property of that name.
+        self.output_names = [o.name for o in self.session.get_outputs()]
         return True
 
     async def predict(self, payload):
         feeds = {i.name: NumpyCodec.decode_input(i) for i in payload.inputs}
-        results = self.session.run(self.outputs, feeds)
+        results = self.session.run(self.output_names, feeds)
         return InferenceResponse(
             model_name=self.name,
-            outputs=[NumpyCodec.encode_output(name, value) for name, value in zip(self.outputs, results)],
+            outputs=[NumpyCodec.encode_output(name, value) for name, value in zip(self.output_names, results)],
         )
 '''
 

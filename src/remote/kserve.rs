@@ -118,7 +118,8 @@ pub enum TensorData<'a> {
 }
 
 impl TensorData<'_> {
-    fn datatype(&self) -> &'static str {
+    /// The protocol's name for the data type.
+    pub fn datatype(&self) -> &'static str {
         match self {
             TensorData::F32(_) => "FP32",
             TensorData::U8(_) => "UINT8",
@@ -291,7 +292,12 @@ pub fn parse_answer(
         .collect()
 }
 
-fn decode_raw(name: &str, datatype: &str, bytes: &[u8], count: usize) -> Result<Vec<f32>, String> {
+pub(crate) fn decode_raw(
+    name: &str,
+    datatype: &str,
+    bytes: &[u8],
+    count: usize,
+) -> Result<Vec<f32>, String> {
     macro_rules! convert {
         ($t:ty) => {{
             let width = std::mem::size_of::<$t>();

@@ -4,6 +4,7 @@
 //! outputs as for a local file (`crate::runtime::SharedSession` wraps both),
 //! so preprocessing, batching, decoders and metadata stay the same.
 
+pub mod grpc;
 pub mod http;
 pub mod kserve;
 pub mod url;
@@ -66,6 +67,8 @@ pub struct RemoteModel {
     options: RemoteOptions,
     output_names: Vec<String>,
     idle: Mutex<Vec<http::Connection>>,
+    /// The gRPC client, for `grpc://` URLs.
+    grpc: Option<grpc::GrpcClient>,
 }
 
 impl RemoteModel {
@@ -73,11 +76,17 @@ impl RemoteModel {
     /// connection for the first request.
     pub fn open(url: &ModelUrl, options: RemoteOptions) -> Result<Self, RemoteError> {
         if url.protocol == Protocol::Grpc {
-            return Err(RemoteError(format!(
-                "model={url}: KServe v2 over gRPC is not built into this gst-dl yet; serve the model over HTTP \
-                 (Triton: http://HOST:8000/v2/models/{})",
-                url.model
-            )));
+            let (client, metadata) = grpc::GrpcClient::open(url, options)?;
+            return Ok(Self {
+                url: url.clone(),
+                info: metadata.model_info(),
+                // gRPC always carries raw tensors.
+                binary: true,
+                options,
+                output_names: metadata.outputs.iter().map(|o| o.name.clone()).collect(),
+                idle: Mutex::new(Vec::new()),
+                grpc: Some(client),
+            });
         }
         let mut model = Self {
             url: url.clone(),
@@ -91,6 +100,7 @@ impl RemoteModel {
             options,
             output_names: Vec::new(),
             idle: Mutex::new(Vec::new()),
+            grpc: None,
         };
         let server = model.get("/v2")?;
         model.binary = server.status == 200 && kserve::server_has_binary_extension(&server.body);
@@ -114,6 +124,9 @@ impl RemoteModel {
         shape: &[usize],
         data: TensorData<'_>,
     ) -> Result<Vec<OutputTensor>, RemoteError> {
+        if let Some(grpc) = &self.grpc {
+            return grpc.infer(input, shape, data, &self.output_names);
+        }
         let path = format!("{}/infer", self.url.model_path());
         let answer = if self.binary {
             let head = kserve::binary_request_head(input, shape, data, &self.output_names);

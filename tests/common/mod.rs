@@ -208,3 +208,4 @@ pub fn flush(harness: &mut gst_check::Harness) {
         gst::ClockTime,
     >::new()));
 }
+pub mod model_server;
