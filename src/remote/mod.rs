@@ -298,43 +298,59 @@ mod tests {
     }
 
     /// A server that reads each request and answers with `answer(path)`
-    /// (`None`: say nothing), on one connection at a time.
-    fn serve(answer: impl Fn(&str) -> Option<Vec<u8>> + Send + 'static) -> String {
+    /// (`None`: say nothing for 2 s), each connection on a thread of its own.
+    fn serve(answer: impl Fn(&str) -> Option<Vec<u8>> + Send + Sync + 'static) -> String {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let authority = listener.local_addr().unwrap().to_string();
+        let answer = std::sync::Arc::new(answer);
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { return };
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut writer = stream;
-                loop {
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                        break;
-                    }
-                    let path = line.split(' ').nth(1).unwrap_or("").to_string();
-                    let mut length = 0;
-                    loop {
-                        let mut header = String::new();
-                        reader.read_line(&mut header).unwrap();
-                        if header.trim().is_empty() {
-                            break;
-                        }
-                        if let Some(v) = header.to_ascii_lowercase().strip_prefix("content-length:")
-                        {
-                            length = v.trim().parse().unwrap();
-                        }
-                    }
-                    let mut body = vec![0; length];
-                    reader.read_exact(&mut body).unwrap();
-                    match answer(&path) {
-                        Some(bytes) => writer.write_all(&bytes).unwrap(),
-                        None => std::thread::sleep(Duration::from_secs(2)),
-                    }
-                }
+                let answer = answer.clone();
+                std::thread::spawn(move || serve_connection(stream, answer.as_ref()));
             }
         });
         authority
+    }
+
+    fn serve_connection(stream: std::net::TcpStream, answer: &dyn Fn(&str) -> Option<Vec<u8>>) {
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut writer = stream;
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            let path = line.split(' ').nth(1).unwrap_or("").to_string();
+            let mut length = 0;
+            loop {
+                let mut header = String::new();
+                if reader.read_line(&mut header).unwrap_or(0) == 0 {
+                    return;
+                }
+                if header.trim().is_empty() {
+                    break;
+                }
+                if let Some(v) = header.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap();
+                }
+            }
+            let mut body = vec![0; length];
+            if reader.read_exact(&mut body).is_err() {
+                return;
+            }
+            match answer(&path) {
+                Some(bytes) => {
+                    if writer.write_all(&bytes).is_err() {
+                        return;
+                    }
+                }
+                None => {
+                    std::thread::sleep(Duration::from_secs(2));
+                    return;
+                }
+            }
+        }
     }
 
     fn json_answer(status: &str, body: &str) -> Vec<u8> {

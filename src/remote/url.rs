@@ -128,7 +128,7 @@ mod tests {
                 url.protocol,
                 url.authority.as_str(),
                 url.model.as_str(),
-                url.version
+                url.version.as_deref()
             ),
             (Protocol::Http, "127.0.0.1:8000", "centerface", None)
         );
