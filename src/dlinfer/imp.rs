@@ -67,7 +67,7 @@ use crate::meta::{
 use crate::model::image_input::DYNAMIC_SIZE_MULTIPLE;
 use crate::model::labels::load_labels;
 use crate::model::zero_config::{self, UserChoices};
-use crate::model_core::{ModelCore, frames_held};
+use crate::model_core::{ModelCore, frames_held_in_flight};
 use crate::model_element::{CoreOf, ModelElement, ReleasedOf, model_object_impl};
 use crate::model_settings::OpenedModel;
 use crate::preprocess::{Preprocessor, ScaleMode};
@@ -490,10 +490,18 @@ impl BaseTransformImpl for DlInfer {
                     gst::ClockTime::SECOND.mul_div_ceil(fps.denom() as u64, fps.numer() as u64)
                 });
             if let Some(frame_duration) = frame_duration {
-                let held_frames = frames_held(
+                let in_flight =
+                    state
+                        .as_ref()
+                        .map_or(usize::from(settings.async_inference), |state| {
+                            settings
+                                .model
+                                .batches_in_flight(&state.core.session, settings.async_inference)
+                        });
+                let held_frames = frames_held_in_flight(
                     settings.model.batch_size,
                     settings.inference_interval,
-                    settings.async_inference,
+                    in_flight,
                 );
                 let extra = frame_duration * held_frames;
                 let (live, min, max) = latency.result();

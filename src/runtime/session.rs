@@ -40,7 +40,8 @@ pub struct SessionOptions {
 /// Where a model runs: in this process, or on a KServe v2 server.
 enum Backend {
     Local(Mutex<Session>),
-    Remote(RemoteModel),
+    // Boxed: the client is large beside a session handle.
+    Remote(Box<RemoteModel>),
 }
 
 /// A loaded model that any number of elements may run: a local ONNX file,
@@ -169,7 +170,7 @@ pub fn open_remote_session(
         active_provider: ExecutionProvider::Cpu,
         fallback_reason: None,
         runtime_path: PathBuf::from(url.to_string()),
-        backend: Backend::Remote(remote),
+        backend: Backend::Remote(Box::new(remote)),
     }))
 }
 
