@@ -199,6 +199,27 @@ fn rows() -> Vec<Row> {
             python: Some("opencv decode read() bigbuckbunny.mp4"),
             bare: None,
         },
+        // Results out: the same JSON lines to a file and to a real mosquitto
+        // on loopback (started by this benchmark), one message per frame;
+        // fps is messages per second, EOS waits for every acknowledgement.
+        Pipeline {
+            name: "dlpublish carphone_pristine.mp4 every frame to a file",
+            launch: "filesrc location=$MEDIA/carphone_pristine.mp4 ! decodebin ! dlpublish all-frames=true location=/dev/null ! fakesink",
+            python: None,
+            bare: None,
+        },
+        Pipeline {
+            name: "dlpublish carphone_pristine.mp4 every frame to MQTT QoS 0",
+            launch: "filesrc location=$MEDIA/carphone_pristine.mp4 ! decodebin ! dlpublish all-frames=true location=mqtt://$MQTT/gst-dl/bench mqtt-qos=0 ! fakesink",
+            python: None,
+            bare: None,
+        },
+        Pipeline {
+            name: "dlpublish carphone_pristine.mp4 every frame to MQTT QoS 1",
+            launch: "filesrc location=$MEDIA/carphone_pristine.mp4 ! decodebin ! dlpublish all-frames=true location=mqtt://$MQTT/gst-dl/bench mqtt-qos=1 ! fakesink",
+            python: None,
+            bare: None,
+        },
         Bare {
             name: "bare ONNX Runtime U2-Netp 320x320 b1",
             model: "u2netp.onnx",
@@ -287,6 +308,53 @@ fn expand(launch: &str) -> String {
         )
         .replace("$CENTERFACE", CENTERFACE)
         .replace("$EFFICIENTNET", EFFICIENTNET)
+        .replace(
+            "$MQTT",
+            &std::env::var(MQTT_BROKER_ENV).unwrap_or_else(|_| "127.0.0.1:1883".into()),
+        )
+}
+
+/// `HOST:PORT` of the broker the MQTT rows publish to, for the row processes.
+const MQTT_BROKER_ENV: &str = "GSTDL_BENCH_MQTT";
+
+/// A mosquitto on a free loopback port for the MQTT rows (unless
+/// `GSTDL_BENCH_MQTT` names a broker already); killed when dropped.
+struct Mosquitto(Option<std::process::Child>);
+
+impl Mosquitto {
+    fn start() -> (Self, String) {
+        if let Ok(address) = std::env::var(MQTT_BROKER_ENV) {
+            return (Self(None), address);
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let binary = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists())
+            .expect("mosquitto is installed: run scripts/setup.sh --tests");
+        // Without a configuration file it listens on loopback only.
+        let child = Command::new(binary)
+            .args(["-p", &port.to_string()])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("mosquitto starts");
+        let address = format!("127.0.0.1:{port}");
+        while std::net::TcpStream::connect(&address).is_err() {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        (Self(Some(child)), address)
+    }
+}
+
+impl Drop for Mosquitto {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }
 
 /// Peak resident memory of this process, from the kernel's high-water mark.
@@ -671,9 +739,10 @@ fn measure_row(row: &Row, runs: usize) -> Value {
     }
 }
 
-fn run_child(index: usize, runs: usize) -> Value {
+fn run_child(index: usize, runs: usize, broker: &str) -> Value {
     let output = Command::new(std::env::current_exe().expect("own path"))
         .args(["--row", &index.to_string(), "--runs", &runs.to_string()])
+        .env(MQTT_BROKER_ENV, broker)
         .output()
         .expect("child runs");
     assert!(
@@ -743,6 +812,7 @@ fn main() {
         println!("{}", measure(&rows[index], runs));
         return;
     }
+    let (_mosquitto, broker) = Mosquitto::start();
     // Rounds: every row (ours, then the Python loop's) once per round, so a
     // slow spell of a shared machine lands on all rows alike instead of on
     // whichever rows ran during it.
@@ -752,7 +822,7 @@ fn main() {
     for round in 0..runs {
         eprintln!("round {} of {runs}", round + 1);
         for index in 0..rows.len() {
-            let result = run_child(index, 1);
+            let result = run_child(index, 1, &broker);
             eprintln!("{result}");
             merge_round(&mut ours, index, result, &["fps", "us"]);
         }

@@ -35,7 +35,7 @@ APT_PACKAGES=(
     curl
     python3-gi python3-gst-1.0 gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0
 )
-TEST_APT_PACKAGES=(valgrind)
+TEST_APT_PACKAGES=(valgrind mosquitto mosquitto-clients)
 
 case "${1:-}" in
     --tests) FOR_TESTS=1 ;;

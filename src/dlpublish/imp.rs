@@ -16,6 +16,10 @@
 //! `.npy` header is rewritten after each row, so the files are valid at any
 //! moment and a crash loses at most the last frame.
 //!
+//! With `location=mqtt://HOST[:PORT]/TOPIC` each line is one MQTT message
+//! (QoS `mqtt-qos`) to that topic, through a queue of `mqtt-queue` messages
+//! that rides over a broker restart (`publish::mqtt`).
+//!
 //! A write that fails (a full disk) is an error naming the file, and the
 //! pipeline stops. Each file still ends with a whole line or row: what the
 //! failing write had put there is cut off again. A frame's data goes to the
@@ -32,6 +36,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{LazyLock, Mutex};
+use std::time::Duration;
 
 use gst::glib;
 
@@ -42,6 +47,9 @@ use gst_base::subclass::prelude::*;
 
 use crate::meta::tracking::{read_events, read_object_tracks, tracking_meta};
 use crate::meta::{TensorKind, read_classification, read_detections, read_tensors};
+use crate::publish::mqtt::{
+    MqttError, MqttUrl, Publisher, PublisherOptions, QoS, is_mqtt_location,
+};
 use crate::publish::{EventEntry, FrameRecord, IndexRow, LineFile, NpyWriter};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -55,11 +63,21 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
 const DEFAULT_LOCATION: &str = "-";
 const DEFAULT_ALL_FRAMES: bool = false;
 
+const DEFAULT_MQTT_QOS: u32 = 1;
+const DEFAULT_MQTT_QUEUE: u32 = 1000;
+const DEFAULT_MQTT_TIMEOUT_MS: u32 = 10_000;
+/// MQTT keep-alive: a ping every 15 s of silence, a broker gone after 45 s.
+const MQTT_KEEP_ALIVE: Duration = Duration::from_secs(30);
+
 #[derive(Debug, Clone)]
 struct Settings {
     location: Option<String>,
     all_frames: bool,
     embeddings_location: Option<PathBuf>,
+    mqtt_qos: u32,
+    mqtt_client_id: Option<String>,
+    mqtt_queue: u32,
+    mqtt_timeout_ms: u32,
 }
 
 impl Default for Settings {
@@ -68,6 +86,31 @@ impl Default for Settings {
             location: Some(DEFAULT_LOCATION.to_string()),
             all_frames: DEFAULT_ALL_FRAMES,
             embeddings_location: None,
+            mqtt_qos: DEFAULT_MQTT_QOS,
+            mqtt_client_id: None,
+            mqtt_queue: DEFAULT_MQTT_QUEUE,
+            mqtt_timeout_ms: DEFAULT_MQTT_TIMEOUT_MS,
+        }
+    }
+}
+
+impl Settings {
+    fn mqtt_timeout(&self) -> Duration {
+        Duration::from_millis(u64::from(self.mqtt_timeout_ms))
+    }
+
+    /// The publisher's options; without a client id, one unique to this
+    /// process and element (two clients with one id push each other off).
+    fn mqtt_options(&self, element_name: &str) -> PublisherOptions {
+        PublisherOptions {
+            qos: QoS::from_level(self.mqtt_qos).unwrap_or(QoS::AtLeastOnce),
+            client_id: self
+                .mqtt_client_id
+                .clone()
+                .unwrap_or_else(|| format!("gst-dl-{}-{element_name}", std::process::id())),
+            queue_limit: self.mqtt_queue as usize,
+            timeout: self.mqtt_timeout(),
+            keep_alive: MQTT_KEEP_ALIVE,
         }
     }
 }
@@ -76,18 +119,31 @@ impl Default for Settings {
 enum LineSink {
     Stdout,
     File(LineFile),
+    /// One message per line, without its newline.
+    Mqtt(Publisher),
+}
+
+/// Why a line could not be written.
+enum LineError {
+    Io(std::io::Error),
+    Mqtt(MqttError),
 }
 
 impl LineSink {
-    /// Writes one whole line and hands it to the OS at once.
-    fn write_line(&mut self, line: &str) -> std::io::Result<()> {
+    /// Writes one whole line and hands it to the OS (or the broker's queue)
+    /// at once.
+    fn write_line(&mut self, line: &str) -> Result<(), LineError> {
         match self {
             Self::Stdout => {
                 let mut out = std::io::stdout().lock();
-                out.write_all(line.as_bytes())?;
-                out.flush()
+                out.write_all(line.as_bytes())
+                    .and_then(|()| out.flush())
+                    .map_err(LineError::Io)
             }
-            Self::File(file) => file.write_line(line),
+            Self::File(file) => file.write_line(line).map_err(LineError::Io),
+            Self::Mqtt(publisher) => publisher
+                .publish(line.trim_end_matches('\n').as_bytes().to_vec())
+                .map_err(LineError::Mqtt),
         }
     }
 
@@ -96,6 +152,7 @@ impl LineSink {
         match self {
             Self::Stdout => "stdout".to_string(),
             Self::File(file) => file.path().display().to_string(),
+            Self::Mqtt(publisher) => publisher.url().to_string(),
         }
     }
 }
@@ -187,10 +244,20 @@ impl DlPublish {
     /// of this stream, posted before EOS reaches the sink, instead of a loss
     /// nobody hears of when the file is closed.
     fn sync_files(&self) {
+        let timeout = lock(&self.settings).mqtt_timeout();
         let state = lock(&self.state);
         let Some(state) = state.as_ref() else {
             return;
         };
+        if let Some(LineSink::Mqtt(publisher)) = &state.lines
+            && let Err(err) = publisher.wait_delivered(timeout)
+        {
+            gst::element_imp_error!(
+                self,
+                gst::ResourceError::Write,
+                ("Cannot finish publishing the results: {}", err)
+            );
+        }
         let lines = match &state.lines {
             Some(LineSink::File(file)) => Some(("results", file.path(), "location", file.sync())),
             _ => None,
@@ -217,6 +284,20 @@ impl DlPublish {
                 );
             }
         }
+    }
+
+    /// Connects to the broker `url` names; a bad URL or a broker that is not
+    /// there fails the start.
+    fn connect_mqtt(&self, url: &str, settings: &Settings) -> Result<Publisher, gst::ErrorMessage> {
+        let url = MqttUrl::parse(url).map_err(|e| {
+            gst::error_msg!(
+                gst::ResourceError::Settings,
+                ("Cannot use location={}: {}", url, e)
+            )
+        })?;
+        let options = settings.mqtt_options(&self.obj().name());
+        Publisher::connect(url, options)
+            .map_err(|e| gst::error_msg!(gst::ResourceError::OpenWrite, ("{}", e)))
     }
 
     /// Builds the frame's record and writes it (and its embedding).
@@ -270,8 +351,18 @@ impl DlPublish {
         if let Some(lines) = &mut state.lines
             && (all_frames || record.has_results())
         {
-            lines.write_line(&record.to_line()).map_err(|e| {
-                self.write_error(frame, "results", &lines.describe(), "location", e)
+            lines.write_line(&record.to_line()).map_err(|e| match e {
+                LineError::Io(e) => {
+                    self.write_error(frame, "results", &lines.describe(), "location", e)
+                }
+                LineError::Mqtt(e) => {
+                    gst::element_imp_error!(
+                        self,
+                        gst::ResourceError::Write,
+                        ("Cannot publish frame {}'s results: {}", frame, e)
+                    );
+                    gst::FlowError::Error
+                }
             })?;
         }
         Ok(())
@@ -291,7 +382,7 @@ impl ObjectImpl for DlPublish {
             vec![
                 glib::ParamSpecString::builder("location")
                     .nick("Location")
-                    .blurb("JSON Lines file for the results, one line per frame; '-' writes to stdout, empty writes none")
+                    .blurb("Where the results go, one JSON line per frame: a JSON Lines file; '-' for stdout; mqtt://HOST[:PORT]/TOPIC for one MQTT message per line (see the mqtt-* properties); empty for none")
                     .default_value(Some(DEFAULT_LOCATION))
                     .mutable_ready()
                     .build(),
@@ -304,6 +395,33 @@ impl ObjectImpl for DlPublish {
                 glib::ParamSpecString::builder("embeddings-location")
                     .nick("Embeddings location")
                     .blurb("Write embeddings to this .npy file (float32 [rows, dim]) with an index NAME.index.jsonl, instead of inline in the JSON lines")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt::builder("mqtt-qos")
+                    .nick("MQTT QoS")
+                    .blurb("MQTT delivery guarantee with location=mqtt://...: 0 sends each message once (may lose some), 1 resends until the broker acknowledges it (may duplicate)")
+                    .minimum(0)
+                    .maximum(1)
+                    .default_value(DEFAULT_MQTT_QOS)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecString::builder("mqtt-client-id")
+                    .nick("MQTT client id")
+                    .blurb("MQTT client id with location=mqtt://...; empty: gst-dl-PID-ELEMENTNAME, unique per element (two clients with one id push each other off the broker)")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt::builder("mqtt-queue")
+                    .nick("MQTT queue")
+                    .blurb("Messages held for the broker at most (unsent or unacknowledged): rides over a broker restart without loss; when full, publishing waits up to mqtt-timeout, then fails")
+                    .minimum(1)
+                    .default_value(DEFAULT_MQTT_QUEUE)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt::builder("mqtt-timeout")
+                    .nick("MQTT timeout")
+                    .blurb("Milliseconds to wait for the broker: to connect at start, for room in a full queue, and at EOS for every acknowledgement; then an error says how many messages were not delivered")
+                    .minimum(1)
+                    .default_value(DEFAULT_MQTT_TIMEOUT_MS)
                     .mutable_ready()
                     .build(),
             ]
@@ -328,6 +446,17 @@ impl ObjectImpl for DlPublish {
                     .filter(|l| !l.is_empty())
                     .map(PathBuf::from)
             }
+            "mqtt-qos" => settings.mqtt_qos = value.get().expect("type checked upstream"),
+            "mqtt-client-id" => {
+                settings.mqtt_client_id = value
+                    .get::<Option<String>>()
+                    .expect("type checked upstream")
+                    .filter(|id| !id.is_empty())
+            }
+            "mqtt-queue" => settings.mqtt_queue = value.get().expect("type checked upstream"),
+            "mqtt-timeout" => {
+                settings.mqtt_timeout_ms = value.get().expect("type checked upstream")
+            }
             _ => unimplemented!(),
         }
     }
@@ -342,6 +471,10 @@ impl ObjectImpl for DlPublish {
                 .as_ref()
                 .map(|p| p.to_string_lossy().into_owned())
                 .to_value(),
+            "mqtt-qos" => settings.mqtt_qos.to_value(),
+            "mqtt-client-id" => settings.mqtt_client_id.to_value(),
+            "mqtt-queue" => settings.mqtt_queue.to_value(),
+            "mqtt-timeout" => settings.mqtt_timeout_ms.to_value(),
             _ => unimplemented!(),
         }
     }
@@ -383,6 +516,9 @@ impl BaseTransformImpl for DlPublish {
         let lines = match settings.location.as_deref() {
             None => None,
             Some("-") => Some(LineSink::Stdout),
+            Some(url) if is_mqtt_location(url) => {
+                Some(LineSink::Mqtt(self.connect_mqtt(url, &settings)?))
+            }
             Some(path) => {
                 let path = Path::new(path);
                 Some(LineSink::File(LineFile::create(path).map_err(|e| {

@@ -4,6 +4,7 @@
 
 pub mod instance_record;
 pub mod line_file;
+pub mod mqtt;
 pub mod npy;
 pub mod record;
 

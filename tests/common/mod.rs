@@ -3,6 +3,8 @@
 #![allow(dead_code)] // each test binary uses a different part
 
 pub mod http_server;
+pub mod model_server;
+pub mod mosquitto;
 
 use std::path::PathBuf;
 use std::sync::Once;
@@ -208,4 +210,3 @@ pub fn flush(harness: &mut gst_check::Harness) {
         gst::ClockTime,
     >::new()));
 }
-pub mod model_server;
