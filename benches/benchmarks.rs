@@ -21,6 +21,12 @@
 //! 2 and 4, and two pipelines sharing one Triton (needs
 //! `scripts/setup.sh --tests` for Triton).
 //!
+//! `GSTDL_BENCH_ROWS=CenterFace,INT8 cargo bench --bench benchmarks`
+//! measures only the rows whose names contain one of the words (and the rows
+//! they are compared with) into target/BENCHMARKS-subset.md. INT8 rows make
+//! their models with scripts/quantize.py the first time (needs `cargo build
+//! --lib`).
+//!
 //! `-- --launch '<pipeline>'` measures one pipeline of your own the same way
 //! (`$MEDIA`, `$MODELS`, `$CENTERFACE`, `$EFFICIENTNET` expand as in the rows).
 //!
@@ -63,6 +69,11 @@ enum Row {
         launch: &'static str,
         python: Option<&'static str>,
         bare: Option<&'static str>,
+        /// (decode-only row, bare runtime row at batch 1 or the row's
+        /// batch): the CPU-work bound, 1 / (1/decode fps + 1/(N x bare
+        /// fps)) at inference-interval N, the most the pipeline can reach
+        /// when decoding and the model share the cores.
+        bound: Option<(&'static str, &'static str)>,
     },
     /// Decoding one frame's outputs alone (decoder, suppression, mapping
     /// to the frame, masks at frame resolution): what each task costs.
@@ -99,36 +110,94 @@ fn rows() -> Vec<Row> {
             launch: "filesrc location=$MEDIA/bikes.mp4 ! decodebin ! videoconvert ! dlinfer model=$MODELS/centerface.onnx $CENTERFACE ! fakesink",
             python: Some("python loop CenterFace bikes.mp4 i1 b1"),
             bare: Some("bare ONNX Runtime CenterFace 640x288 b1"),
+            bound: Some((
+                "decode only bikes.mp4",
+                "bare ONNX Runtime CenterFace 640x288 b1",
+            )),
         },
         Pipeline {
             name: "dlinfer CenterFace bikes.mp4 i1 b1 spin=true",
             launch: "filesrc location=$MEDIA/bikes.mp4 ! decodebin ! videoconvert ! dlinfer model=$MODELS/centerface.onnx $CENTERFACE spin=true ! fakesink",
             python: Some("python loop CenterFace bikes.mp4 i1 b1"),
             bare: Some("bare ONNX Runtime CenterFace 640x288 b1"),
+            bound: Some((
+                "decode only bikes.mp4",
+                "bare ONNX Runtime CenterFace 640x288 b1",
+            )),
         },
         Pipeline {
             name: "dlinfer CenterFace bikes.mp4 i1 b1 async-inference=false",
             launch: "filesrc location=$MEDIA/bikes.mp4 ! decodebin ! videoconvert ! dlinfer model=$MODELS/centerface.onnx $CENTERFACE async-inference=false ! fakesink",
             python: Some("python loop CenterFace bikes.mp4 i1 b1"),
             bare: Some("bare ONNX Runtime CenterFace 640x288 b1"),
+            bound: Some((
+                "decode only bikes.mp4",
+                "bare ONNX Runtime CenterFace 640x288 b1",
+            )),
+        },
+        Bare {
+            name: "bare ONNX Runtime CenterFace INT8 640x288 b1",
+            model: "centerface_int8.onnx",
+            input: Size::new(640, 288),
+            batch: 1,
+            frames: 200,
+        },
+        Pipeline {
+            name: "dlinfer CenterFace INT8 bikes.mp4 i1 b1",
+            launch: "filesrc location=$MEDIA/bikes.mp4 ! decodebin ! videoconvert ! dlinfer model=$MODELS/centerface_int8.onnx $CENTERFACE ! fakesink",
+            python: None,
+            bare: Some("bare ONNX Runtime CenterFace INT8 640x288 b1"),
+            bound: Some((
+                "decode only bikes.mp4",
+                "bare ONNX Runtime CenterFace INT8 640x288 b1",
+            )),
+        },
+        Pipeline {
+            name: "dlinfer CenterFace bikes.mp4 i1 b1 execution-provider=openvino",
+            launch: "filesrc location=$MEDIA/bikes.mp4 ! decodebin ! videoconvert ! dlinfer model=$MODELS/centerface.onnx $CENTERFACE execution-provider=openvino ! fakesink",
+            python: None,
+            bare: Some("bare ONNX Runtime CenterFace 640x288 b1"),
+            bound: Some((
+                "decode only bikes.mp4",
+                "bare ONNX Runtime CenterFace 640x288 b1",
+            )),
+        },
+        Pipeline {
+            name: "dlinfer CenterFace INT8 bikes.mp4 i1 b1 execution-provider=openvino",
+            launch: "filesrc location=$MEDIA/bikes.mp4 ! decodebin ! videoconvert ! dlinfer model=$MODELS/centerface_int8.onnx $CENTERFACE execution-provider=openvino ! fakesink",
+            python: None,
+            bare: Some("bare ONNX Runtime CenterFace INT8 640x288 b1"),
+            bound: Some((
+                "decode only bikes.mp4",
+                "bare ONNX Runtime CenterFace INT8 640x288 b1",
+            )),
         },
         Pipeline {
             name: "dlinfer CenterFace bikes.mp4 i3 b1 ! dltrack",
             launch: "filesrc location=$MEDIA/bikes.mp4 ! decodebin ! videoconvert ! dlinfer model=$MODELS/centerface.onnx $CENTERFACE inference-interval=3 ! dltrack ! fakesink",
             python: None,
             bare: None,
+            bound: Some((
+                "decode only bikes.mp4",
+                "bare ONNX Runtime CenterFace 640x288 b1",
+            )),
         },
         Pipeline {
             name: "dlinfer CenterFace bikes.mp4 i30 b1",
             launch: "filesrc location=$MEDIA/bikes.mp4 ! decodebin ! videoconvert ! dlinfer model=$MODELS/centerface.onnx $CENTERFACE inference-interval=30 ! fakesink",
             python: None,
             bare: None,
+            bound: Some((
+                "decode only bikes.mp4",
+                "bare ONNX Runtime CenterFace 640x288 b1",
+            )),
         },
         Pipeline {
             name: "decode only bikes.mp4",
             launch: "filesrc location=$MEDIA/bikes.mp4 ! decodebin ! fakesink",
             python: Some("opencv decode read() bikes.mp4"),
             bare: None,
+            bound: None,
         },
         Bare {
             name: "bare ONNX Runtime EfficientNet 224x224 b1",
@@ -156,48 +225,114 @@ fn rows() -> Vec<Row> {
             launch: "filesrc location=$MEDIA/bigbuckbunny.mp4 ! decodebin ! videoconvert ! dlinfer model=$MODELS/efficientnet_lite0.onnx $EFFICIENTNET ! fakesink",
             python: Some("python loop EfficientNet bigbuckbunny.mp4 i1 b1"),
             bare: Some("bare ONNX Runtime EfficientNet 224x224 b1"),
+            bound: Some((
+                "decode only bigbuckbunny.mp4",
+                "bare ONNX Runtime EfficientNet 224x224 b1",
+            )),
         },
         Pipeline {
             name: "dlinfer EfficientNet bigbuckbunny.mp4 i1 b1 async-inference=false",
             launch: "filesrc location=$MEDIA/bigbuckbunny.mp4 ! decodebin ! videoconvert ! dlinfer model=$MODELS/efficientnet_lite0.onnx $EFFICIENTNET async-inference=false ! fakesink",
             python: Some("python loop EfficientNet bigbuckbunny.mp4 i1 b1"),
             bare: Some("bare ONNX Runtime EfficientNet 224x224 b1"),
+            bound: Some((
+                "decode only bigbuckbunny.mp4",
+                "bare ONNX Runtime EfficientNet 224x224 b1",
+            )),
+        },
+        Bare {
+            name: "bare ONNX Runtime EfficientNet INT8 224x224 b1",
+            model: "efficientnet_lite0_int8.onnx",
+            input: Size::new(224, 224),
+            batch: 1,
+            frames: 200,
+        },
+        Pipeline {
+            name: "dlinfer EfficientNet INT8 bigbuckbunny.mp4 i1 b1",
+            launch: "filesrc location=$MEDIA/bigbuckbunny.mp4 ! decodebin ! videoconvert ! dlinfer model=$MODELS/efficientnet_lite0_int8.onnx $EFFICIENTNET ! fakesink",
+            python: None,
+            bare: Some("bare ONNX Runtime EfficientNet INT8 224x224 b1"),
+            bound: Some((
+                "decode only bigbuckbunny.mp4",
+                "bare ONNX Runtime EfficientNet INT8 224x224 b1",
+            )),
+        },
+        Pipeline {
+            name: "dlinfer EfficientNet bigbuckbunny.mp4 i1 b1 execution-provider=openvino",
+            launch: "filesrc location=$MEDIA/bigbuckbunny.mp4 ! decodebin ! videoconvert ! dlinfer model=$MODELS/efficientnet_lite0.onnx $EFFICIENTNET execution-provider=openvino ! fakesink",
+            python: None,
+            bare: Some("bare ONNX Runtime EfficientNet 224x224 b1"),
+            bound: Some((
+                "decode only bigbuckbunny.mp4",
+                "bare ONNX Runtime EfficientNet 224x224 b1",
+            )),
+        },
+        Pipeline {
+            name: "dlinfer EfficientNet INT8 bigbuckbunny.mp4 i1 b1 execution-provider=openvino",
+            launch: "filesrc location=$MEDIA/bigbuckbunny.mp4 ! decodebin ! videoconvert ! dlinfer model=$MODELS/efficientnet_lite0_int8.onnx $EFFICIENTNET execution-provider=openvino ! fakesink",
+            python: None,
+            bare: Some("bare ONNX Runtime EfficientNet INT8 224x224 b1"),
+            bound: Some((
+                "decode only bigbuckbunny.mp4",
+                "bare ONNX Runtime EfficientNet INT8 224x224 b1",
+            )),
         },
         Pipeline {
             name: "dlinfer EfficientNet bigbuckbunny.mp4 i1 b4",
             launch: "filesrc location=$MEDIA/bigbuckbunny.mp4 ! decodebin ! videoconvert ! dlinfer model=$MODELS/efficientnet_lite0.onnx $EFFICIENTNET batch-size=4 ! fakesink",
             python: None,
             bare: Some("bare ONNX Runtime EfficientNet 224x224 b4"),
+            bound: Some((
+                "decode only bigbuckbunny.mp4",
+                "bare ONNX Runtime EfficientNet 224x224 b4",
+            )),
         },
         Pipeline {
             name: "dlinfer EfficientNet bigbuckbunny.mp4 i1 b8",
             launch: "filesrc location=$MEDIA/bigbuckbunny.mp4 ! decodebin ! videoconvert ! dlinfer model=$MODELS/efficientnet_lite0.onnx $EFFICIENTNET batch-size=8 ! fakesink",
             python: None,
             bare: Some("bare ONNX Runtime EfficientNet 224x224 b8"),
+            bound: Some((
+                "decode only bigbuckbunny.mp4",
+                "bare ONNX Runtime EfficientNet 224x224 b8",
+            )),
         },
         Pipeline {
             name: "dlinfer EfficientNet bigbuckbunny.mp4 i30 b1",
             launch: "filesrc location=$MEDIA/bigbuckbunny.mp4 ! decodebin ! videoconvert ! dlinfer model=$MODELS/efficientnet_lite0.onnx $EFFICIENTNET inference-interval=30 ! fakesink",
             python: Some("python loop EfficientNet bigbuckbunny.mp4 i30 b1"),
             bare: None,
+            bound: Some((
+                "decode only bigbuckbunny.mp4",
+                "bare ONNX Runtime EfficientNet 224x224 b1",
+            )),
         },
         Pipeline {
             name: "dlinfer EfficientNet bigbuckbunny.mp4 i30 b1 async-inference=false",
             launch: "filesrc location=$MEDIA/bigbuckbunny.mp4 ! decodebin ! videoconvert ! dlinfer model=$MODELS/efficientnet_lite0.onnx $EFFICIENTNET inference-interval=30 async-inference=false ! fakesink",
             python: Some("python loop EfficientNet bigbuckbunny.mp4 i30 b1"),
             bare: None,
+            bound: Some((
+                "decode only bigbuckbunny.mp4",
+                "bare ONNX Runtime EfficientNet 224x224 b1",
+            )),
         },
         Pipeline {
             name: "dlinfer EfficientNet bigbuckbunny.mp4 i30 b8",
             launch: "filesrc location=$MEDIA/bigbuckbunny.mp4 ! decodebin ! videoconvert ! dlinfer model=$MODELS/efficientnet_lite0.onnx $EFFICIENTNET inference-interval=30 batch-size=8 ! fakesink",
             python: Some("python loop EfficientNet bigbuckbunny.mp4 i30 b8"),
             bare: None,
+            bound: Some((
+                "decode only bigbuckbunny.mp4",
+                "bare ONNX Runtime EfficientNet 224x224 b8",
+            )),
         },
         Pipeline {
             name: "decode only bigbuckbunny.mp4",
             launch: "filesrc location=$MEDIA/bigbuckbunny.mp4 ! decodebin ! fakesink",
             python: Some("opencv decode read() bigbuckbunny.mp4"),
             bare: None,
+            bound: None,
         },
         // Results out: the same JSON lines to a file and to a real mosquitto
         // on loopback (started by this benchmark), one message per frame;
@@ -207,18 +342,21 @@ fn rows() -> Vec<Row> {
             launch: "filesrc location=$MEDIA/carphone_pristine.mp4 ! decodebin ! dlpublish all-frames=true location=/dev/null ! fakesink",
             python: None,
             bare: None,
+            bound: None,
         },
         Pipeline {
             name: "dlpublish carphone_pristine.mp4 every frame to MQTT QoS 0",
             launch: "filesrc location=$MEDIA/carphone_pristine.mp4 ! decodebin ! dlpublish all-frames=true location=mqtt://$MQTT/gst-dl/bench mqtt-qos=0 ! fakesink",
             python: None,
             bare: None,
+            bound: None,
         },
         Pipeline {
             name: "dlpublish carphone_pristine.mp4 every frame to MQTT QoS 1",
             launch: "filesrc location=$MEDIA/carphone_pristine.mp4 ! decodebin ! dlpublish all-frames=true location=mqtt://$MQTT/gst-dl/bench mqtt-qos=1 ! fakesink",
             python: None,
             bare: None,
+            bound: None,
         },
         Bare {
             name: "bare ONNX Runtime U2-Netp 320x320 b1",
@@ -232,6 +370,7 @@ fn rows() -> Vec<Row> {
             launch: "filesrc location=$MEDIA/carphone_pristine.mp4 ! decodebin ! videoconvert ! dltransform model=$MODELS/u2netp.onnx input-mean=123.675,116.28,103.53 input-std=58.395,57.12,57.375 normalize-output=true ! fakesink",
             python: Some("python loop U2-Netp carphone_pristine.mp4 i1 b1"),
             bare: Some("bare ONNX Runtime U2-Netp 320x320 b1"),
+            bound: None,
         },
         Decode {
             name: "decode detect (yolov8, 80 classes) 10 instances",
@@ -739,12 +878,20 @@ fn measure_row(row: &Row, runs: usize) -> Value {
     }
 }
 
-fn run_child(index: usize, runs: usize, broker: &str) -> Value {
-    let output = Command::new(std::env::current_exe().expect("own path"))
+fn run_child(index: usize, runs: usize, row: &Row, broker: &str) -> Value {
+    let mut child = Command::new(std::env::current_exe().expect("own path"));
+    child
         .args(["--row", &index.to_string(), "--runs", &runs.to_string()])
-        .env(MQTT_BROKER_ENV, broker)
-        .output()
-        .expect("child runs");
+        .env(MQTT_BROKER_ENV, broker);
+    if needs_openvino(row) {
+        // ONNX Runtime loads once per process: the row's own process loads
+        // the OpenVINO build.
+        child.env(
+            "ORT_DYLIB_PATH",
+            openvino_runtime().expect("checked when choosing rows"),
+        );
+    }
+    let output = child.output().expect("child runs");
     assert!(
         output.status.success(),
         "row {index} failed: {}",
@@ -812,6 +959,21 @@ fn main() {
         println!("{}", measure(&rows[index], runs));
         return;
     }
+    let selected = selected_rows(&rows, std::env::var(ROWS_FILTER).ok().as_deref());
+    let selected: Vec<usize> = if openvino_runtime().is_some() {
+        selected
+    } else {
+        eprintln!(
+            "OpenVINO rows left out: the onnxruntime-openvino wheel is not in .venv-openvino (scripts/setup.sh --tests installs it)"
+        );
+        selected
+            .into_iter()
+            .filter(|&i| !needs_openvino(&rows[i]))
+            .collect()
+    };
+    let chosen: Vec<&Row> = selected.iter().map(|&i| &rows[i]).collect();
+    ensure_int8_models(&chosen);
+    let python_names = python_rows_wanted(&chosen, selected.len() == rows.len());
     let (_mosquitto, broker) = Mosquitto::start();
     // Rounds: every row (ours, then the Python loop's) once per round, so a
     // slow spell of a shared machine lands on all rows alike instead of on
@@ -821,25 +983,193 @@ fn main() {
     let mut python: Vec<Value> = Vec::new();
     for round in 0..runs {
         eprintln!("round {} of {runs}", round + 1);
-        for index in 0..rows.len() {
-            let result = run_child(index, 1, &broker);
+        for (slot, &index) in selected.iter().enumerate() {
+            let result = run_child(index, 1, &rows[index], &broker);
             eprintln!("{result}");
-            merge_round(&mut ours, index, result, &["fps", "us"]);
+            merge_round(&mut ours, slot, result, &["fps", "us"]);
         }
-        for (index, result) in python_round(quick).into_iter().enumerate() {
-            merge_round(&mut python, index, result, &["runs"]);
+        if python_names.as_ref().is_none_or(|names| !names.is_empty()) {
+            for (index, result) in python_round(quick, python_names.as_deref())
+                .into_iter()
+                .enumerate()
+            {
+                merge_round(&mut python, index, result, &["runs"]);
+            }
         }
     }
     for row in &mut python {
         summarise_python(row);
     }
-    let report = render(&rows, &ours, &python, runs, started.elapsed().as_secs());
-    std::fs::write(root().join("BENCHMARKS.md"), report).expect("BENCHMARKS.md is writable");
-    eprintln!("wrote BENCHMARKS.md");
+    let report = render(&chosen, &ours, &python, runs, started.elapsed().as_secs());
+    // A subset does not overwrite the full table.
+    let out = if selected.len() == rows.len() {
+        root().join("BENCHMARKS.md")
+    } else {
+        root().join("target/BENCHMARKS-subset.md")
+    };
+    std::fs::write(&out, report).expect("the report is writable");
+    eprintln!("wrote {}", out.display());
+}
+
+/// `GSTDL_BENCH_ROWS=CenterFace,INT8` measures only the rows whose name
+/// contains one of the comma-separated words, with the rows they are
+/// compared with (bare runtime, decode only, their Python loop rows), and
+/// writes target/BENCHMARKS-subset.md instead of BENCHMARKS.md.
+const ROWS_FILTER: &str = "GSTDL_BENCH_ROWS";
+
+fn needs_openvino(row: &Row) -> bool {
+    matches!(row, Row::Pipeline { launch, .. } if launch.contains("execution-provider=openvino"))
+}
+
+/// The OpenVINO build of libonnxruntime in .venv-openvino, if installed.
+fn openvino_runtime() -> Option<PathBuf> {
+    let lib = root().join(".venv-openvino/lib");
+    std::fs::read_dir(lib)
+        .ok()?
+        .filter_map(Result::ok)
+        .filter_map(|python| {
+            std::fs::read_dir(python.path().join("site-packages/onnxruntime/capi")).ok()
+        })
+        .flatten()
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .find(|path| {
+            path.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("libonnxruntime.so."))
+        })
+}
+
+fn row_name(row: &Row) -> &'static str {
+    match row {
+        Row::Bare { name, .. }
+        | Row::Pipeline { name, .. }
+        | Row::Decode { name, .. }
+        | Row::Preprocess { name, .. } => name,
+    }
+}
+
+/// Indices of the rows to measure, in table order: those the filter names
+/// and those they are compared with.
+fn selected_rows(rows: &[Row], filter: Option<&str>) -> Vec<usize> {
+    let Some(filter) = filter.filter(|f| !f.trim().is_empty()) else {
+        return (0..rows.len()).collect();
+    };
+    let words: Vec<&str> = filter
+        .split(',')
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+        .collect();
+    let mut wanted: Vec<&str> = rows
+        .iter()
+        .map(row_name)
+        .filter(|name| words.iter().any(|w| name.contains(w)))
+        .collect();
+    for row in rows {
+        if let Row::Pipeline {
+            name, bare, bound, ..
+        } = row
+            && wanted.contains(name)
+        {
+            wanted.extend(bare.iter().copied());
+            if let Some((decode, model)) = bound {
+                wanted.extend([*decode, *model]);
+            }
+        }
+    }
+    (0..rows.len())
+        .filter(|&i| wanted.contains(&row_name(&rows[i])))
+        .collect()
+}
+
+/// The Python rows the chosen rows compare with; `None` when all rows run
+/// (then every Python row runs, as the full table shows them all).
+fn python_rows_wanted(chosen: &[&Row], all: bool) -> Option<Vec<String>> {
+    if all {
+        return None;
+    }
+    let mut names = Vec::new();
+    for row in chosen {
+        match row {
+            Row::Pipeline {
+                python: Some(python),
+                ..
+            } => names.push(python.to_string()),
+            Row::Preprocess { opencv, .. } => names.push(opencv.to_string()),
+            _ => {}
+        }
+    }
+    Some(names)
+}
+
+/// INT8 models the chosen rows need, made once into .data/models by
+/// scripts/quantize.py (calibrated on the clip each row plays; the held-back
+/// frames' accuracy report goes to target/). quantize.py runs gst-launch-1.0
+/// with the plugin from target/release or target/debug.
+fn ensure_int8_models(chosen: &[&Row]) {
+    const INT8: [(&str, &str, &str, &[&str]); 2] = [
+        (
+            "centerface_int8.onnx",
+            "centerface.onnx",
+            "bikes.mp4",
+            &[
+                "--dlinfer",
+                CENTERFACE,
+                "--frames=40",
+                "--holdout=40",
+                "--interval=3",
+            ],
+        ),
+        (
+            "efficientnet_lite0_int8.onnx",
+            "efficientnet_lite0.onnx",
+            "bigbuckbunny.mp4",
+            &[
+                "--dlinfer",
+                "scale-mode=center-crop input-mean=127 input-std=128",
+                "--check",
+                "decoder=classification output-name=logits top-k=1",
+                "--check",
+                "decoder=features output-name=features",
+                "--frames=32",
+                "--holdout=32",
+                "--interval=2",
+            ],
+        ),
+    ];
+    let models = root().join(".data/models");
+    for (int8, fp32, clip, args) in INT8 {
+        let needed = chosen.iter().any(|row| match row {
+            Row::Bare { model, .. } => *model == int8,
+            Row::Pipeline { launch, .. } => launch.contains(int8),
+            _ => false,
+        });
+        if !needed || models.join(int8).exists() {
+            continue;
+        }
+        let plugin = ["release", "debug"]
+            .map(|build| root().join("target").join(build))
+            .into_iter()
+            .find(|dir| dir.join("libgstdl.so").exists())
+            .expect("INT8 rows need the plugin built for scripts/quantize.py: run `cargo build --lib` first");
+        eprintln!("making {int8} with scripts/quantize.py");
+        let status = Command::new(root().join(".venv/bin/python"))
+            .arg(root().join("scripts/quantize.py"))
+            .arg(models.join(fp32))
+            .arg(root().join(".data/media").join(clip))
+            .arg(models.join(int8))
+            .args(args)
+            .arg("--report")
+            .arg(root().join("target").join(format!("{int8}.report.json")))
+            .env("GST_PLUGIN_PATH", plugin)
+            .status()
+            .expect("the venv's python runs");
+        assert!(status.success(), "scripts/quantize.py failed for {int8}");
+    }
 }
 
 /// One round of the Python baseline, one timed run per row.
-fn python_round(quick: bool) -> Vec<Value> {
+fn python_round(quick: bool, only: Option<&[String]>) -> Vec<Value> {
     let json = root().join("target/python_baseline.json");
     let mut python = Command::new(root().join(".venv/bin/python"));
     python
@@ -849,6 +1179,9 @@ fn python_round(quick: bool) -> Vec<Value> {
         .args(["--runs", "1"]);
     if quick {
         python.arg("--quick");
+    }
+    if let Some(only) = only {
+        python.arg("--only").arg(only.join("|"));
     }
     assert!(
         python.status().expect("python runs").success(),
@@ -929,6 +1262,44 @@ fn others_cpu(row: &Value) -> String {
     }
 }
 
+/// The CPU-work bound: decoding every frame and inferring every
+/// `interval`-th, one after the other on the same cores.
+fn cpu_work_bound(decode_fps: f64, model_fps: f64, interval: usize) -> f64 {
+    1.0 / (1.0 / decode_fps + 1.0 / (interval as f64 * model_fps))
+}
+
+fn inference_interval(launch: &str) -> usize {
+    launch
+        .split_whitespace()
+        .find_map(|p| p.strip_prefix("inference-interval="))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1)
+}
+
+/// Each INT8 row against the same row with the FP32 model.
+fn int8_section(rows: &[&Row], ours: &[Value]) -> String {
+    let mut lines = String::new();
+    for row in rows {
+        let name = row_name(row);
+        if !name.contains(" INT8") {
+            continue;
+        }
+        let fp32 = name.replace(" INT8", "");
+        if let (Some(int8_fps), Some(fp32_fps)) = (ours_fps(ours, name), ours_fps(ours, &fp32)) {
+            lines.push_str(&format!(
+                "| {fp32} | {fp32_fps:.1} | {int8_fps:.1} | {:.2}x |\n",
+                int8_fps / fp32_fps
+            ));
+        }
+    }
+    if lines.is_empty() {
+        return lines;
+    }
+    format!(
+        "\n## INT8 against FP32 (static QDQ models from scripts/quantize.py, weights int8 per channel, activations uint8)\n\n| row | FP32 frames/s | INT8 frames/s | speed-up |\n|---|---|---|---|\n{lines}"
+    )
+}
+
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -939,23 +1310,36 @@ fn machine() -> String {
         })
         .unwrap_or_else(|| "unknown CPU".to_string());
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    format!("{cpu}, {cores} cores")
+    // INT8 speed-ups depend on it: VNNI multiplies int8 in one instruction.
+    let flags = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let vnni = ["avx512_vnni", "avx_vnni"]
+        .into_iter()
+        .find(|flag| flags.split_whitespace().any(|f| f == *flag))
+        .map_or("without VNNI".to_string(), |flag| {
+            format!("with VNNI ({flag})")
+        });
+    format!("{cpu}, {cores} cores, {vnni}")
 }
 
-fn render(rows: &[Row], ours: &[Value], python: &[Value], runs: usize, seconds: u64) -> String {
+fn render(rows: &[&Row], ours: &[Value], python: &[Value], runs: usize, seconds: u64) -> String {
     let mut md = String::new();
     md.push_str("# Benchmarks\n\nWritten by `cargo bench --bench benchmarks` (see `benches/benchmarks.rs`); every figure below comes from one run of it.\n\n");
     md.push_str(&format!(
         "- Machine: {}; ONNX Runtime 1.31.1 (CPU wheel), default threads (one per core); release build.\n- Medians of {runs} runs (min-max), each after an untimed warm-up, in {runs} rounds: each round runs every row once, ours and the Python loop's, each in a process of its own, so a slow spell of the (shared, virtual) machine falls on all rows alike; peak RSS and others' CPU are the worst round's. The run took {seconds} s.\n- A pipeline row keeps its pipeline open and plays the clip again with a flushing seek for each run, so the model loads once, in the warm-up, as the Python loop opens its session once before timing.\n- fps counts every frame that reaches the sink (or is decoded, for the Python loop), inferred or not.\n- others' CPU: the share of the machine's CPU time that other processes (or the hypervisor) took while the row ran; above 5% (bold) the row did not have the machine to itself and reads low.\n\n",
         machine()
     ));
-    md.push_str("| row | frames/s median (min-max) | vs bare runtime | vs Python loop | peak RSS | others' CPU |\n|---|---|---|---|---|---|\n");
+    md.push_str("- vs CPU-work bound: the row against 1 / (1/decode-only fps + 1/(N x bare runtime fps)) at inference-interval N, both measured in this run (in brackets): on these cores the decoder and the model take turns, so this, not bare runtime fps, is the most a pipeline can reach.\n\n");
+    md.push_str("| row | frames/s median (min-max) | vs bare runtime | vs CPU-work bound | vs Python loop | peak RSS | others' CPU |\n|---|---|---|---|---|---|---|\n");
     for (row, result) in rows.iter().zip(ours) {
-        let (name, bare, python_name) = match row {
-            Row::Bare { name, .. } => (*name, None, None),
+        let (name, bare, python_name, bound, launch) = match row {
+            Row::Bare { name, .. } => (*name, None, None, None, ""),
             Row::Pipeline {
-                name, bare, python, ..
-            } => (*name, *bare, *python),
+                name,
+                bare,
+                python,
+                bound,
+                launch,
+            } => (*name, *bare, *python, *bound, *launch),
             Row::Preprocess { .. } | Row::Decode { .. } => continue,
         };
         let fps: Vec<f64> = result["fps"]
@@ -966,16 +1350,23 @@ fn render(rows: &[Row], ours: &[Value], python: &[Value], runs: usize, seconds: 
         let vs_bare = bare
             .and_then(|b| ours_fps(ours, b))
             .map_or("".to_string(), |b| format!("{:.2}", m / b));
+        let vs_bound = bound
+            .and_then(|(decode, model)| Some((ours_fps(ours, decode)?, ours_fps(ours, model)?)))
+            .map_or(String::new(), |(decode, model)| {
+                let limit = cpu_work_bound(decode, model, inference_interval(launch));
+                format!("{:.2} ({limit:.1})", m / limit)
+            });
         let python_fps = python_name
             .and_then(|p| python_row(python, p))
             .and_then(|r| r["fps_median"].as_f64());
         let vs_python = python_fps.map_or("".to_string(), |p| format!("{:.2}x ({p:.1})", m / p));
         md.push_str(&format!(
-            "| {name} | {m:.1} ({lo:.1}-{hi:.1}) | {vs_bare} | {vs_python} | {:.0} MiB | {} |\n",
+            "| {name} | {m:.1} ({lo:.1}-{hi:.1}) | {vs_bare} | {vs_bound} | {vs_python} | {:.0} MiB | {} |\n",
             result["peak_rss_mb"].as_f64().unwrap_or(0.0),
             others_cpu(result)
         ));
     }
+    md.push_str(&int8_section(rows, ours));
     md.push_str("\n## What users write instead (Python: OpenCV + ONNX Runtime)\n\n| row | frames/s median (min-max) | peak RSS | others' CPU |\n|---|---|---|---|\n");
     for row in python.iter().filter(|r| r["kind"] != "preprocess") {
         md.push_str(&format!(
@@ -987,6 +1378,9 @@ fn render(rows: &[Row], ours: &[Value], python: &[Value], runs: usize, seconds: 
             row["peak_rss_mb"].as_f64().unwrap_or(0.0),
             others_cpu(row)
         ));
+    }
+    if !rows.iter().any(|row| matches!(row, Row::Decode { .. })) {
+        return md; // a subset without the decoding and preprocessing rows
     }
     md.push_str("\n## Decoding alone (µs per frame, one thread; synthetic YOLOv8-family outputs of a 640x640 input, 8400 anchors, onto a letterboxed 1280x720 frame; masks at frame resolution)\n\n| row | median (min-max) |\n|---|---|\n");
     for (row, result) in rows.iter().zip(ours) {

@@ -590,6 +590,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("python_baseline.json"))
     parser.add_argument("--quick", action="store_true",
                         help="smoke test: 1 run, short preprocessing loops")
+    parser.add_argument("--only", help="run only the rows whose names start with one of these "
+                        "'|'-separated names (the Rust benchmark's row filter passes them)")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     runs = 1 if args.quick else args.runs
@@ -600,7 +602,10 @@ def main() -> None:
 
     start = time.perf_counter()
     results = []
+    only = args.only.split("|") if args.only else None
     for index, row in enumerate(all_rows()):
+        if only is not None and not any(row.name.startswith(name) for name in only):
+            continue
         result = run_row_in_subprocess(index, runs, args.quick)
         print(format_row(result), flush=True)
         results.append(result)

@@ -326,6 +326,17 @@ def build_identity():
                    [tensor("out", F32, ["batch", 3, "height", "width"])], "identity_rgb")
 
 
+def build_quantized_identity():
+    """`out` = `input` [B,3,H,W] through QuantizeLinear / DequantizeLinear
+    (scale 1, zero point 0, uint8): an already quantised model, which
+    scripts/quantize.py must refuse. Values 0..255 pass unchanged."""
+    g = Graph()
+    q = g.op("QuantizeLinear", "input", g.const(1.0), g.const(0, np.uint8))
+    g.op("DequantizeLinear", q, g.const(1.0), g.const(0, np.uint8), out="out")
+    return g.model([tensor("input", F32, ["batch", 3, "height", "width"])],
+                   [tensor("out", F32, ["batch", 3, "height", "width"])], "quantized_identity")
+
+
 # Frame-to-frame models for dltransform ------------------------------------
 
 def build_invert():
@@ -566,6 +577,12 @@ def check_features(path):
 
 def check_identity(path):
     x = np.random.default_rng(0).random((2, 3, 17, 23), dtype=np.float32)
+    out, _ = run(path, {"input": x})
+    eq(out["out"], x, path)
+
+
+def check_quantized_identity(path):
+    x = np.round(np.random.default_rng(0).random((1, 3, 5, 7), dtype=np.float32) * 255)
     out, _ = run(path, {"input": x})
     eq(out["out"], x, path)
 
@@ -945,6 +962,7 @@ MODELS = [
     ("classify_softmax.onnx", lambda: build_classify(True), lambda p: check_classify(p, True)),
     ("features.onnx", build_features, check_features),
     ("identity_rgb.onnx", build_identity, check_identity),
+    ("quantized_identity.onnx", build_quantized_identity, check_quantized_identity),
     ("invert.onnx", build_invert, check_invert),
     ("upscale2x.onnx", build_upscale2x, check_upscale2x),
     ("fixed_resize.onnx", build_fixed_resize, check_fixed_resize),

@@ -9,9 +9,10 @@
 #      names from Debian's opencv-doc) and
 #      stable links to the sample media.
 # With --tests (scripts/test.sh passes it) also what only the tests use:
-# valgrind for the leak check, an ONNX Runtime too old for gst-dl, and the
-# model servers of the served-model tests (Triton, MLServer), each in a venv
-# of its own (.venv-triton, .venv-mlserver) so their pins never meet .venv's.
+# valgrind for the leak check, an ONNX Runtime too old for gst-dl, ONNX
+# Runtime's OpenVINO build in .venv-openvino, and the model servers of the
+# served-model tests (Triton, MLServer), each in a venv of its own
+# (.venv-triton, .venv-mlserver) so their pins never meet .venv's.
 # A second run with nothing changed only checks, in a few seconds.
 # Logs of the installs go to .data/logs/.
 set -euo pipefail
@@ -163,6 +164,25 @@ server_venv() {
     echo "$wanted" >"$stamp"
 }
 
+# ONNX Runtime's OpenVINO build, for execution-provider=openvino (and its
+# test): the onnxruntime-openvino wheel is also the `onnxruntime` module, so
+# it cannot share .venv with the CPU wheel; it gets a venv of its own, and
+# gst-dl loads its library through ORT_DYLIB_PATH.
+OPENVINO_VENV="$ROOT/.venv-openvino"
+OPENVINO_WHEEL="onnxruntime-openvino==1.24.1"
+openvino_venv() {
+    local stamp="$OPENVINO_VENV/.gst-dl-requirements"
+    if [ -x "$OPENVINO_VENV/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$OPENVINO_WHEEL" ]; then
+        return 0
+    fi
+    say "installing $OPENVINO_WHEEL into .venv-openvino"
+    {
+        python3 -m venv "$OPENVINO_VENV" &&
+        "$OPENVINO_VENV/bin/pip" install -q --disable-pip-version-check "$OPENVINO_WHEEL"
+    } >"$LOGS/openvino.log" 2>&1 || fail "installing $OPENVINO_WHEEL failed; see $LOGS/openvino.log"
+    echo "$OPENVINO_WHEEL" >"$stamp"
+}
+
 command -v cargo >/dev/null || fail "cargo not found: install Rust (https://rustup.rs) first"
 command -v python3 >/dev/null || fail "python3 not found: install Python 3 first"
 packages=("${APT_PACKAGES[@]}")
@@ -174,6 +194,7 @@ python_venv
 models_and_media
 if [ "$FOR_TESTS" = 1 ]; then
     old_onnxruntime
+    openvino_venv
     server_venv "$ROOT/.venv-triton" "$ROOT/scripts/requirements-serve.txt"
     server_venv "$ROOT/.venv-mlserver" "$ROOT/scripts/requirements-mlserver.txt"
 fi

@@ -1,0 +1,253 @@
+//! `scripts/quantize.py`: calibration tensors made by dlinfer itself (exact,
+//! on a generated model and a lossless generated clip), the errors it gives
+//! for bad input, and the accuracy INT8 CenterFace and EfficientNet-Lite0
+//! keep against FP32 on frames held back from calibration.
+//!
+//! The script runs gst-launch-1.0 with the plugin from target/debug: run
+//! `cargo build --lib` first (scripts/test.sh does).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use gst::prelude::*;
+
+fn quantize(args: &[&str]) -> Output {
+    Command::new(common::root().join(".venv/bin/python"))
+        .arg(common::root().join("scripts/quantize.py"))
+        .args(args)
+        .env("GST_PLUGIN_PATH", common::root().join("target/debug"))
+        .output()
+        .expect("the venv's python runs")
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().expect("test paths are UTF-8")
+}
+
+/// The script's error line; fails the test unless it exited with status 2.
+fn error_of(output: &Output) -> String {
+    let text = common::printed(output);
+    assert_eq!(output.status.code(), Some(2), "expected an error:\n{text}");
+    text.lines()
+        .find(|l| l.starts_with("quantize.py: error: "))
+        .unwrap_or_else(|| panic!("no error line in:\n{text}"))
+        .to_string()
+}
+
+fn report(output: &Output, report: &Path) -> serde_json::Value {
+    let text = common::printed(output);
+    assert!(output.status.success(), "quantize.py failed:\n{text}");
+    serde_json::from_str(&std::fs::read_to_string(report).expect("report written"))
+        .expect("report is JSON")
+}
+
+/// A lossless clip of `frames` frames of one RGB colour (raw video in Matroska).
+fn solid_clip(dir: &Path, frames: u32, rgb: u32) -> PathBuf {
+    common::init();
+    let file = dir.join("solid.mkv");
+    let pipeline = common::pipeline(&format!(
+        "videotestsrc num-buffers={frames} pattern=solid-color foreground-color={:#x} ! \
+         video/x-raw,format=RGB,width=64,height=48,framerate=10/1 ! matroskamux ! \
+         filesink location={}",
+        0xff00_0000u32 | rgb,
+        file.display()
+    ));
+    let outcome = common::run_to_end(&pipeline, std::time::Duration::from_secs(30), |_, _| {});
+    pipeline.set_state(gst::State::Null).unwrap();
+    assert!(outcome.error.is_none(), "{:?}", outcome.error);
+    file
+}
+
+/// A float32 `.npy` file's shape and values (little-endian, C order).
+fn read_npy(file: &Path) -> (Vec<usize>, Vec<f32>) {
+    let bytes = std::fs::read(file).expect("npy written");
+    assert_eq!(&bytes[..6], b"\x93NUMPY");
+    let header_len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+    let header = std::str::from_utf8(&bytes[10..10 + header_len]).unwrap();
+    assert!(header.contains("'descr': '<f4'"), "{header}");
+    assert!(header.contains("'fortran_order': False"), "{header}");
+    let inside = header.split('(').nth(1).unwrap().split(')').next().unwrap();
+    let shape = inside
+        .split(',')
+        .filter(|d| !d.trim().is_empty())
+        .map(|d| d.trim().parse().unwrap())
+        .collect();
+    let values = bytes[10 + header_len..]
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    (shape, values)
+}
+
+#[test]
+fn calibration_tensors_are_exactly_what_dlinfer_feeds_the_model() {
+    let dir = tempfile::tempdir().unwrap();
+    // R 32, G 64, B 128: raw pixels (input-std=1) stretched to 224x224.
+    let clip = solid_clip(dir.path(), 12, 0x20_40_80);
+    let (out, calibration, report_file) = (
+        dir.path().join("int8.onnx"),
+        dir.path().join("calibration.npy"),
+        dir.path().join("report.json"),
+    );
+    let output = quantize(&[
+        path(&common::test_model("classify.onnx")),
+        path(&clip),
+        path(&out),
+        "--dlinfer",
+        "input-std=1",
+        "--check",
+        "decoder=classification top-k=1",
+        "--frames=3",
+        "--holdout=3",
+        "--interval=2",
+        "--save-calibration",
+        path(&calibration),
+        "--report",
+        path(&report_file),
+    ]);
+    let report = report(&output, &report_file);
+    let (shape, values) = read_npy(&calibration);
+    assert_eq!(shape, [3, 3, 224, 224]);
+    let plane = 224 * 224;
+    for (index, value) in values.iter().enumerate() {
+        let expected = [32.0, 64.0, 128.0][(index / plane) % 3];
+        assert_eq!(*value, expected, "calibration value {index}");
+    }
+    // The held-back frames are 6, 8, 10 (3 calibration frames at interval 2
+    // come first): all blue-dominant, the same class from both models.
+    let top1 = &report["checks"][0]["top1"];
+    assert_eq!(top1["frames"], 3);
+    assert_eq!(top1["agreement"], 1.0);
+    assert!(out.exists(), "the INT8 model was written");
+}
+
+#[test]
+fn an_already_quantised_model_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let clip = solid_clip(dir.path(), 4, 0x20_40_80);
+    let output = quantize(&[
+        path(&common::test_model("quantized_identity.onnx")),
+        path(&clip),
+        path(&dir.path().join("int8.onnx")),
+    ]);
+    let error = error_of(&output);
+    assert!(error.contains("is already quantised"), "{error}");
+    assert!(
+        error.contains("DequantizeLinear, QuantizeLinear"),
+        "{error}"
+    );
+    assert!(error.contains("give the FP32 model"), "{error}");
+}
+
+#[test]
+fn inputs_calibration_cannot_produce_are_refused_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let clip = solid_clip(dir.path(), 4, 0x20_40_80);
+    for (model, says) in [
+        ("two_inputs.onnx", "has 2 inputs ('a', 'b')"),
+        ("five_d.onnx", "has shape [1, 3, 2, 32, 32]"),
+        ("string_input.onnx", "input 'input' is STRING"),
+    ] {
+        let output = quantize(&[
+            path(&common::test_model(model)),
+            path(&clip),
+            path(&dir.path().join("int8.onnx")),
+        ]);
+        let error = error_of(&output);
+        assert!(error.contains(says), "{model}: {error}");
+    }
+}
+
+#[test]
+fn unreadable_missing_or_short_videos_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = common::test_model("classify.onnx");
+    let out = dir.path().join("int8.onnx");
+
+    let not_video = dir.path().join("notes.mp4");
+    std::fs::write(&not_video, "not a video\n").unwrap();
+    let error = error_of(&quantize(&[path(&model), path(&not_video), path(&out)]));
+    assert!(
+        error.contains("reading the calibration video") && error.contains("gst-discoverer-1.0"),
+        "{error}"
+    );
+
+    let missing = dir.path().join("missing.mp4");
+    let error = error_of(&quantize(&[path(&model), path(&missing), path(&out)]));
+    assert!(error.contains("does not exist"), "{error}");
+
+    let clip = solid_clip(dir.path(), 12, 0x20_40_80);
+    let error = error_of(&quantize(&[
+        path(&model),
+        path(&clip),
+        path(&out),
+        "--dlinfer=input-std=1",
+        "--frames=4",
+        "--holdout=4",
+        "--interval=2",
+    ]));
+    assert!(
+        error.contains("gave 6 frames at inference-interval=2, 8 needed"),
+        "{error}"
+    );
+    assert!(!out.exists(), "no model is written after an error");
+}
+
+#[test]
+fn int8_centerface_finds_the_same_faces_on_held_back_frames() {
+    let dir = tempfile::tempdir().unwrap();
+    let report_file = dir.path().join("report.json");
+    let output = quantize(&[
+        path(&common::data("models/centerface.onnx")),
+        path(&common::media("carphone_pristine.mp4")),
+        path(&dir.path().join("centerface-int8.onnx")),
+        "--dlinfer",
+        "decoder=centerface input-std=1 iou-threshold=0.3",
+        "--frames=30",
+        "--holdout=30",
+        "--interval=2",
+        "--report",
+        path(&report_file),
+    ]);
+    let detections = &report(&output, &report_file)["checks"][0]["detections"];
+    // One face on each of the 30 held-back frames (frames 60..118).
+    assert_eq!(detections["fp32"], 30, "{detections}");
+    let agreement = detections["agreement"].as_f64().unwrap();
+    assert!(agreement >= 0.97, "{detections}");
+    let p95 = detections["corner_distance_px_p95"].as_f64().unwrap();
+    assert!(p95 <= 4.0, "{detections}");
+}
+
+#[test]
+fn int8_efficientnet_keeps_classes_and_features_on_held_back_frames() {
+    let dir = tempfile::tempdir().unwrap();
+    let report_file = dir.path().join("report.json");
+    let output = quantize(&[
+        path(&common::data("models/efficientnet_lite0.onnx")),
+        path(&common::media("bigbuckbunny.mp4")),
+        path(&dir.path().join("efficientnet-int8.onnx")),
+        "--dlinfer",
+        "scale-mode=center-crop input-mean=127 input-std=128",
+        "--check",
+        "decoder=classification output-name=logits top-k=1",
+        "--check",
+        "decoder=features output-name=features",
+        "--frames=32",
+        "--holdout=32",
+        "--interval=2",
+        "--report",
+        path(&report_file),
+    ]);
+    let report = report(&output, &report_file);
+    let top1 = &report["checks"][0]["top1"];
+    assert_eq!(top1["frames"], 32, "{top1}");
+    assert!(top1["agreement"].as_f64().unwrap() >= 0.97, "{top1}");
+    let features = &report["checks"][1]["features"];
+    assert_eq!(features["frames"], 32, "{features}");
+    assert!(
+        features["cosine_mean"].as_f64().unwrap() >= 0.98,
+        "{features}"
+    );
+}
