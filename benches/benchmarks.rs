@@ -19,6 +19,11 @@
 //! tracker time per frame at 10, 100, 1000 objects; CenterFace at
 //! inference-interval 1 against 3 + dltrack, fps and box error.
 //!
+//! `-- --served` measures only the served-model rows (`benches/served/`):
+//! CenterFace local against Triton over HTTP and gRPC at remote-requests 1,
+//! 2 and 4, and two pipelines sharing one Triton (needs
+//! `scripts/setup.sh --tests` for Triton).
+//!
 //! `GSTDL_BENCH_ROWS=CenterFace,INT8 cargo bench --bench benchmarks`
 //! measures only the rows whose names contain one of the words (and the rows
 //! they are compared with) into target/BENCHMARKS-subset.md. INT8 rows make
@@ -45,6 +50,7 @@ use gstdl::runtime::session::InputData;
 use gstdl::runtime::{ExecutionProvider, SessionOptions, SharedSession, open_shared_session};
 use serde_json::{Value, json};
 
+mod served;
 mod tracking;
 
 const RUNS: usize = 5;
@@ -941,6 +947,7 @@ fn main() {
         "--row",
         "--bench",
         "--tracking",
+        "--served",
     ];
     if let Some(unknown) = std::env::args()
         .skip(1)
@@ -954,6 +961,15 @@ fn main() {
         let media = root().join(".data/media").display().to_string();
         let models = root().join(".data/models").display().to_string();
         println!("{}", tracking::report(runs, &media, &models, CENTERFACE));
+        return;
+    }
+    if std::env::args().any(|a| a == "--served") {
+        let measure = |launch: &str, runs: usize| {
+            let mut pipeline = LoopedPipeline::new(launch);
+            pipeline.run();
+            (0..runs).map(|_| pipeline.run().0).collect::<Vec<f64>>()
+        };
+        println!("{}", served::report(runs, &root(), CENTERFACE, measure));
         return;
     }
     // Ad hoc: one pipeline of your own, measured the same way as the rows.

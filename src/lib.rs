@@ -20,6 +20,7 @@ pub mod preprocess;
 pub mod props;
 pub mod publish;
 pub mod qos;
+pub mod remote;
 pub mod runtime;
 pub mod server;
 pub mod stats;

@@ -81,7 +81,7 @@ use crate::meta::{
 use crate::model::image_input::DYNAMIC_SIZE_MULTIPLE;
 use crate::model::labels::load_labels;
 use crate::model::zero_config::{self, UserChoices};
-use crate::model_core::{CoreError, ModelCore, frames_held};
+use crate::model_core::{CoreError, ModelCore, frames_held_in_flight};
 use crate::model_element::{CoreOf, ModelElement, ReleasedOf, model_object_impl};
 use crate::model_settings::OpenedModel;
 use crate::objects::{
@@ -195,11 +195,14 @@ impl DlInfer {
             input_size,
             core.batch_size,
         );
-        let batcher = Batcher::new(
+        let in_flight = settings
+            .model
+            .batches_in_flight(&core.session, settings.async_inference);
+        let batcher = Batcher::with_batches_in_flight(
             runner,
             preprocessor.mapping(),
             core.batch_size,
-            settings.async_inference,
+            in_flight,
         )
         .map_err(|e| e.to_string())?;
         gst::debug!(
@@ -627,7 +630,7 @@ impl ModelElement for DlInfer {
             imp = self,
             "model {} on {} (runtime {}): input {} {}, outputs {}, decoder {}",
             model.display(),
-            session.active_provider,
+            session.provider_name(),
             session.runtime_path.display(),
             input.name,
             input.shape_text(),
@@ -867,10 +870,18 @@ impl BaseTransformImpl for DlInfer {
                     gst::ClockTime::SECOND.mul_div_ceil(fps.denom() as u64, fps.numer() as u64)
                 });
             if let Some(frame_duration) = frame_duration {
-                let held_frames = frames_held(
+                let in_flight =
+                    state
+                        .as_ref()
+                        .map_or(usize::from(settings.async_inference), |state| {
+                            settings
+                                .model
+                                .batches_in_flight(&state.core.session, settings.async_inference)
+                        });
+                let held_frames = frames_held_in_flight(
                     settings.model.batch_size,
                     settings.inference_interval,
-                    settings.async_inference,
+                    in_flight,
                 );
                 let extra = frame_duration * held_frames;
                 let (live, min, max) = latency.result();
