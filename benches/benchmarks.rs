@@ -10,11 +10,19 @@
 //!    the same preprocessing, ONNX Runtime, every Nth frame, in batches);
 //! 5. preprocessing alone: ours against OpenCV's;
 //! 6. decoding alone: detect, segment (masks at 1, 10, 50 instances), pose
-//!    and obb, so users see what masks cost.
+//!    and obb, so users see what masks cost;
+//! 7. a model on each detected object: CenterFace, then EfficientNet-Lite0
+//!    features per face (`inference-region=objects`), beside the Python loop
+//!    that crops, resizes and infers each face with OpenCV and ONNX Runtime.
 //!
 //! `-- --tracking` measures only the tracker's rows (`benches/tracking/`):
 //! tracker time per frame at 10, 100, 1000 objects; CenterFace at
 //! inference-interval 1 against 3 + dltrack, fps and box error.
+//!
+//! `-- --served` measures only the served-model rows (`benches/served/`):
+//! CenterFace local against Triton over HTTP and gRPC at remote-requests 1,
+//! 2 and 4, and two pipelines sharing one Triton (needs
+//! `scripts/setup.sh --tests` for Triton).
 //!
 //! `GSTDL_BENCH_ROWS=CenterFace,INT8 cargo bench --bench benchmarks`
 //! measures only the rows whose names contain one of the words (and the rows
@@ -23,7 +31,8 @@
 //! --lib`).
 //!
 //! `-- --launch '<pipeline>'` measures one pipeline of your own the same way
-//! (`$MEDIA`, `$MODELS`, `$CENTERFACE`, `$EFFICIENTNET` expand as in the rows).
+//! (`$MEDIA`, `$MODELS`, `$CENTERFACE`, `$EFFICIENTNET`, `$FACE_FEATURES` expand as in
+//! the rows).
 //!
 //! Each row runs in a child process (this binary with `--row N`) so its peak
 //! RSS is its own; each makes one untimed warm-up pass, then RUNS timed ones.
@@ -41,6 +50,7 @@ use gstdl::runtime::session::InputData;
 use gstdl::runtime::{ExecutionProvider, SessionOptions, SharedSession, open_shared_session};
 use serde_json::{Value, json};
 
+mod served;
 mod tracking;
 
 const RUNS: usize = 5;
@@ -88,6 +98,11 @@ enum Row {
 const CENTERFACE: &str = "decoder=centerface input-std=1 iou-threshold=0.3";
 const EFFICIENTNET: &str =
     "decoder=features output-name=features scale-mode=center-crop input-mean=127 input-std=128";
+
+/// Per-face features as the Python loop computes them: the crop stretched
+/// to 224x224, (p - 127) / 128, batches of 4 faces.
+const FACE_FEATURES: &str =
+    "decoder=features output-name=features input-mean=127 input-std=128 batch-size=4";
 
 fn rows() -> Vec<Row> {
     use Row::*;
@@ -185,6 +200,22 @@ fn rows() -> Vec<Row> {
                 "decode only bikes.mp4",
                 "bare ONNX Runtime CenterFace 640x288 b1",
             )),
+        },
+        Pipeline {
+            name: "dlinfer CenterFace ! dlinfer inference-region=objects EfficientNet carphone_pristine.mp4",
+            launch: "filesrc location=$MEDIA/carphone_pristine.mp4 ! decodebin ! videoconvert ! dlinfer model=$MODELS/centerface.onnx $CENTERFACE ! dlinfer inference-region=objects object-class=face object-padding=0.1 model=$MODELS/efficientnet_lite0.onnx $FACE_FEATURES ! fakesink",
+            python: Some("python loop CenterFace + per-face EfficientNet carphone_pristine.mp4"),
+            bare: None,
+            // Two models and a varying number of faces: no one-model bound.
+            bound: None,
+        },
+        Pipeline {
+            name: "dlinfer CenterFace ! dlinfer inference-region=objects EfficientNet bikes.mp4",
+            launch: "filesrc location=$MEDIA/bikes.mp4 ! decodebin ! videoconvert ! dlinfer model=$MODELS/centerface.onnx $CENTERFACE ! dlinfer inference-region=objects object-class=face object-padding=0.1 model=$MODELS/efficientnet_lite0.onnx $FACE_FEATURES ! fakesink",
+            python: Some("python loop CenterFace + per-face EfficientNet bikes.mp4"),
+            bare: None,
+            // Two models and a varying number of faces: no one-model bound.
+            bound: None,
         },
         Pipeline {
             name: "decode only bikes.mp4",
@@ -441,6 +472,7 @@ fn expand(launch: &str) -> String {
         )
         .replace("$CENTERFACE", CENTERFACE)
         .replace("$EFFICIENTNET", EFFICIENTNET)
+        .replace("$FACE_FEATURES", FACE_FEATURES)
         .replace(
             "$MQTT",
             &std::env::var(MQTT_BROKER_ENV).unwrap_or_else(|_| "127.0.0.1:1883".into()),
@@ -915,6 +947,7 @@ fn main() {
         "--row",
         "--bench",
         "--tracking",
+        "--served",
     ];
     if let Some(unknown) = std::env::args()
         .skip(1)
@@ -928,6 +961,15 @@ fn main() {
         let media = root().join(".data/media").display().to_string();
         let models = root().join(".data/models").display().to_string();
         println!("{}", tracking::report(runs, &media, &models, CENTERFACE));
+        return;
+    }
+    if std::env::args().any(|a| a == "--served") {
+        let measure = |launch: &str, runs: usize| {
+            let mut pipeline = LoopedPipeline::new(launch);
+            pipeline.run();
+            (0..runs).map(|_| pipeline.run().0).collect::<Vec<f64>>()
+        };
+        println!("{}", served::report(runs, &root(), CENTERFACE, measure));
         return;
     }
     // Ad hoc: one pipeline of your own, measured the same way as the rows.

@@ -326,6 +326,21 @@ def build_identity():
                    [tensor("out", F32, ["batch", 3, "height", "width"])], "identity_rgb")
 
 
+def build_fails_on_bright():
+    """`features` [1,3] = channel means of `input` [1,3,32,32]; when a pixel
+    is brighter than 0.9 the run fails (its Reshape asks 3 values for rows
+    of 4): a second-stage model that fails on one crop only."""
+    g = Graph()
+    means = g.op("ReduceMean", "input", axes=[2, 3], keepdims=0)          # [1,3]
+    brightest = g.op("ReduceMax", "input", keepdims=0)                     # scalar
+    bright = g.op("Cast", g.op("Greater", brightest, g.const(0.9)), to=TensorProto.INT64)
+    cols = g.op("Add", g.const([3], np.int64), g.op("Reshape", bright, g.const([1], np.int64)))
+    shape = g.op("Concat", g.const([-1], np.int64), cols, axis=0)
+    g.op("Reshape", means, shape, out="features")
+    return g.model([tensor("input", F32, [1, 3, 32, 32])],
+                   [tensor("features", F32, [1, 3])], "fails_on_bright")
+
+
 def build_quantized_identity():
     """`out` = `input` [B,3,H,W] through QuantizeLinear / DequantizeLinear
     (scale 1, zero point 0, uint8): an already quantised model, which
@@ -573,6 +588,17 @@ def check_features(path):
     m = np.array(COLORS, np.float32)
     eq(out["features"], np.concatenate([m, m * m, np.tile([[0.5, 0.25]], (len(m), 1))], axis=1), path)
     eq(out["extra"], np.stack([m.sum(axis=1), -np.ones(len(m))], axis=1), path)
+
+
+def check_fails_on_bright(path):
+    dim = np.full((1, 3, 32, 32), 0.5, np.float32)
+    out, _ = run(path, {"input": dim})
+    eq(out["features"], np.full((1, 3), 0.5, np.float32), "fails_on_bright dim")
+    try:
+        run(path, {"input": np.ones((1, 3, 32, 32), np.float32)})
+    except Exception:  # onnxruntime's RuntimeException: the point of the model
+        return
+    raise AssertionError("fails_on_bright ran on a bright input")
 
 
 def check_identity(path):
@@ -962,6 +988,7 @@ MODELS = [
     ("classify_softmax.onnx", lambda: build_classify(True), lambda p: check_classify(p, True)),
     ("features.onnx", build_features, check_features),
     ("identity_rgb.onnx", build_identity, check_identity),
+    ("fails_on_bright.onnx", build_fails_on_bright, check_fails_on_bright),
     ("quantized_identity.onnx", build_quantized_identity, check_quantized_identity),
     ("invert.onnx", build_invert, check_invert),
     ("upscale2x.onnx", build_upscale2x, check_upscale2x),

@@ -9,9 +9,11 @@
 #      names from Debian's opencv-doc) and
 #      stable links to the sample media.
 # With --tests (scripts/test.sh passes it) also what only the tests use:
-# valgrind for the leak check, an ONNX Runtime too old for gst-dl,
-# ONNX Runtime's OpenVINO build in .venv-openvino, and debootstrap for the
-# GStreamer 1.26 leg (scripts/test-gst126.sh).
+# valgrind for the leak check, an ONNX Runtime too old for gst-dl, ONNX
+# Runtime's OpenVINO build in .venv-openvino, the model servers of the
+# served-model tests (Triton, MLServer), each in a venv of its own
+# (.venv-triton, .venv-mlserver) so their pins never meet .venv's, and
+# debootstrap for the GStreamer 1.26 leg (scripts/test-gst126.sh).
 # A second run with nothing changed only checks, in a few seconds.
 # Logs of the installs go to .data/logs/.
 set -euo pipefail
@@ -145,6 +147,24 @@ PY
     rm -rf "$tmp"
 }
 
+# A venv of its own for one model server: `server_venv DIR REQUIREMENTS`.
+server_venv() {
+    local venv="$1" requirements="$2"
+    local stamp="$venv/.gst-dl-requirements" wanted
+    wanted="$(sha256sum <"$requirements")"
+    if [ -x "$venv/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted" ]; then
+        return 0
+    fi
+    local name
+    name="$(basename "$venv")"
+    say "installing a model server for the tests into $name"
+    {
+        [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+        "$venv/bin/pip" install -q --disable-pip-version-check -r "$requirements"
+    } >"$LOGS/$name.log" 2>&1 || fail "installing $name failed; see $LOGS/$name.log"
+    echo "$wanted" >"$stamp"
+}
+
 # ONNX Runtime's OpenVINO build, for execution-provider=openvino (and its
 # test): the onnxruntime-openvino wheel is also the `onnxruntime` module, so
 # it cannot share .venv with the CPU wheel; it gets a venv of its own, and
@@ -183,5 +203,7 @@ models_and_media
 if [ "$FOR_TESTS" = 1 ]; then
     old_onnxruntime
     openvino_venv
+    server_venv "$ROOT/.venv-triton" "$ROOT/scripts/requirements-serve.txt"
+    server_venv "$ROOT/.venv-mlserver" "$ROOT/scripts/requirements-mlserver.txt"
 fi
 say "ready"

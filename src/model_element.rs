@@ -279,7 +279,7 @@ pub(crate) trait ModelElement: BaseTransformImpl {
     fn active_provider(&self) -> glib::Value {
         lock(self.model_state())
             .as_mut()
-            .map(|state| Self::core(state).session.active_provider.name().to_string())
+            .map(|state| Self::core(state).session.provider_name().to_string())
             .to_value()
     }
 }

@@ -16,13 +16,17 @@ use crate::props::{
     InputColorChoice, InputLayoutChoice, ScaleModeChoice, format_channel_values,
     parse_channel_values,
 };
+use crate::remote::{ModelUrl, RemoteOptions};
 use crate::runtime::{
-    ExecutionProvider, SessionError, SessionOptions, SharedSession, open_shared_session,
+    ExecutionProvider, SessionError, SessionOptions, SharedSession, open_remote_session,
+    open_shared_session,
 };
 
 const DEFAULT_EXECUTION_PROVIDER: &str = "cpu";
 const DEFAULT_INPUT_MEAN: [f32; 3] = [0.0; 3];
 const DEFAULT_INPUT_STD: [f32; 3] = [255.0; 3];
+const DEFAULT_REMOTE_REQUESTS: u32 = 2;
+const DEFAULT_REMOTE_TIMEOUT_MS: u32 = 10_000;
 
 /// The model and input settings, as the properties set them.
 #[derive(Debug, Clone)]
@@ -56,6 +60,10 @@ pub struct ModelSettings {
     pub input_height: u32,
     /// `output-name`.
     pub output_name: Option<String>,
+    /// `remote-requests`: batches in flight to a served model.
+    pub remote_requests: u32,
+    /// `remote-timeout` (ms): the longest wait for a served model's answer.
+    pub remote_timeout_ms: u32,
     /// The last refused value of a property, with why: refused before the
     /// element is in a pipeline (as gst-launch sets properties) the warning
     /// has no bus to go to, so starting fails with it instead.
@@ -79,6 +87,8 @@ impl Default for ModelSettings {
             input_width: 0,
             input_height: 0,
             output_name: None,
+            remote_requests: DEFAULT_REMOTE_REQUESTS,
+            remote_timeout_ms: DEFAULT_REMOTE_TIMEOUT_MS,
             refused: None,
         }
     }
@@ -99,7 +109,11 @@ pub struct ModelPropertyDocs {
 /// The shared properties, documented for `gst-inspect-1.0`.
 pub fn model_param_specs(docs: &ModelPropertyDocs) -> Vec<glib::ParamSpec> {
     vec![
-        glib::ParamSpecString::builder("model").nick("Model").blurb("Path to the ONNX model file").mutable_ready().build(),
+        glib::ParamSpecString::builder("model")
+            .nick("Model")
+            .blurb("Path to the ONNX model file, or a served model on a KServe v2 server (Triton, MLServer, OpenVINO Model Server): http://HOST:PORT/v2/models/NAME[/versions/V]")
+            .mutable_ready()
+            .build(),
         glib::ParamSpecString::builder("execution-provider")
             .nick("Execution provider")
             .blurb("Where the model runs: cpu, cuda, tensorrt or openvino; one that cannot start falls back to cpu with a warning (see active-provider)")
@@ -169,6 +183,21 @@ pub fn model_param_specs(docs: &ModelPropertyDocs) -> Vec<glib::ParamSpec> {
             .mutable_ready()
             .build(),
         glib::ParamSpecString::builder("output-name").nick("Output name").blurb(docs.output_name).mutable_ready().build(),
+        glib::ParamSpecUInt::builder("remote-requests")
+            .nick("Remote requests")
+            .blurb("Served models only: batches in flight to the server at once (frames keep flowing while earlier ones are on the wire; they leave in order)")
+            .minimum(1)
+            .maximum(64)
+            .default_value(DEFAULT_REMOTE_REQUESTS)
+            .mutable_ready()
+            .build(),
+        glib::ParamSpecUInt::builder("remote-timeout")
+            .nick("Remote timeout")
+            .blurb("Served models only: milliseconds to wait for a connection or an answer before the stream fails with an error")
+            .minimum(1)
+            .default_value(DEFAULT_REMOTE_TIMEOUT_MS)
+            .mutable_ready()
+            .build(),
     ]
 }
 
@@ -236,6 +265,10 @@ impl ModelSettings {
             "input-width" => self.input_width = value.get().expect("type checked upstream"),
             "input-height" => self.input_height = value.get().expect("type checked upstream"),
             "output-name" => self.output_name = text(value),
+            "remote-requests" => self.remote_requests = value.get().expect("type checked upstream"),
+            "remote-timeout" => {
+                self.remote_timeout_ms = value.get().expect("type checked upstream")
+            }
             _ => return Ok(false),
         }
         Ok(true)
@@ -262,6 +295,8 @@ impl ModelSettings {
             "input-width" => self.input_width.to_value(),
             "input-height" => self.input_height.to_value(),
             "output-name" => self.output_name.to_value(),
+            "remote-requests" => self.remote_requests.to_value(),
+            "remote-timeout" => self.remote_timeout_ms.to_value(),
             _ => return None,
         })
     }
@@ -289,23 +324,11 @@ impl ModelSettings {
         let model = self.path.clone().ok_or_else(|| {
             settings_error("no model set: set model=/path/to/model.onnx".to_string())
         })?;
-        let session = open_shared_session(&SessionOptions {
-            model: model.clone(),
-            provider,
-            threads: self.threads as usize,
-            // Off by default: inside a pipeline the cores are shared with
-            // decoders and converters, which spinning threads starve.
-            spin: self.spin,
-        })
-        .map_err(|error| match error {
-            SessionError::Runtime(why) => {
-                gst::error_msg!(gst::LibraryError::Init, ("{}", why))
-            }
-            SessionError::Model(why) => gst::error_msg!(
-                gst::LibraryError::Init,
-                ("Failed to load model {}: {}", model.display(), why)
-            ),
-        })?;
+        let session = if ModelUrl::is_remote(&model.to_string_lossy()) {
+            self.open_remote(&model.to_string_lossy())?
+        } else {
+            self.open_local(&model, provider)?
+        };
         let mut warnings = Vec::new();
         if let Some(why) = &session.fallback_reason {
             warnings.push((
@@ -323,6 +346,9 @@ impl ModelSettings {
                 ),
                 None,
             ));
+        }
+        if let Some(why) = session.remote_warning() {
+            warnings.push((why, None));
         }
         let input =
             ImageInput::from_model(&session.info, self.input_layout.layout()).map_err(|why| {
@@ -344,6 +370,58 @@ impl ModelSettings {
             session,
             input,
             warnings,
+        })
+    }
+
+    /// Batches in flight at once: `remote-requests` for a served model;
+    /// for a local one, one on a worker when `pipelined`, else none (runs on
+    /// the streaming thread).
+    pub fn batches_in_flight(&self, session: &SharedSession, pipelined: bool) -> usize {
+        if session.is_remote() {
+            self.remote_requests.max(1) as usize
+        } else {
+            usize::from(pipelined)
+        }
+    }
+
+    /// A served model: its URL checked, its metadata read.
+    fn open_remote(&self, url: &str) -> Result<Arc<SharedSession>, gst::ErrorMessage> {
+        let url = ModelUrl::parse(url)
+            .map_err(|why| gst::error_msg!(gst::LibraryError::Settings, ("{}", why)))?;
+        let options = RemoteOptions {
+            timeout: std::time::Duration::from_millis(u64::from(self.remote_timeout_ms.max(1))),
+            ..RemoteOptions::default()
+        };
+        open_remote_session(&url, options).map_err(|error| {
+            gst::error_msg!(
+                gst::ResourceError::OpenRead,
+                ("Failed to open served model {}: {}", url, error)
+            )
+        })
+    }
+
+    /// A local ONNX file, shared with other elements that load it alike.
+    fn open_local(
+        &self,
+        model: &std::path::Path,
+        provider: ExecutionProvider,
+    ) -> Result<Arc<SharedSession>, gst::ErrorMessage> {
+        open_shared_session(&SessionOptions {
+            model: model.to_path_buf(),
+            provider,
+            threads: self.threads as usize,
+            // Off by default: inside a pipeline the cores are shared with
+            // decoders and converters, which spinning threads starve.
+            spin: self.spin,
+        })
+        .map_err(|error| match error {
+            SessionError::Runtime(why) => {
+                gst::error_msg!(gst::LibraryError::Init, ("{}", why))
+            }
+            SessionError::Model(why) => gst::error_msg!(
+                gst::LibraryError::Init,
+                ("Failed to load model {}: {}", model.display(), why)
+            ),
         })
     }
 

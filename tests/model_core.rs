@@ -50,6 +50,15 @@ impl FrameDecoder for Argmax {
 type Frame = (u32, usize);
 
 fn core(batch_size: usize, pipelined: bool) -> ModelCore<Frame, Argmax, Frame> {
+    core_with_batches_in_flight(batch_size, usize::from(pipelined))
+}
+
+/// A core whose batcher keeps up to `in_flight` batches running (as for a
+/// served model with `remote-requests`).
+fn core_with_batches_in_flight(
+    batch_size: usize,
+    in_flight: usize,
+) -> ModelCore<Frame, Argmax, Frame> {
     let session = open_shared_session(&SessionOptions {
         model: common::test_model("classify.onnx"),
         provider: ExecutionProvider::Cpu,
@@ -65,7 +74,9 @@ fn core(batch_size: usize, pipelined: bool) -> ModelCore<Frame, Argmax, Frame> {
     };
     let preprocessor = Preprocessor::new(PixelFormat::Rgb, FRAME, &spec).unwrap();
     let runner = BatchRunner::new(session, input, FRAME, batch_size);
-    let batcher = Batcher::new(runner, preprocessor.mapping(), batch_size, pipelined).unwrap();
+    let batcher =
+        Batcher::with_batches_in_flight(runner, preprocessor.mapping(), batch_size, in_flight)
+            .unwrap();
     core.negotiate(preprocessor, batcher);
     core
 }
@@ -132,6 +143,40 @@ fn frames_leave_in_order_with_their_own_results_whether_pipelined_or_not() {
                 })
                 .collect();
             assert_eq!(out, expected, "batch {batch_size}, pipelined {pipelined}");
+        }
+    }
+}
+
+#[test]
+fn several_batches_in_flight_leave_in_order_with_their_own_results() {
+    for in_flight in [2, 3, 4] {
+        for batch_size in [1, 2] {
+            let mut core = core_with_batches_in_flight(batch_size, in_flight);
+            // Runs of inferred frames with a skipped one every 5th frame.
+            for id in 0..23u32 {
+                push(&mut core, (id, id as usize % 3), id % 5 != 4, ANY).unwrap();
+            }
+            let released = core.drain(|| ANY).unwrap();
+            ready(&mut core, released);
+
+            let expected: Vec<(u32, usize)> = (0..23u32)
+                .map(|id| {
+                    (
+                        id,
+                        if id % 5 != 4 {
+                            id as usize % 3
+                        } else {
+                            SKIPPED
+                        },
+                    )
+                })
+                .collect();
+            assert_eq!(
+                core.take_ready(),
+                expected,
+                "{in_flight} in flight, batch {batch_size}"
+            );
+            assert!(!core.holds_frames());
         }
     }
 }

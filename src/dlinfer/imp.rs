@@ -34,6 +34,16 @@
 //! print or draw, while the meta's `detection` params hold them normalised
 //! to 0..1 as DL Streamer's consumers expect.
 //!
+//! With `inference-region=objects` the model runs on each object upstream
+//! elements detected (their ROI metas) instead of the frame: `object-class`
+//! and `object-min-size` pick the objects, `object-padding` grows each box
+//! before it is cropped from the frame in one pass (the crop is fitted into
+//! the model input as a frame would be), and crops of consecutive frames are
+//! batched together. Classes go on the object's ROI as a param structure
+//! named `results-name`; features and raw tensors into a tensor meta naming
+//! the ROI in `roi-id`. With track ids from `dltrack`, `reclassify-interval`
+//! re-infers an object only every Nth frame it is seen.
+//!
 //! The model runs on a thread of its own (`async-inference`, on by default),
 //! so upstream decodes and this element preprocesses the next frames while a
 //! batch is inferred; frames still leave in order, up to one batch later.
@@ -41,9 +51,12 @@
 //! ```sh
 //! gst-launch-1.0 filesrc location=carphone.mp4 ! decodebin ! videoconvert ! \
 //!     dlinfer model=centerface.onnx decoder=centerface input-std=1 iou-threshold=0.3 ! \
+//!     dlinfer inference-region=objects object-padding=0.1 model=efficientnet_lite0.onnx \
+//!         decoder=features output-name=features input-mean=127 input-std=128 ! \
 //!     fakesink
 //! ```
 
+use std::collections::VecDeque;
 use std::sync::{Arc, LazyLock, Mutex};
 
 use gst::glib;
@@ -54,23 +67,28 @@ use gst_base::subclass::base_transform::GenerateOutputSuccess;
 use gst_base::subclass::prelude::*;
 
 use super::settings::{Settings, param_specs};
-use crate::decode::{self, DecoderKind, DetectionParams};
+use crate::decode::{self, DecoderKind, DetectionParams, Produces};
 use crate::element_support::{filter_pad_templates, lock};
 use crate::frame::Size;
 use crate::inference::{
     BatchRunner, Batcher, FrameResults, PostprocessSettings, Released, is_inference_frame,
 };
+use crate::meta::tracking::read_object_tracks;
 use crate::meta::{
-    MetaFormat, SkipReason, attach_classification, attach_detection_as, attach_tensor,
-    mark_not_inferred, mark_skipped,
+    MetaFormat, SkipReason, attach_classification, attach_detection_as, attach_object_classes,
+    attach_object_tensor, attach_tensor, mark_not_inferred, mark_skipped, read_detections_with_ids,
 };
 use crate::model::image_input::DYNAMIC_SIZE_MULTIPLE;
 use crate::model::labels::load_labels;
 use crate::model::zero_config::{self, UserChoices};
-use crate::model_core::{ModelCore, frames_held};
+use crate::model_core::{CoreError, ModelCore, frames_held_in_flight};
 use crate::model_element::{CoreOf, ModelElement, ReleasedOf, model_object_impl};
 use crate::model_settings::OpenedModel;
-use crate::preprocess::{Preprocessor, ScaleMode};
+use crate::objects::{
+    CropBatchSpan, InferenceRegion, ObjectCrop, ObjectFilter, ObjectResults, PendingResults,
+    Reclassify, ReclassifyMemory, check_padding, check_results_name, select_crops,
+};
+use crate::preprocess::{PreprocessSpec, Preprocessor, ScaleMode};
 
 use crate::video::{FORMATS, frame_view, pixel_format, running_time_ns};
 
@@ -85,10 +103,42 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
 /// Letterbox border value, the grey YOLO exports are trained with.
 const LETTERBOX_PAD: u8 = 114;
 
-/// A frame held until its batch has run.
-pub(crate) struct HeldFrame {
-    buffer: gst::Buffer,
-    index: u64,
+/// What waits in the batch queue: frames and, with
+/// `inference-region=objects`, the crops of each frame's objects, which go
+/// just before their frame (so their results are there when it leaves).
+pub(crate) enum HeldItem {
+    /// A frame, inferred itself (frame region) or not, with the results
+    /// its tracked objects keep from earlier frames (`reclassify-interval`).
+    Frame {
+        buffer: gst::Buffer,
+        index: u64,
+        reused: Vec<ObjectResults<FrameResults>>,
+    },
+    /// One object's crop, a batch item of its own.
+    Crop(ObjectCrop),
+}
+
+/// Frames without any object before `objects` mode says so.
+const NO_OBJECTS_WARNING_FRAMES: u64 = 30;
+
+/// What `inference-region=objects` holds between start and stop.
+pub(crate) struct ObjectMode {
+    filter: ObjectFilter,
+    padding: f64,
+    results_name: String,
+    /// How a crop becomes the model's input (the region is set per crop).
+    crop_spec: Option<PreprocessSpec>,
+    /// How many frames the crops waiting for a batch span.
+    span: CropBatchSpan,
+    pending: PendingResults<FrameResults>,
+    /// Which tracked objects are inferred on this frame.
+    memory: ReclassifyMemory<FrameResults>,
+    /// Crops queued whose results have not come back, oldest first.
+    unreleased: VecDeque<ObjectCrop>,
+    /// Whether any frame carried an object.
+    objects_seen: bool,
+    /// Whether the "no objects upstream" warning was posted.
+    warned: bool,
 }
 
 /// What exists between start and stop.
@@ -107,6 +157,8 @@ pub(crate) struct State {
     frames_seen: u64,
     /// Which metas carry the results.
     meta_format: MetaFormat,
+    /// `Some` with `inference-region=objects`.
+    objects: Option<ObjectMode>,
 }
 
 /// The `dlinfer` element.
@@ -135,6 +187,9 @@ impl DlInfer {
             .model
             .preprocess_spec(&core.input, input_size, info, LETTERBOX_PAD);
         spec.scale_mode = state.scale_mode;
+        if let Some(objects) = state.objects.as_mut() {
+            objects.crop_spec = Some(spec.clone());
+        }
         let preprocessor = Preprocessor::new(format, frame, &spec).map_err(|e| e.to_string())?;
         let runner = BatchRunner::new(
             core.session.clone(),
@@ -142,11 +197,14 @@ impl DlInfer {
             input_size,
             core.batch_size,
         );
-        let batcher = Batcher::new(
+        let in_flight = settings
+            .model
+            .batches_in_flight(&core.session, settings.async_inference);
+        let batcher = Batcher::with_batches_in_flight(
             runner,
             preprocessor.mapping(),
             core.batch_size,
-            settings.async_inference,
+            in_flight,
         )
         .map_err(|e| e.to_string())?;
         gst::debug!(
@@ -185,6 +243,217 @@ impl DlInfer {
             .map_err(|e| self.core_failed(e))
     }
 
+    /// `inference-region=objects`: queues the crops of the frame's objects
+    /// (each preprocessed from the frame into its batch slot), then the
+    /// frame, which leaves after them.
+    fn queue_objects(
+        &self,
+        state: &mut State,
+        buffer: gst::Buffer,
+        index: u64,
+    ) -> Result<(), gst::FlowError> {
+        let info = state.info.clone().ok_or(gst::FlowError::NotNegotiated)?;
+        let frame_size = Size::new(info.width() as usize, info.height() as usize);
+        let objects = read_detections_with_ids(&buffer, info.width(), info.height());
+        let Some(mode) = state.objects.as_mut() else {
+            return Err(gst::FlowError::NotNegotiated);
+        };
+        mode.objects_seen |= !objects.is_empty();
+        if !mode.objects_seen && !mode.warned && index + 1 >= NO_OBJECTS_WARNING_FRAMES {
+            mode.warned = true;
+            self.warn_no_objects(index + 1);
+        }
+        let tracks: Vec<Option<u64>> = read_object_tracks(&buffer)
+            .into_iter()
+            .map(|track| track.map(|(id, _)| id))
+            .collect();
+        let mut reused = Vec::new();
+        let crops: Vec<ObjectCrop> = select_crops(
+            index,
+            frame_size,
+            &objects,
+            &tracks,
+            &mode.filter,
+            mode.padding,
+        )
+        .into_iter()
+        .filter(|crop| match mode.memory.decide(crop.track, index) {
+            Reclassify::Infer => true,
+            Reclassify::Reuse(results) => {
+                reused.extend(results.map(|results| ObjectResults {
+                    roi_id: crop.roi_id,
+                    results,
+                }));
+                false
+            }
+        })
+        .collect();
+        let spec = mode
+            .crop_spec
+            .clone()
+            .ok_or(gst::FlowError::NotNegotiated)?;
+        if !crops.is_empty() {
+            let format = pixel_format(info.format()).ok_or(gst::FlowError::NotNegotiated)?;
+            let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer.as_ref(), &info)
+                .map_err(|_| {
+                    gst::element_imp_error!(
+                        self,
+                        gst::StreamError::Format,
+                        ("Cannot map a frame of {:?}", info)
+                    );
+                    gst::FlowError::Error
+                })?;
+            let view = frame_view(&frame, format);
+            for crop in crops {
+                let preprocessor = Preprocessor::for_region(format, frame_size, crop.rect, &spec)
+                    .map_err(|e| self.crop_failed(&crop, &e.to_string()))?;
+                let batcher = state.core.batcher().ok_or(gst::FlowError::NotNegotiated)?;
+                batcher
+                    .preprocess(&preprocessor, &view)
+                    .map_err(|e| self.crop_failed(&crop, &e.to_string()))?;
+                let frame_index = crop.frame;
+                self.queue_item(state, HeldItem::Crop(crop), true)?;
+                if let Some(mode) = state.objects.as_mut() {
+                    mode.span.crop_queued(frame_index);
+                }
+            }
+        }
+        let frame = HeldItem::Frame {
+            buffer,
+            index,
+            reused,
+        };
+        self.queue_item(state, frame, false)?;
+        // Few objects must not hold frames longer than batches of frames
+        // would: the crops run as a partial batch.
+        if state
+            .objects
+            .as_ref()
+            .is_some_and(|m| m.span.must_run(index))
+        {
+            let decoder = self.postprocess_settings(state);
+            let released = state
+                .core
+                .drain(|| decoder)
+                .map_err(|e| self.batch_failed(state, e))?;
+            if let Some(mode) = state.objects.as_mut() {
+                mode.span.reset();
+            }
+            self.release(state, released)?;
+        }
+        Ok(())
+    }
+
+    /// Posts the error of a batch of crops that failed, naming the oldest
+    /// crop whose results have not come back (the first of that batch).
+    fn batch_failed(&self, state: &State, error: CoreError) -> gst::FlowError {
+        let CoreError::Inference(error) = error else {
+            return self.core_failed(error);
+        };
+        let first = state
+            .objects
+            .as_ref()
+            .and_then(|mode| mode.unreleased.front().cloned());
+        let what = match first {
+            Some(crop) if state.core.batch_size == 1 => crop.to_string(),
+            Some(crop) => format!("a batch of crops starting with {crop}"),
+            None => "a batch of crops".to_string(),
+        };
+        self.crop_failed_named(&what, &error.to_string())
+    }
+
+    /// Queues an item in objects mode: a failed batch names the oldest crop
+    /// whose results have not come back (the first of the failed batch).
+    fn queue_item(
+        &self,
+        state: &mut State,
+        item: HeldItem,
+        inferred: bool,
+    ) -> Result<(), gst::FlowError> {
+        if let (HeldItem::Crop(crop), Some(mode)) = (&item, state.objects.as_mut()) {
+            mode.unreleased.push_back(crop.clone());
+        }
+        let decoder = self.postprocess_settings(state);
+        let released = state
+            .core
+            .push(item, inferred, || decoder)
+            .map_err(|e| self.batch_failed(state, e))?;
+        self.release(state, released)
+    }
+
+    /// Posts the error of a crop that could not be inferred, naming its
+    /// frame and object.
+    fn crop_failed(&self, crop: &ObjectCrop, why: &str) -> gst::FlowError {
+        self.crop_failed_named(&crop.to_string(), why)
+    }
+
+    /// Posts the error of crops that could not be inferred, as `what` names
+    /// them.
+    fn crop_failed_named(&self, what: &str, why: &str) -> gst::FlowError {
+        gst::element_imp_error!(
+            self,
+            gst::LibraryError::Failed,
+            ("Second-stage inference failed on {}: {}", what, why),
+            [
+                "inference-region=objects runs the model on each object's crop; check that the model takes decoder={} outputs for one crop",
+                lock(&self.settings)
+                    .decoder
+                    .kind()
+                    .map_or("auto", |k| k.name())
+            ]
+        );
+        gst::FlowError::Error
+    }
+
+    /// Says once that objects mode has seen no object at all.
+    fn warn_no_objects(&self, frames: u64) {
+        gst::element_imp_warning!(
+            self,
+            gst::StreamError::Failed,
+            (
+                "inference-region=objects saw no object in {} frames: frames pass without second-stage results",
+                frames
+            ),
+            [
+                "Put an element that detects objects (dlinfer with a detection model, or anything attaching GstVideoRegionOfInterestMeta) before this dlinfer, or check object-class and its confidence-threshold"
+            ]
+        );
+    }
+
+    /// Attaches the results of a frame's objects to their ROIs.
+    fn attach_object_results(
+        &self,
+        buffer: &mut gst::BufferRef,
+        results_name: &str,
+        results: &[ObjectResults<FrameResults>],
+    ) -> Result<(), gst::FlowError> {
+        for ObjectResults { roi_id, results } in results {
+            let roi_id = *roi_id;
+            match results {
+                FrameResults::Classes(classes) => {
+                    attach_object_classes(buffer, roi_id, results_name, classes);
+                }
+                FrameResults::Tensors(tensors) => {
+                    for tensor in tensors {
+                        attach_object_tensor(buffer, tensor, roi_id, results_name).map_err(
+                            |e| {
+                                gst::element_imp_error!(
+                                    self,
+                                    gst::CoreError::Failed,
+                                    ("Cannot attach a tensor meta: {}", e)
+                                );
+                                gst::FlowError::Error
+                            },
+                        )?;
+                    }
+                }
+                // Refused at start: boxes inside boxes have no place yet.
+                FrameResults::Objects(_) => {}
+            }
+        }
+        Ok(())
+    }
+
     /// The decoding settings for the next batch, read now so thresholds
     /// changed while playing apply from the next batch on.
     fn postprocess_settings(&self, state: &State) -> PostprocessSettings {
@@ -206,6 +475,56 @@ impl DlInfer {
             top_k: settings.top_k as usize,
             normalize: settings.normalize,
         }
+    }
+
+    /// `post-messages` in objects mode: the frame's `objects`, each with its
+    /// `roi-id`, `results-name` and its `classes` or `tensors`.
+    fn post_object_results(
+        &self,
+        index: u64,
+        pts: Option<gst::ClockTime>,
+        results_name: &str,
+        results: &[ObjectResults<FrameResults>],
+    ) {
+        let objects = gst::List::new(results.iter().map(|object| {
+            let builder = gst::Structure::builder("object")
+                .field("roi-id", object.roi_id)
+                .field("results-name", results_name);
+            match &object.results {
+                FrameResults::Classes(classes) => builder.field(
+                    "classes",
+                    gst::List::new(classes.iter().map(|c| {
+                        gst::Structure::builder("class")
+                            .field("label", c.label.as_str())
+                            .field("label-id", c.label_id)
+                            .field("confidence", c.confidence)
+                            .build()
+                    })),
+                ),
+                FrameResults::Tensors(tensors) => builder.field(
+                    "tensors",
+                    gst::List::new(tensors.iter().map(|t| {
+                        gst::Structure::builder("tensor")
+                            .field("name", t.name.as_str())
+                            .field("size", t.data.len() as u64)
+                            .build()
+                    })),
+                ),
+                FrameResults::Objects(_) => builder,
+            }
+            .build()
+        }));
+        let structure = gst::Structure::builder("dlinfer")
+            .field("frame", index)
+            .field("pts", pts)
+            .field("objects", objects)
+            .build();
+        // Fails only outside a pipeline (no bus); nothing to do then.
+        let _ = self.obj().post_message(
+            gst::message::Element::builder(structure)
+                .src(&*self.obj())
+                .build(),
+        );
     }
 
     fn post_results(&self, index: u64, pts: Option<gst::ClockTime>, results: &FrameResults) {
@@ -265,7 +584,7 @@ impl ObjectSubclass for DlInfer {
 
 impl ModelElement for DlInfer {
     type Settings = Settings;
-    type Frame = HeldFrame;
+    type Frame = HeldItem;
     type Decoder = PostprocessSettings;
     type State = State;
 
@@ -314,7 +633,7 @@ impl ModelElement for DlInfer {
             imp = self,
             "model {} on {} (runtime {}): input {} {}, outputs {}, decoder {}",
             model.display(),
-            session.active_provider,
+            session.provider_name(),
             session.runtime_path.display(),
             input.name,
             input.shape_text(),
@@ -326,7 +645,14 @@ impl ModelElement for DlInfer {
         // Read back through the `model-info` property (kept after stop).
         lock(&self.settings).model_info = Some(decided.model_info_json(&session.info));
         let batch_size = settings.model.batch_size.max(1) as usize;
+        let objects = match InferenceRegion::from(settings.inference_region) {
+            InferenceRegion::Frame => None,
+            InferenceRegion::Objects => {
+                Some(object_mode(settings, decoder).map_err(settings_error)?)
+            }
+        };
         Ok(State {
+            objects,
             layout,
             core: ModelCore::new(session, input, batch_size),
             decoder,
@@ -362,7 +688,39 @@ impl ModelElement for DlInfer {
         let info = state.info.as_ref().ok_or(gst::FlowError::NotNegotiated)?;
         let (frame_width, frame_height) = (info.width(), info.height());
         for Released { frame, results } in released {
-            let HeldFrame { mut buffer, index } = frame;
+            let (mut buffer, index, reused) = match frame {
+                HeldItem::Frame {
+                    buffer,
+                    index,
+                    reused,
+                } => (buffer, index, reused),
+                HeldItem::Crop(crop) => {
+                    if let Some(mode) = state.objects.as_mut() {
+                        mode.unreleased.pop_front();
+                    }
+                    let results = match results {
+                        Some(Ok(results)) => results,
+                        Some(Err(error)) => return Err(self.crop_failed(&crop, &error.to_string())),
+                        None => continue,
+                    };
+                    if let Some(mode) = state.objects.as_mut() {
+                        mode.memory.remember(crop.track, crop.frame, &results);
+                        mode.pending.push(crop.frame, crop.roi_id, results);
+                    }
+                    continue;
+                }
+            };
+            if let Some(mode) = state.objects.as_mut() {
+                let mut results = mode.pending.take(index);
+                results.extend(reused);
+                if !results.is_empty() {
+                    let results_name = mode.results_name.clone();
+                    self.attach_object_results(buffer.make_mut(), &results_name, &results)?;
+                    if post_messages {
+                        self.post_object_results(index, buffer.pts(), &results_name, &results);
+                    }
+                }
+            }
             if let Some(results) = results {
                 let frame_results = results.map_err(|e| self.core_failed(e.into()))?;
                 let buffer = buffer.make_mut();
@@ -479,6 +837,31 @@ impl BaseTransformImpl for DlInfer {
     }
 
     fn sink_event(&self, event: gst::Event) -> bool {
+        let warn_frames = match (event.type_(), lock(&self.state).as_mut()) {
+            (gst::EventType::FlushStop, Some(state)) => {
+                if let Some(mode) = state.objects.as_mut() {
+                    mode.pending.clear();
+                    mode.unreleased.clear();
+                    mode.span.reset();
+                }
+                None
+            }
+            (gst::EventType::Eos, Some(state)) => {
+                let frames = state.frames_seen;
+                state
+                    .objects
+                    .as_mut()
+                    .filter(|mode| !mode.objects_seen && !mode.warned && frames > 0)
+                    .map(|mode| {
+                        mode.warned = true;
+                        frames
+                    })
+            }
+            _ => None,
+        };
+        if let Some(frames) = warn_frames {
+            self.warn_no_objects(frames);
+        }
         self.model_sink_event(event)
     }
 
@@ -504,10 +887,18 @@ impl BaseTransformImpl for DlInfer {
                     gst::ClockTime::SECOND.mul_div_ceil(fps.denom() as u64, fps.numer() as u64)
                 });
             if let Some(frame_duration) = frame_duration {
-                let held_frames = frames_held(
+                let in_flight =
+                    state
+                        .as_ref()
+                        .map_or(usize::from(settings.async_inference), |state| {
+                            settings
+                                .model
+                                .batches_in_flight(&state.core.session, settings.async_inference)
+                        });
+                let held_frames = frames_held_in_flight(
                     settings.model.batch_size,
                     settings.inference_interval,
-                    settings.async_inference,
+                    in_flight,
                 );
                 let extra = frame_duration * held_frames;
                 let (live, min, max) = latency.result();
@@ -529,6 +920,28 @@ impl BaseTransformImpl for DlInfer {
         state.frames_seen += 1;
         let mut inbuf = inbuf;
         let mut inferred = is_inference_frame(index, interval);
+        if state.objects.is_some() {
+            // The detector's marks are for the detector's frames: a frame
+            // whose objects are not described passes as it came.
+            let late = self.obj().is_qos()
+                && state
+                    .core
+                    .is_late(running_time_ns(&self.obj().segment(), &inbuf));
+            if inferred && !late {
+                self.queue_objects(state, inbuf, index)?;
+            } else {
+                self.queue_item(
+                    state,
+                    HeldItem::Frame {
+                        buffer: inbuf,
+                        index,
+                        reused: Vec::new(),
+                    },
+                    false,
+                )?;
+            }
+            return Ok(gst::FlowSuccess::Ok);
+        }
         // Marked so that downstream (dltrack) tells "not looked at" from
         // "nothing found".
         if !inferred {
@@ -548,9 +961,10 @@ impl BaseTransformImpl for DlInfer {
         if inferred {
             self.preprocess(state, &inbuf)?;
         }
-        let frame = HeldFrame {
+        let frame = HeldItem::Frame {
             buffer: inbuf,
             index,
+            reused: Vec::new(),
         };
         self.queue_frame(state, frame, inferred)?;
         Ok(gst::FlowSuccess::Ok)
@@ -559,4 +973,32 @@ impl BaseTransformImpl for DlInfer {
     fn generate_output(&self) -> Result<GenerateOutputSuccess, gst::FlowError> {
         self.next_output()
     }
+}
+
+/// What `inference-region=objects` needs, checked at start: the decoder
+/// must describe one crop (classes or tensors), `object-padding` must be in
+/// range, `results-name` a name of its own.
+fn object_mode(settings: &Settings, decoder: DecoderKind) -> Result<ObjectMode, String> {
+    if decoder.produces() == Produces::Boxes {
+        return Err(format!(
+            "inference-region=objects runs a model on each object, and decoder={} finds boxes: \
+             use decoder=classification, features or none there (put the detector in a dlinfer \
+             before it)",
+            decoder.name()
+        ));
+    }
+    let padding = check_padding(settings.object_padding)?;
+    check_results_name(&settings.results_name)?;
+    Ok(ObjectMode {
+        filter: ObjectFilter::new(&settings.object_class, settings.object_min_size),
+        padding,
+        results_name: settings.results_name.clone(),
+        crop_spec: None,
+        pending: PendingResults::default(),
+        memory: ReclassifyMemory::new(settings.reclassify_interval),
+        unreleased: VecDeque::new(),
+        span: CropBatchSpan::new(settings.model.batch_size.max(1) as usize),
+        objects_seen: false,
+        warned: false,
+    })
 }

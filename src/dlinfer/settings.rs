@@ -10,6 +10,7 @@ use gst::prelude::*;
 use crate::meta::MetaFormat;
 use crate::model_element::ElementSettings;
 use crate::model_settings::{ModelPropertyDocs, ModelSettings, model_param_specs};
+use crate::objects::InferenceRegion;
 use crate::props::{DecoderChoice, SoftmaxChoice};
 
 const DEFAULT_CONFIDENCE_THRESHOLD: f32 = 0.5;
@@ -20,6 +21,34 @@ const DEFAULT_POST_MESSAGES: bool = false;
 const DEFAULT_TOP_K: u32 = 1;
 const DEFAULT_NORMALIZE: bool = true;
 const DEFAULT_ASYNC_INFERENCE: bool = true;
+const DEFAULT_OBJECT_MIN_SIZE: u32 = 0;
+const DEFAULT_OBJECT_PADDING: f64 = 0.0;
+const DEFAULT_RESULTS_NAME: &str = "classification";
+const DEFAULT_RECLASSIFY_INTERVAL: u32 = 1;
+
+/// `inference-region`: what the model runs on.
+#[derive(Debug, Eq, PartialEq, Hash, Clone, Copy, Default, glib::Enum)]
+#[repr(u32)]
+#[enum_type(name = "GstDlInferenceRegion")]
+pub enum InferenceRegionChoice {
+    #[default]
+    #[enum_value(name = "Frame: the model runs on whole frames", nick = "frame")]
+    Frame,
+    #[enum_value(
+        name = "Objects: the model runs on each object detected upstream (its ROI), results ride on the object",
+        nick = "objects"
+    )]
+    Objects,
+}
+
+impl From<InferenceRegionChoice> for InferenceRegion {
+    fn from(choice: InferenceRegionChoice) -> Self {
+        match choice {
+            InferenceRegionChoice::Frame => InferenceRegion::Frame,
+            InferenceRegionChoice::Objects => InferenceRegion::Objects,
+        }
+    }
+}
 
 /// What the properties hold.
 #[derive(Debug, Clone)]
@@ -38,6 +67,13 @@ pub(crate) struct Settings {
     pub(super) async_inference: bool,
     /// `meta-format` as set; checked at start, where a wrong one fails.
     pub(super) meta_format: String,
+    pub(super) inference_region: InferenceRegionChoice,
+    /// `object-class`: comma-separated labels, empty for all.
+    pub(super) object_class: String,
+    pub(super) object_min_size: u32,
+    pub(super) object_padding: f64,
+    pub(super) results_name: String,
+    pub(super) reclassify_interval: u32,
     /// `model-info` (read-only): what the last start decided, as JSON.
     pub(super) model_info: Option<String>,
 }
@@ -58,6 +94,12 @@ impl Default for Settings {
             normalize: DEFAULT_NORMALIZE,
             async_inference: DEFAULT_ASYNC_INFERENCE,
             meta_format: MetaFormat::default().name().to_string(),
+            inference_region: InferenceRegionChoice::default(),
+            object_class: String::new(),
+            object_min_size: DEFAULT_OBJECT_MIN_SIZE,
+            object_padding: DEFAULT_OBJECT_PADDING,
+            results_name: DEFAULT_RESULTS_NAME.to_string(),
+            reclassify_interval: DEFAULT_RECLASSIFY_INTERVAL,
             model_info: None,
         }
     }
@@ -146,6 +188,46 @@ pub(super) fn param_specs() -> Vec<glib::ParamSpec> {
                     .default_value(Some(MetaFormat::default().name()))
                     .mutable_ready()
                     .build(),
+                glib::ParamSpecEnum::builder_with_default("inference-region", InferenceRegionChoice::default())
+                    .nick("Inference region")
+                    .blurb("frame: the model runs on whole frames; objects: on each object upstream elements detected (ROI metas), cropped from the frame in one pass (scale-mode, input-color, input-mean, input-std apply to the crop), crops of consecutive frames batched together; decoder=classification puts its classes on the object's ROI under results-name, decoder=features or none puts a tensor naming the ROI in roi-id")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecString::builder("object-class")
+                    .nick("Object class")
+                    .blurb("inference-region=objects: comma-separated labels of the objects to run on (e.g. 'car,truck'); empty: every object")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt::builder("object-min-size")
+                    .nick("Object minimum size")
+                    .blurb("inference-region=objects: skip objects whose shorter side is under this many pixels")
+                    .default_value(DEFAULT_OBJECT_MIN_SIZE)
+                    .mutable_ready()
+                    .build(),
+                // Any double is taken here and checked at start, so a value
+                // out of range stops the pipeline with the range instead of
+                // being clamped with a GLib warning.
+                glib::ParamSpecDouble::builder("object-padding")
+                    .nick("Object padding")
+                    .blurb("inference-region=objects: grow each box by this fraction of its width (left and right) and height (top and bottom) before cropping, clipped to the frame; 0 to 1")
+                    .minimum(f64::MIN)
+                    .maximum(f64::MAX)
+                    .default_value(DEFAULT_OBJECT_PADDING)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecString::builder("results-name")
+                    .nick("Results name")
+                    .blurb("inference-region=objects: name of the param structure holding the classes on each object's ROI (and results-name of its tensors), so several models can describe one object (e.g. color, type)")
+                    .default_value(Some(DEFAULT_RESULTS_NAME))
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt::builder("reclassify-interval")
+                    .nick("Reclassify interval")
+                    .blurb("inference-region=objects: infer a tracked object on every Nth frame it is seen (its 1st, N+1th...) and keep its last results in between; needs track ids from dltrack upstream: objects without one (no tracker) are inferred on every frame, so it has no effect without ids")
+                    .minimum(1)
+                    .default_value(DEFAULT_RECLASSIFY_INTERVAL)
+                    .mutable_ready()
+                    .build(),
                 glib::ParamSpecString::builder("model-info")
                     .nick("Model info")
                     .blurb("JSON of what was decided at start and from where: inputs, outputs, the model's metadata, decoder, labels count, input size and scale mode, each with its source (property, model metadata, output shapes, input shape, default); empty until started")
@@ -153,7 +235,7 @@ pub(super) fn param_specs() -> Vec<glib::ParamSpec> {
                     .build(),
                 glib::ParamSpecBoolean::builder("post-messages")
                     .nick("Post messages")
-                    .blurb("Post an element message named dlinfer for each processed frame with its results: objects (label, label-id, confidence, x-min, y-min, x-max, y-max in frame pixels, unlike the normalised 0..1 edges of the ROI meta's detection params), classes, or tensor names and sizes")
+                    .blurb("Post an element message named dlinfer for each processed frame with its results: objects (label, label-id, confidence, x-min, y-min, x-max, y-max in frame pixels, unlike the normalised 0..1 edges of the ROI meta's detection params), classes, or tensor names and sizes; with inference-region=objects, objects (roi-id, results-name, and their classes or tensor names and sizes)")
                     .default_value(DEFAULT_POST_MESSAGES)
                     .mutable_playing()
                     .build(),
@@ -200,6 +282,27 @@ impl ElementSettings for Settings {
                     .expect("type checked upstream")
                     .unwrap_or_else(|| MetaFormat::default().name().to_string())
             }
+            "inference-region" => {
+                self.inference_region = value.get().expect("type checked upstream")
+            }
+            "object-class" => {
+                self.object_class = value
+                    .get::<Option<String>>()
+                    .expect("type checked upstream")
+                    .unwrap_or_default()
+            }
+            "object-min-size" => self.object_min_size = value.get().expect("type checked upstream"),
+            "object-padding" => self.object_padding = value.get().expect("type checked upstream"),
+            "reclassify-interval" => {
+                self.reclassify_interval = value.get().expect("type checked upstream")
+            }
+            "results-name" => {
+                self.results_name = value
+                    .get::<Option<String>>()
+                    .expect("type checked upstream")
+                    .filter(|name| !name.is_empty())
+                    .unwrap_or_else(|| DEFAULT_RESULTS_NAME.to_string())
+            }
             _ => unimplemented!(),
         }
     }
@@ -222,6 +325,12 @@ impl ElementSettings for Settings {
             "normalize" => self.normalize.to_value(),
             "async-inference" => self.async_inference.to_value(),
             "meta-format" => self.meta_format.to_value(),
+            "inference-region" => self.inference_region.to_value(),
+            "object-class" => self.object_class.to_value(),
+            "object-min-size" => self.object_min_size.to_value(),
+            "object-padding" => self.object_padding.to_value(),
+            "results-name" => self.results_name.to_value(),
+            "reclassify-interval" => self.reclassify_interval.to_value(),
             "model-info" => self.model_info.to_value(),
             _ => unimplemented!(),
         }

@@ -36,8 +36,10 @@ use gst_video::subclass::prelude::*;
 
 use crate::frame::{FrameMut, PixelFormat};
 use crate::meta::DetectedObject;
+use crate::meta::classification::read_object_classes_by_roi;
 use crate::meta::tracking::{read_object_tracks, tracking_meta};
-use crate::meta::{read_classification, read_detections};
+use crate::meta::{read_classification, read_detections_with_ids};
+use crate::objects::results_label;
 use crate::overlay::tracks::{Trails, draw_polyline, draw_segment};
 use crate::overlay::{
     DrawRect, Rgb, TextRenderer, blur_rect, class_color, contrast_text_color, draw_keypoints,
@@ -290,7 +292,11 @@ impl VideoFilterImpl for DlOverlay {
     ) -> Result<gst::FlowSuccess, gst::FlowError> {
         let settings = lock(&self.settings).clone();
         let (width, height) = (frame.width(), frame.height());
-        let objects = read_detections(frame.buffer(), width, height);
+        let (roi_ids, objects): (Vec<i32>, Vec<_>) =
+            read_detections_with_ids(frame.buffer(), width, height)
+                .into_iter()
+                .unzip();
+        let second_stage = read_object_classes_by_roi(frame.buffer());
         let tracks = read_object_tracks(frame.buffer());
         let counting = tracking_meta(frame.buffer()).filter(|_| settings.mode == OverlayMode::Box);
         let classes = if settings.mode == OverlayMode::Box && settings.draw_labels {
@@ -389,12 +395,21 @@ impl VideoFilterImpl for DlOverlay {
                         );
                     }
                     if let Some(font) = &font {
-                        let text = match track {
+                        let mut text = match track {
                             Some((id, _)) => {
                                 format!("#{id} {} {:.2}", object.label, object.confidence)
                             }
                             None => format!("{} {:.2}", object.label, object.confidence),
                         };
+                        // Second-stage classes beside the object's own.
+                        let results = second_stage
+                            .iter()
+                            .find(|(id, _)| Some(id) == roi_ids.get(index))
+                            .and_then(|(_, results)| results_label(results));
+                        if let Some(results) = results {
+                            text.push_str(" | ");
+                            text.push_str(&results);
+                        }
                         let size = font.measure(&text, text_px);
                         let (x, y) = label_position(rect, size, width as usize);
                         font.draw_label(

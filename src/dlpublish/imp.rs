@@ -20,6 +20,11 @@
 //! (QoS `mqtt-qos`) to that topic, through a queue of `mqtt-queue` messages
 //! that rides over a broker restart (`publish::mqtt`).
 //!
+//! Objects described by a second model (`dlinfer inference-region=objects`)
+//! carry its classes under its `results-name` and their own embedding
+//! (`"embedding"`, or `"embedding_row"` whose index line names the frame,
+//! the object's ROI id in `"object"` and its place in `"class_index"`).
+//!
 //! A write that fails (a full disk) is an error naming the file, and the
 //! pipeline stops. Each file still ends with a whole line or row: what the
 //! failing write had put there is cut off again. A frame's data goes to the
@@ -45,8 +50,11 @@ use gst::prelude::*;
 use gst::subclass::prelude::*;
 use gst_base::subclass::prelude::*;
 
+use crate::meta::classification::read_object_classes_by_roi;
 use crate::meta::tracking::{read_events, read_object_tracks, tracking_meta};
-use crate::meta::{TensorKind, read_classification, read_detections, read_tensors};
+use crate::meta::{
+    TensorKind, read_classification, read_detections_with_ids, read_object_tensors, read_tensors,
+};
 use crate::publish::mqtt::{
     MqttError, MqttUrl, Publisher, PublisherOptions, QoS, is_mqtt_location,
 };
@@ -286,6 +294,38 @@ impl DlPublish {
         }
     }
 
+    /// Appends an embedding to the `.npy` file and its index (naming the
+    /// object's ROI id and entry in `classes`, for an object's) and returns
+    /// its row; `None` without `embeddings-location` (written inline then).
+    fn append_embedding(
+        &self,
+        state: &mut State,
+        frame: u64,
+        pts_ms: Option<f64>,
+        data: &[f32],
+        object: Option<(i32, usize)>,
+    ) -> Result<Option<u64>, gst::FlowError> {
+        let Some(embeddings) = &mut state.embeddings else {
+            return Ok(None);
+        };
+        let row = embeddings.matrix.append_row(data).map_err(|e| {
+            let place = embeddings.matrix_path.display().to_string();
+            self.write_error(frame, "embedding", &place, "embeddings-location", e)
+        })?;
+        let index = IndexRow {
+            row,
+            frame,
+            pts_ms,
+            object: object.map(|(roi_id, _)| roi_id),
+            class_index: object.map(|(_, i)| i),
+        };
+        embeddings.index.write_line(&index.to_line()).map_err(|e| {
+            let place = embeddings.index.path().display().to_string();
+            self.write_error(frame, "index row", &place, "embeddings-location", e)
+        })?;
+        Ok(Some(row))
+    }
+
     /// Connects to the broker `url` names; a bad URL or a broker that is not
     /// there fails the start.
     fn connect_mqtt(&self, url: &str, settings: &Settings) -> Result<Publisher, gst::ErrorMessage> {
@@ -311,7 +351,10 @@ impl DlPublish {
         state.frames += 1;
         let (width, height) = state.size;
         let pts_ms = buffer.pts().map(|pts| pts.nseconds() as f64 / 1e6);
-        let objects = read_detections(buffer, width, height);
+        let (roi_ids, objects): (Vec<i32>, Vec<_>) =
+            read_detections_with_ids(buffer, width, height)
+                .into_iter()
+                .unzip();
         let classes = read_classification(buffer);
         let mut record = FrameRecord::new(frame, pts_ms, state.size, &objects, &classes);
         record.set_tracks(&read_object_tracks(buffer));
@@ -330,22 +373,31 @@ impl DlPublish {
             .into_iter()
             .find(|t| t.kind == TensorKind::Features);
         if let Some(features) = features {
-            match &mut state.embeddings {
-                Some(embeddings) => {
-                    let row = embeddings.matrix.append_row(&features.data).map_err(|e| {
-                        let place = embeddings.matrix_path.display().to_string();
-                        self.write_error(frame, "embedding", &place, "embeddings-location", e)
-                    })?;
-                    embeddings
-                        .index
-                        .write_line(&IndexRow { row, frame, pts_ms }.to_line())
-                        .map_err(|e| {
-                            let place = embeddings.index.path().display().to_string();
-                            self.write_error(frame, "index row", &place, "embeddings-location", e)
-                        })?;
-                    record.embedding_row = Some(row);
-                }
+            match self.append_embedding(state, frame, pts_ms, &features.data, None)? {
+                Some(row) => record.embedding_row = Some(row),
                 None => record.embedding = Some(features.data),
+            }
+        }
+        // Second-stage results ride on the objects' ROIs: classes by their
+        // results-name, embeddings in tensors naming the ROI.
+        let object_classes = read_object_classes_by_roi(buffer);
+        let object_tensors = read_object_tensors(buffer);
+        for (class_index, roi_id) in roi_ids.iter().enumerate() {
+            let entry = &mut record.classes[class_index];
+            for (_, results) in object_classes.iter().filter(|(id, _)| id == roi_id) {
+                for result in results {
+                    entry.add_results(&result.results_name, &result.classes);
+                }
+            }
+            let embedding = object_tensors
+                .iter()
+                .find(|t| t.roi_id == *roi_id && t.tensor.kind == TensorKind::Features);
+            if let Some(embedding) = embedding {
+                let object = Some((*roi_id, class_index));
+                match self.append_embedding(state, frame, pts_ms, &embedding.tensor.data, object)? {
+                    Some(row) => entry.embedding_row = Some(row),
+                    None => entry.embedding = Some(embedding.tensor.data.clone()),
+                }
             }
         }
         if let Some(lines) = &mut state.lines

@@ -271,9 +271,16 @@ impl DlTransform {
             )
         };
         // Frames are rendered on the streaming thread, where their output
-        // buffers come from: no worker thread.
-        let batcher = Batcher::new(runner, preprocessor.mapping(), state.core.batch_size, false)
-            .map_err(|e| e.to_string())?;
+        // buffers come from: no worker thread for a local model. A served
+        // model's requests wait on the network, so they go out on workers.
+        let in_flight = settings.model.batches_in_flight(&state.core.session, false);
+        let batcher = Batcher::with_batches_in_flight(
+            runner,
+            preprocessor.mapping(),
+            state.core.batch_size,
+            in_flight,
+        )
+        .map_err(|e| e.to_string())?;
         state.core.negotiate(preprocessor, batcher);
         Ok(Negotiated {
             formats: Formats {

@@ -12,6 +12,11 @@
 //! decoded on the worker. On a machine with few cores this keeps the decoder
 //! (upstream, on the streaming thread) busy during inference instead of idle,
 //! at the price of frames leaving up to one batch later.
+//!
+//! A served model (a model on an inference server) keeps several batches in
+//! flight, one worker each, so frames keep flowing while earlier batches are
+//! on the wire and the server works; batches are taken back in the order
+//! they started, so frames still leave in order.
 
 use std::collections::VecDeque;
 
@@ -105,17 +110,25 @@ impl<F> FrameQueue<F> {
 
 type BatchOutcome<R> = Result<Vec<Result<R, InferenceError>>, InferenceError>;
 
+/// A batch running on a worker, with its frames.
+struct InFlight<F> {
+    worker: usize,
+    frames: Vec<Waiting<F>>,
+}
+
 /// Frames in stream order, `batch_size` inferred frames to a batch, run on
 /// the caller's thread or pipelined on a worker.
 pub struct Batcher<F, D: FrameDecoder> {
     waiting: FrameQueue<F>,
     /// The tensor the next inferred frames are preprocessed into.
     filling: BatchRunner,
-    /// The other tensor when pipelined; `None` while it is in flight.
-    spare: Option<BatchRunner>,
-    worker: Option<Worker<(BatchRunner, BatchOutcome<D::Results>)>>,
-    /// The frames of the batch in flight.
-    in_flight: Vec<Waiting<F>>,
+    /// Tensors of finished batches, for the next ones (pipelined).
+    spare: Vec<BatchRunner>,
+    /// One worker per batch that may be in flight; none: batches run on
+    /// the caller's thread.
+    workers: Vec<Worker<(BatchRunner, BatchOutcome<D::Results>)>>,
+    /// The batches in flight, oldest first.
+    in_flight: VecDeque<InFlight<F>>,
     mapping: FrameMapping,
 }
 
@@ -129,20 +142,28 @@ impl<F, D: FrameDecoder> Batcher<F, D> {
         batch_size: usize,
         pipelined: bool,
     ) -> Result<Self, InferenceError> {
-        let (spare, worker) = if pipelined {
-            (
-                Some(runner.with_new_tensor()),
-                Some(Worker::new("dl-inference")?),
-            )
-        } else {
-            (None, None)
-        };
+        Self::with_batches_in_flight(runner, mapping, batch_size, usize::from(pipelined))
+    }
+
+    /// Like [`Self::new`], with up to `in_flight` batches running at once on
+    /// workers of their own (0: on the caller's thread; 1: pipelined; more:
+    /// for a served model, where batches wait on the network and the server).
+    pub fn with_batches_in_flight(
+        runner: BatchRunner,
+        mapping: FrameMapping,
+        batch_size: usize,
+        in_flight: usize,
+    ) -> Result<Self, InferenceError> {
+        let workers = (0..in_flight)
+            .map(|_| Worker::new("dl-inference"))
+            .collect::<Result<Vec<_>, _>>()?;
+        let spare = (0..in_flight).map(|_| runner.with_new_tensor()).collect();
         Ok(Self {
             waiting: FrameQueue::new(batch_size),
             filling: runner,
             spare,
-            worker,
-            in_flight: Vec::new(),
+            workers,
+            in_flight: VecDeque::new(),
             mapping,
         })
     }
@@ -163,9 +184,9 @@ impl<F, D: FrameDecoder> Batcher<F, D> {
         self.waiting.is_empty() && !self.in_flight()
     }
 
-    /// Whether a batch runs on the worker now.
+    /// Whether a batch runs on a worker now.
     pub fn in_flight(&self) -> bool {
-        self.worker.as_ref().is_some_and(Worker::in_flight)
+        !self.in_flight.is_empty()
     }
 
     /// Preprocesses the next inferred frame into its slot of the batch; the
@@ -182,10 +203,11 @@ impl<F, D: FrameDecoder> Batcher<F, D> {
 
     /// Queues a frame (`inferred`: it was preprocessed into its slot) and
     /// returns the frames that may leave now, in order. A full batch runs
-    /// (after the one in flight has been taken, so no frame overtakes
-    /// another); a frame with no inferred frame before it leaves at once; a
-    /// batch in flight that has finished is taken. `decoder` is called when
-    /// a batch starts.
+    /// (once a worker is free: the oldest batch in flight is taken first if
+    /// none is); a frame with no inferred frame before it leaves once every
+    /// batch in flight has (so no frame overtakes another); batches in
+    /// flight that have finished are taken. `decoder` is called when a
+    /// batch starts.
     pub fn push(
         &mut self,
         frame: F,
@@ -194,8 +216,13 @@ impl<F, D: FrameDecoder> Batcher<F, D> {
     ) -> Result<Vec<Released<F, D::Results>>, InferenceError> {
         self.waiting.push(frame, inferred);
         let must_start = self.waiting.batch_full() || self.waiting.nothing_to_infer();
-        let mut released = self.collect(must_start)?;
+        let mut released = self.collect_finished()?;
         if must_start {
+            if self.waiting.nothing_to_infer() {
+                released.extend(self.collect_all()?);
+            } else if self.in_flight.len() >= self.workers.len() {
+                released.extend(self.collect_oldest()?);
+            }
             released.extend(self.start(decoder)?);
         }
         Ok(released)
@@ -207,9 +234,9 @@ impl<F, D: FrameDecoder> Batcher<F, D> {
         &mut self,
         decoder: impl FnOnce() -> D,
     ) -> Result<Vec<Released<F, D::Results>>, InferenceError> {
-        let mut released = self.collect(true)?;
+        let mut released = self.collect_all()?;
         released.extend(self.start(decoder)?);
-        released.extend(self.collect(true)?);
+        released.extend(self.collect_all()?);
         Ok(released)
     }
 
@@ -217,8 +244,8 @@ impl<F, D: FrameDecoder> Batcher<F, D> {
     /// belong to the flushed stream).
     pub fn flush(&mut self) {
         self.waiting.clear();
-        if self.in_flight() {
-            let _ = self.collect(true);
+        while self.in_flight() {
+            let _ = self.collect_oldest();
         }
     }
 
@@ -235,44 +262,80 @@ impl<F, D: FrameDecoder> Batcher<F, D> {
         }
         let decoder = decoder();
         let mapping = self.mapping;
-        let Some(worker) = self.worker.as_mut() else {
+        if self.workers.is_empty() {
             let results = run_and_decode(&mut self.filling, inferred, &decoder, &mapping)?;
             return Ok(release(frames, results));
-        };
-        if worker.in_flight() {
-            return Err(super::error::WorkerError::Busy.into());
         }
-        // No spare after a batch that failed on the worker: a fresh tensor.
-        let next = match self.spare.take() {
+        let index = self
+            .workers
+            .iter()
+            .position(|w| !w.in_flight())
+            .ok_or(super::error::WorkerError::Busy)?;
+        // No spare after a batch that failed on a worker: a fresh tensor.
+        let next = match self.spare.pop() {
             Some(spare) => spare,
             None => self.filling.with_new_tensor(),
         };
         let mut runner = std::mem::replace(&mut self.filling, next);
-        worker.submit(move || {
+        self.workers[index].submit(move || {
             let results = run_and_decode(&mut runner, inferred, &decoder, &mapping);
             (runner, results)
         })?;
-        self.in_flight = frames;
+        self.in_flight.push_back(InFlight {
+            worker: index,
+            frames,
+        });
         Ok(Vec::new())
     }
 
-    /// The frames of the batch in flight once it has finished: waiting for
-    /// it if `wait`, else only if it is done already.
-    fn collect(&mut self, wait: bool) -> Result<Vec<Released<F, D::Results>>, InferenceError> {
-        let Some(worker) = self.worker.as_mut() else {
+    /// The frames of the batches in flight that have finished, oldest
+    /// first, stopping at the first still running (frames leave in order).
+    fn collect_finished(&mut self) -> Result<Vec<Released<F, D::Results>>, InferenceError> {
+        let mut released = Vec::new();
+        while let Some(oldest) = self.in_flight.front() {
+            let Some(outcome) = self.workers[oldest.worker].try_take() else {
+                break;
+            };
+            released.extend(self.finish_oldest(outcome)?);
+        }
+        Ok(released)
+    }
+
+    /// The frames of the oldest batch in flight, waiting for it.
+    fn collect_oldest(&mut self) -> Result<Vec<Released<F, D::Results>>, InferenceError> {
+        let Some(oldest) = self.in_flight.front() else {
             return Ok(Vec::new());
         };
-        let outcome = if wait {
-            worker.wait()
-        } else {
-            worker.try_take()
-        };
-        let Some(outcome) = outcome else {
-            return Ok(Vec::new());
-        };
-        let frames = std::mem::take(&mut self.in_flight);
+        match self.workers[oldest.worker].wait() {
+            Some(outcome) => self.finish_oldest(outcome),
+            None => {
+                self.in_flight.pop_front();
+                Err(super::error::WorkerError::Stopped.into())
+            }
+        }
+    }
+
+    /// The frames of every batch in flight, waiting for them.
+    fn collect_all(&mut self) -> Result<Vec<Released<F, D::Results>>, InferenceError> {
+        let mut released = Vec::new();
+        while self.in_flight() {
+            released.extend(self.collect_oldest()?);
+        }
+        Ok(released)
+    }
+
+    /// Pairs the oldest batch's frames with the outcome of its run.
+    fn finish_oldest(
+        &mut self,
+        outcome: Result<(BatchRunner, BatchOutcome<D::Results>), super::error::WorkerError>,
+    ) -> Result<Vec<Released<F, D::Results>>, InferenceError> {
+        let frames = self
+            .in_flight
+            .pop_front()
+            .map(|batch| batch.frames)
+            .unwrap_or_default();
         let (runner, results) = outcome?;
-        self.spare = Some(runner);
+        self.spare.push(runner);
         Ok(release(frames, results?))
     }
 }

@@ -158,6 +158,21 @@ fn read_roi_detections(buffer: &gst::BufferRef, width: u32, height: u32) -> Vec<
         .collect()
 }
 
+/// Every detected object on a buffer with the id of its ROI, in the order
+/// [`read_detections`] reads them: what second-stage results are attached
+/// to.
+pub fn read_detections_with_ids(
+    buffer: &gst::BufferRef,
+    width: u32,
+    height: u32,
+) -> Vec<(i32, DetectedObject)> {
+    let ids = buffer
+        .iter_meta::<VideoRegionOfInterestMeta>()
+        .filter(|meta| !is_classification_roi(meta))
+        .map(|meta| meta.id());
+    ids.zip(read_detections(buffer, width, height)).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,6 +221,28 @@ mod tests {
             .map(|m| m.id())
             .collect();
         assert_eq!(ids, vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn objects_come_with_their_roi_ids() {
+        gst::init().unwrap();
+        let mut buffer = gst::Buffer::new();
+        attach_detection(buffer.get_mut().unwrap(), &object(), 1280, 720);
+        crate::meta::attach_classification(
+            buffer.get_mut().unwrap(),
+            &[crate::meta::FrameClass {
+                label: "indoor".into(),
+                label_id: 1,
+                confidence: 0.5,
+            }],
+            1280,
+            720,
+        );
+        attach_detection(buffer.get_mut().unwrap(), &object(), 1280, 720);
+        let read = read_detections_with_ids(&buffer, 1280, 720);
+        let ids: Vec<i32> = read.iter().map(|(id, _)| *id).collect();
+        assert_eq!(ids, vec![0, 2]);
+        assert_eq!(read[1].1, read_detections(&buffer, 1280, 720)[1]);
     }
 
     #[test]

@@ -20,9 +20,18 @@ pub mod skipped;
 pub mod tensor;
 pub mod tracking;
 
-pub use classification::{FrameClass, attach_classification, read_classification};
-pub use detection::{DetectedObject, attach_detection, attach_detection_as, read_detections};
+pub use classification::{
+    FrameClass, ObjectClasses, attach_classification, attach_object_classes, read_classification,
+    read_object_classes,
+};
+pub use detection::{
+    DetectedObject, attach_detection, attach_detection_as, read_detections,
+    read_detections_with_ids,
+};
 pub use format::MetaFormat;
 pub use instance::{FrameKeypoint, FrameRotatedBox, ObjectDetails, ObjectMask};
 pub use skipped::{SkipReason, is_skipped, mark_not_inferred, mark_skipped, skip_reason};
-pub use tensor::{FrameTensor, TensorKind, attach_tensor, read_tensors};
+pub use tensor::{
+    FrameTensor, ObjectTensor, TensorKind, attach_object_tensor, attach_tensor,
+    read_object_tensors, read_tensors,
+};

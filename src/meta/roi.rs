@@ -22,10 +22,18 @@ pub fn next_roi_id(buffer: &gst::BufferRef) -> i32 {
         .unwrap_or(0)
 }
 
+/// Field of a param structure that holds an object's second-stage classes
+/// (`dlinfer inference-region=objects`); a frame's classes have none.
+pub const TOP_K_FIELD: &str = "top-k";
+
 /// Whether an ROI is a frame classification rather than an object: it has
-/// classes and no detection.
+/// classes and no detection. An object another element detected and a
+/// second model classified stays an object.
 pub fn is_classification_roi(meta: &VideoRegionOfInterestMeta) -> bool {
-    meta.param(DETECTION_PARAMS).is_none() && meta.param(CLASSIFICATION_PARAMS).is_some()
+    meta.param(DETECTION_PARAMS).is_none()
+        && meta
+            .param(CLASSIFICATION_PARAMS)
+            .is_some_and(|p| !p.has_field(TOP_K_FIELD))
 }
 
 #[cfg(test)]

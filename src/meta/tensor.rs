@@ -19,6 +19,12 @@ use gst::meta::CustomMeta;
 pub const TENSOR_META_NAME: &str = "GstDlTensorMeta";
 /// Name of the structure inside it.
 pub const TENSOR_STRUCTURE_NAME: &str = "dl-tensor";
+/// Field naming the ROI (its id) whose crop a tensor was inferred from;
+/// absent on a frame's own tensors.
+pub const ROI_ID_FIELD: &str = "roi-id";
+/// Field naming the `results-name` of the element that inferred an
+/// object's tensor, so two models' tensors on one object are told apart.
+pub const RESULTS_NAME_FIELD: &str = "results-name";
 
 /// What a tensor on a buffer is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,10 +71,43 @@ pub fn register_tensor_meta() {
     super::custom::register_copied_custom_meta(TENSOR_META_NAME);
 }
 
+/// A tensor inferred from one object's crop.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectTensor {
+    /// The id of the object's ROI.
+    pub roi_id: i32,
+    /// The `results-name` of the element that inferred it.
+    pub results_name: String,
+    /// The tensor.
+    pub tensor: FrameTensor,
+}
+
 /// Attaches a tensor to a buffer.
 pub fn attach_tensor(
     buffer: &mut gst::BufferRef,
     tensor: &FrameTensor,
+) -> Result<(), glib::BoolError> {
+    attach_tensor_with(buffer, tensor, |_| {})
+}
+
+/// Attaches a tensor inferred from the crop of the object whose ROI has id
+/// `roi_id`, naming the ROI in `roi-id` (as `dltrack` reads embeddings).
+pub fn attach_object_tensor(
+    buffer: &mut gst::BufferRef,
+    tensor: &FrameTensor,
+    roi_id: i32,
+    results_name: &str,
+) -> Result<(), glib::BoolError> {
+    attach_tensor_with(buffer, tensor, |structure| {
+        structure.set(ROI_ID_FIELD, roi_id);
+        structure.set(RESULTS_NAME_FIELD, results_name);
+    })
+}
+
+fn attach_tensor_with(
+    buffer: &mut gst::BufferRef,
+    tensor: &FrameTensor,
+    extra: impl FnOnce(&mut gst::StructureRef),
 ) -> Result<(), glib::BoolError> {
     register_tensor_meta();
     let bytes: Vec<u8> = tensor.data.iter().flat_map(|v| v.to_ne_bytes()).collect();
@@ -85,13 +124,30 @@ pub fn attach_tensor(
     structure.set("kind", tensor.kind.as_str());
     structure.set("shape", shape);
     structure.set("data", glib::Bytes::from_owned(bytes));
+    extra(structure);
     Ok(())
 }
 
-/// Reads every tensor on a buffer, in the order attached.
+/// Reads the frame's own tensors (not those of its objects), in the order
+/// attached.
 pub fn read_tensors(buffer: &gst::BufferRef) -> Vec<FrameTensor> {
     tensor_structures(buffer)
+        .filter(|s| !s.has_field(ROI_ID_FIELD))
         .filter_map(tensor_from_structure)
+        .collect()
+}
+
+/// Reads the tensors inferred from objects' crops (per-object embeddings),
+/// in the order attached.
+pub fn read_object_tensors(buffer: &gst::BufferRef) -> Vec<ObjectTensor> {
+    tensor_structures(buffer)
+        .filter_map(|s| {
+            Some(ObjectTensor {
+                roi_id: s.get::<i32>(ROI_ID_FIELD).ok()?,
+                results_name: s.get::<String>(RESULTS_NAME_FIELD).unwrap_or_default(),
+                tensor: tensor_from_structure(s)?,
+            })
+        })
         .collect()
 }
 
@@ -155,6 +211,29 @@ mod tests {
         assert_eq!(structure.name(), "dl-tensor");
         assert_eq!(structure.get::<String>("kind").unwrap(), "features");
         assert_eq!(structure.get::<glib::Bytes>("data").unwrap().len(), 16);
+    }
+
+    #[test]
+    fn object_tensors_name_their_roi_and_stay_apart_from_the_frames() {
+        gst::init().unwrap();
+        let tensor = |v: f32| FrameTensor {
+            name: "features".into(),
+            kind: TensorKind::Features,
+            shape: vec![2],
+            data: vec![v, -v],
+        };
+        let mut buffer = gst::Buffer::new();
+        let b = buffer.get_mut().unwrap();
+        attach_tensor(b, &tensor(1.0)).unwrap();
+        attach_object_tensor(b, &tensor(2.0), 4, "embedding").unwrap();
+        attach_object_tensor(b, &tensor(3.0), 7, "embedding").unwrap();
+        assert_eq!(read_tensors(&buffer), vec![tensor(1.0)]);
+        let objects = read_object_tensors(&buffer);
+        let seen: Vec<(i32, &str, f32)> = objects
+            .iter()
+            .map(|o| (o.roi_id, o.results_name.as_str(), o.tensor.data[0]))
+            .collect();
+        assert_eq!(seen, vec![(4, "embedding", 2.0), (7, "embedding", 3.0)]);
     }
 
     #[test]

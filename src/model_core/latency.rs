@@ -6,19 +6,26 @@
 /// for when the next batch is full (every frame inferred) or when the next
 /// frame passes without inference: up to one batch or one frame more.
 pub fn frames_held(batch_size: u32, interval: u32, pipelined: bool) -> u64 {
+    frames_held_in_flight(batch_size, interval, usize::from(pipelined))
+}
+
+/// [`frames_held`] with up to `in_flight` batches running at once (a served
+/// model's `remote-requests`): each batch in flight holds its frames.
+pub fn frames_held_in_flight(batch_size: u32, interval: u32, in_flight: usize) -> u64 {
     let (batch, interval) = (u64::from(batch_size.max(1)), u64::from(interval.max(1)));
     let filling = (batch - 1) * interval;
-    let in_flight = match (pipelined, interval) {
-        (false, _) => 0,
-        (true, 1) => batch,
-        (true, _) => 1,
+    let in_flight = in_flight as u64;
+    let held_in_flight = if interval == 1 {
+        in_flight * batch
+    } else {
+        in_flight
     };
-    filling + in_flight
+    filling + held_in_flight
 }
 
 #[cfg(test)]
 mod tests {
-    use super::frames_held;
+    use super::{frames_held, frames_held_in_flight};
 
     #[test]
     fn latency_counts_the_batch_filling_and_the_batch_in_flight() {
@@ -28,5 +35,9 @@ mod tests {
         assert_eq!(frames_held(8, 1, true), 15);
         assert_eq!(frames_held(1, 30, true), 1);
         assert_eq!(frames_held(4, 30, true), 91);
+        // Served models: every batch in flight counts.
+        assert_eq!(frames_held_in_flight(1, 1, 4), 4);
+        assert_eq!(frames_held_in_flight(2, 1, 3), 7);
+        assert_eq!(frames_held_in_flight(1, 30, 2), 2);
     }
 }

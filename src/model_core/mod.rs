@@ -12,7 +12,7 @@
 
 mod latency;
 
-pub use latency::frames_held;
+pub use latency::{frames_held, frames_held_in_flight};
 
 use std::collections::VecDeque;
 use std::sync::Arc;

@@ -3,7 +3,7 @@
 use std::error::Error;
 use std::fmt;
 
-use crate::frame::{MAX_DIMENSION, PixelFormat, Size};
+use crate::frame::{MAX_DIMENSION, PixelFormat, Rect, Size};
 
 /// Why a preprocessor could not be built or a frame could not be processed.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,6 +43,8 @@ pub enum PreprocessError {
         stride: usize,
         rows: usize,
     },
+    /// A source region reaches past the frame's edge.
+    RegionOutside { region: Rect, frame: Size },
     /// The output slot does not have [`Preprocessor::tensor_len`](super::Preprocessor::tensor_len) elements.
     OutputLength { expected: usize, got: usize },
 }
@@ -70,6 +72,11 @@ impl fmt::Display for PreprocessError {
                     "{what} size {width}x{height} is too large: each side must be at most {MAX_DIMENSION}"
                 )
             }
+            Self::RegionOutside { region, frame } => write!(
+                f,
+                "region {}x{} at ({}, {}) reaches past the {frame} frame: clip it to the frame first",
+                region.width, region.height, region.x, region.y
+            ),
             Self::InvalidNormalization { channel, mean, std } => write!(
                 f,
                 "normalisation of channel {channel} is invalid (mean {mean}, std {std}): \

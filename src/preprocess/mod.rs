@@ -241,14 +241,39 @@ impl Preprocessor {
         frame: Size,
         spec: &PreprocessSpec,
     ) -> Result<Self, PreprocessError> {
+        Self::for_region(format, frame, Rect::whole(frame), spec)
+    }
+
+    /// Builds the tables for `region` of `format` frames of `frame` size:
+    /// the region is fitted into the model input as a whole frame would be
+    /// (scale mode, colour, mean / std), and sampling never reads outside
+    /// it, so the result equals preprocessing the region cut out as an
+    /// image of its own (for YUV frames, when the region starts on an even
+    /// pixel). The mapping relates model-input and *frame* coordinates.
+    pub fn for_region(
+        format: PixelFormat,
+        frame: Size,
+        region: Rect,
+        spec: &PreprocessSpec,
+    ) -> Result<Self, PreprocessError> {
         check_size("frame", frame)?;
         check_size("model input", spec.input)?;
+        check_size("region", region.size())?;
+        if region.right() > frame.width || region.bottom() > frame.height {
+            return Err(PreprocessError::RegionOutside { region, frame });
+        }
         for (channel, (&mean, &std)) in spec.mean.iter().zip(&spec.std).enumerate() {
             if !mean.is_finite() || !std.is_finite() || std == 0.0 {
                 return Err(PreprocessError::InvalidNormalization { channel, mean, std });
             }
         }
-        let (src, dst) = place(frame, spec.input, spec.scale_mode);
+        let (placed, dst) = place(region.size(), spec.input, spec.scale_mode);
+        let src = Rect::new(
+            region.x + placed.x,
+            region.y + placed.y,
+            placed.width,
+            placed.height,
+        );
         if spec
             .input
             .width

@@ -1591,3 +1591,109 @@ fn bench_preprocess() {
         }
     }
 }
+
+/// The pixels of `region` of an RGB image, as an image of its own.
+fn cut_rgb(rgb: &[[u8; 3]], fw: usize, region: Rect) -> Vec<[u8; 3]> {
+    (region.y..region.bottom())
+        .flat_map(|y| rgb[y * fw + region.x..y * fw + region.right()].to_vec())
+        .collect()
+}
+
+/// The pixels of `region` of a `fw`-wide plane subsampled by `sub`.
+fn cut_plane(plane: &[u8], fw: usize, sub: usize, region: Rect) -> Vec<u8> {
+    let pw = fw.div_ceil(sub);
+    let (x0, x1) = (region.x / sub, region.right().div_ceil(sub));
+    (region.y / sub..region.bottom().div_ceil(sub))
+        .flat_map(|y| plane[y * pw + x0..y * pw + x1].to_vec())
+        .collect()
+}
+
+#[test]
+fn a_region_equals_the_region_cut_out_in_every_format_and_scale_mode() {
+    let mut rng = Rng::new(42);
+    let (fw, fh) = (37, 29);
+    let rgb = random_rgb(&mut rng, fw * fh);
+    let (cw, ch) = (fw.div_ceil(2), fh.div_ceil(2));
+    let ys = rng.bytes(fw * fh);
+    let us: Vec<u8> = (0..cw * ch).map(|_| 108 + rng.byte() % 40).collect();
+    let vs: Vec<u8> = (0..cw * ch).map(|_| 108 + rng.byte() % 40).collect();
+    // Regions inside, on each edge, the whole frame and one pixel; YUV ones
+    // start on even pixels (an odd start shifts the chroma siting of a
+    // cut-out image, not of the region).
+    let regions = [
+        Rect::new(4, 6, 13, 9),
+        Rect::new(0, 0, 8, 20),
+        Rect::new(24, 10, 13, 19),
+        Rect::new(0, 0, fw, fh),
+        Rect::new(10, 12, 1, 1),
+        Rect::new(5, 3, 20, 7),
+    ];
+    for region in regions {
+        for (mw, mh) in [(16, 16), (24, 10), (8, 30)] {
+            for mode in [
+                ScaleMode::Stretch,
+                ScaleMode::Letterbox,
+                ScaleMode::CenterCrop,
+            ] {
+                let s = PreprocessSpec {
+                    pad_value: 7,
+                    mean: [1.0, 2.0, 3.0],
+                    std: [2.0, 4.0, 8.0],
+                    ..spec(mw, mh, mode)
+                };
+                let what = format!("{region:?} -> {mw}x{mh} {mode:?}");
+                for format in PixelFormat::ALL {
+                    let (frame, cut) = if format.is_yuv() {
+                        if region.x % 2 == 1 || region.y % 2 == 1 {
+                            continue;
+                        }
+                        let frame = yuv(format, fw, fh, &ys, &us, &vs, 3);
+                        let cut = yuv(
+                            format,
+                            region.width,
+                            region.height,
+                            &cut_plane(&ys, fw, 1, region),
+                            &cut_plane(&us, fw, 2, region),
+                            &cut_plane(&vs, fw, 2, region),
+                            1,
+                        );
+                        (frame, cut)
+                    } else {
+                        let frame = packed(format, fw, fh, &rgb, 2, &mut rng);
+                        let cut_px = cut_rgb(&rgb, fw, region);
+                        let cut = packed(format, region.width, region.height, &cut_px, 0, &mut rng);
+                        (frame, cut)
+                    };
+                    let pre =
+                        Preprocessor::for_region(format, Size::new(fw, fh), region, &s).unwrap();
+                    let mut got = vec![f32::NAN; pre.tensor_len()];
+                    pre.run_f32(&frame.view(), &mut got).unwrap();
+                    let want = run_f32(&cut, &s);
+                    assert_eq!(got, want, "{format:?} {what}");
+                    // The mapping is in frame coordinates: the region's
+                    // corner lands where the cut-out's corner does.
+                    let cut_map =
+                        FrameMapping::for_placement(mode, region.size(), s.input).unwrap();
+                    let (x, y) = pre.mapping().to_model(region.x as f32, region.y as f32);
+                    let (cx, cy) = cut_map.to_model(0.0, 0.0);
+                    assert!((x - cx).abs() < 1e-3 && (y - cy).abs() < 1e-3, "{what}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_region_past_the_frame_or_empty_is_refused() {
+    let s = spec(8, 8, ScaleMode::Stretch);
+    let frame = Size::new(20, 10);
+    let past = Preprocessor::for_region(PixelFormat::Rgb, frame, Rect::new(15, 0, 6, 4), &s);
+    let err = past.unwrap_err();
+    assert!(matches!(err, PreprocessError::RegionOutside { .. }));
+    assert!(err.to_string().contains("clip it to the frame"), "{err}");
+    let empty = Preprocessor::for_region(PixelFormat::Rgb, frame, Rect::new(3, 3, 0, 4), &s);
+    assert!(matches!(
+        empty,
+        Err(PreprocessError::ZeroSize { what: "region", .. })
+    ));
+}

@@ -7,6 +7,8 @@
 //!  "embedding": [0.01, -0.2]}
 //! ```
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use super::instance_record::InstanceFields;
@@ -44,6 +46,41 @@ pub struct ClassEntry {
     /// Keypoints, mask and rotation of an object, when it has them.
     #[serde(flatten)]
     pub instance: InstanceFields,
+    /// Second-stage classes of the object, each list under the
+    /// `results-name` of the model that gave it, best first.
+    #[serde(flatten)]
+    pub results: BTreeMap<String, Vec<ResultClass>>,
+    /// The object's embedding (second-stage features), when written inline.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub embedding: Option<Vec<f32>>,
+    /// The object's embedding's row in the `.npy` file, when written there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub embedding_row: Option<u64>,
+}
+
+/// One class a second-stage model gave an object.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResultClass {
+    /// Class name.
+    pub cat: String,
+    /// Confidence or probability.
+    pub prob: f64,
+}
+
+impl ClassEntry {
+    /// Adds an object's classes from the model named `results_name`.
+    pub fn add_results(&mut self, results_name: &str, classes: &[FrameClass]) {
+        self.results.insert(
+            results_name.to_string(),
+            classes
+                .iter()
+                .map(|c| ResultClass {
+                    cat: c.label.clone(),
+                    prob: c.confidence,
+                })
+                .collect(),
+        );
+    }
 }
 
 /// A tracker event of the frame (`dltrack`'s line and zone counting).
@@ -108,6 +145,9 @@ impl FrameRecord {
                 id: None,
                 predicted: false,
                 instance: InstanceFields::from_details(&o.details),
+                results: BTreeMap::new(),
+                embedding: None,
+                embedding_row: None,
             })
             .collect();
         entries.extend(classes.iter().map(|c| ClassEntry {
@@ -117,6 +157,9 @@ impl FrameRecord {
             id: None,
             predicted: false,
             instance: InstanceFields::default(),
+            results: BTreeMap::new(),
+            embedding: None,
+            embedding_row: None,
         }));
         Self {
             frame,
@@ -157,7 +200,8 @@ impl FrameRecord {
     }
 }
 
-/// A line of the embeddings index: which frame a `.npy` row belongs to.
+/// A line of the embeddings index: which frame (and object) a `.npy` row
+/// belongs to.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct IndexRow {
     /// Row in the matrix.
@@ -167,6 +211,12 @@ pub struct IndexRow {
     /// Presentation time in milliseconds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pts_ms: Option<f64>,
+    /// The object's ROI id, for an object's embedding.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object: Option<i32>,
+    /// The object's index in the frame line's `classes`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub class_index: Option<usize>,
 }
 
 impl IndexRow {
@@ -247,6 +297,46 @@ mod tests {
         );
         let quiet = FrameRecord::new(0, None, (2, 2), &[], &[]);
         assert!(quiet.to_line().find("events").is_none());
+    }
+
+    #[test]
+    fn objects_carry_their_second_stage_results_by_name() {
+        let object = DetectedObject {
+            label: "face".into(),
+            label_id: 0,
+            confidence: 0.93,
+            x_min: 1.0,
+            y_min: 2.0,
+            x_max: 3.0,
+            y_max: 4.0,
+            details: Default::default(),
+        };
+        let mut record = FrameRecord::new(3, None, (10, 10), &[object], &[]);
+        let smiling = FrameClass {
+            label: "smiling".into(),
+            label_id: 1,
+            confidence: 0.8,
+        };
+        record.classes[0].add_results("classification", &[smiling]);
+        record.classes[0].embedding_row = Some(17);
+        let value: serde_json::Value = serde_json::from_str(&record.to_line()).unwrap();
+        assert_eq!(
+            value["classes"][0],
+            serde_json::json!({"cat": "face", "prob": 0.93,
+                "bbox": {"xmin": 1.0, "ymin": 2.0, "xmax": 3.0, "ymax": 4.0},
+                "classification": [{"cat": "smiling", "prob": 0.8}], "embedding_row": 17})
+        );
+        let index = IndexRow {
+            row: 17,
+            frame: 3,
+            pts_ms: None,
+            object: Some(4),
+            class_index: Some(0),
+        };
+        assert_eq!(
+            index.to_line(),
+            "{\"row\":17,\"frame\":3,\"object\":4,\"class_index\":0}\n"
+        );
     }
 
     #[test]

@@ -7,4 +7,6 @@ pub mod session;
 
 pub use library::{RuntimeLoadError, ensure_loaded};
 pub use provider::{ExecutionProvider, UnknownProvider};
-pub use session::{RunError, SessionError, SessionOptions, SharedSession, open_shared_session};
+pub use session::{
+    RunError, SessionError, SessionOptions, SharedSession, open_remote_session, open_shared_session,
+};

@@ -17,6 +17,7 @@ use ort::value::{TensorElementType, TensorRef, ValueType};
 use super::library::ensure_loaded;
 use super::provider::ExecutionProvider;
 use crate::model::{ElementType, ModelInfo, TensorInfo};
+use crate::remote::{ModelUrl, RemoteModel, RemoteOptions, TensorData};
 
 /// What identifies a session that can be shared.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -36,16 +37,24 @@ pub struct SessionOptions {
     pub spin: bool,
 }
 
-/// A loaded model that any number of elements may run.
+/// Where a model runs: in this process, or on a KServe v2 server.
+enum Backend {
+    Local(Mutex<Session>),
+    // Boxed: the client is large beside a session handle.
+    Remote(Box<RemoteModel>),
+}
+
+/// A loaded model that any number of elements may run: a local ONNX file,
+/// or a served model (whose outputs look the same to the elements).
 pub struct SharedSession {
-    session: Mutex<Session>,
+    backend: Backend,
     /// What the model declares.
     pub info: ModelInfo,
     /// The provider the session really runs on.
     pub active_provider: ExecutionProvider,
     /// Why the requested provider could not start, when it fell back to CPU.
     pub fallback_reason: Option<String>,
-    /// The ONNX Runtime library in use.
+    /// The ONNX Runtime library in use (a served model: its URL).
     pub runtime_path: PathBuf,
 }
 
@@ -97,6 +106,9 @@ pub enum RunError {
     Input(String),
     /// ONNX Runtime refused or failed the run.
     Failed(String),
+    /// The model server could not be reached or refused the request (the
+    /// text names the URL and what happened).
+    Remote(String),
     /// An output is of a type decoders cannot read.
     Output {
         /// The output's name in the model.
@@ -111,6 +123,7 @@ impl std::fmt::Display for RunError {
         match self {
             RunError::Input(why) => write!(f, "cannot make the input tensor: {why}"),
             RunError::Failed(why) => write!(f, "ONNX Runtime failed to run the model: {why}"),
+            RunError::Remote(why) => f.write_str(why),
             RunError::Output { name, reason } => write!(f, "output '{name}': {reason}"),
         }
     }
@@ -142,6 +155,23 @@ pub fn open_shared_session(options: &SessionOptions) -> Result<Arc<SharedSession
     cache.retain(|_, weak| weak.strong_count() > 0);
     cache.insert(key, Arc::downgrade(&session));
     Ok(session)
+}
+
+/// Opens a served model (`http://...` or `grpc://...`): its metadata is read
+/// now, so a wrong URL or model name fails at start. Not shared between
+/// elements: each keeps its own connections, one per request in flight.
+pub fn open_remote_session(
+    url: &ModelUrl,
+    options: RemoteOptions,
+) -> Result<Arc<SharedSession>, SessionError> {
+    let remote = RemoteModel::open(url, options).map_err(|e| SessionError::Model(e.0))?;
+    Ok(Arc::new(SharedSession {
+        info: remote.info.clone(),
+        active_provider: ExecutionProvider::Cpu,
+        fallback_reason: None,
+        runtime_path: PathBuf::from(url.to_string()),
+        backend: Backend::Remote(Box::new(remote)),
+    }))
 }
 
 fn canonical(path: &Path) -> PathBuf {
@@ -189,7 +219,7 @@ fn load_session(options: &SessionOptions) -> Result<SharedSession, SessionError>
         };
     let info = model_info(&session);
     Ok(SharedSession {
-        session: Mutex::new(session),
+        backend: Backend::Local(Mutex::new(session)),
         info,
         active_provider,
         fallback_reason,
@@ -281,6 +311,35 @@ fn tensor_info(name: &str, dtype: &ValueType) -> TensorInfo {
 }
 
 impl SharedSession {
+    /// Where the model runs, as `active-provider` reads: the execution
+    /// provider, or `remote` for a served model.
+    pub fn provider_name(&self) -> &'static str {
+        match self.backend {
+            Backend::Local(_) => self.active_provider.name(),
+            Backend::Remote(_) => "remote",
+        }
+    }
+
+    /// What a user should know about how a served model is reached: a
+    /// server without the binary tensor extension gets tensors as JSON
+    /// numbers, ~25x slower (measured on Triton: 100 ms vs 4 ms a request).
+    pub fn remote_warning(&self) -> Option<String> {
+        match &self.backend {
+            Backend::Remote(remote) if !remote.binary => Some(format!(
+                "The server at {} does not list the binary tensor extension, so tensors travel as JSON numbers \
+                 (about 25x slower); use a server that has it (Triton) or its gRPC port",
+                remote.url
+            )),
+            _ => None,
+        }
+    }
+
+    /// Whether the model runs on a server (requests may then be in flight
+    /// side by side).
+    pub fn is_remote(&self) -> bool {
+        matches!(self.backend, Backend::Remote(_))
+    }
+
     /// Runs the model on one input tensor and hands the outputs to `consume`
     /// while they are borrowed from ONNX Runtime (f32 outputs are not copied).
     pub fn run<R>(
@@ -290,8 +349,11 @@ impl SharedSession {
         data: InputData<'_>,
         consume: impl FnOnce(&[RunOutput<'_>]) -> R,
     ) -> Result<R, RunError> {
-        let mut session = self
-            .session
+        let session = match &self.backend {
+            Backend::Local(session) => session,
+            Backend::Remote(remote) => return run_remote(remote, input_name, shape, data, consume),
+        };
+        let mut session = session
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let value: ort::session::SessionInputValue<'_> = match data {
@@ -321,6 +383,32 @@ impl SharedSession {
         }
         Ok(consume(&views))
     }
+}
+
+/// Runs a served model; its outputs are read into memory of our own first.
+fn run_remote<R>(
+    remote: &RemoteModel,
+    input_name: &str,
+    shape: &[usize],
+    data: InputData<'_>,
+    consume: impl FnOnce(&[RunOutput<'_>]) -> R,
+) -> Result<R, RunError> {
+    let data = match data {
+        InputData::F32(data) => TensorData::F32(data),
+        InputData::U8(data) => TensorData::U8(data),
+    };
+    let outputs = remote
+        .infer(input_name, shape, data)
+        .map_err(|e| RunError::Remote(e.0))?;
+    let views: Vec<RunOutput<'_>> = outputs
+        .iter()
+        .map(|o| RunOutput {
+            name: &o.name,
+            shape: o.shape.clone(),
+            data: Cow::Borrowed(&o.data),
+        })
+        .collect();
+    Ok(consume(&views))
 }
 
 /// Borrows f32 outputs and converts the other numeric types decoders meet

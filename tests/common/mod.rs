@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test binary uses a different part
 
 pub mod http_server;
+pub mod model_server;
 pub mod mosquitto;
 
 use std::path::PathBuf;
