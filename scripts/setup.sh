@@ -10,9 +10,10 @@
 #      stable links to the sample media.
 # With --tests (scripts/test.sh passes it) also what only the tests use:
 # valgrind for the leak check, an ONNX Runtime too old for gst-dl, ONNX
-# Runtime's OpenVINO build in .venv-openvino, and the model servers of the
+# Runtime's OpenVINO build in .venv-openvino, the model servers of the
 # served-model tests (Triton, MLServer), each in a venv of its own
-# (.venv-triton, .venv-mlserver) so their pins never meet .venv's.
+# (.venv-triton, .venv-mlserver) so their pins never meet .venv's, and
+# debootstrap for the GStreamer 1.26 leg (scripts/test-gst126.sh).
 # A second run with nothing changed only checks, in a few seconds.
 # Logs of the installs go to .data/logs/.
 set -euo pipefail
@@ -36,7 +37,7 @@ APT_PACKAGES=(
     curl
     python3-gi python3-gst-1.0 gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0
 )
-TEST_APT_PACKAGES=(valgrind mosquitto mosquitto-clients)
+TEST_APT_PACKAGES=(valgrind mosquitto mosquitto-clients debootstrap)
 
 case "${1:-}" in
     --tests) FOR_TESTS=1 ;;
@@ -190,6 +191,13 @@ if [ "$FOR_TESTS" = 1 ]; then
     packages+=("${TEST_APT_PACKAGES[@]}")
 fi
 install_debian_packages "${packages[@]}"
+# GStreamer >= 1.24 has GstAnalyticsRelationMeta: its headers come with the
+# bad plugins' dev package, and the builds then use `--features analytics`
+# (scripts/cargo-features.sh; meson finds it itself).
+if pkg-config --atleast-version=1.24 gstreamer-1.0; then
+    install_debian_packages libgstreamer-plugins-bad1.0-dev
+    say "GStreamer $(pkg-config --modversion gstreamer-1.0): building with $("$ROOT/scripts/cargo-features.sh")"
+fi
 python_venv
 models_and_media
 if [ "$FOR_TESTS" = 1 ]; then

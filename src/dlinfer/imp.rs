@@ -75,7 +75,7 @@ use crate::inference::{
 };
 use crate::meta::tracking::read_object_tracks;
 use crate::meta::{
-    SkipReason, attach_classification, attach_detection, attach_object_classes,
+    MetaFormat, SkipReason, attach_classification, attach_detection_as, attach_object_classes,
     attach_object_tensor, attach_tensor, mark_not_inferred, mark_skipped, read_detections_with_ids,
 };
 use crate::model::image_input::DYNAMIC_SIZE_MULTIPLE;
@@ -155,6 +155,8 @@ pub(crate) struct State {
     /// The negotiated frames.
     info: Option<gst_video::VideoInfo>,
     frames_seen: u64,
+    /// Which metas carry the results.
+    meta_format: MetaFormat,
     /// `Some` with `inference-region=objects`.
     objects: Option<ObjectMode>,
 }
@@ -595,6 +597,7 @@ impl ModelElement for DlInfer {
     fn prepare(&self, settings: &Settings) -> Result<State, gst::ErrorMessage> {
         let settings_error =
             |msg: String| gst::error_msg!(gst::LibraryError::Settings, ("{}", msg));
+        let meta_format = MetaFormat::parse(&settings.meta_format).map_err(settings_error)?;
         let OpenedModel { session, input, .. } = self.open_model(&settings.model)?;
         let model = settings.model.path.clone().unwrap_or_default();
         let declared: Vec<decode::DeclaredOutput> = session
@@ -658,6 +661,7 @@ impl ModelElement for DlInfer {
             scale_mode: decided.scale_mode.value,
             info: None,
             frames_seen: 0,
+            meta_format,
         })
     }
 
@@ -723,11 +727,24 @@ impl ModelElement for DlInfer {
                 match &frame_results {
                     FrameResults::Objects(objects) => {
                         for object in objects {
-                            attach_detection(buffer, object, frame_width, frame_height);
+                            attach_detection_as(
+                                buffer,
+                                object,
+                                frame_width,
+                                frame_height,
+                                state.meta_format,
+                            );
                         }
                     }
                     FrameResults::Classes(classes) => {
-                        attach_classification(buffer, classes, frame_width, frame_height)
+                        if state.meta_format.writes_roi() {
+                            attach_classification(buffer, classes, frame_width, frame_height)
+                        }
+                        #[cfg(feature = "analytics")]
+                        if state.meta_format.writes_analytics() {
+                            // Only fails when the meta cannot grow (out of memory).
+                            let _ = crate::meta::analytics::attach_frame_classes(buffer, classes);
+                        }
                     }
                     FrameResults::Tensors(tensors) => {
                         for tensor in tensors {

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use gst::glib;
 use gst::prelude::*;
 
+use crate::meta::MetaFormat;
 use crate::model_element::ElementSettings;
 use crate::model_settings::{ModelPropertyDocs, ModelSettings, model_param_specs};
 use crate::objects::InferenceRegion;
@@ -64,6 +65,8 @@ pub(crate) struct Settings {
     pub(super) softmax: SoftmaxChoice,
     pub(super) normalize: bool,
     pub(super) async_inference: bool,
+    /// `meta-format` as set; checked at start, where a wrong one fails.
+    pub(super) meta_format: String,
     pub(super) inference_region: InferenceRegionChoice,
     /// `object-class`: comma-separated labels, empty for all.
     pub(super) object_class: String,
@@ -90,6 +93,7 @@ impl Default for Settings {
             softmax: SoftmaxChoice::default(),
             normalize: DEFAULT_NORMALIZE,
             async_inference: DEFAULT_ASYNC_INFERENCE,
+            meta_format: MetaFormat::default().name().to_string(),
             inference_region: InferenceRegionChoice::default(),
             object_class: String::new(),
             object_min_size: DEFAULT_OBJECT_MIN_SIZE,
@@ -176,6 +180,12 @@ pub(super) fn param_specs() -> Vec<glib::ParamSpec> {
                     .nick("Asynchronous inference")
                     .blurb("Run the model on a thread of its own while the next frames are decoded and preprocessed (faster; frames leave up to one batch later); false: on the streaming thread")
                     .default_value(DEFAULT_ASYNC_INFERENCE)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecString::builder("meta-format")
+                    .nick("Metadata format")
+                    .blurb("Which metadata carries the results: roi (GstVideoRegionOfInterestMeta, GStreamer 1.22), analytics (GstAnalyticsRelationMeta, GStreamer >= 1.24) or both; default both where the build has analytics, else roi")
+                    .default_value(Some(MetaFormat::default().name()))
                     .mutable_ready()
                     .build(),
                 glib::ParamSpecEnum::builder_with_default("inference-region", InferenceRegionChoice::default())
@@ -266,6 +276,12 @@ impl ElementSettings for Settings {
             "softmax" => self.softmax = value.get().expect("type checked upstream"),
             "normalize" => self.normalize = value.get().expect("type checked upstream"),
             "async-inference" => self.async_inference = value.get().expect("type checked upstream"),
+            "meta-format" => {
+                self.meta_format = value
+                    .get::<Option<String>>()
+                    .expect("type checked upstream")
+                    .unwrap_or_else(|| MetaFormat::default().name().to_string())
+            }
             "inference-region" => {
                 self.inference_region = value.get().expect("type checked upstream")
             }
@@ -308,6 +324,7 @@ impl ElementSettings for Settings {
             "softmax" => self.softmax.to_value(),
             "normalize" => self.normalize.to_value(),
             "async-inference" => self.async_inference.to_value(),
+            "meta-format" => self.meta_format.to_value(),
             "inference-region" => self.inference_region.to_value(),
             "object-class" => self.object_class.to_value(),
             "object-min-size" => self.object_min_size.to_value(),

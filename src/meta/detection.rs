@@ -2,6 +2,7 @@
 
 use gst_video::VideoRegionOfInterestMeta;
 
+use super::format::MetaFormat;
 use super::instance::{ObjectDetails, add_detail_params, read_detail_params};
 use super::roi::is_classification_roi;
 pub use super::roi::{DETECTION_PARAMS, next_roi_id};
@@ -40,15 +41,39 @@ impl DetectedObject {
     }
 }
 
-/// Attaches one detection to a frame of `width` x `height` pixels.
+/// Attaches one detection to a frame of `width` x `height` pixels, in the
+/// build's default [`MetaFormat`].
 pub fn attach_detection(
     buffer: &mut gst::BufferRef,
     object: &DetectedObject,
     width: u32,
     height: u32,
 ) {
+    attach_detection_as(buffer, object, width, height, MetaFormat::default());
+}
+
+/// Attaches one detection as a ROI meta, an analytics OD mtd or both (the
+/// ROI then names the mtd in `analytics-id`, so readers see one object).
+pub fn attach_detection_as(
+    buffer: &mut gst::BufferRef,
+    object: &DetectedObject,
+    width: u32,
+    height: u32,
+    format: MetaFormat,
+) {
+    #[cfg(feature = "analytics")]
+    let analytics_id = if format.writes_analytics() {
+        // Only fails when the meta cannot grow (out of memory).
+        super::analytics::attach_object(buffer, object).ok()
+    } else {
+        None
+    };
+    if !format.writes_roi() {
+        return;
+    }
     let (w, h) = (f64::from(width.max(1)), f64::from(height.max(1)));
-    let params = gst::Structure::builder(DETECTION_PARAMS)
+    #[allow(unused_mut)]
+    let mut params = gst::Structure::builder(DETECTION_PARAMS)
         .field("label", object.label.as_str())
         .field("label-id", object.label_id)
         .field("confidence", object.confidence)
@@ -57,6 +82,10 @@ pub fn attach_detection(
         .field("x-max", object.x_max / w)
         .field("y-max", object.y_max / h)
         .build();
+    #[cfg(feature = "analytics")]
+    if let Some(mtd) = analytics_id {
+        params.set(super::analytics::ANALYTICS_ID_FIELD, mtd);
+    }
     let id = next_roi_id(buffer);
     let mut meta = VideoRegionOfInterestMeta::add(buffer, &object.label, object.pixel_rect());
     meta.set_id(id);
@@ -67,8 +96,35 @@ pub fn attach_detection(
 /// Reads back every detected object on a buffer. ROIs from other elements
 /// (no `detection` params) are read from their rectangle with confidence 0
 /// and label = ROI type; frame classifications are not objects and are left
-/// out.
+/// out. With the `analytics` feature, objects of analytics OD mtds that no
+/// ROI names follow the ROIs' objects.
 pub fn read_detections(buffer: &gst::BufferRef, width: u32, height: u32) -> Vec<DetectedObject> {
+    #[allow(unused_mut)]
+    let mut objects = read_roi_detections(buffer, width, height);
+    #[cfg(feature = "analytics")]
+    objects.extend(
+        super::analytics::read_objects(buffer, &analytics_ids_of_rois(buffer))
+            .into_iter()
+            .map(|o| o.object),
+    );
+    objects
+}
+
+/// The OD mtd ids the buffer's ROIs name: those objects are read from the
+/// ROIs.
+#[cfg(feature = "analytics")]
+pub fn analytics_ids_of_rois(buffer: &gst::BufferRef) -> Vec<u32> {
+    buffer
+        .iter_meta::<VideoRegionOfInterestMeta>()
+        .filter_map(|meta| {
+            meta.param(DETECTION_PARAMS)?
+                .get::<u32>(super::analytics::ANALYTICS_ID_FIELD)
+                .ok()
+        })
+        .collect()
+}
+
+fn read_roi_detections(buffer: &gst::BufferRef, width: u32, height: u32) -> Vec<DetectedObject> {
     let (w, h) = (f64::from(width.max(1)), f64::from(height.max(1)));
     buffer
         .iter_meta::<VideoRegionOfInterestMeta>()

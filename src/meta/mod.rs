@@ -7,10 +7,13 @@
 //! a custom meta whose structure C and Python read. [`carry`] says which of
 //! them follow a frame through a frame-to-frame model.
 
+#[cfg(feature = "analytics")]
+pub mod analytics;
 pub mod carry;
 pub mod classification;
 pub mod custom;
 pub mod detection;
+pub mod format;
 pub mod instance;
 pub mod roi;
 pub mod skipped;
@@ -21,7 +24,11 @@ pub use classification::{
     FrameClass, ObjectClasses, attach_classification, attach_object_classes, read_classification,
     read_object_classes,
 };
-pub use detection::{DetectedObject, attach_detection, read_detections, read_detections_with_ids};
+pub use detection::{
+    DetectedObject, attach_detection, attach_detection_as, read_detections,
+    read_detections_with_ids,
+};
+pub use format::MetaFormat;
 pub use instance::{FrameKeypoint, FrameRotatedBox, ObjectDetails, ObjectMask};
 pub use skipped::{SkipReason, is_skipped, mark_not_inferred, mark_skipped, skip_reason};
 pub use tensor::{

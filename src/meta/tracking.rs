@@ -67,11 +67,41 @@ pub fn read_tracking(meta: &VideoRegionOfInterestMeta) -> Option<TrackingInfo> {
 /// The track (id, predicted) of each object, in the order
 /// [`read_detections`](super::read_detections) reads them.
 pub fn read_object_tracks(buffer: &gst::BufferRef) -> Vec<Option<(u64, bool)>> {
-    buffer
+    #[allow(unused_mut)]
+    let mut tracks: Vec<Option<(u64, bool)>> = buffer
         .iter_meta::<VideoRegionOfInterestMeta>()
         .filter(|meta| is_object(meta))
         .map(|meta| read_tracking(&meta).map(|t| (t.id, t.predicted)))
-        .collect()
+        .collect();
+    // Objects only an analytics meta describes: their tracking mtds.
+    #[cfg(feature = "analytics")]
+    tracks.extend(
+        super::analytics::read_objects(buffer, &super::detection::analytics_ids_of_rois(buffer))
+            .into_iter()
+            .map(|o| o.track_id.map(|id| (id, false))),
+    );
+    tracks
+}
+
+/// Adds a tracking mtd for each tracked ROI that names an analytics OD mtd,
+/// so analytics consumers see the same track ids.
+#[cfg(feature = "analytics")]
+fn track_analytics_objects(buffer: &mut gst::BufferRef) {
+    let tracked: Vec<(u32, u64)> = buffer
+        .iter_meta::<VideoRegionOfInterestMeta>()
+        .filter_map(|meta| {
+            let mtd = meta
+                .param(DETECTION_PARAMS)?
+                .get::<u32>(super::analytics::ANALYTICS_ID_FIELD)
+                .ok()?;
+            Some((mtd, read_tracking(&meta)?.id))
+        })
+        .collect();
+    let first_seen = buffer.pts().unwrap_or(gst::ClockTime::ZERO);
+    for (mtd, track) in tracked {
+        // Only fails when the meta cannot grow (out of memory).
+        let _ = super::analytics::attach_track(buffer, mtd, track, first_seen);
+    }
 }
 
 /// The `tracking` param structure of a report.
@@ -107,7 +137,8 @@ pub fn detections_for_tracking(buffer: &gst::BufferRef, width: u32, height: u32)
             Some((roi, data))
         })
         .collect();
-    buffer
+    #[allow(unused_mut)]
+    let mut detections: Vec<Detection> = buffer
         .iter_meta::<VideoRegionOfInterestMeta>()
         .filter(|meta| is_object(meta))
         .map(|meta| {
@@ -144,7 +175,22 @@ pub fn detections_for_tracking(buffer: &gst::BufferRef, width: u32, height: u32)
                 .map(|(_, data)| data.clone());
             detection
         })
-        .collect()
+        .collect();
+    // Objects only an analytics meta describes follow, as read_detections
+    // orders them.
+    #[cfg(feature = "analytics")]
+    detections.extend(analytics_only_objects(buffer).into_iter().map(|o| {
+        let o = o.object;
+        let rect = BoxRect::new(o.x_min, o.y_min, o.x_max, o.y_max);
+        Detection::new(rect, o.confidence, &o.label, o.label_id)
+    }));
+    detections
+}
+
+/// The objects of analytics OD mtds that no ROI names.
+#[cfg(feature = "analytics")]
+fn analytics_only_objects(buffer: &gst::BufferRef) -> Vec<super::analytics::AnalyticsObject> {
+    super::analytics::read_objects(buffer, &super::detection::analytics_ids_of_rois(buffer))
 }
 
 /// Adds `tracking` params to the ROIs the reports matched (`detection` is
@@ -159,6 +205,19 @@ pub fn tag_tracked_rois(buffer: &mut gst::BufferRef, reports: &[TrackReport]) {
             meta.add_param(tracking_params(report));
         }
         index += 1;
+    }
+    #[cfg(feature = "analytics")]
+    {
+        track_analytics_objects(buffer);
+        // Objects only an analytics meta describes get a tracking mtd.
+        let first_seen = buffer.pts().unwrap_or(gst::ClockTime::ZERO);
+        for object in analytics_only_objects(buffer) {
+            if let Some(report) = reports.iter().find(|r| r.detection == Some(index)) {
+                // Only fails when the meta cannot grow (out of memory).
+                let _ = super::analytics::attach_track(buffer, object.id, report.id, first_seen);
+            }
+            index += 1;
+        }
     }
 }
 
@@ -188,6 +247,8 @@ pub fn attach_predicted(
     {
         meta.add_param(tracking_params(report));
     }
+    #[cfg(feature = "analytics")]
+    track_analytics_objects(buffer);
 }
 
 /// The structure of one event.
