@@ -568,3 +568,51 @@ fn oriented_boxes_become_oriented_object_mtds() {
         );
     }
 }
+
+#[test]
+fn inference_region_objects_runs_on_objects_only_a_relation_meta_describes() {
+    // A green box that another element described with an OD mtd alone (no
+    // ROI meta); classify.onnx's logits are 10 x the crop's channel means,
+    // so a green crop is "square" (labels3.txt: background, square, circle).
+    let info = rgb_info(320, 240);
+    let stride = info.stride()[0] as usize;
+    let mut pixels = vec![0u8; info.size()];
+    for y in 50..90 {
+        for x in 100..160 {
+            pixels[y * stride + 3 * x + 1] = 255;
+        }
+    }
+    let mut buffer = gst::Buffer::from_mut_slice(pixels);
+    {
+        let buffer = buffer.get_mut().unwrap();
+        buffer.set_pts(gst::ClockTime::ZERO);
+        let mut meta = AnalyticsRelationMeta::add(buffer);
+        meta.add_od_mtd(glib::Quark::from_str("cat"), 100, 50, 60, 40, 0.8)
+            .unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let jsonl = dir.path().join("objects.jsonl");
+    let out = run(
+        &format!(
+            "dlinfer inference-region=objects model={} decoder=classification labels-file={} \
+             softmax=false ! dlpublish location={}",
+            test_model("classify.onnx").display(),
+            test_model("labels3.txt").display(),
+            jsonl.display()
+        ),
+        &info,
+        vec![buffer],
+    );
+    // The object gained a ROI naming its mtd: still one object, one OD mtd.
+    assert_eq!(read_detections(&out[0], 320, 240).len(), 1);
+    assert_eq!(od_mtds(&out[0]).len(), 1);
+    let text = std::fs::read_to_string(&jsonl).unwrap();
+    let line: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    let classes = line["classes"].as_array().unwrap();
+    assert_eq!(classes.len(), 1, "{text}");
+    assert_eq!(classes[0]["cat"], "cat");
+    assert_eq!(
+        classes[0]["classification"][0]["cat"], "square",
+        "the crop of the green box was classified: {text}"
+    );
+}

@@ -75,8 +75,9 @@ use crate::inference::{
 };
 use crate::meta::tracking::read_object_tracks;
 use crate::meta::{
-    MetaFormat, SkipReason, attach_classification, attach_detection_as, attach_object_classes,
-    attach_object_tensor, attach_tensor, mark_not_inferred, mark_skipped, read_detections_with_ids,
+    DetectedObject, MetaFormat, SkipReason, adopt_analytics_objects, attach_classification,
+    attach_detection_as, attach_object_classes, attach_object_tensor, attach_tensor,
+    mark_not_inferred, mark_skipped, read_detections_with_ids,
 };
 use crate::model::image_input::DYNAMIC_SIZE_MULTIPLE;
 use crate::model::labels::load_labels;
@@ -254,7 +255,19 @@ impl DlInfer {
     ) -> Result<(), gst::FlowError> {
         let info = state.info.clone().ok_or(gst::FlowError::NotNegotiated)?;
         let frame_size = Size::new(info.width() as usize, info.height() as usize);
-        let objects = read_detections_with_ids(&buffer, info.width(), info.height());
+        let (width, height) = (info.width(), info.height());
+        let mut buffer = buffer;
+        let mut objects = read_detections_with_ids(&buffer, width, height);
+        if objects.iter().any(|(roi_id, _)| roi_id.is_none()) {
+            // Objects only an analytics mtd describes get a ROI, which their
+            // results ride on.
+            adopt_analytics_objects(buffer.make_mut(), width, height);
+            objects = read_detections_with_ids(&buffer, width, height);
+        }
+        let objects: Vec<(i32, DetectedObject)> = objects
+            .into_iter()
+            .filter_map(|(roi_id, object)| Some((roi_id?, object)))
+            .collect();
         let Some(mode) = state.objects.as_mut() else {
             return Err(gst::FlowError::NotNegotiated);
         };

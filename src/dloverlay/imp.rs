@@ -292,7 +292,7 @@ impl VideoFilterImpl for DlOverlay {
     ) -> Result<gst::FlowSuccess, gst::FlowError> {
         let settings = lock(&self.settings).clone();
         let (width, height) = (frame.width(), frame.height());
-        let (roi_ids, objects): (Vec<i32>, Vec<_>) =
+        let (roi_ids, objects): (Vec<Option<i32>>, Vec<_>) =
             read_detections_with_ids(frame.buffer(), width, height)
                 .into_iter()
                 .unzip();
@@ -404,7 +404,7 @@ impl VideoFilterImpl for DlOverlay {
                         // Second-stage classes beside the object's own.
                         let results = second_stage
                             .iter()
-                            .find(|(id, _)| Some(id) == roi_ids.get(index))
+                            .find(|(id, _)| roi_ids.get(index) == Some(&Some(*id)))
                             .and_then(|(_, results)| results_label(results));
                         if let Some(results) = results {
                             text.push_str(" | ");

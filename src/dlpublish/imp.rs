@@ -351,7 +351,7 @@ impl DlPublish {
         state.frames += 1;
         let (width, height) = state.size;
         let pts_ms = buffer.pts().map(|pts| pts.nseconds() as f64 / 1e6);
-        let (roi_ids, objects): (Vec<i32>, Vec<_>) =
+        let (roi_ids, objects): (Vec<Option<i32>>, Vec<_>) =
             read_detections_with_ids(buffer, width, height)
                 .into_iter()
                 .unzip();
@@ -383,6 +383,8 @@ impl DlPublish {
         let object_classes = read_object_classes_by_roi(buffer);
         let object_tensors = read_object_tensors(buffer);
         for (class_index, roi_id) in roi_ids.iter().enumerate() {
+            // Objects of analytics mtds alone carry no second-stage results.
+            let Some(roi_id) = roi_id else { continue };
             let entry = &mut record.classes[class_index];
             for (_, results) in object_classes.iter().filter(|(id, _)| id == roi_id) {
                 for result in results {

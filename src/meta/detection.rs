@@ -68,9 +68,22 @@ pub fn attach_detection_as(
     } else {
         None
     };
-    if !format.writes_roi() {
-        return;
+    #[cfg(not(feature = "analytics"))]
+    let analytics_id = None;
+    if format.writes_roi() {
+        attach_roi(buffer, object, width, height, analytics_id);
     }
+}
+
+/// Attaches `object` as a ROI meta; `analytics_id` names the OD mtd that
+/// describes the same object, so readers see it once.
+fn attach_roi(
+    buffer: &mut gst::BufferRef,
+    object: &DetectedObject,
+    width: u32,
+    height: u32,
+    analytics_id: Option<u32>,
+) -> i32 {
     let (w, h) = (f64::from(width.max(1)), f64::from(height.max(1)));
     #[allow(unused_mut)]
     let mut params = gst::Structure::builder(DETECTION_PARAMS)
@@ -86,11 +99,34 @@ pub fn attach_detection_as(
     if let Some(mtd) = analytics_id {
         params.set(super::analytics::ANALYTICS_ID_FIELD, mtd);
     }
+    #[cfg(not(feature = "analytics"))]
+    let _ = analytics_id;
     let id = next_roi_id(buffer);
     let mut meta = VideoRegionOfInterestMeta::add(buffer, &object.label, object.pixel_rect());
     meta.set_id(id);
     meta.add_param(params);
     add_detail_params(&mut meta, &object.details);
+    id
+}
+
+/// Gives each object that only an analytics OD mtd describes (one from an
+/// element that writes no ROI metas) a ROI meta naming that mtd, so results
+/// about the object (second-stage classes, embeddings) have a ROI to ride
+/// on; the object is still read once. Returns how many ROIs it added.
+pub fn adopt_analytics_objects(buffer: &mut gst::BufferRef, width: u32, height: u32) -> usize {
+    #[cfg(feature = "analytics")]
+    {
+        let orphans = super::analytics::read_objects(buffer, &analytics_ids_of_rois(buffer));
+        for orphan in &orphans {
+            attach_roi(buffer, &orphan.object, width, height, Some(orphan.id));
+        }
+        orphans.len()
+    }
+    #[cfg(not(feature = "analytics"))]
+    {
+        let _ = (buffer, width, height);
+        0
+    }
 }
 
 /// Reads back every detected object on a buffer. ROIs from other elements
@@ -160,17 +196,22 @@ fn read_roi_detections(buffer: &gst::BufferRef, width: u32, height: u32) -> Vec<
 
 /// Every detected object on a buffer with the id of its ROI, in the order
 /// [`read_detections`] reads them: what second-stage results are attached
-/// to.
+/// to. Objects read from analytics mtds alone have no ROI id
+/// ([`adopt_analytics_objects`] gives them one).
 pub fn read_detections_with_ids(
     buffer: &gst::BufferRef,
     width: u32,
     height: u32,
-) -> Vec<(i32, DetectedObject)> {
-    let ids = buffer
+) -> Vec<(Option<i32>, DetectedObject)> {
+    // `read_detections` returns the ROIs' objects first, in ROI order.
+    let mut ids = buffer
         .iter_meta::<VideoRegionOfInterestMeta>()
         .filter(|meta| !is_classification_roi(meta))
         .map(|meta| meta.id());
-    ids.zip(read_detections(buffer, width, height)).collect()
+    read_detections(buffer, width, height)
+        .into_iter()
+        .map(|object| (ids.next(), object))
+        .collect()
 }
 
 #[cfg(test)]
@@ -240,8 +281,8 @@ mod tests {
         );
         attach_detection(buffer.get_mut().unwrap(), &object(), 1280, 720);
         let read = read_detections_with_ids(&buffer, 1280, 720);
-        let ids: Vec<i32> = read.iter().map(|(id, _)| *id).collect();
-        assert_eq!(ids, vec![0, 2]);
+        let ids: Vec<Option<i32>> = read.iter().map(|(id, _)| *id).collect();
+        assert_eq!(ids, vec![Some(0), Some(2)]);
         assert_eq!(read[1].1, read_detections(&buffer, 1280, 720)[1]);
     }
 

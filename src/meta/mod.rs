@@ -25,8 +25,8 @@ pub use classification::{
     read_object_classes,
 };
 pub use detection::{
-    DetectedObject, attach_detection, attach_detection_as, read_detections,
-    read_detections_with_ids,
+    DetectedObject, adopt_analytics_objects, attach_detection, attach_detection_as,
+    read_detections, read_detections_with_ids,
 };
 pub use format::MetaFormat;
 pub use instance::{FrameKeypoint, FrameRotatedBox, ObjectDetails, ObjectMask};
