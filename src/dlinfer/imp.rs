@@ -504,25 +504,8 @@ impl DlInfer {
                 .field("roi-id", object.roi_id)
                 .field("results-name", results_name);
             match &object.results {
-                FrameResults::Classes(classes) => builder.field(
-                    "classes",
-                    gst::List::new(classes.iter().map(|c| {
-                        gst::Structure::builder("class")
-                            .field("label", c.label.as_str())
-                            .field("label-id", c.label_id)
-                            .field("confidence", c.confidence)
-                            .build()
-                    })),
-                ),
-                FrameResults::Tensors(tensors) => builder.field(
-                    "tensors",
-                    gst::List::new(tensors.iter().map(|t| {
-                        gst::Structure::builder("tensor")
-                            .field("name", t.name.as_str())
-                            .field("size", t.data.len() as u64)
-                            .build()
-                    })),
-                ),
+                FrameResults::Classes(classes) => builder.field("classes", class_list(classes)),
+                FrameResults::Tensors(tensors) => builder.field("tensors", tensor_list(tensors)),
                 FrameResults::Objects(_) => builder,
             }
             .build()
@@ -559,25 +542,8 @@ impl DlInfer {
                         .build()
                 })),
             ),
-            FrameResults::Classes(classes) => structure.field(
-                "classes",
-                gst::List::new(classes.iter().map(|c| {
-                    gst::Structure::builder("class")
-                        .field("label", c.label.as_str())
-                        .field("label-id", c.label_id)
-                        .field("confidence", c.confidence)
-                        .build()
-                })),
-            ),
-            FrameResults::Tensors(tensors) => structure.field(
-                "tensors",
-                gst::List::new(tensors.iter().map(|t| {
-                    gst::Structure::builder("tensor")
-                        .field("name", t.name.as_str())
-                        .field("size", t.data.len() as u64)
-                        .build()
-                })),
-            ),
+            FrameResults::Classes(classes) => structure.field("classes", class_list(classes)),
+            FrameResults::Tensors(tensors) => structure.field("tensors", tensor_list(tensors)),
         };
         // Fails only outside a pipeline (no bus); nothing to do then.
         let _ = self.obj().post_message(
@@ -1014,4 +980,25 @@ fn object_mode(settings: &Settings, decoder: DecoderKind) -> Result<ObjectMode, 
         objects_seen: false,
         warned: false,
     })
+}
+
+/// Classes as `post-messages` lists them.
+fn class_list(classes: &[crate::meta::FrameClass]) -> gst::List {
+    gst::List::new(classes.iter().map(|c| {
+        gst::Structure::builder("class")
+            .field("label", c.label.as_str())
+            .field("label-id", c.label_id)
+            .field("confidence", c.confidence)
+            .build()
+    }))
+}
+
+/// Tensors as `post-messages` lists them: name and element count.
+fn tensor_list(tensors: &[crate::meta::FrameTensor]) -> gst::List {
+    gst::List::new(tensors.iter().map(|t| {
+        gst::Structure::builder("tensor")
+            .field("name", t.name.as_str())
+            .field("size", t.data.len() as u64)
+            .build()
+    }))
 }
