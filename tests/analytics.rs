@@ -615,4 +615,12 @@ fn inference_region_objects_runs_on_objects_only_a_relation_meta_describes() {
         classes[0]["classification"][0]["cat"], "square",
         "the crop of the green box was classified: {text}"
     );
+    // The second stage's classes also relate to the object's OD mtd.
+    let meta = out[0].meta::<AnalyticsRelationMeta>().unwrap();
+    let od = meta.iter::<AnalyticsODMtd>().next().unwrap();
+    let related: Vec<String> = meta
+        .iter_direct_related::<AnalyticsClassificationMtd>(od.id(), RelTypes::CONTAIN)
+        .map(|c| c.quark(0).as_str().to_string())
+        .collect();
+    assert_eq!(related, vec!["square".to_string()]);
 }

@@ -439,12 +439,26 @@ impl DlInfer {
         buffer: &mut gst::BufferRef,
         results_name: &str,
         results: &[ObjectResults<FrameResults>],
+        meta_format: MetaFormat,
     ) -> Result<(), gst::FlowError> {
         for ObjectResults { roi_id, results } in results {
             let roi_id = *roi_id;
             match results {
                 FrameResults::Classes(classes) => {
                     attach_object_classes(buffer, roi_id, results_name, classes);
+                    // Also as a classification mtd of the object's OD mtd,
+                    // when the object has one (the ROI names it).
+                    #[cfg(feature = "analytics")]
+                    if meta_format.writes_analytics()
+                        && let Some(object) =
+                            crate::meta::detection::analytics_id_of_roi(buffer, roi_id)
+                    {
+                        // Fails only when the meta cannot grow (out of memory).
+                        let _ =
+                            crate::meta::analytics::attach_object_classes(buffer, object, classes);
+                    }
+                    #[cfg(not(feature = "analytics"))]
+                    let _ = meta_format;
                 }
                 FrameResults::Tensors(tensors) => {
                     for tensor in tensors {
@@ -694,7 +708,12 @@ impl ModelElement for DlInfer {
                 results.extend(reused);
                 if !results.is_empty() {
                     let results_name = mode.results_name.clone();
-                    self.attach_object_results(buffer.make_mut(), &results_name, &results)?;
+                    self.attach_object_results(
+                        buffer.make_mut(),
+                        &results_name,
+                        &results,
+                        state.meta_format,
+                    )?;
                     if post_messages {
                         self.post_object_results(index, buffer.pts(), &results_name, &results);
                     }

@@ -102,13 +102,35 @@ pub fn attach_frame_classes(
     if classes.is_empty() {
         return Ok(());
     }
-    let levels: Vec<f32> = classes.iter().map(|c| c.confidence as f32).collect();
-    let quarks: Vec<glib::Quark> = classes
+    let (levels, quarks) = levels_and_quarks(classes);
+    relation_meta(buffer).add_cls_mtd(&levels, &quarks)?;
+    Ok(())
+}
+
+/// A classification mtd's confidence levels and class quarks.
+fn levels_and_quarks(classes: &[FrameClass]) -> (Vec<f32>, Vec<glib::Quark>) {
+    let levels = classes.iter().map(|c| c.confidence as f32).collect();
+    let quarks = classes
         .iter()
         .map(|c| glib::Quark::from_str(&c.label))
         .collect();
-    relation_meta(buffer).add_cls_mtd(&levels, &quarks)?;
-    Ok(())
+    (levels, quarks)
+}
+
+/// Adds a second-stage model's classes of the OD mtd `object` (best first)
+/// as one classification mtd related to it (CONTAIN / IS_PART_OF).
+pub fn attach_object_classes(
+    buffer: &mut gst::BufferRef,
+    object: u32,
+    classes: &[FrameClass],
+) -> Result<(), glib::BoolError> {
+    if classes.is_empty() {
+        return Ok(());
+    }
+    let (levels, quarks) = levels_and_quarks(classes);
+    let mut meta = relation_meta(buffer);
+    let cls = meta.add_cls_mtd(&levels, &quarks)?.id();
+    relate(&mut meta, object, cls)
 }
 
 /// Adds a tracking mtd with `track_id` related to the OD mtd `object`,

@@ -160,6 +160,17 @@ pub fn analytics_ids_of_rois(buffer: &gst::BufferRef) -> Vec<u32> {
         .collect()
 }
 
+/// The OD mtd the ROI with id `roi_id` names, if any.
+#[cfg(feature = "analytics")]
+pub fn analytics_id_of_roi(buffer: &gst::BufferRef, roi_id: i32) -> Option<u32> {
+    buffer
+        .iter_meta::<VideoRegionOfInterestMeta>()
+        .find(|meta| meta.id() == roi_id)?
+        .param(DETECTION_PARAMS)?
+        .get::<u32>(super::analytics::ANALYTICS_ID_FIELD)
+        .ok()
+}
+
 fn read_roi_detections(buffer: &gst::BufferRef, width: u32, height: u32) -> Vec<DetectedObject> {
     let (w, h) = (f64::from(width.max(1)), f64::from(height.max(1)));
     buffer
