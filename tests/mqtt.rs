@@ -8,7 +8,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::mosquitto::{Broker, free_port};
+use common::free_port;
+use common::mosquitto::Broker;
 use common::{expect_error, pipeline, run_to_end};
 use gst::prelude::*;
 

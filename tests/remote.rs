@@ -434,7 +434,7 @@ fn error_with(model_url: &str, extra: &str) -> String {
 
 #[test]
 fn a_server_not_listening_is_a_clear_error() {
-    let port = common::model_server::free_port();
+    let port = common::free_port();
     let url = format!("http://127.0.0.1:{port}/v2/models/m");
     let err = error_with(&url, "");
     assert!(

@@ -131,6 +131,14 @@ pub fn run_to_end(
     outcome
 }
 
+/// A loopback port nothing listens on now (for a server a test starts).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+        .port()
+}
+
 /// Parses a launch line into a pipeline.
 pub fn pipeline(description: &str) -> gst::Pipeline {
     init();

@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use gstdl::remote::http::Connection;
 
+use super::free_port;
+
 /// Which server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -27,14 +29,6 @@ pub struct ModelServer {
     pub grpc_port: u16,
     _workdir: tempfile::TempDir,
     log: PathBuf,
-}
-
-/// A loopback port nothing listens on now.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free loopback port")
-        .port()
 }
 
 impl ModelServer {

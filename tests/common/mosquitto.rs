@@ -4,7 +4,9 @@
 //! mosquitto-clients).
 
 use std::io::{BufRead, BufReader};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
+
+use super::free_port;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{Receiver, channel};
@@ -23,14 +25,6 @@ fn mosquitto_binary() -> PathBuf {
         }
     }
     panic!("mosquitto is not installed: run scripts/setup.sh --tests")
-}
-
-/// A port nobody listens on now.
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free loopback port")
-        .port()
 }
 
 /// A broker process with a persistent store: a restart keeps subscriptions
