@@ -47,7 +47,7 @@ use gst::prelude::*;
 use gstdl::frame::{FrameView, PixelFormat, Size};
 use gstdl::preprocess::{ChannelOrder, PreprocessSpec, Preprocessor, ScaleMode, TensorLayout};
 use gstdl::runtime::session::InputData;
-use gstdl::runtime::{ExecutionProvider, SessionOptions, SharedSession, open_shared_session};
+use gstdl::runtime::{ExecutionProvider, SessionOptions, SharedSession, Spin, open_shared_session};
 use serde_json::{Value, json};
 
 mod served;
@@ -127,6 +127,16 @@ fn rows() -> Vec<Row> {
         Pipeline {
             name: "dlinfer CenterFace bikes.mp4 i1 b1 spin=true",
             launch: "filesrc location=$MEDIA/bikes.mp4 ! decodebin ! videoconvert ! dlinfer model=$MODELS/centerface.onnx $CENTERFACE spin=true ! fakesink",
+            python: Some("python loop CenterFace bikes.mp4 i1 b1"),
+            bare: Some("bare ONNX Runtime CenterFace 640x288 b1"),
+            bound: Some((
+                "decode only bikes.mp4",
+                "bare ONNX Runtime CenterFace 640x288 b1",
+            )),
+        },
+        Pipeline {
+            name: "dlinfer CenterFace bikes.mp4 i1 b1 spin=false",
+            launch: "filesrc location=$MEDIA/bikes.mp4 ! decodebin ! videoconvert ! dlinfer model=$MODELS/centerface.onnx $CENTERFACE spin=false ! fakesink",
             python: Some("python loop CenterFace bikes.mp4 i1 b1"),
             bare: Some("bare ONNX Runtime CenterFace 640x288 b1"),
             bound: Some((
@@ -256,6 +266,26 @@ fn rows() -> Vec<Row> {
             )),
         },
         Pipeline {
+            name: "dlinfer EfficientNet bigbuckbunny.mp4 i1 b1 spin=true",
+            launch: "filesrc location=$MEDIA/bigbuckbunny.mp4 ! decodebin ! videoconvert ! dlinfer model=$MODELS/efficientnet_lite0.onnx $EFFICIENTNET spin=true ! fakesink",
+            python: Some("python loop EfficientNet bigbuckbunny.mp4 i1 b1"),
+            bare: Some("bare ONNX Runtime EfficientNet 224x224 b1"),
+            bound: Some((
+                "decode only bigbuckbunny.mp4",
+                "bare ONNX Runtime EfficientNet 224x224 b1",
+            )),
+        },
+        Pipeline {
+            name: "dlinfer EfficientNet bigbuckbunny.mp4 i1 b1 spin=false",
+            launch: "filesrc location=$MEDIA/bigbuckbunny.mp4 ! decodebin ! videoconvert ! dlinfer model=$MODELS/efficientnet_lite0.onnx $EFFICIENTNET spin=false ! fakesink",
+            python: Some("python loop EfficientNet bigbuckbunny.mp4 i1 b1"),
+            bare: Some("bare ONNX Runtime EfficientNet 224x224 b1"),
+            bound: Some((
+                "decode only bigbuckbunny.mp4",
+                "bare ONNX Runtime EfficientNet 224x224 b1",
+            )),
+        },
+        Pipeline {
             name: "dlinfer EfficientNet bigbuckbunny.mp4 i1 b1 async-inference=false",
             launch: "filesrc location=$MEDIA/bigbuckbunny.mp4 ! decodebin ! videoconvert ! dlinfer model=$MODELS/efficientnet_lite0.onnx $EFFICIENTNET async-inference=false ! fakesink",
             python: Some("python loop EfficientNet bigbuckbunny.mp4 i1 b1"),
@@ -325,6 +355,26 @@ fn rows() -> Vec<Row> {
         Pipeline {
             name: "dlinfer EfficientNet bigbuckbunny.mp4 i30 b1",
             launch: "filesrc location=$MEDIA/bigbuckbunny.mp4 ! decodebin ! videoconvert ! dlinfer model=$MODELS/efficientnet_lite0.onnx $EFFICIENTNET inference-interval=30 ! fakesink",
+            python: Some("python loop EfficientNet bigbuckbunny.mp4 i30 b1"),
+            bare: None,
+            bound: Some((
+                "decode only bigbuckbunny.mp4",
+                "bare ONNX Runtime EfficientNet 224x224 b1",
+            )),
+        },
+        Pipeline {
+            name: "dlinfer EfficientNet bigbuckbunny.mp4 i30 b1 spin=true",
+            launch: "filesrc location=$MEDIA/bigbuckbunny.mp4 ! decodebin ! videoconvert ! dlinfer model=$MODELS/efficientnet_lite0.onnx $EFFICIENTNET inference-interval=30 spin=true ! fakesink",
+            python: Some("python loop EfficientNet bigbuckbunny.mp4 i30 b1"),
+            bare: None,
+            bound: Some((
+                "decode only bigbuckbunny.mp4",
+                "bare ONNX Runtime EfficientNet 224x224 b1",
+            )),
+        },
+        Pipeline {
+            name: "dlinfer EfficientNet bigbuckbunny.mp4 i30 b1 spin=false",
+            launch: "filesrc location=$MEDIA/bigbuckbunny.mp4 ! decodebin ! videoconvert ! dlinfer model=$MODELS/efficientnet_lite0.onnx $EFFICIENTNET inference-interval=30 spin=false ! fakesink",
             python: Some("python loop EfficientNet bigbuckbunny.mp4 i30 b1"),
             bare: None,
             bound: Some((
@@ -868,7 +918,7 @@ fn measure_row(row: &Row, runs: usize) -> Value {
                 provider: ExecutionProvider::Cpu,
                 threads: 0,
                 // The limit: ONNX Runtime at its fastest, with the machine to itself.
-                spin: true,
+                spin: Spin::On,
             })
             .expect("the model loads");
             bare_fps(&session, *input, *batch, 2 * batch); // warm-up: ONNX Runtime allocates its arenas

@@ -123,6 +123,9 @@ pub(crate) trait ModelElement: BaseTransformImpl {
         if pspec.name() == "active-provider" {
             return self.active_provider();
         }
+        if pspec.name() == "spinning" {
+            return self.spinning();
+        }
         let settings = lock(self.settings());
         settings
             .model()
@@ -280,6 +283,14 @@ pub(crate) trait ModelElement: BaseTransformImpl {
         lock(self.model_state())
             .as_mut()
             .map(|state| Self::core(state).session.provider_name().to_string())
+            .to_value()
+    }
+
+    /// The `spinning` property: whether the model's threads spin now.
+    fn spinning(&self) -> glib::Value {
+        lock(self.model_state())
+            .as_mut()
+            .is_some_and(|state| Self::core(state).session.spinning())
             .to_value()
     }
 }

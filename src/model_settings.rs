@@ -13,7 +13,7 @@ use crate::frame::Size;
 use crate::model::ImageInput;
 use crate::preprocess::{PreprocessSpec, YuvMatrix};
 use crate::props::{
-    InputColorChoice, InputLayoutChoice, ScaleModeChoice, format_channel_values,
+    InputColorChoice, InputLayoutChoice, ScaleModeChoice, SpinChoice, format_channel_values,
     parse_channel_values,
 };
 use crate::remote::{ModelUrl, RemoteOptions};
@@ -38,7 +38,7 @@ pub struct ModelSettings {
     /// `threads`.
     pub threads: u32,
     /// `spin`.
-    pub spin: bool,
+    pub spin: SpinChoice,
     /// `batch-size`.
     pub batch_size: u32,
     /// `input-color`.
@@ -76,7 +76,7 @@ impl Default for ModelSettings {
             path: None,
             execution_provider: DEFAULT_EXECUTION_PROVIDER.to_string(),
             threads: 0,
-            spin: false,
+            spin: SpinChoice::Auto,
             batch_size: 1,
             input_color: InputColorChoice::default(),
             input_layout: InputLayoutChoice::default(),
@@ -131,11 +131,15 @@ pub fn model_param_specs(docs: &ModelPropertyDocs) -> Vec<glib::ParamSpec> {
             .maximum(1024)
             .mutable_ready()
             .build(),
-        glib::ParamSpecBoolean::builder("spin")
+        glib::ParamSpecEnum::builder_with_default("spin", SpinChoice::Auto)
             .nick("Spin")
-            .blurb("Let idle ONNX Runtime threads spin for work instead of sleeping: faster when the model dominates (heavy model, light video), slower when decoding needs the cores")
-            .default_value(false)
+            .blurb("Let idle ONNX Runtime threads spin for work instead of sleeping: faster when the model dominates (heavy model, light video), slower when decoding needs the cores. auto measures the model's share of the time over its first runs and spins when it is nearly all of it (see spinning)")
             .mutable_ready()
+            .build(),
+        glib::ParamSpecBoolean::builder("spinning")
+            .nick("Spinning")
+            .blurb("Whether ONNX Runtime's idle threads spin now: what spin=auto decided (false until it has)")
+            .read_only()
             .build(),
         glib::ParamSpecUInt::builder("batch-size")
             .nick("Batch size")
@@ -410,9 +414,7 @@ impl ModelSettings {
             model: model.to_path_buf(),
             provider,
             threads: self.threads as usize,
-            // Off by default: inside a pipeline the cores are shared with
-            // decoders and converters, which spinning threads starve.
-            spin: self.spin,
+            spin: self.spin.into(),
         })
         .map_err(|error| match error {
             SessionError::Runtime(why) => {

@@ -11,6 +11,7 @@ pub use decoder_choice::DecoderChoice;
 use crate::decode::SoftmaxMode;
 use crate::frame_output::MaskMode;
 use crate::preprocess::{ChannelOrder, ScaleMode, TensorLayout};
+use crate::runtime::Spin;
 
 /// The nick of an enum property's value, as users write it in pipelines
 /// and messages (`letterbox`, not `Letterbox`).
@@ -42,6 +43,36 @@ impl From<SoftmaxChoice> for SoftmaxMode {
             SoftmaxChoice::Auto => SoftmaxMode::Auto,
             SoftmaxChoice::Always => SoftmaxMode::Always,
             SoftmaxChoice::Never => SoftmaxMode::Never,
+        }
+    }
+}
+
+/// `spin`: whether ONNX Runtime's idle threads spin for work.
+#[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, Default, glib::Enum)]
+#[repr(u32)]
+#[enum_type(name = "GstDlSpin")]
+pub enum SpinChoice {
+    #[default]
+    #[enum_value(
+        name = "Auto: sleep, and spin once the first runs show the model busy nearly all the time",
+        nick = "auto"
+    )]
+    Auto,
+    #[enum_value(
+        name = "Always spin (the model has the cores to itself)",
+        nick = "true"
+    )]
+    On,
+    #[enum_value(name = "Never spin (leave the cores to decoders)", nick = "false")]
+    Off,
+}
+
+impl From<SpinChoice> for Spin {
+    fn from(choice: SpinChoice) -> Self {
+        match choice {
+            SpinChoice::Auto => Spin::Auto,
+            SpinChoice::On => Spin::On,
+            SpinChoice::Off => Spin::Off,
         }
     }
 }

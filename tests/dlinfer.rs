@@ -462,6 +462,29 @@ fn an_unavailable_provider_falls_back_to_cpu_visibly() {
     p.set_state(gst::State::Null).unwrap();
 }
 
+#[test]
+fn spin_is_auto_by_default_and_spinning_says_what_runs() {
+    let run_with = |spin: &str| {
+        let p = pipeline(&format!(
+            "videotestsrc num-buffers=3 ! video/x-raw,width=320,height=320 ! dlinfer name=infer model={} {spin} ! fakesink",
+            model("yolov8_nchw.onnx")
+        ));
+        let infer = p.by_name("infer").unwrap();
+        let asked = gstdl::props::nick(infer.property_value("spin"));
+        let outcome = run_to_end(&p, Duration::from_secs(30), |_, _| {});
+        assert!(outcome.error.is_none(), "{:?}", outcome.error);
+        p.set_state(gst::State::Paused).unwrap();
+        let _ = p.state(gst::ClockTime::from_seconds(10));
+        let spinning = infer.property::<bool>("spinning");
+        p.set_state(gst::State::Null).unwrap();
+        (asked, spinning)
+    };
+    // Three frames are too few for auto to decide: it starts asleep.
+    assert_eq!(run_with(""), ("auto".to_string(), false));
+    assert_eq!(run_with("spin=true"), ("true".to_string(), true));
+    assert_eq!(run_with("spin=false"), ("false".to_string(), false));
+}
+
 fn centerface(extra: &str) -> String {
     format!(
         "dlinfer model={} decoder=centerface input-std=1 iou-threshold=0.3 labels-file={} {extra}",

@@ -11,7 +11,7 @@ use gstdl::inference::{BatchRunner, Batcher, FrameDecoder, InferenceError, Relea
 use gstdl::model::ImageInput;
 use gstdl::model_core::{CoreError, ModelCore, StreamEvent};
 use gstdl::preprocess::{FrameMapping, PreprocessSpec, Preprocessor};
-use gstdl::runtime::{ExecutionProvider, SessionOptions, open_shared_session};
+use gstdl::runtime::{ExecutionProvider, SessionOptions, Spin, open_shared_session};
 
 const SIZE: usize = 224;
 const FRAME: Size = Size::new(SIZE, SIZE);
@@ -63,7 +63,7 @@ fn core_with_batches_in_flight(
         model: common::test_model("classify.onnx"),
         provider: ExecutionProvider::Cpu,
         threads: 1,
-        spin: false,
+        spin: Spin::Off,
     })
     .expect("the generated model loads");
     let input = ImageInput::from_model(&session.info, None).expect("an image input");
@@ -275,7 +275,7 @@ fn a_frame_its_decoder_refuses_fails_alone_and_a_frame_before_caps_is_refused() 
         model: common::test_model("classify.onnx"),
         provider: ExecutionProvider::Cpu,
         threads: 1,
-        spin: false,
+        spin: Spin::Off,
     })
     .unwrap();
     let input = ImageInput::from_model(&session.info, None).unwrap();

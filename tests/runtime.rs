@@ -5,14 +5,14 @@ mod common;
 use std::sync::Arc;
 
 use gstdl::runtime::session::InputData;
-use gstdl::runtime::{ExecutionProvider, SessionOptions, open_shared_session};
+use gstdl::runtime::{ExecutionProvider, SessionOptions, Spin, open_shared_session};
 
 fn options(model: &str) -> SessionOptions {
     SessionOptions {
         model: common::test_model(model),
         provider: ExecutionProvider::Cpu,
         threads: 1,
-        spin: false,
+        spin: Spin::Off,
     }
 }
 
@@ -46,6 +46,89 @@ fn runs_a_generated_model_and_reads_its_outputs() {
         )
         .expect("the model runs");
     assert_eq!(logits, vec![10.0, 0.0, 0.0, 0.0, 0.0, 10.0]);
+}
+
+/// A red and a blue frame for classify.onnx (NCHW, values 0..1).
+fn red_and_blue() -> Vec<f32> {
+    let plane = 224 * 224;
+    let mut input = vec![0.0f32; 2 * 3 * plane];
+    input[..plane].fill(1.0);
+    input[3 * plane + 2 * plane..].fill(1.0);
+    input
+}
+
+/// Runs classify.onnx on `input`; returns its logits.
+fn classify(session: &gstdl::runtime::SharedSession, input: &[f32]) -> Vec<f32> {
+    session
+        .run(
+            "input",
+            &[2, 3, 224, 224],
+            InputData::F32(input),
+            |outputs| outputs[0].data.to_vec(),
+        )
+        .expect("the model runs")
+}
+
+#[test]
+fn spin_auto_spins_a_model_that_runs_back_to_back() {
+    // Its own thread count, so no other test shares (and feeds) this session.
+    let session = open_shared_session(&SessionOptions {
+        spin: Spin::Auto,
+        threads: 2,
+        ..options("classify.onnx")
+    })
+    .unwrap();
+    assert!(!session.spinning(), "auto starts asleep");
+    let input = red_and_blue();
+    let expected = vec![10.0, 0.0, 0.0, 0.0, 0.0, 10.0];
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while session.spin_decision().is_none() && std::time::Instant::now() < deadline {
+        assert_eq!(classify(&session, &input), expected);
+    }
+    let decision = session.spin_decision().expect("auto decided");
+    assert!(
+        decision.busy_share >= gstdl::runtime::spin::BUSY_SHARE_TO_SPIN,
+        "{decision:?}"
+    );
+    if !decision.spin {
+        // The one reason left: other processes (other tests' children) were
+        // busy on the machine, and spinning would fight them.
+        let others = decision.others_share.expect("others measured on Linux");
+        assert!(
+            others >= gstdl::runtime::spin::OTHERS_SHARE_TO_SPIN,
+            "{decision:?}"
+        );
+        assert!(!session.spinning());
+        return;
+    }
+    // The spinning copy loads on a thread of its own and takes over at a
+    // run; until then runs go on.
+    while !session.spinning() && std::time::Instant::now() < deadline {
+        assert_eq!(classify(&session, &input), expected);
+    }
+    assert!(session.spinning(), "the spinning session took over");
+    assert_eq!(classify(&session, &input), expected);
+}
+
+#[test]
+fn spin_auto_leaves_a_model_that_waits_for_frames_asleep() {
+    let session = open_shared_session(&SessionOptions {
+        spin: Spin::Auto,
+        threads: 3,
+        ..options("classify.onnx")
+    })
+    .unwrap();
+    let input = red_and_blue();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while session.spin_decision().is_none() && std::time::Instant::now() < deadline {
+        classify(&session, &input);
+        // A decoder's worth of waiting between frames.
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    let decision = session.spin_decision().expect("auto decided");
+    assert!(!decision.spin, "{decision:?}");
+    assert!(decision.busy_share < 0.5, "{decision:?}");
+    assert!(!session.spinning());
 }
 
 #[test]

@@ -4,9 +4,11 @@
 pub mod library;
 pub mod provider;
 pub mod session;
+pub mod spin;
 
 pub use library::{RuntimeLoadError, ensure_loaded};
 pub use provider::{ExecutionProvider, UnknownProvider};
 pub use session::{
     RunError, SessionError, SessionOptions, SharedSession, open_remote_session, open_shared_session,
 };
+pub use spin::{Spin, SpinDecision};

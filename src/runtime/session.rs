@@ -9,13 +9,17 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, TryRecvError};
 use std::sync::{Arc, Mutex, Weak};
+use std::time::Instant;
 
 use ort::session::Session;
 use ort::value::{TensorElementType, TensorRef, ValueType};
 
 use super::library::ensure_loaded;
 use super::provider::ExecutionProvider;
+use super::spin::{Spin, SpinAdvisor, SpinDecision};
 use crate::model::{ElementType, ModelInfo, TensorInfo};
 use crate::remote::{ModelUrl, RemoteModel, RemoteOptions, TensorData};
 
@@ -28,20 +32,37 @@ pub struct SessionOptions {
     pub provider: ExecutionProvider,
     /// Intra-op threads; 0 lets ONNX Runtime use one per core.
     pub threads: usize,
-    /// Whether idle intra-op threads spin waiting for work. Spinning is
-    /// fastest when the model has the machine to itself (the bare-runtime
-    /// limit), but inside a pipeline it takes the cores decoders and
-    /// converters need: with it off, CenterFace on bikes.mp4 went from 94 to
-    /// 120 frames/s and EfficientNet every 30th frame from 553 to 836 on 2
-    /// cores (benches/benchmarks.rs rows, 3 runs each).
-    pub spin: bool,
+    /// Whether idle intra-op threads spin waiting for work (see
+    /// [`super::spin`]): fastest when the model has the cores to itself,
+    /// costly when a decoder needs them between runs.
+    pub spin: Spin,
 }
 
 /// Where a model runs: in this process, or on a KServe v2 server.
 enum Backend {
-    Local(Mutex<Session>),
+    Local(LocalModel),
     // Boxed: the client is large beside a session handle.
     Remote(Box<RemoteModel>),
+}
+
+/// A model in this process.
+struct LocalModel {
+    session: Mutex<Session>,
+    /// Set with `spin=auto`: watches the runs, then swaps in a spinning
+    /// session if that pays.
+    auto_spin: Option<Box<AutoSpin>>,
+    /// Whether the session in use spins.
+    spinning: AtomicBool,
+}
+
+/// `spin=auto` on one session: the advisor, and a spinning copy of the
+/// session being loaded on a thread of its own so runs go on meanwhile.
+struct AutoSpin {
+    /// How to load the spinning copy (the provider that really started).
+    options: SessionOptions,
+    advisor: Mutex<SpinAdvisor>,
+    decision: Mutex<Option<SpinDecision>>,
+    loading: Mutex<Option<Receiver<Result<Session, SessionError>>>>,
 }
 
 /// A loaded model that any number of elements may run: a local ONNX file,
@@ -131,6 +152,14 @@ impl std::fmt::Display for RunError {
 
 impl std::error::Error for RunError {}
 
+static CAT: std::sync::LazyLock<gst::DebugCategory> = std::sync::LazyLock::new(|| {
+    gst::DebugCategory::new(
+        "dlruntime",
+        gst::DebugColorFlags::empty(),
+        Some("gst-dl ONNX Runtime sessions"),
+    )
+});
+
 type SessionCache = Mutex<HashMap<SessionOptions, Weak<SharedSession>>>;
 
 static SESSIONS: std::sync::OnceLock<SessionCache> = std::sync::OnceLock::new();
@@ -144,10 +173,7 @@ pub fn open_shared_session(options: &SessionOptions) -> Result<Arc<SharedSession
         model: canonical(&options.model),
         ..options.clone()
     };
-    let cache = SESSIONS.get_or_init(Default::default);
-    let mut cache = cache
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut cache = lock(SESSIONS.get_or_init(Default::default));
     if let Some(existing) = cache.get(&key).and_then(Weak::upgrade) {
         return Ok(existing);
     }
@@ -218,8 +244,23 @@ fn load_session(options: &SessionOptions) -> Result<SharedSession, SessionError>
             Err(why) => return Err(why),
         };
     let info = model_info(&session);
+    let auto_spin = (options.spin == Spin::Auto).then(|| {
+        Box::new(AutoSpin {
+            options: SessionOptions {
+                provider: active_provider,
+                ..options.clone()
+            },
+            advisor: Mutex::default(),
+            decision: Mutex::default(),
+            loading: Mutex::default(),
+        })
+    });
     Ok(SharedSession {
-        backend: Backend::Local(Mutex::new(session)),
+        backend: Backend::Local(LocalModel {
+            session: Mutex::new(session),
+            auto_spin,
+            spinning: AtomicBool::new(options.spin == Spin::On),
+        }),
         info,
         active_provider,
         fallback_reason,
@@ -240,7 +281,7 @@ fn build(
     };
     let mut builder = Session::builder(&runtime.environment).map_err(|e| load_error(&e))?;
     builder = builder
-        .with_intra_op_spinning(options.spin)
+        .with_intra_op_spinning(options.spin == Spin::On)
         .map_err(|e| load_error(&e))?;
     if options.threads > 0 {
         builder = builder
@@ -334,6 +375,26 @@ impl SharedSession {
         }
     }
 
+    /// Whether ONNX Runtime's idle threads spin now (`spin=auto` turns it on
+    /// once it has decided to).
+    pub fn spinning(&self) -> bool {
+        match &self.backend {
+            Backend::Local(local) => local.spinning.load(Ordering::Relaxed),
+            Backend::Remote(_) => false,
+        }
+    }
+
+    /// What `spin=auto` decided and from what, once it has.
+    pub fn spin_decision(&self) -> Option<SpinDecision> {
+        match &self.backend {
+            Backend::Local(LocalModel {
+                auto_spin: Some(auto),
+                ..
+            }) => *lock(&auto.decision),
+            _ => None,
+        }
+    }
+
     /// Whether the model runs on a server (requests may then be in flight
     /// side by side).
     pub fn is_remote(&self) -> bool {
@@ -349,13 +410,12 @@ impl SharedSession {
         data: InputData<'_>,
         consume: impl FnOnce(&[RunOutput<'_>]) -> R,
     ) -> Result<R, RunError> {
-        let session = match &self.backend {
-            Backend::Local(session) => session,
+        let local = match &self.backend {
+            Backend::Local(local) => local,
             Backend::Remote(remote) => return run_remote(remote, input_name, shape, data, consume),
         };
-        let mut session = session
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut session = lock(&local.session);
+        local.swap_in_spinning(&mut session);
         let value: ort::session::SessionInputValue<'_> = match data {
             InputData::F32(data) => TensorRef::from_array_view((shape, data))
                 .map_err(|e| RunError::Input(e.to_string()))?
@@ -364,9 +424,11 @@ impl SharedSession {
                 .map_err(|e| RunError::Input(e.to_string()))?
                 .into(),
         };
+        let started = Instant::now();
         let outputs = session
             .run(vec![(input_name, value)])
             .map_err(|e| RunError::Failed(e.to_string()))?;
+        local.ran(started);
         // Keep the value handles alive while the views borrow their data.
         let values: Vec<_> = outputs.iter().collect();
         let mut views = Vec::with_capacity(values.len());
@@ -383,6 +445,87 @@ impl SharedSession {
         }
         Ok(consume(&views))
     }
+}
+
+impl LocalModel {
+    /// Records a run that started at `started` and has just ended; when
+    /// `spin=auto` decides to spin, starts loading the spinning copy.
+    fn ran(&self, started: Instant) {
+        let Some(auto) = &self.auto_spin else {
+            return;
+        };
+        let Some(decision) = lock(&auto.advisor).record(started, started.elapsed()) else {
+            return;
+        };
+        *lock(&auto.decision) = Some(decision);
+        gst::info!(
+            CAT,
+            "spin=auto: the model ran {:.0}% of the time over {} runs, other processes took {}: {}",
+            100.0 * decision.busy_share,
+            decision.runs,
+            decision
+                .others_share
+                .map_or("an unknown share".to_string(), |share| format!(
+                    "{:.0}% of the machine",
+                    100.0 * share
+                )),
+            if decision.spin {
+                "spinning from now on"
+            } else {
+                "threads keep sleeping"
+            }
+        );
+        if !decision.spin {
+            return;
+        }
+        let options = SessionOptions {
+            spin: Spin::On,
+            ..auto.options.clone()
+        };
+        let (sender, receiver) = std::sync::mpsc::channel();
+        *lock(&auto.loading) = Some(receiver);
+        std::thread::Builder::new()
+            .name("dl-respin".into())
+            .spawn(move || {
+                let loaded = ensure_loaded()
+                    .map_err(|e| SessionError::Runtime(e.to_string()))
+                    .and_then(|runtime| build(runtime, &options, options.provider));
+                // The model may be gone by now; nobody then waits for it.
+                let _ = sender.send(loaded);
+            })
+            .map(drop)
+            .unwrap_or_else(|_| *lock(&auto.loading) = None);
+    }
+
+    /// Puts the spinning copy in place once it has loaded (before a run, under
+    /// the session's lock, so no run sees half a swap). A copy that failed to
+    /// load leaves the sleeping session in place: slower, not broken.
+    fn swap_in_spinning(&self, session: &mut Session) {
+        let Some(auto) = &self.auto_spin else {
+            return;
+        };
+        let mut loading = lock(&auto.loading);
+        let Some(receiver) = loading.as_ref() else {
+            return;
+        };
+        match receiver.try_recv() {
+            Err(TryRecvError::Empty) => {}
+            Ok(Ok(spinning)) => {
+                *session = spinning;
+                self.spinning.store(true, Ordering::Relaxed);
+                *loading = None;
+            }
+            Ok(Err(_)) | Err(TryRecvError::Disconnected) => *loading = None,
+        }
+    }
+}
+
+/// Locks `mutex`, taking over a poisoned one: what it guards stays usable
+/// (a session, counters), and a panic elsewhere has been reported there.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Runs a served model; its outputs are read into memory of our own first.
