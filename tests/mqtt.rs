@@ -208,6 +208,21 @@ fn an_mqtt_url_without_a_topic_is_refused_with_the_form_to_use() {
 }
 
 #[test]
+fn an_mqtts_url_is_refused_as_tls_not_taken_for_a_file() {
+    let location = "mqtts://127.0.0.1:8883/cameras/door";
+    let message = expect_error(&format!(
+        "videotestsrc num-buffers=3 ! dlpublish location={location} ! fakesink"
+    ));
+    assert!(
+        message.contains("mqtts:// (MQTT over TLS) is not supported"),
+        "{message}"
+    );
+    assert!(message.contains("bridge"), "{message}");
+    // Nothing was written as a file named after the URL.
+    assert!(!std::path::Path::new("mqtts:").exists());
+}
+
+#[test]
 fn gst_inspect_lists_the_mqtt_properties_with_their_defaults() {
     common::init();
     let element = gst::ElementFactory::make("dlpublish").build().unwrap();

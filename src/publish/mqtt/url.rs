@@ -22,6 +22,8 @@ pub struct MqttUrl {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UrlError {
     NotMqtt,
+    /// `mqtts://`: MQTT over TLS, which the publisher does not speak.
+    Tls,
     NoHost,
     BadPort(String),
     NoTopic,
@@ -35,6 +37,10 @@ impl fmt::Display for UrlError {
             "write it as mqtt://HOST[:PORT]/TOPIC, e.g. mqtt://127.0.0.1:1883/cameras/door";
         match self {
             Self::NotMqtt => write!(f, "not an mqtt:// URL; {FORM}"),
+            Self::Tls => write!(
+                f,
+                "mqtts:// (MQTT over TLS) is not supported; publish to mqtt:// on a broker on this host or a trusted network, and let that broker bridge to the remote one over TLS (mosquitto: a bridge with bridge_cafile)"
+            ),
             Self::NoHost => write!(f, "the URL names no broker host; {FORM}"),
             Self::BadPort(port) => {
                 write!(f, "'{port}' is not a port number (1-65535); {FORM}")
@@ -59,16 +65,24 @@ impl fmt::Display for UrlError {
 
 impl std::error::Error for UrlError {}
 
-/// Whether `location` is meant as an MQTT URL (so its errors are MQTT's).
-pub fn is_mqtt_location(location: &str) -> bool {
+fn has_scheme(location: &str, scheme: &str) -> bool {
     location
-        .get(..7)
-        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("mqtt://"))
+        .get(..scheme.len())
+        .is_some_and(|start| start.eq_ignore_ascii_case(scheme))
+}
+
+/// Whether `location` is meant as an MQTT URL (so its errors are MQTT's,
+/// not a file's): `mqtt://`, or `mqtts://`, which gets its own error.
+pub fn is_mqtt_location(location: &str) -> bool {
+    has_scheme(location, "mqtt://") || has_scheme(location, "mqtts://")
 }
 
 impl MqttUrl {
     pub fn parse(location: &str) -> Result<Self, UrlError> {
-        if !is_mqtt_location(location) {
+        if has_scheme(location, "mqtts://") {
+            return Err(UrlError::Tls);
+        }
+        if !has_scheme(location, "mqtt://") {
             return Err(UrlError::NotMqtt);
         }
         let rest = &location[7..];
@@ -215,6 +229,11 @@ mod tests {
     #[test]
     fn only_mqtt_schemes_are_mqtt_locations() {
         assert!(is_mqtt_location("mqtt://h/t"));
+        assert!(is_mqtt_location("MQTTS://h/t"));
+        assert!(!is_mqtt_location("/tmp/mqtt://x"));
+        let tls = MqttUrl::parse("mqtts://broker:8883/t").unwrap_err();
+        assert_eq!(tls, UrlError::Tls);
+        assert!(tls.to_string().contains("not supported"), "{tls}");
         assert!(is_mqtt_location("Mqtt://h"));
         assert!(!is_mqtt_location("results.jsonl"));
         assert!(!is_mqtt_location("mqtt"));
