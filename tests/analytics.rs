@@ -2,7 +2,8 @@
 //! on GStreamer 1.26 by scripts/test-gst126.sh): dlinfer writes an object
 //! mtd beside each ROI, upstream's objectdetectionoverlay draws them, a Python
 //! and a C program read them exactly as our ROIs say, and gst-dl's consumers
-//! read relation metas that another element made.
+//! read relation metas that another element made; on GStreamer 1.26,
+//! instance masks as segmentation mtds both ways.
 #![cfg(feature = "analytics")]
 
 mod common;
@@ -623,4 +624,178 @@ fn inference_region_objects_runs_on_objects_only_a_relation_meta_describes() {
         .map(|c| c.quark(0).as_str().to_string())
         .collect();
     assert_eq!(related, vec!["square".to_string()]);
+}
+
+/// The bright L the seg test model segments: the square and a bar from its
+/// top right (edges on multiples of 4, where the model's mask is exact).
+#[cfg(feature = "analytics-v1-26")]
+const L_SHAPE: [(usize, usize, usize, usize); 2] = [SQUARE, (160, 120, 240, 160)];
+
+#[cfg(feature = "analytics-v1-26")]
+#[test]
+fn dlinfer_writes_each_objects_mask_as_an_instance_segmentation_mtd() {
+    use gstdl::meta::segmentation::{AnalyticsSegmentationMtd, MaskLocation, segmentation_mask};
+    let info = rgb_info(W, H);
+    let out = run(
+        &format!(
+            "dlinfer model={}",
+            test_model("yolov8seg_meta.onnx").display()
+        ),
+        &info,
+        vec![frame(&info, &L_SHAPE, 0)],
+    );
+    let buffer = &out[0];
+    // The ROI's `mask` param: the L over its box.
+    let objects = read_detections(buffer, W, H);
+    assert_eq!(objects.len(), 1);
+    let mask = objects[0].details.mask.as_ref().expect("a mask param");
+    assert_eq!(
+        (mask.x, mask.y, mask.width, mask.height),
+        (80, 120, 160, 120)
+    );
+    assert!(mask.contains(100, 200) && mask.contains(200, 140));
+    assert!(!mask.contains(200, 200), "the L's notch is outside");
+
+    let meta = buffer.meta::<AnalyticsRelationMeta>().unwrap();
+    let ods: Vec<u32> = meta.iter::<AnalyticsODMtd>().map(|od| od.id()).collect();
+    let segs: Vec<u32> = meta
+        .iter::<AnalyticsSegmentationMtd>()
+        .map(|seg| seg.id())
+        .collect();
+    assert_eq!(
+        (ods.len(), segs.len()),
+        (1, 1),
+        "one segmentation mtd per object"
+    );
+    let (od, seg) = (ods[0], segs[0]);
+    assert_eq!(meta.relation(od, seg), RelTypes::CONTAIN);
+    assert_eq!(meta.relation(seg, od), RelTypes::IS_PART_OF);
+    let stored = segmentation_mask(&meta, seg).unwrap();
+    assert_eq!(
+        stored.region_ids,
+        vec![0, 1],
+        "background and the first object"
+    );
+    assert_eq!(
+        stored.location,
+        MaskLocation {
+            x: 80,
+            y: 120,
+            width: 160,
+            height: 120
+        }
+    );
+    // The GRAY8 image, row by row at its stride: the region id exactly
+    // where the ROI's mask is set, 0 elsewhere.
+    let video = stored.image.meta::<gst_video::VideoMeta>().unwrap();
+    assert_eq!(video.format(), gst_video::VideoFormat::Gray8);
+    assert_eq!((video.width(), video.height()), (160, 120));
+    let (offset, stride) = (video.offset()[0], video.stride()[0] as usize);
+    let pixels = stored.image.map_readable().unwrap();
+    let image: Vec<u8> = (0..120)
+        .flat_map(|row| pixels[offset + row * stride..][..160].to_vec())
+        .collect();
+    let expected: Vec<u8> = mask.data.iter().map(|&v| u8::from(v != 0)).collect();
+    assert_eq!(image, expected);
+    // And read back through gst-dl's reader, the same mask as the ROI's.
+    let back = gstdl::meta::analytics::read_objects(buffer, &[]);
+    assert_eq!(back[0].object.details.mask.as_ref(), Some(mask));
+}
+
+/// A frame whose relation meta another element made: a "cat" at (100, 50)
+/// 60x40 whose mask (a 30x20 GRAY8 image, half the location's size, rows
+/// padded to 40 bytes after an 8-byte offset) holds region 7 in its left
+/// half, related both ways with RELATE_TO as upstream's YOLO segmentation
+/// decoder relates them.
+#[cfg(feature = "analytics-v1-26")]
+fn frame_with_a_mask_from_another_element(info: &gst_video::VideoInfo, index: u64) -> gst::Buffer {
+    use gstdl::meta::segmentation::{MaskLocation, add_segmentation_mtd};
+    let (offset, stride) = (8, 40);
+    // Padding bytes are 7 too: a reader ignoring the stride would see them.
+    let mut pixels = vec![7u8; offset + stride * 20];
+    for row in 0..20 {
+        pixels[offset + row * stride + 15..offset + row * stride + 30].fill(0);
+    }
+    let mut image = gst::Buffer::from_mut_slice(pixels);
+    gst_video::VideoMeta::add_full(
+        image.get_mut().unwrap(),
+        gst_video::VideoFrameFlags::empty(),
+        gst_video::VideoFormat::Gray8,
+        30,
+        20,
+        &[offset],
+        &[stride as i32],
+    )
+    .unwrap();
+    let mut buffer = frame(info, &[], index);
+    {
+        let mut meta = AnalyticsRelationMeta::add(buffer.get_mut().unwrap());
+        let cat = meta
+            .add_od_mtd(glib::Quark::from_str("cat"), 100, 50, 60, 40, 0.8)
+            .unwrap()
+            .id();
+        let location = MaskLocation {
+            x: 100,
+            y: 50,
+            width: 60,
+            height: 40,
+        };
+        let seg = add_segmentation_mtd(
+            &mut meta,
+            image,
+            gst_analytics::ffi::GST_SEGMENTATION_TYPE_INSTANCE,
+            &[0, 7],
+            location,
+        )
+        .unwrap();
+        meta.set_relation(RelTypes::RELATE_TO, cat, seg).unwrap();
+        meta.set_relation(RelTypes::RELATE_TO, seg, cat).unwrap();
+    }
+    buffer
+}
+
+#[cfg(feature = "analytics-v1-26")]
+#[test]
+fn dloverlay_and_dlpublish_read_a_segmentation_mtd_another_element_made() {
+    let info = rgb_info(320, 240);
+    let dir = tempfile::tempdir().unwrap();
+    let jsonl = dir.path().join("masks.jsonl");
+    let out = run(
+        &format!(
+            "dloverlay draw-labels=false ! dlpublish location={}",
+            jsonl.display()
+        ),
+        &info,
+        vec![frame_with_a_mask_from_another_element(&info, 0)],
+    );
+    // dloverlay tinted the mask (the box's left half) and left the right
+    // half of the box's inside black.
+    let stride = info.stride()[0] as usize;
+    let map = out[0].map_readable().unwrap();
+    let pixel = |x: usize, y: usize| &map[y * stride + 3 * x..y * stride + 3 * x + 3];
+    for (x, y) in [(110, 60), (120, 70), (128, 84)] {
+        assert_ne!(
+            pixel(x, y),
+            [0, 0, 0],
+            "({x}, {y}) inside the mask is tinted"
+        );
+    }
+    for (x, y) in [(132, 60), (145, 70), (150, 84)] {
+        assert_eq!(
+            pixel(x, y),
+            [0, 0, 0],
+            "({x}, {y}) outside the mask stays black"
+        );
+    }
+    // dlpublish wrote the mask as RLE over the box: down each column, the
+    // 30 left columns inside (40 pixels each), the 30 right ones outside.
+    let text = std::fs::read_to_string(&jsonl).unwrap();
+    let line: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    let classes = line["classes"].as_array().unwrap();
+    assert_eq!(classes.len(), 1, "{text}");
+    assert_eq!(
+        classes[0]["mask"],
+        serde_json::json!({"x": 100, "y": 50, "size": [40, 60], "counts": [0, 1200, 1200]}),
+        "{text}"
+    );
 }

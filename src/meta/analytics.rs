@@ -3,7 +3,9 @@
 //! mtd with the object's class related to it (`CONTAIN` from the object,
 //! `IS_PART_OF` back, as DL Streamer and upstream relate them), a tracking mtd
 //! per tracked object (related the same way) and one unrelated classification
-//! mtd per frame classification.
+//! mtd per frame classification. With GStreamer 1.26
+//! (`analytics-v1-26`), an object's instance mask also becomes a
+//! segmentation mtd related the same way ([`super::segmentation`]).
 //!
 //! An object written both ways records its mtd id in its ROI's `detection`
 //! params ([`ANALYTICS_ID_FIELD`]), so readers see it once.
@@ -54,8 +56,8 @@ fn relate(
 }
 
 /// Adds an OD mtd for `object` (label quark, confidence, box in whole pixels)
-/// and a classification mtd with its class related to it; returns the OD
-/// mtd's id.
+/// and a classification mtd with its class related to it, and on GStreamer
+/// 1.26 a segmentation mtd with its mask; returns the OD mtd's id.
 pub fn attach_object(
     buffer: &mut gst::BufferRef,
     object: &DetectedObject,
@@ -63,6 +65,11 @@ pub fn attach_object(
     let quark = glib::Quark::from_str(&object.label);
     let (x, y, w, h) = object.pixel_rect();
     let confidence = object.confidence as f32;
+    // The object's index in the frame picks its mask's region id.
+    #[cfg(feature = "analytics-v1-26")]
+    let index = buffer
+        .meta::<AnalyticsRelationMeta>()
+        .map_or(0, |meta| meta.iter::<AnalyticsODMtd>().count());
     let mut meta = relation_meta(buffer);
     let od = match oriented(object) {
         #[cfg(feature = "analytics-v1-26")]
@@ -75,6 +82,15 @@ pub fn attach_object(
     };
     let cls = meta.add_one_cls_mtd(confidence, quark)?.id();
     relate(&mut meta, od, cls)?;
+    #[cfg(feature = "analytics-v1-26")]
+    if let Some(mask) = &object.details.mask
+        && mask.width > 0
+        && mask.height > 0
+    {
+        let region_id = super::segmentation::instance_region_id(index);
+        let seg = super::segmentation::add_instance_mask(&mut meta, mask, region_id)?;
+        relate(&mut meta, od, seg)?;
+    }
     Ok(od)
 }
 
@@ -159,12 +175,46 @@ pub fn attach_track(
 pub struct AnalyticsObject {
     /// The OD mtd's id.
     pub id: u32,
-    /// Label, confidence and box (label id -1: a quark has no number).
+    /// Label, confidence, box (label id -1: a quark has no number) and, on
+    /// GStreamer 1.26, the mask of a segmentation mtd related to it.
     pub object: DetectedObject,
     /// Classes of the classification mtds the object contains.
     pub classes: Vec<(String, f32)>,
     /// Id of the tracking mtd the object contains.
     pub track_id: Option<u64>,
+}
+
+/// The mask of the first readable segmentation mtd directly related to the
+/// OD mtd `object` (any relation: gst-dl writes CONTAIN, upstream's YOLO
+/// segmentation decoder RELATE_TO); unreadable ones are skipped with a
+/// debug log.
+#[cfg(feature = "analytics-v1-26")]
+fn related_mask(
+    meta: &gst::MetaRef<'_, AnalyticsRelationMeta>,
+    object: u32,
+) -> Option<super::instance::ObjectMask> {
+    use super::segmentation::{AnalyticsSegmentationMtd, segmentation_mask};
+    meta.iter_direct_related::<AnalyticsSegmentationMtd>(object, RelTypes::ANY)
+        .find_map(|seg| {
+            let Some(stored) = segmentation_mask(meta, seg.id()) else {
+                gst::debug!(
+                    CAT,
+                    "skipping segmentation mtd {}: it holds no mask",
+                    seg.id()
+                );
+                return None;
+            };
+            stored
+                .to_object_mask()
+                .inspect_err(|why| {
+                    gst::debug!(
+                        CAT,
+                        "skipping segmentation mtd {} of object mtd {object}: {why}",
+                        seg.id()
+                    )
+                })
+                .ok()
+        })
 }
 
 /// Every OD mtd on the buffer as an object, in mtd order, except those
@@ -181,6 +231,8 @@ pub fn read_objects(buffer: &gst::BufferRef, known: &[u32]) -> Vec<AnalyticsObje
             AnalyticsODMtd::mtd_type(),
             AnalyticsClassificationMtd::mtd_type(),
             AnalyticsTrackingMtd::mtd_type(),
+            #[cfg(feature = "analytics-v1-26")]
+            super::segmentation::AnalyticsSegmentationMtd::mtd_type(),
         ];
         if !read.contains(&kind) {
             gst::debug!(
@@ -220,6 +272,12 @@ pub fn read_objects(buffer: &gst::BufferRef, known: &[u32]) -> Vec<AnalyticsObje
             .iter_direct_related::<AnalyticsTrackingMtd>(id, RelTypes::CONTAIN)
             .next()
             .map(|track| track.info().0);
+        #[allow(unused_mut)]
+        let mut details = super::instance::ObjectDetails::default();
+        #[cfg(feature = "analytics-v1-26")]
+        {
+            details.mask = related_mask(&meta, id);
+        }
         let (x, y) = (f64::from(location.x), f64::from(location.y));
         objects.push(AnalyticsObject {
             id,
@@ -231,7 +289,7 @@ pub fn read_objects(buffer: &gst::BufferRef, known: &[u32]) -> Vec<AnalyticsObje
                 y_min: y,
                 x_max: x + f64::from(location.w),
                 y_max: y + f64::from(location.h),
-                details: Default::default(),
+                details,
             },
             classes,
             track_id,
@@ -319,5 +377,123 @@ mod tests {
     fn a_buffer_without_the_meta_has_no_objects() {
         gst::init().unwrap();
         assert!(read_objects(&gst::Buffer::new(), &[]).is_empty());
+    }
+
+    #[cfg(feature = "analytics-v1-26")]
+    fn masked(label: &str, x: f64) -> DetectedObject {
+        let mut object = object(label, x);
+        // A diagonal over the 30x40 box.
+        let data = (0..40u32)
+            .flat_map(|y| (0..30u32).map(move |x| if x * 4 / 3 == y { 255 } else { 0 }))
+            .collect();
+        object.details.mask = Some(crate::meta::ObjectMask {
+            x: x as u32,
+            y: 20,
+            width: 30,
+            height: 40,
+            data,
+        });
+        object
+    }
+
+    #[cfg(feature = "analytics-v1-26")]
+    #[test]
+    fn masks_round_trip_as_related_instance_segmentation_mtds() {
+        use crate::meta::segmentation::{AnalyticsSegmentationMtd, segmentation_mask};
+        gst::init().unwrap();
+        let mut buffer = gst::Buffer::new();
+        let b = buffer.get_mut().unwrap();
+        let car = attach_object(b, &masked("car", 10.0)).unwrap();
+        let bare = attach_object(b, &object("sign", 50.0)).unwrap();
+        let dog = attach_object(b, &masked("dog", 100.0)).unwrap();
+        let meta = buffer.meta::<AnalyticsRelationMeta>().unwrap();
+        assert_eq!(meta.iter::<AnalyticsSegmentationMtd>().count(), 2);
+        for (od, region_id) in [(car, 1), (dog, 3)] {
+            let seg = meta
+                .iter_direct_related::<AnalyticsSegmentationMtd>(od, RelTypes::CONTAIN)
+                .next()
+                .expect("a segmentation mtd the object contains")
+                .id();
+            assert_eq!(meta.relation(seg, od), RelTypes::IS_PART_OF);
+            // The region id is the object's 1-based index in the frame.
+            let stored = segmentation_mask(&meta, seg).unwrap();
+            assert_eq!(stored.region_ids, vec![0, region_id]);
+        }
+        let back = read_objects(&buffer, &[]);
+        assert_eq!(back.len(), 3);
+        assert_eq!(
+            back[0].object.details.mask,
+            masked("car", 10.0).details.mask
+        );
+        assert_eq!(back[1].object.details.mask, None);
+        assert_eq!(
+            back[2].object.details.mask,
+            masked("dog", 100.0).details.mask
+        );
+        assert_eq!(back[1].id, bare);
+    }
+
+    #[cfg(feature = "analytics-v1-26")]
+    #[test]
+    fn unreadable_masks_are_skipped_and_relate_to_masks_are_read() {
+        use crate::meta::segmentation::{MaskLocation, add_segmentation_mtd};
+        use gst_analytics::ffi::GST_SEGMENTATION_TYPE_INSTANCE;
+        use gst_video::{VideoFormat, VideoFrameFlags, VideoMeta};
+        gst::init().unwrap();
+        let image = |format: VideoFormat, value: u8| {
+            let mut image = gst::Buffer::from_mut_slice(vec![value; 2 * 2 * 2]);
+            VideoMeta::add(
+                image.get_mut().unwrap(),
+                VideoFrameFlags::empty(),
+                format,
+                2,
+                2,
+            )
+            .unwrap();
+            image
+        };
+        let at = MaskLocation {
+            x: 1,
+            y: 2,
+            width: 4,
+            height: 4,
+        };
+        let mut buffer = gst::Buffer::new();
+        {
+            let mut meta = AnalyticsRelationMeta::add(buffer.get_mut().unwrap());
+            let quark = glib::Quark::from_str("cat");
+            let mut object_with = |image: gst::Buffer, location: MaskLocation| {
+                let od = meta.add_od_mtd(quark, 1, 2, 4, 4, 0.5).unwrap().id();
+                let ids = [0, 1];
+                let seg = add_segmentation_mtd(
+                    &mut meta,
+                    image,
+                    GST_SEGMENTATION_TYPE_INSTANCE,
+                    &ids,
+                    location,
+                )
+                .unwrap();
+                // As upstream's YOLO segmentation decoder relates them.
+                meta.set_relation(RelTypes::RELATE_TO, od, seg).unwrap();
+                meta.set_relation(RelTypes::RELATE_TO, seg, od).unwrap();
+            };
+            object_with(image(VideoFormat::Gray16Le, 1), at);
+            object_with(
+                image(VideoFormat::Gray8, 1),
+                MaskLocation { width: 0, ..at },
+            );
+            object_with(image(VideoFormat::Gray8, 1), at);
+        }
+        let back = read_objects(&buffer, &[]);
+        assert_eq!(
+            back.len(),
+            3,
+            "objects stay when their masks are unreadable"
+        );
+        assert_eq!(back[0].object.details.mask, None, "GRAY16 is not read");
+        assert_eq!(back[1].object.details.mask, None, "an empty location");
+        let mask = back[2].object.details.mask.as_ref().expect("a GRAY8 mask");
+        assert_eq!((mask.x, mask.y, mask.width, mask.height), (1, 2, 4, 4));
+        assert_eq!(mask.area(), 16);
     }
 }

@@ -16,6 +16,8 @@ pub mod detection;
 pub mod format;
 pub mod instance;
 pub mod roi;
+#[cfg(feature = "analytics-v1-26")]
+pub mod segmentation;
 pub mod skipped;
 pub mod tensor;
 pub mod tracking;
