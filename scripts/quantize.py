@@ -11,7 +11,9 @@ mode, colour order, layout, mean and std, dynamic sizes resolved the same
 way), with no second preprocessing implementation to drift.
 
 ONNX Runtime's quantisation tools then write a QDQ model (weights int8 per
-channel, activations uint8: the pairing x86 CPUs with VNNI run fastest).
+channel, activations uint8: the pairing x86 CPUs with VNNI run fastest),
+after each convolution's bias has been moved to cancel what rounding its
+weights to int8 shifts on average (see `correct_biases`).
 Last, the FP32 and INT8 models both run in ``dlinfer`` on frames held back
 from calibration (or on ``--eval-video``), and the script reports what was
 kept: detections (the same objects at IoU >= 0.5, and how far their corners
@@ -287,7 +289,89 @@ def first_and_last_nodes(model: onnx.ModelProto) -> list:
     ]
 
 
-def quantize(model_path: Path, out: Path, image: ImageInput, tensors: list, method: str, work: Path) -> None:
+def weight_rounding(weight: np.ndarray) -> np.ndarray:
+    """What quantize_static's per-channel int8 weights add to `weight`:
+    symmetric, scale = max |w| / 127 per output channel (axis 0), values
+    rounded to [-127, 127] (onnxruntime.quantization.quant_utils)."""
+    axes = tuple(range(1, weight.ndim))
+    scale = np.abs(weight).max(axis=axes, keepdims=True) / 127.0
+    scale[scale == 0] = 1.0
+    return np.clip(np.round(weight / scale), -127, 127) * scale - weight
+
+
+def channel_means(model: onnx.ModelProto, names: list, image: ImageInput, tensors: list) -> dict:
+    """The mean of each named tensor per channel (axis 1) over the
+    calibration tensors, from the FP32 model."""
+    import onnxruntime
+
+    probed = onnx.ModelProto()
+    probed.CopyFrom(model)
+    known = {o.name for o in probed.graph.output}
+    probed.graph.output.extend(onnx.ValueInfoProto(name=n) for n in names if n not in known)
+    session = onnxruntime.InferenceSession(probed.SerializeToString(), providers=["CPUExecutionProvider"])
+    sums = dict.fromkeys(names, 0.0)
+    for tensor in tensors:
+        for name, value in zip(names, session.run(names, {image.name: tensor})):
+            sums[name] = sums[name] + value.reshape(value.shape[0], value.shape[1], -1).mean(axis=(0, 2))
+    return {name: total / len(tensors) for name, total in sums.items()}
+
+
+def correct_biases(model: onnx.ModelProto, image: ImageInput, tensors: list, kept_float: list) -> int:
+    """Moves each quantised convolution's bias so that rounding its weights
+    to int8 does not shift its outputs on average (the bias correction of
+    Nagel et al., "Data-Free Quantization", 2019): the shift is the weight
+    rounding error applied to the layer's mean input per channel, measured
+    on the calibration tensors. Depthwise convolutions have only 9 weights
+    per channel, so their rounding errors do not average out, and every
+    later layer adds its own: EfficientNet-Lite0 calibrated on bigbuckbunny
+    kept the top-1 class on 86.7% of 60 carphone frames instead of 80.0%
+    (feature cosine 0.997 instead of 0.991) and on 76.7% of 60 bikes frames
+    instead of 71.7% (0.992 instead of 0.973), at no cost in speed (the
+    graph is the same). Returns how many biases moved."""
+    from onnx import numpy_helper
+
+    weights = {init.name: init for init in model.graph.initializer}
+    inputs = {i.name for i in graph_inputs(model)}
+    convs = [
+        node
+        for node in model.graph.node
+        if node.op_type == "Conv"
+        and node.name not in kept_float
+        and node.input[0] not in inputs  # the image: a first layer stays float anyway
+        and node.input[1] in weights
+        and (len(node.input) < 3 or node.input[2] in weights)
+    ]
+    if not convs:
+        return 0
+    means = channel_means(model, sorted({node.input[0] for node in convs}), image, tensors)
+    replaced = set()
+    for node in convs:
+        weight = numpy_helper.to_array(weights[node.input[1]]).astype(np.float64)
+        error = weight_rounding(weight)  # [out, in / groups, kh, kw]
+        groups = next((a.i for a in node.attribute if a.name == "group"), 1)
+        per_group_in = weight.shape[1]
+        mean_in = means[node.input[0]].reshape(groups, per_group_in)
+        # Output channel o reads input channels of its group g = o // (out / groups).
+        error_sum = error.reshape(groups, weight.shape[0] // groups, per_group_in, -1).sum(axis=3)
+        shift = np.einsum("goi,gi->go", error_sum, mean_in).reshape(-1)
+        has_bias = len(node.input) > 2 and node.input[2]
+        if has_bias:
+            replaced.add(node.input[2])
+        bias = numpy_helper.to_array(weights[node.input[2]]).astype(np.float64) if has_bias else np.zeros(weight.shape[0])
+        # A bias of its own: another node may share the old one.
+        corrected = f"{node.name}_corrected_bias"
+        model.graph.initializer.append(numpy_helper.from_array((bias - shift).astype(np.float32), corrected))
+        del node.input[2:]
+        node.input.append(corrected)
+    used = {name for node in model.graph.node for name in node.input}
+    for init in [i for i in model.graph.initializer if i.name in replaced - used]:
+        model.graph.initializer.remove(init)
+    return len(convs)
+
+
+def quantize(
+    model_path: Path, out: Path, image: ImageInput, tensors: list, method: str, bias_correction: bool, work: Path
+) -> None:
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
@@ -309,6 +393,9 @@ def quantize(model_path: Path, out: Path, image: ImageInput, tensors: list, meth
         prepared = model_path
     named = onnx.load(str(prepared))
     nodes_to_exclude = first_and_last_nodes(named)  # names unnamed nodes
+    if bias_correction:
+        corrected = correct_biases(named, image, tensors, nodes_to_exclude)
+        print(f"quantize.py: bias correction moved {corrected} convolution biases", file=sys.stderr)
     prepared = work / "named.onnx"
     onnx.save(named, str(prepared))
     methods = {
@@ -479,6 +566,7 @@ def parse_args(argv):
     parser.add_argument("--interval", type=int, default=5, help="take every Nth frame of the video (default 5)")
     parser.add_argument("--eval-video", type=Path, help="measure accuracy on this clip instead of held-back frames")
     parser.add_argument("--method", choices=["minmax", "entropy", "percentile"], default="minmax", help="calibration method (default minmax)")
+    parser.add_argument("--no-bias-correction", dest="bias_correction", action="store_false", help="leave the convolutions' biases as they are (by default each is moved to cancel its int8 weight rounding on the calibration frames' mean)")
     parser.add_argument("--save-calibration", type=Path, help="also write the calibration tensors here (.npy, [frames, ...])")
     parser.add_argument("--report", type=Path, help="also write the accuracy report here as JSON")
     args = parser.parse_args(argv)
@@ -520,7 +608,7 @@ def main(argv=None) -> int:
             print(f"quantize.py: {args.frames} calibration tensors {shapes[0]} from '{args.video}'", file=sys.stderr)
             if args.save_calibration:
                 np.save(args.save_calibration, np.concatenate(tensors[: args.frames]))
-            quantize(args.model, args.out, image, tensors[: args.frames], args.method, work)
+            quantize(args.model, args.out, image, tensors[: args.frames], args.method, args.bias_correction, work)
             checks = [shlex.split(c) for c in args.check] or [[]]
             results = [evaluate(args, args.model, args.out, props, c, work, i) for i, c in enumerate(checks)]
     except QuantizeError as err:
