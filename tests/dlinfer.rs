@@ -349,6 +349,70 @@ fn batch_sizes_give_the_same_boxes_and_lose_no_frame() {
     }
 }
 
+/// Every 30th frame in batches of 8, as `pipelines/extract-features.sh`
+/// runs: the batcher does not hold 210 frames for a full batch. With the
+/// model on the streaming thread, frame 0 leaves with the 8 frames that
+/// waited behind it uninferred, before any later frame comes; every frame
+/// leaves, in order, and only frames 0, 30, 60 carry their own box.
+#[test]
+fn every_30th_frame_in_batches_of_8_holds_no_more_than_a_batch_of_frames() {
+    let square = |i: usize| {
+        let x = 10 + (i % 12) * 20;
+        let y = 30 + (i % 7) * 10;
+        vec![(x, y, x + 40, y + 60)]
+    };
+    let frames: Vec<_> = (0..70).map(square).collect();
+    for asynchronous in [false, true] {
+        common::init();
+        let mut harness = gst_check::Harness::new_parse(&format!(
+            "dlinfer model={} inference-interval=30 batch-size=8 async-inference={asynchronous}",
+            model("yolov8_batch_dynamic.onnx")
+        ));
+        let info = rgb_info(320, 320);
+        harness.set_src_caps(info.to_caps().unwrap());
+        harness.play();
+        let mut out = Vec::new();
+        for (index, rects) in frames.iter().enumerate() {
+            harness
+                .push(frame_with_squares(&info, rects, index as u64))
+                .unwrap();
+            if index == 8 && !asynchronous {
+                while let Some(buffer) = harness.try_pull() {
+                    out.push(buffer);
+                }
+                assert_eq!(
+                    out.len(),
+                    9,
+                    "frame 0 ran with 8 uninferred frames behind it"
+                );
+            }
+        }
+        assert!(harness.push_event(gst::event::Eos::new()));
+        while let Some(buffer) = harness.try_pull() {
+            out.push(buffer);
+        }
+        let order: Vec<u64> = out
+            .iter()
+            .map(|b| b.pts().unwrap().mseconds() / 40)
+            .collect();
+        assert_eq!(order, (0..70).collect::<Vec<_>>(), "async={asynchronous}");
+        for (index, buffer) in out.iter().enumerate() {
+            let objects = read_detections(buffer, 320, 320);
+            if index % 30 == 0 {
+                assert_eq!(objects.len(), 1, "frame {index} is inferred");
+                let (x0, y0, x1, y1) = frames[index][0];
+                assert_box(
+                    &objects[0],
+                    (x0 as f64, y0 as f64, x1 as f64, y1 as f64),
+                    1.0,
+                );
+            } else {
+                assert!(objects.is_empty(), "frame {index} is not inferred");
+            }
+        }
+    }
+}
+
 #[test]
 fn a_dynamic_model_runs_at_the_frame_size_rounded_to_32() {
     // 200x150 frames -> 224x160 input, stretched: the box maps back to the frame.

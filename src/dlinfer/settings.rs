@@ -109,7 +109,7 @@ impl Default for Settings {
 const MODEL_DOCS: ModelPropertyDocs = ModelPropertyDocs {
     automatic_size: "the frame size rounded up to a multiple of 32",
     output_name: "The output read by decoder=classification or features; unset: 'features' or 'embeddings' if present, else the first output",
-    batch: "Frames inferred together; frames are held until the batch is full (a partial batch runs at EOS)",
+    batch: "Frames inferred together; frames are held until the batch is full, or run as a partial batch once batch-size frames wait behind it uninferred (inference-interval > 1: at most about 2 x batch-size frames are held), and at EOS",
     scale_mode: "How a frame is fitted into the model input (boxes are mapped back to frame pixels)",
 };
 

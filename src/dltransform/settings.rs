@@ -51,7 +51,7 @@ impl Default for Settings {
 const MODEL_DOCS: ModelPropertyDocs = ModelPropertyDocs {
     automatic_size: "the frame size (set it for models that need multiples of 8 or 32)",
     output_name: "The model output that becomes the frame; unset: the first output",
-    batch: "Frames (or tiles) run together; frames are held until the batch is full (a partial batch runs at EOS)",
+    batch: "Frames (or tiles) run together; frames are held until the batch is full, or run as a partial batch once batch-size frames wait behind it untransformed, and at EOS",
     scale_mode: "How a frame is fitted into the model input; with letterbox the output is the picture without the bars; masks always cover the whole frame; no effect with tile-size",
 };
 

@@ -6,6 +6,16 @@
 //! overtakes the ones before it: a skipped frame behind a half-full batch
 //! waits with it, and leaves with it.
 //!
+//! A batch runs when `batch_size` inferred frames wait, or, partial, once
+//! `batch_size` frames wait behind it without inference: at a large
+//! inference interval a full batch would hold (batch-size - 1) x interval
+//! decoded frames (210 at interval 30, batch 8), and holding them cost more
+//! than batching saves: the decoder's pool grows by every frame held and
+//! fills fresh memory, and the batch runs only after its last frame is
+//! decoded instead of beside the decoding. So a batch never holds more
+//! frames than a full batch of consecutive frames does (at most
+//! 2 x batch_size - 1 wait), whatever the interval.
+//!
 //! Batches run either on the caller's thread or, pipelined, on a worker
 //! thread while the caller prepares the next one: two batch tensors take
 //! turns, one filled by the streaming thread while the other is inferred and
@@ -59,7 +69,8 @@ struct Waiting<F> {
     inferred: bool,
 }
 
-/// Frames in stream order; `batch_size` inferred frames make a batch.
+/// Frames in stream order; `batch_size` inferred frames make a batch, and
+/// at most `batch_size` frames without inference wait behind a partial one.
 struct FrameQueue<F> {
     frames: VecDeque<Waiting<F>>,
     /// Inferred frames waiting: also the slot the next inferred frame takes.
@@ -81,9 +92,12 @@ impl<F> FrameQueue<F> {
         self.frames.push_back(Waiting { frame, inferred });
     }
 
-    /// Whether a full batch waits and should run now.
-    fn batch_full(&self) -> bool {
-        self.inferred >= self.batch_size
+    /// Whether the waiting frames should run as a batch now: a full batch,
+    /// or a partial one that `batch_size` frames without inference wait
+    /// behind (holding more would cost more than the fuller batch saves).
+    fn batch_ready(&self) -> bool {
+        let not_inferred = self.frames.len() - self.inferred;
+        self.inferred >= self.batch_size || (self.inferred > 0 && not_inferred >= self.batch_size)
     }
 
     /// Whether the waiting frames can leave without inference.
@@ -202,8 +216,9 @@ impl<F, D: FrameDecoder> Batcher<F, D> {
     }
 
     /// Queues a frame (`inferred`: it was preprocessed into its slot) and
-    /// returns the frames that may leave now, in order. A full batch runs
-    /// (once a worker is free: the oldest batch in flight is taken first if
+    /// returns the frames that may leave now, in order. A full batch, or a
+    /// partial one with `batch_size` frames waiting behind it uninferred,
+    /// runs (once a worker is free: the oldest batch in flight is taken first if
     /// none is); a frame with no inferred frame before it leaves once every
     /// batch in flight has (so no frame overtakes another); batches in
     /// flight that have finished are taken. `decoder` is called when a
@@ -215,7 +230,7 @@ impl<F, D: FrameDecoder> Batcher<F, D> {
         decoder: impl FnOnce() -> D,
     ) -> Result<Vec<Released<F, D::Results>>, InferenceError> {
         self.waiting.push(frame, inferred);
-        let must_start = self.waiting.batch_full() || self.waiting.nothing_to_infer();
+        let must_start = self.waiting.batch_ready() || self.waiting.nothing_to_infer();
         let mut released = self.collect_finished()?;
         if must_start {
             if self.waiting.nothing_to_infer() {
@@ -397,7 +412,7 @@ mod tests {
             queue.push(index, is_inference_frame(index, 2));
         }
         // Frames 0, 2, 4 are inferred: the batch of 2 was full after frame 2.
-        assert!(queue.batch_full());
+        assert!(queue.batch_ready());
         let (frames, inferred) = queue.take_all();
         let taken: Vec<(u64, bool)> = frames.iter().map(|w| (w.frame, w.inferred)).collect();
         assert_eq!(
@@ -414,10 +429,62 @@ mod tests {
         queue.push("a", false);
         assert!(queue.nothing_to_infer());
         queue.push("b", true);
-        assert!(!queue.nothing_to_infer() && !queue.batch_full());
+        assert!(!queue.nothing_to_infer() && !queue.batch_ready());
         assert_eq!(queue.inferred, 1);
         queue.clear();
         assert!(queue.is_empty() && queue.inferred == 0);
+    }
+
+    /// The frame indices of each batch when `frames` frames come in, every
+    /// `interval`th inferred, run as soon as the queue is ready; the frames
+    /// still waiting at the end (the partial batch EOS runs) come last.
+    fn batches(frames: u64, interval: u32, batch_size: usize) -> Vec<Vec<u64>> {
+        let mut queue = FrameQueue::new(batch_size);
+        let mut batches = Vec::new();
+        for index in 0..frames {
+            queue.push(index, is_inference_frame(index, interval));
+            if queue.batch_ready() || queue.nothing_to_infer() {
+                let (frames, _) = queue.take_all();
+                batches.push(frames.into_iter().map(|w| w.frame).collect());
+            }
+        }
+        let (rest, _) = queue.take_all();
+        batches.push(rest.into_iter().map(|w| w.frame).collect());
+        batches.retain(|batch: &Vec<u64>| !batch.is_empty());
+        batches
+    }
+
+    #[test]
+    fn consecutive_inferred_frames_fill_whole_batches() {
+        let runs = batches(20, 1, 8);
+        assert_eq!(runs.len(), 3);
+        assert_eq!(runs[0], (0..8).collect::<Vec<_>>());
+        assert_eq!(runs[1], (8..16).collect::<Vec<_>>());
+        assert_eq!(runs[2], (16..20).collect::<Vec<_>>(), "partial at EOS");
+        // Every other frame inferred: 8 inferred frames span 15 frames, 7
+        // of them uninferred, so batches stay full.
+        let runs = batches(32, 2, 8);
+        assert_eq!(runs[0], (0..15).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_partial_batch_runs_once_batch_size_frames_wait_uninferred_behind_it() {
+        // Every 30th frame in batches of 8: frame 0 waits for frames 1..8
+        // only, then runs alone instead of holding 210 frames for a full
+        // batch; frames 9..29 pass at once (nothing to infer before them).
+        let runs = batches(70, 30, 8);
+        assert_eq!(runs[0], (0..9).collect::<Vec<_>>());
+        assert!(runs[1..22].iter().all(|batch| batch.len() == 1));
+        assert_eq!(runs[22], (30..39).collect::<Vec<_>>());
+        assert_eq!(runs.concat(), (0..70).collect::<Vec<_>>(), "in order, all");
+        let most_held = runs.iter().map(Vec::len).max();
+        assert_eq!(most_held, Some(9));
+        // Every 3rd frame in batches of 8: 8 frames uninferred wait after
+        // the 4 inferred frames 0, 3, 6, 9 (frame 11), so 4 run together.
+        let runs = batches(24, 3, 8);
+        assert_eq!(runs[0], (0..12).collect::<Vec<_>>());
+        assert_eq!(runs[0].iter().filter(|&&i| i % 3 == 0).count(), 4);
+        assert_eq!(runs.concat(), (0..24).collect::<Vec<_>>());
     }
 
     #[test]

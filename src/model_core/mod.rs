@@ -6,7 +6,8 @@
 //! GStreamer side every model element shares.
 //!
 //! Frames leave in the order they came, every one of them: a frame that is
-//! not inferred waits behind the batch before it; at EOS and before any
+//! not inferred waits behind the batch before it (at most `batch_size` such
+//! frames: then the partial batch runs); at EOS and before any
 //! other serialized event every held frame is drained; only a flush drops
 //! them (they belong to the flushed stream).
 
