@@ -10,7 +10,6 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, TryRecvError};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Instant;
 
@@ -56,13 +55,15 @@ struct LocalModel {
 }
 
 /// `spin=auto` on one session: the advisor, and a spinning copy of the
-/// session being loaded on a thread of its own so runs go on meanwhile.
+/// session, loaded at start beside the sleeping one so that taking over
+/// costs nothing mid-stream (loading it once decided took CPU from the
+/// pipeline for seconds: CenterFace's next pass on bikes.mp4 ran at 41
+/// frames/s against 52 with `spin=true` from the start). Dropped once
+/// the advisor decides against spinning.
 struct AutoSpin {
-    /// How to load the spinning copy (the provider that really started).
-    options: SessionOptions,
     advisor: Mutex<SpinAdvisor>,
     decision: Mutex<Option<SpinDecision>>,
-    loading: Mutex<Option<Receiver<Result<Session, SessionError>>>>,
+    spare: Mutex<Option<Session>>,
 }
 
 /// A loaded model that any number of elements may run: a local ONNX file,
@@ -245,14 +246,16 @@ fn load_session(options: &SessionOptions) -> Result<SharedSession, SessionError>
         };
     let info = model_info(&session);
     let auto_spin = (options.spin == Spin::Auto).then(|| {
+        let spinning = SessionOptions {
+            spin: Spin::On,
+            ..options.clone()
+        };
         Box::new(AutoSpin {
-            options: SessionOptions {
-                provider: active_provider,
-                ..options.clone()
-            },
             advisor: Mutex::default(),
             decision: Mutex::default(),
-            loading: Mutex::default(),
+            // A copy that fails to load (it loaded once just now) only
+            // means auto never spins: slower, not broken.
+            spare: Mutex::new(build(runtime, &spinning, active_provider).ok()),
         })
     });
     Ok(SharedSession {
@@ -448,8 +451,9 @@ impl SharedSession {
 }
 
 impl LocalModel {
-    /// Records a run that started at `started` and has just ended; when
-    /// `spin=auto` decides to spin, starts loading the spinning copy.
+    /// Records a run that started at `started` and has just ended; once
+    /// `spin=auto` has decided, the spinning copy is kept for the next run or
+    /// dropped.
     fn ran(&self, started: Instant) {
         let Some(auto) = &self.auto_spin else {
             return;
@@ -476,46 +480,22 @@ impl LocalModel {
             }
         );
         if !decision.spin {
-            return;
+            *lock(&auto.spare) = None;
         }
-        let options = SessionOptions {
-            spin: Spin::On,
-            ..auto.options.clone()
-        };
-        let (sender, receiver) = std::sync::mpsc::channel();
-        *lock(&auto.loading) = Some(receiver);
-        std::thread::Builder::new()
-            .name("dl-respin".into())
-            .spawn(move || {
-                let loaded = ensure_loaded()
-                    .map_err(|e| SessionError::Runtime(e.to_string()))
-                    .and_then(|runtime| build(runtime, &options, options.provider));
-                // The model may be gone by now; nobody then waits for it.
-                let _ = sender.send(loaded);
-            })
-            .map(drop)
-            .unwrap_or_else(|_| *lock(&auto.loading) = None);
     }
 
-    /// Puts the spinning copy in place once it has loaded (before a run, under
-    /// the session's lock, so no run sees half a swap). A copy that failed to
-    /// load leaves the sleeping session in place: slower, not broken.
+    /// Puts the spinning copy in place once auto has decided to spin (before
+    /// a run, under the session's lock, so no run sees half a swap).
     fn swap_in_spinning(&self, session: &mut Session) {
         let Some(auto) = &self.auto_spin else {
             return;
         };
-        let mut loading = lock(&auto.loading);
-        let Some(receiver) = loading.as_ref() else {
+        if self.spinning.load(Ordering::Relaxed) || !lock(&auto.decision).is_some_and(|d| d.spin) {
             return;
-        };
-        match receiver.try_recv() {
-            Err(TryRecvError::Empty) => {}
-            Ok(Ok(spinning)) => {
-                *session = spinning;
-                self.spinning.store(true, Ordering::Relaxed);
-                *loading = None;
-            }
-            Ok(Err(_)) | Err(TryRecvError::Disconnected) => *loading = None,
+        }
+        if let Some(spinning) = lock(&auto.spare).take() {
+            *session = spinning;
+            self.spinning.store(true, Ordering::Relaxed);
         }
     }
 }
