@@ -4,8 +4,9 @@ use std::sync::{Mutex, MutexGuard};
 
 use gst::glib;
 
-/// Locks a mutex even if a panic poisoned it: element state stays usable
-/// (and a panic was already reported) rather than every later call failing.
+/// Locks a mutex even if a panic poisoned it: element state (or a shared
+/// session) stays usable, and the panic was already reported, rather than
+/// every later call failing.
 pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()

@@ -19,6 +19,7 @@ use ort::value::{TensorElementType, TensorRef, ValueType};
 use super::library::ensure_loaded;
 use super::provider::ExecutionProvider;
 use super::spin::{Spin, SpinAdvisor, SpinDecision};
+use crate::element_support::lock;
 use crate::model::{ElementType, ModelInfo, TensorInfo};
 use crate::remote::{ModelUrl, RemoteModel, RemoteOptions, TensorData};
 
@@ -62,7 +63,6 @@ struct LocalModel {
 /// the advisor decides against spinning.
 struct AutoSpin {
     advisor: Mutex<SpinAdvisor>,
-    decision: Mutex<Option<SpinDecision>>,
     spare: Mutex<Option<Session>>,
 }
 
@@ -252,7 +252,6 @@ fn load_session(options: &SessionOptions) -> Result<SharedSession, SessionError>
         };
         Box::new(AutoSpin {
             advisor: Mutex::default(),
-            decision: Mutex::default(),
             // A copy that fails to load (it loaded once just now) only
             // means auto never spins: slower, not broken.
             spare: Mutex::new(build(runtime, &spinning, active_provider).ok()),
@@ -393,7 +392,7 @@ impl SharedSession {
             Backend::Local(LocalModel {
                 auto_spin: Some(auto),
                 ..
-            }) => *lock(&auto.decision),
+            }) => lock(&auto.advisor).decision(),
             _ => None,
         }
     }
@@ -461,7 +460,6 @@ impl LocalModel {
         let Some(decision) = lock(&auto.advisor).record(started, started.elapsed()) else {
             return;
         };
-        *lock(&auto.decision) = Some(decision);
         gst::info!(
             CAT,
             "spin=auto: the model ran {:.0}% of the time over {} runs, other processes took {}: {}",
@@ -490,7 +488,9 @@ impl LocalModel {
         let Some(auto) = &self.auto_spin else {
             return;
         };
-        if self.spinning.load(Ordering::Relaxed) || !lock(&auto.decision).is_some_and(|d| d.spin) {
+        if self.spinning.load(Ordering::Relaxed)
+            || !lock(&auto.advisor).decision().is_some_and(|d| d.spin)
+        {
             return;
         }
         if let Some(spinning) = lock(&auto.spare).take() {
@@ -498,14 +498,6 @@ impl LocalModel {
             self.spinning.store(true, Ordering::Relaxed);
         }
     }
-}
-
-/// Locks `mutex`, taking over a poisoned one: what it guards stays usable
-/// (a session, counters), and a panic elsewhere has been reported there.
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Runs a served model; its outputs are read into memory of our own first.

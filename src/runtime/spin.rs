@@ -127,7 +127,7 @@ pub struct SpinAdvisor {
     first_start: Option<Instant>,
     running: Duration,
     measured: usize,
-    decided: bool,
+    decision: Option<SpinDecision>,
     /// Where CPU counters come from (a fixed sequence in tests).
     read_cpu: fn() -> Option<CpuSample>,
     cpu_at_start: Option<CpuSample>,
@@ -147,28 +147,35 @@ impl SpinAdvisor {
             first_start: None,
             running: Duration::ZERO,
             measured: 0,
-            decided: false,
+            decision: None,
             read_cpu,
             cpu_at_start: None,
         }
+    }
+
+    /// What it decided, once it has.
+    pub fn decision(&self) -> Option<SpinDecision> {
+        self.decision
     }
 
     /// Records a run that started at `started` and took `took`; returns the
     /// decision the first time there is enough to decide, `None` otherwise
     /// (and always after deciding).
     pub fn record(&mut self, started: Instant, took: Duration) -> Option<SpinDecision> {
-        if self.decided {
+        if self.decision.is_some() {
             return None;
         }
         self.seen += 1;
         if self.seen <= WARM_UP_RUNS {
             return None;
         }
-        if self.first_start.is_none() {
-            self.first_start = Some(started);
-            self.cpu_at_start = (self.read_cpu)();
-        }
-        let first_start = self.first_start.unwrap_or(started);
+        let first_start = match self.first_start {
+            Some(first_start) => first_start,
+            None => {
+                self.cpu_at_start = (self.read_cpu)();
+                *self.first_start.insert(started)
+            }
+        };
         let end = started + took;
         self.running += took;
         self.measured += 1;
@@ -176,19 +183,19 @@ impl SpinAdvisor {
         if self.measured < MEASURED_RUNS || span < MEASURED_TIME {
             return None;
         }
-        self.decided = true;
         let busy_share = (self.running.as_secs_f64() / span.as_secs_f64()).min(1.0);
         let others_share = self
             .cpu_at_start
             .zip((self.read_cpu)())
             .and_then(|(start, now)| start.others_share_until(&now));
-        Some(SpinDecision {
+        self.decision = Some(SpinDecision {
             spin: busy_share >= BUSY_SHARE_TO_SPIN
                 && others_share.is_none_or(|share| share < OTHERS_SHARE_TO_SPIN),
             busy_share,
             others_share,
             runs: self.measured,
-        })
+        });
+        self.decision
     }
 }
 
