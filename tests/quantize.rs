@@ -220,27 +220,38 @@ fn int8_centerface_finds_the_same_faces_on_held_back_frames() {
     assert!(p95 <= 4.0, "{detections}");
 }
 
-#[test]
-fn int8_efficientnet_keeps_classes_and_features_on_held_back_frames() {
+/// Quantises EfficientNet-Lite0 calibrated on bigbuckbunny.mp4 (every 2nd
+/// frame, preprocessed as the benchmark runs it) with `more` arguments;
+/// checks top-1 (check 0) and features (check 1); returns the report.
+fn quantize_efficientnet_on_bigbuckbunny(more: &[&str]) -> serde_json::Value {
     let dir = tempfile::tempdir().unwrap();
     let report_file = dir.path().join("report.json");
-    let output = quantize(&[
-        path(&common::data("models/efficientnet_lite0.onnx")),
-        path(&common::media("bigbuckbunny.mp4")),
-        path(&dir.path().join("efficientnet-int8.onnx")),
+    let (model, video) = (
+        common::data("models/efficientnet_lite0.onnx"),
+        common::media("bigbuckbunny.mp4"),
+    );
+    let out = dir.path().join("efficientnet-int8.onnx");
+    let mut args = vec![
+        path(&model),
+        path(&video),
+        path(&out),
         "--dlinfer",
         "scale-mode=center-crop input-mean=127 input-std=128",
         "--check",
         "decoder=classification output-name=logits top-k=1",
         "--check",
         "decoder=features output-name=features",
-        "--frames=32",
-        "--holdout=32",
         "--interval=2",
         "--report",
         path(&report_file),
-    ]);
-    let report = report(&output, &report_file);
+    ];
+    args.extend_from_slice(more);
+    report(&quantize(&args), &report_file)
+}
+
+#[test]
+fn int8_efficientnet_keeps_classes_and_features_on_held_back_frames() {
+    let report = quantize_efficientnet_on_bigbuckbunny(&["--frames=32", "--holdout=32"]);
     let top1 = &report["checks"][0]["top1"];
     assert_eq!(top1["frames"], 32, "{top1}");
     assert!(top1["agreement"].as_f64().unwrap() >= 0.97, "{top1}");
@@ -257,27 +268,12 @@ fn int8_efficientnet_keeps_classes_and_features_on_held_back_frames() {
 /// class on 87% of frames, where the uncorrected model kept 0.991 and 80%.
 #[test]
 fn int8_efficientnet_keeps_features_on_a_clip_not_used_for_calibration() {
-    let dir = tempfile::tempdir().unwrap();
-    let report_file = dir.path().join("report.json");
-    let output = quantize(&[
-        path(&common::data("models/efficientnet_lite0.onnx")),
-        path(&common::media("bigbuckbunny.mp4")),
-        path(&dir.path().join("efficientnet-int8.onnx")),
-        "--dlinfer",
-        "scale-mode=center-crop input-mean=127 input-std=128",
-        "--check",
-        "decoder=classification output-name=logits top-k=1",
-        "--check",
-        "decoder=features output-name=features",
+    let report = quantize_efficientnet_on_bigbuckbunny(&[
         "--frames=60",
         "--holdout=60",
-        "--interval=2",
         "--eval-video",
         path(&common::media("carphone_pristine.mp4")),
-        "--report",
-        path(&report_file),
     ]);
-    let report = report(&output, &report_file);
     let top1 = &report["checks"][0]["top1"];
     assert_eq!(top1["frames"], 60, "{top1}");
     assert!(top1["agreement"].as_f64().unwrap() >= 0.85, "{top1}");
