@@ -313,6 +313,26 @@ fn rows() -> Vec<Row> {
             )),
         },
         Pipeline {
+            name: "dlinfer EfficientNet INT8 bigbuckbunny.mp4 i1 b1 spin=true",
+            launch: "filesrc location=$MEDIA/bigbuckbunny.mp4 ! decodebin ! videoconvert ! dlinfer model=$MODELS/efficientnet_lite0_int8.onnx $EFFICIENTNET spin=true ! fakesink",
+            python: None,
+            bare: Some("bare ONNX Runtime EfficientNet INT8 224x224 b1"),
+            bound: Some((
+                "decode only bigbuckbunny.mp4",
+                "bare ONNX Runtime EfficientNet INT8 224x224 b1",
+            )),
+        },
+        Pipeline {
+            name: "dlinfer EfficientNet INT8 bigbuckbunny.mp4 i1 b1 spin=false",
+            launch: "filesrc location=$MEDIA/bigbuckbunny.mp4 ! decodebin ! videoconvert ! dlinfer model=$MODELS/efficientnet_lite0_int8.onnx $EFFICIENTNET spin=false ! fakesink",
+            python: None,
+            bare: Some("bare ONNX Runtime EfficientNet INT8 224x224 b1"),
+            bound: Some((
+                "decode only bigbuckbunny.mp4",
+                "bare ONNX Runtime EfficientNet INT8 224x224 b1",
+            )),
+        },
+        Pipeline {
             name: "dlinfer EfficientNet bigbuckbunny.mp4 i1 b1 execution-provider=openvino",
             launch: "filesrc location=$MEDIA/bigbuckbunny.mp4 ! decodebin ! videoconvert ! dlinfer model=$MODELS/efficientnet_lite0.onnx $EFFICIENTNET execution-provider=openvino ! fakesink",
             python: None,

@@ -11,9 +11,11 @@ mode, colour order, layout, mean and std, dynamic sizes resolved the same
 way), with no second preprocessing implementation to drift.
 
 ONNX Runtime's quantisation tools then write a QDQ model (weights int8 per
-channel, activations uint8: the pairing x86 CPUs with VNNI run fastest),
-after each convolution's bias has been moved to cancel what rounding its
-weights to int8 shifts on average (see `correct_biases`).
+channel, activations uint8: the pairing x86 CPUs with VNNI run fastest).
+Each convolution's int8 weights are chosen so that its outputs on the
+calibration frames move least (GPTQ, see `gptq_rounding`), and its bias
+is moved to cancel what that rounding still shifts on average (see
+`correct_biases`).
 Last, the FP32 and INT8 models both run in ``dlinfer`` on frames held back
 from calibration (or on ``--eval-video``), and the script reports what was
 kept: detections (the same objects at IoU >= 0.5, and how far their corners
@@ -289,26 +291,122 @@ def first_and_last_nodes(model: onnx.ModelProto) -> list:
     ]
 
 
-def weight_rounding(weight: np.ndarray) -> np.ndarray:
-    """What quantize_static's per-channel int8 weights add to `weight`:
-    symmetric, scale = max |w| / 127 per output channel (axis 0), values
-    rounded to [-127, 127] (onnxruntime.quantization.quant_utils)."""
-    axes = tuple(range(1, weight.ndim))
-    scale = np.abs(weight).max(axis=axes, keepdims=True) / 127.0
+@dataclass
+class RoundedWeight:
+    """A convolution weight as int8 per output channel: ints * scale."""
+
+    ints: np.ndarray  # int8 values in [-127, 127], the weight's shape
+    scale: np.ndarray  # one per output channel (axis 0)
+
+    def error(self, weight: np.ndarray) -> np.ndarray:
+        """What the rounding adds to `weight`."""
+        return self.ints * self.scale.reshape(-1, *[1] * (weight.ndim - 1)) - weight
+
+
+def weight_scale(weight: np.ndarray) -> np.ndarray:
+    """quantize_static's per-channel int8 weight scale: symmetric,
+    max |w| / 127 per output channel (onnxruntime.quantization.quant_utils)."""
+    scale = np.abs(weight).reshape(weight.shape[0], -1).max(axis=1) / 127.0
     scale[scale == 0] = 1.0
-    return np.clip(np.round(weight / scale), -127, 127) * scale - weight
+    return scale
 
 
-def channel_means(model: onnx.ModelProto, names: list, image: ImageInput, tensors: list) -> dict:
-    """The mean of each named tensor per channel (axis 1) over the
-    calibration tensors, from the FP32 model."""
+def nearest_rounding(weight: np.ndarray) -> RoundedWeight:
+    """Each weight to its nearest int8 step, as quantize_static rounds."""
+    scale = weight_scale(weight)
+    ints = np.clip(np.round(weight / scale.reshape(-1, *[1] * (weight.ndim - 1))), -127, 127)
+    return RoundedWeight(ints.astype(np.int8), scale)
+
+
+def attribute(node: onnx.NodeProto, name: str, default):
+    for attr in node.attribute:
+        if attr.name == name:
+            return helper.get_attribute_value(attr)
+    return default
+
+
+def conv_patches(x: np.ndarray, node: onnx.NodeProto, weight_shape: tuple) -> np.ndarray:
+    """What each output position of convolution `node` reads of its input
+    x [1, C, H, W]: [groups, in / groups * kh * kw, positions], rows in the
+    order of the weight's flattened [in / groups, kh, kw]."""
+    _, per_group_in, kh, kw = weight_shape
+    groups = attribute(node, "group", 1)
+    strides = list(attribute(node, "strides", [1, 1]))
+    dilations = list(attribute(node, "dilations", [1, 1]))
+    pads = list(attribute(node, "pads", [0, 0, 0, 0]))
+    auto_pad = attribute(node, "auto_pad", b"NOTSET")
+    auto_pad = auto_pad.decode() if isinstance(auto_pad, bytes) else auto_pad
+    if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+        begin, end = [], []
+        for size, k, stride, dilation in zip(x.shape[2:], (kh, kw), strides, dilations):
+            total = max(0, (-(-size // stride) - 1) * stride + (k - 1) * dilation + 1 - size)
+            small, large = total // 2, total - total // 2
+            begin.append(small if auto_pad == "SAME_UPPER" else large)
+            end.append(large if auto_pad == "SAME_UPPER" else small)
+        pads = begin + end
+    elif auto_pad == "VALID":
+        pads = [0, 0, 0, 0]
+    padded = np.pad(x[0], ((0, 0), (pads[0], pads[2]), (pads[1], pads[3])))
+    span = ((kh - 1) * dilations[0] + 1, (kw - 1) * dilations[1] + 1)
+    windows = np.lib.stride_tricks.sliding_window_view(padded, span, axis=(1, 2))
+    windows = windows[:, :: strides[0], :: strides[1], :: dilations[0], :: dilations[1]]  # [C, Ho, Wo, kh, kw]
+    positions = windows.shape[1] * windows.shape[2]
+    windows = windows.reshape(groups, per_group_in, positions, kh, kw).transpose(0, 1, 3, 4, 2)
+    return windows.reshape(groups, per_group_in * kh * kw, positions)
+
+
+def gptq_rounding(weight: np.ndarray, groups: int, hessian: np.ndarray) -> RoundedWeight:
+    """Rounds `weight` to int8 at quantize_static's scales one input column
+    at a time, moving each column's rounding error onto the columns not yet
+    rounded as the layer's inputs correlate (`hessian` [groups, n, n], the
+    sum of x x^T over what each output position reads), so that the layer's
+    outputs on the calibration frames move as little as they can: GPTQ
+    (Frantar et al., "GPTQ: Accurate Post-Training Quantization for
+    Generative Pre-trained Transformers", 2022), here for convolutions."""
+    scale = weight_scale(weight)
+    out_channels = weight.shape[0]
+    w = weight.astype(np.float64).reshape(groups, out_channels // groups, -1).copy()
+    step = scale.reshape(groups, -1)
+    h = hessian.astype(np.float64).copy()
+    n = h.shape[1]
+    diagonal = np.arange(n)
+    # An input never non-zero on the calibration frames: its column is rounded on its own.
+    dead_group, dead_column = np.nonzero(h[:, diagonal, diagonal] <= 0)
+    h[dead_group, dead_column, dead_column] = 1.0
+    # Damping keeps the inverse stable where inputs are nearly collinear.
+    h[:, diagonal, diagonal] += 0.01 * h[:, diagonal, diagonal].mean(axis=1, keepdims=True)
+    # Upper U with U^T U = H^-1: row i holds how column i's error spreads over later columns.
+    spread = np.transpose(np.linalg.cholesky(np.linalg.inv(h)), (0, 2, 1))
+    ints = np.zeros_like(w)
+    for i in range(n):
+        column = w[:, :, i]
+        ints[:, :, i] = np.clip(np.round(column / step), -127, 127)
+        error = (column - ints[:, :, i] * step) / spread[:, i, i][:, None]
+        w[:, :, i + 1 :] -= error[:, :, None] * spread[:, None, i, i + 1 :]
+    return RoundedWeight(ints.reshape(weight.shape).astype(np.int8), scale)
+
+
+# GPTQ inverts one [n, n] matrix per convolution (n = in / groups * kh * kw);
+# wider convolutions round to nearest, which keeps memory and time bounded
+# on large detectors.
+GPTQ_MAX_COLUMNS = 2304
+
+
+def probe(model: onnx.ModelProto, names: list):
+    """A session on `model` that also returns the tensors `names`."""
     import onnxruntime
 
     probed = onnx.ModelProto()
     probed.CopyFrom(model)
     known = {o.name for o in probed.graph.output}
     probed.graph.output.extend(onnx.ValueInfoProto(name=n) for n in names if n not in known)
-    session = onnxruntime.InferenceSession(probed.SerializeToString(), providers=["CPUExecutionProvider"])
+    return onnxruntime.InferenceSession(probed.SerializeToString(), providers=["CPUExecutionProvider"])
+
+
+def channel_means(model: onnx.ModelProto, names: list, image: ImageInput, tensors: list) -> dict:
+    """The mean of each named tensor per channel (axis 1) over the
+    calibration tensors, from the FP32 model."""
+    session = probe(model, names)
     sums = dict.fromkeys(names, 0.0)
     for tensor in tensors:
         for name, value in zip(names, session.run(names, {image.name: tensor})):
@@ -316,39 +414,87 @@ def channel_means(model: onnx.ModelProto, names: list, image: ImageInput, tensor
     return {name: total / len(tensors) for name, total in sums.items()}
 
 
-def correct_biases(model: onnx.ModelProto, image: ImageInput, tensors: list, kept_float: list) -> int:
-    """Moves each quantised convolution's bias so that rounding its weights
-    to int8 does not shift its outputs on average (the bias correction of
-    Nagel et al., "Data-Free Quantization", 2019): the shift is the weight
-    rounding error applied to the layer's mean input per channel, measured
-    on the calibration tensors. Depthwise convolutions have only 9 weights
-    per channel, so their rounding errors do not average out, and every
-    later layer adds its own: EfficientNet-Lite0 calibrated on bigbuckbunny
-    kept the top-1 class on 86.7% of 60 carphone frames instead of 80.0%
-    (feature cosine 0.997 instead of 0.991) and on 76.7% of 60 bikes frames
-    instead of 71.7% (0.992 instead of 0.973), at no cost in speed (the
-    graph is the same). Returns how many biases moved."""
-    from onnx import numpy_helper
-
+def conv_hessians(model: onnx.ModelProto, convs: list, image: ImageInput, tensors: list) -> dict:
+    """Per convolution, the sum over the calibration tensors of x x^T for
+    each input patch x it reads (FP32 model): [groups, n, n]."""
     weights = {init.name: init for init in model.graph.initializer}
+    names = sorted({node.input[0] for node in convs})
+    session = probe(model, names)
+    sums = {}
+    for tensor in tensors:
+        values = dict(zip(names, session.run(names, {image.name: tensor})))
+        for node in convs:
+            x = values[node.input[0]]
+            for item in range(x.shape[0]):
+                patches = conv_patches(x[item : item + 1], node, tuple(weights[node.input[1]].dims))
+                product = np.matmul(patches, patches.transpose(0, 2, 1)).astype(np.float64)
+                sums[node.name] = sums.get(node.name, 0.0) + product
+    return sums
+
+
+def quantised_convs(model: onnx.ModelProto, kept_float: list) -> list:
+    """The convolutions quantize_static will give int8 weights, each with a
+    weight (and bias) of its own."""
+    weights = {init.name for init in model.graph.initializer}
     inputs = {i.name for i in graph_inputs(model)}
-    convs = [
+    readers = {}
+    for node in model.graph.node:
+        for name in node.input:
+            readers[name] = readers.get(name, 0) + 1
+    return [
         node
         for node in model.graph.node
         if node.op_type == "Conv"
         and node.name not in kept_float
         and node.input[0] not in inputs  # the image: a first layer stays float anyway
         and node.input[1] in weights
+        and readers[node.input[1]] == 1
         and (len(node.input) < 3 or node.input[2] in weights)
     ]
-    if not convs:
-        return 0
+
+
+def round_weights(model: onnx.ModelProto, convs: list, image: ImageInput, tensors: list, rounding: str) -> dict:
+    """Each convolution's int8 weight, by `rounding` ("gptq" or "nearest")."""
+    from onnx import numpy_helper
+
+    weights = {init.name: init for init in model.graph.initializer}
+    arrays = {node.name: numpy_helper.to_array(weights[node.input[1]]).astype(np.float64) for node in convs}
+    wide = {node.name for node in convs if arrays[node.name][0].size > GPTQ_MAX_COLUMNS}
+    by_gptq = [node for node in convs if node.name not in wide] if rounding == "gptq" else []
+    hessians = conv_hessians(model, by_gptq, image, tensors) if by_gptq else {}
+    rounded = {}
+    for node in convs:
+        weight = arrays[node.name]
+        if node.name in hessians:
+            rounded[node.name] = gptq_rounding(weight, attribute(node, "group", 1), hessians[node.name])
+        else:
+            rounded[node.name] = nearest_rounding(weight)
+    if rounding == "gptq" and wide:
+        print(f"quantize.py: {len(wide)} convolutions wider than {GPTQ_MAX_COLUMNS} inputs rounded to nearest", file=sys.stderr)
+    return rounded
+
+
+def correct_biases(model: onnx.ModelProto, convs: list, rounded: dict, image: ImageInput, tensors: list) -> None:
+    """Moves each quantised convolution's bias so that rounding its weights
+    to int8 does not shift its outputs on average (the bias correction of
+    Nagel et al., "Data-Free Quantization", 2019): the shift is the weight
+    rounding error applied to the layer's mean input per channel, measured
+    on the calibration tensors. Depthwise convolutions have only 9 weights
+    per channel, so their rounding errors do not average out, and every
+    later layer adds its own: with weights rounded to nearest,
+    EfficientNet-Lite0 calibrated on bigbuckbunny kept the top-1 class on
+    86.7% of 60 carphone frames instead of 80.0% (feature cosine 0.997
+    instead of 0.991) and on 76.7% of 60 bikes frames instead of 71.7%
+    (0.992 instead of 0.973), at no cost in speed (the graph is the same)."""
+    from onnx import numpy_helper
+
+    weights = {init.name: init for init in model.graph.initializer}
     means = channel_means(model, sorted({node.input[0] for node in convs}), image, tensors)
     replaced = set()
     for node in convs:
         weight = numpy_helper.to_array(weights[node.input[1]]).astype(np.float64)
-        error = weight_rounding(weight)  # [out, in / groups, kh, kw]
-        groups = next((a.i for a in node.attribute if a.name == "group"), 1)
+        error = rounded[node.name].error(weight)  # [out, in / groups, kh, kw]
+        groups = attribute(node, "group", 1)
         per_group_in = weight.shape[1]
         mean_in = means[node.input[0]].reshape(groups, per_group_in)
         # Output channel o reads input channels of its group g = o // (out / groups).
@@ -366,12 +512,48 @@ def correct_biases(model: onnx.ModelProto, image: ImageInput, tensors: list, kep
     used = {name for node in model.graph.node for name in node.input}
     for init in [i for i in model.graph.initializer if i.name in replaced - used]:
         model.graph.initializer.remove(init)
-    return len(convs)
 
 
-def quantize(
-    model_path: Path, out: Path, image: ImageInput, tensors: list, method: str, bias_correction: bool, work: Path
-) -> None:
+def write_rounded_weights(path: Path, rounded: dict) -> int:
+    """Puts the chosen int8 values into quantize_static's QDQ model at
+    `path`, channel by channel where its scale is the one they were rounded
+    at (it floors scales of near-zero channels). Returns how many
+    convolutions took them."""
+    from onnx import numpy_helper
+
+    model = onnx.load(str(path))
+    weights = {init.name: init for init in model.graph.initializer}
+    producers = {output: node for node in model.graph.node for output in node.output}
+    written = 0
+    for node in model.graph.node:
+        if node.op_type != "Conv" or node.name not in rounded:
+            continue
+        dequantize = producers.get(node.input[1])
+        if dequantize is None or dequantize.op_type != "DequantizeLinear" or dequantize.input[0] not in weights:
+            continue
+        stored = weights[dequantize.input[0]]
+        ints = numpy_helper.to_array(stored)
+        chosen = rounded[node.name]
+        if ints.dtype != np.int8 or ints.shape != chosen.ints.shape:
+            continue
+        same_scale = np.isclose(numpy_helper.to_array(weights[dequantize.input[1]]), chosen.scale, rtol=1e-5)
+        merged = np.where(same_scale.reshape(-1, *[1] * (ints.ndim - 1)), chosen.ints, ints)
+        stored.CopyFrom(numpy_helper.from_array(merged.astype(np.int8), stored.name))
+        written += 1
+    onnx.save(model, str(path))
+    return written
+
+
+@dataclass
+class Recipe:
+    """How quantize() rounds and calibrates (the command line's choices)."""
+
+    method: str = "minmax"  # activation ranges: minmax, entropy or percentile
+    rounding: str = "gptq"  # int8 weights: gptq or nearest
+    bias_correction: bool = True
+
+
+def quantize(model_path: Path, out: Path, image: ImageInput, tensors: list, recipe: Recipe, work: Path) -> None:
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
@@ -393,9 +575,11 @@ def quantize(
         prepared = model_path
     named = onnx.load(str(prepared))
     nodes_to_exclude = first_and_last_nodes(named)  # names unnamed nodes
-    if bias_correction:
-        corrected = correct_biases(named, image, tensors, nodes_to_exclude)
-        print(f"quantize.py: bias correction moved {corrected} convolution biases", file=sys.stderr)
+    convs = quantised_convs(named, nodes_to_exclude)
+    rounded = round_weights(named, convs, image, tensors, recipe.rounding) if convs else {}
+    if recipe.bias_correction and convs:
+        correct_biases(named, convs, rounded, image, tensors)
+        print(f"quantize.py: bias correction moved {len(convs)} convolution biases", file=sys.stderr)
     prepared = work / "named.onnx"
     onnx.save(named, str(prepared))
     methods = {
@@ -411,9 +595,12 @@ def quantize(
         activation_type=QuantType.QUInt8,
         weight_type=QuantType.QInt8,
         per_channel=True,
-        calibrate_method=methods[method],
+        calibrate_method=methods[recipe.method],
         nodes_to_exclude=nodes_to_exclude,
     )
+    if recipe.rounding == "gptq":
+        written = write_rounded_weights(out, rounded)
+        print(f"quantize.py: GPTQ rounded the int8 weights of {written} convolutions", file=sys.stderr)
 
 
 def run_model(video: Path, model: Path, props: list, interval: int, out: Path) -> dict:
@@ -566,6 +753,7 @@ def parse_args(argv):
     parser.add_argument("--interval", type=int, default=5, help="take every Nth frame of the video (default 5)")
     parser.add_argument("--eval-video", type=Path, help="measure accuracy on this clip instead of held-back frames")
     parser.add_argument("--method", choices=["minmax", "entropy", "percentile"], default="minmax", help="calibration method (default minmax)")
+    parser.add_argument("--rounding", choices=["gptq", "nearest"], default="gptq", help="how weights become int8: gptq (default) rounds each convolution's weights so its outputs on the calibration frames move least; nearest rounds each weight on its own")
     parser.add_argument("--no-bias-correction", dest="bias_correction", action="store_false", help="leave the convolutions' biases as they are (by default each is moved to cancel its int8 weight rounding on the calibration frames' mean)")
     parser.add_argument("--save-calibration", type=Path, help="also write the calibration tensors here (.npy, [frames, ...])")
     parser.add_argument("--report", type=Path, help="also write the accuracy report here as JSON")
@@ -608,7 +796,8 @@ def main(argv=None) -> int:
             print(f"quantize.py: {args.frames} calibration tensors {shapes[0]} from '{args.video}'", file=sys.stderr)
             if args.save_calibration:
                 np.save(args.save_calibration, np.concatenate(tensors[: args.frames]))
-            quantize(args.model, args.out, image, tensors[: args.frames], args.method, args.bias_correction, work)
+            recipe = Recipe(args.method, args.rounding, args.bias_correction)
+            quantize(args.model, args.out, image, tensors[: args.frames], recipe, work)
             checks = [shlex.split(c) for c in args.check] or [[]]
             results = [evaluate(args, args.model, args.out, props, c, work, i) for i, c in enumerate(checks)]
     except QuantizeError as err:

@@ -133,12 +133,12 @@ pub fn model_param_specs(docs: &ModelPropertyDocs) -> Vec<glib::ParamSpec> {
             .build(),
         glib::ParamSpecEnum::builder_with_default("spin", SpinChoice::Auto)
             .nick("Spin")
-            .blurb("Let idle ONNX Runtime threads spin for work instead of sleeping: faster when the model dominates (heavy model, light video), slower when decoding needs the cores. auto measures the model's share of the time over its first runs and spins when it is nearly all of it (see spinning)")
+            .blurb("Let idle ONNX Runtime threads spin for work instead of sleeping: faster when the model dominates (heavy model, light video), slower when decoding needs the cores. auto measures the model's share of the time over its first runs; where it is nearly all of it, auto tries spinning and keeps it if runs come faster (see spinning)")
             .mutable_ready()
             .build(),
         glib::ParamSpecBoolean::builder("spinning")
             .nick("Spinning")
-            .blurb("Whether ONNX Runtime's idle threads spin now: what spin=auto decided (false until it has)")
+            .blurb("Whether ONNX Runtime's idle threads spin now: with spin=auto, false over the first runs, true while it tries spinning, then what it decided")
             .read_only()
             .build(),
         glib::ParamSpecUInt::builder("batch-size")

@@ -54,7 +54,7 @@ impl From<SoftmaxChoice> for SoftmaxMode {
 pub enum SpinChoice {
     #[default]
     #[enum_value(
-        name = "Auto: sleep, and spin once the first runs show the model busy nearly all the time",
+        name = "Auto: sleep; where the first runs show the model busy nearly all the time, try spinning and keep it if runs come faster",
         nick = "auto"
     )]
     Auto,

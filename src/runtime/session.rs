@@ -56,11 +56,11 @@ struct LocalModel {
 }
 
 /// `spin=auto` on one session: the advisor, and a spinning copy of the
-/// session, loaded at start beside the sleeping one so that taking over
-/// costs nothing mid-stream (loading it once decided took CPU from the
-/// pipeline for seconds: CenterFace's next pass on bikes.mp4 ran at 41
-/// frames/s against 52 with `spin=true` from the start). Dropped once
-/// the advisor decides against spinning.
+/// session, loaded at start beside the sleeping one so that trying it and
+/// taking over cost nothing mid-stream (loading it once decided took CPU
+/// from the pipeline for seconds: CenterFace's next pass on bikes.mp4 ran at
+/// 41 frames/s against 52 with `spin=true` from the start). The two swap
+/// places for the trial; the one not chosen is dropped once decided.
 struct AutoSpin {
     advisor: Mutex<SpinAdvisor>,
     spare: Mutex<Option<Session>>,
@@ -245,18 +245,21 @@ fn load_session(options: &SessionOptions) -> Result<SharedSession, SessionError>
             Err(why) => return Err(why),
         };
     let info = model_info(&session);
-    let auto_spin = (options.spin == Spin::Auto).then(|| {
-        let spinning = SessionOptions {
-            spin: Spin::On,
-            ..options.clone()
-        };
-        Box::new(AutoSpin {
-            advisor: Mutex::default(),
-            // A copy that fails to load (it loaded once just now) only
-            // means auto never spins: slower, not broken.
-            spare: Mutex::new(build(runtime, &spinning, active_provider).ok()),
-        })
-    });
+    let spinning = SessionOptions {
+        spin: Spin::On,
+        ..options.clone()
+    };
+    // A copy that fails to load (it loaded once just now) only means auto
+    // never spins: slower, not broken.
+    let auto_spin = (options.spin == Spin::Auto)
+        .then(|| build(runtime, &spinning, active_provider).ok())
+        .flatten()
+        .map(|spare| {
+            Box::new(AutoSpin {
+                advisor: Mutex::default(),
+                spare: Mutex::new(Some(spare)),
+            })
+        });
     Ok(SharedSession {
         backend: Backend::Local(LocalModel {
             session: Mutex::new(session),
@@ -417,7 +420,7 @@ impl SharedSession {
             Backend::Remote(remote) => return run_remote(remote, input_name, shape, data, consume),
         };
         let mut session = lock(&local.session);
-        local.swap_in_spinning(&mut session);
+        local.follow_advisor(&mut session);
         let value: ort::session::SessionInputValue<'_> = match data {
             InputData::F32(data) => TensorRef::from_array_view((shape, data))
                 .map_err(|e| RunError::Input(e.to_string()))?
@@ -450,9 +453,7 @@ impl SharedSession {
 }
 
 impl LocalModel {
-    /// Records a run that started at `started` and has just ended; once
-    /// `spin=auto` has decided, the spinning copy is kept for the next run or
-    /// dropped.
+    /// Records a run that started at `started` and has just ended.
     fn ran(&self, started: Instant) {
         let Some(auto) = &self.auto_spin else {
             return;
@@ -460,42 +461,55 @@ impl LocalModel {
         let Some(decision) = lock(&auto.advisor).record(started, started.elapsed()) else {
             return;
         };
+        let others = |share: Option<f64>| {
+            share.map_or("an unknown share".to_string(), |share| {
+                format!("{:.0}% of the machine", 100.0 * share)
+            })
+        };
+        let asleep = decision.asleep;
+        let trial = decision.spinning.map_or(String::new(), |spinning| {
+            format!(
+                "; spinning it ran {:.1} runs/s against {:.1} asleep (others took {})",
+                spinning.rate,
+                asleep.rate,
+                others(spinning.others_share)
+            )
+        });
         gst::info!(
             CAT,
-            "spin=auto: the model ran {:.0}% of the time over {} runs, other processes took {}: {}",
-            100.0 * decision.busy_share,
-            decision.runs,
-            decision
-                .others_share
-                .map_or("an unknown share".to_string(), |share| format!(
-                    "{:.0}% of the machine",
-                    100.0 * share
-                )),
+            "spin=auto: the model ran {:.0}% of the time over {} runs, other processes took {}{}: {}",
+            100.0 * asleep.busy_share,
+            asleep.runs,
+            others(asleep.others_share),
+            trial,
             if decision.spin {
                 "spinning from now on"
             } else {
-                "threads keep sleeping"
+                "threads sleep from now on"
             }
         );
-        if !decision.spin {
-            *lock(&auto.spare) = None;
-        }
     }
 
-    /// Puts the spinning copy in place once auto has decided to spin (before
-    /// a run, under the session's lock, so no run sees half a swap).
-    fn swap_in_spinning(&self, session: &mut Session) {
+    /// Puts the session the advisor wants in place before a run (under the
+    /// session's lock, so no run sees half a swap): the spinning copy for
+    /// the trial, then the one decided on; the other is dropped once decided.
+    fn follow_advisor(&self, session: &mut Session) {
         let Some(auto) = &self.auto_spin else {
             return;
         };
-        if self.spinning.load(Ordering::Relaxed)
-            || !lock(&auto.advisor).decision().is_some_and(|d| d.spin)
+        let (wanted, decided) = {
+            let advisor = lock(&auto.advisor);
+            (advisor.wants_spinning(), advisor.decision().is_some())
+        };
+        let mut spare = lock(&auto.spare);
+        if wanted != self.spinning.load(Ordering::Relaxed)
+            && let Some(other) = spare.as_mut()
         {
-            return;
+            std::mem::swap(session, other);
+            self.spinning.store(wanted, Ordering::Relaxed);
         }
-        if let Some(spinning) = lock(&auto.spare).take() {
-            *session = spinning;
-            self.spinning.store(true, Ordering::Relaxed);
+        if decided {
+            *spare = None;
         }
     }
 }

@@ -6,14 +6,18 @@
 //! It loses when something else needs the cores between runs, typically the
 //! video decoder upstream, which spinning threads starve. Which case a
 //! pipeline is in depends on the model, the video, `inference-interval` and
-//! the machine, so `auto` measures it: after a few warm-up runs it watches
+//! the machine, so `auto` measures it. After a few warm-up runs it watches
 //! the share of wall time the model spends running, and how much of the
-//! machine other processes took meanwhile. A model that runs nearly all the
-//! time is the pipeline's bottleneck and spins, unless other processes are
-//! busy on the same cores (spinning threads would fight them, and lose
+//! machine other processes took meanwhile. A model that waits for frames
+//! leaves the cores to whoever produces them, and so does one sharing the
+//! machine with busy processes (spinning threads would fight them, and lose
 //! twice: measured under a parallel build, CenterFace ran at half the frame
-//! rate with spinning); one that waits for frames leaves the cores to
-//! whoever produces them.
+//! rate with spinning). A model that runs nearly all the time is the
+//! pipeline's bottleneck, but that alone does not say spinning pays: the
+//! decoder may still need a third of the cores (INT8 EfficientNet-Lite0 on
+//! bigbuckbunny.mp4 ran 92-94% of the time, and 167 frames/s spinning
+//! against 179 asleep). So such a model tries: it runs spinning for as
+//! many runs again, and keeps spinning only if its runs came faster.
 
 use std::time::{Duration, Instant};
 
@@ -29,28 +33,32 @@ pub enum Spin {
     Off,
 }
 
-/// Runs skipped before measuring: the first runs allocate and warm caches.
+/// Runs skipped before measuring: the first runs allocate and warm caches
+/// (and, in the trial, let the spinning threads start).
 const WARM_UP_RUNS: usize = 3;
-/// Runs measured before deciding.
+/// Runs measured before deciding, asleep and again spinning.
 const MEASURED_RUNS: usize = 16;
 /// Wall time measured before deciding, so a burst of runs (a batch drained
 /// at once, a short clip) does not decide alone.
 const MEASURED_TIME: Duration = Duration::from_millis(500);
-/// The share of wall time the model must run for spinning to pay. Measured
-/// on 2 cores (benches/benchmarks.rs rows, spin on against off): CenterFace
-/// on bikes.mp4 runs 0.96-0.97 of the time and gains 15-25% from spinning;
-/// EfficientNet-Lite0 on every frame of bigbuckbunny.mp4 runs 0.75-0.81 of
-/// the time, its decoder needing the cores the rest, and does not gain.
+/// The share of wall time the model must run for spinning to be tried.
+/// Measured on 2 cores (benches/benchmarks.rs rows, spin on against off):
+/// CenterFace on bikes.mp4 runs 0.96-0.97 of the time and gains 15-25% from
+/// spinning; EfficientNet-Lite0 on every frame of bigbuckbunny.mp4 runs
+/// 0.75-0.81 of the time, its decoder needing the cores the rest, and does
+/// not gain.
 pub const BUSY_SHARE_TO_SPIN: f64 = 0.9;
 /// The share of the machine other processes may take while measured for
 /// spinning still to pay.
 pub const OTHERS_SHARE_TO_SPIN: f64 = 0.15;
+/// How much faster runs must come spinning for the trial to keep it:
+/// spinning burns the cores it waits on, so a gain within the noise of two
+/// half-second windows is not worth it.
+pub const SPIN_GAIN_TO_KEEP: f64 = 0.05;
 
-/// What `auto` decided, with what it saw.
+/// What one window of measured runs saw.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct SpinDecision {
-    /// Whether the threads should spin.
-    pub spin: bool,
+pub struct Window {
     /// The share of wall time the model spent running, in 0..=1.
     pub busy_share: f64,
     /// The share of the machine's CPU time other processes took meanwhile,
@@ -58,6 +66,26 @@ pub struct SpinDecision {
     pub others_share: Option<f64>,
     /// How many runs it was measured over.
     pub runs: usize,
+    /// Runs per second of wall time.
+    pub rate: f64,
+}
+
+impl Window {
+    fn others_allow_spinning(&self) -> bool {
+        self.others_share
+            .is_none_or(|share| share < OTHERS_SHARE_TO_SPIN)
+    }
+}
+
+/// What `auto` decided, with what it saw.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SpinDecision {
+    /// Whether the threads should spin.
+    pub spin: bool,
+    /// The runs measured asleep.
+    pub asleep: Window,
+    /// The runs measured spinning, where the asleep runs called for a trial.
+    pub spinning: Option<Window>,
 }
 
 /// CPU time counters at one moment, in clock ticks.
@@ -120,17 +148,69 @@ impl CpuSample {
     }
 }
 
-/// Watches a model's runs and decides once whether its threads should spin.
-#[derive(Debug)]
-pub struct SpinAdvisor {
+/// Measures one window of runs: warm-up runs skipped, then at least
+/// [`MEASURED_RUNS`] runs over at least [`MEASURED_TIME`].
+#[derive(Debug, Default)]
+struct Measuring {
     seen: usize,
     first_start: Option<Instant>,
     running: Duration,
     measured: usize,
-    decision: Option<SpinDecision>,
+    cpu_at_start: Option<CpuSample>,
+}
+
+impl Measuring {
+    fn record(
+        &mut self,
+        started: Instant,
+        took: Duration,
+        read_cpu: fn() -> Option<CpuSample>,
+    ) -> Option<Window> {
+        self.seen += 1;
+        if self.seen <= WARM_UP_RUNS {
+            return None;
+        }
+        let first_start = match self.first_start {
+            Some(first_start) => first_start,
+            None => {
+                self.cpu_at_start = read_cpu();
+                *self.first_start.insert(started)
+            }
+        };
+        self.running += took;
+        self.measured += 1;
+        let span = (started + took).saturating_duration_since(first_start);
+        if self.measured < MEASURED_RUNS || span < MEASURED_TIME {
+            return None;
+        }
+        let seconds = span.as_secs_f64();
+        Some(Window {
+            busy_share: (self.running.as_secs_f64() / seconds).min(1.0),
+            others_share: self
+                .cpu_at_start
+                .zip(read_cpu())
+                .and_then(|(start, now)| start.others_share_until(&now)),
+            runs: self.measured,
+            rate: self.measured as f64 / seconds,
+        })
+    }
+}
+
+#[derive(Debug)]
+enum Phase {
+    Asleep(Measuring),
+    Trial { asleep: Window, spinning: Measuring },
+    Decided(SpinDecision),
+}
+
+/// Watches a model's runs and decides once whether its threads should
+/// spin. The session follows [`SpinAdvisor::wants_spinning`] before each
+/// run: spinning during the trial, then as decided.
+#[derive(Debug)]
+pub struct SpinAdvisor {
+    phase: Phase,
     /// Where CPU counters come from (a fixed sequence in tests).
     read_cpu: fn() -> Option<CpuSample>,
-    cpu_at_start: Option<CpuSample>,
 }
 
 impl Default for SpinAdvisor {
@@ -143,59 +223,63 @@ impl SpinAdvisor {
     /// An advisor reading CPU counters with `read_cpu`.
     pub fn with_cpu_counters(read_cpu: fn() -> Option<CpuSample>) -> Self {
         Self {
-            seen: 0,
-            first_start: None,
-            running: Duration::ZERO,
-            measured: 0,
-            decision: None,
+            phase: Phase::Asleep(Measuring::default()),
             read_cpu,
-            cpu_at_start: None,
         }
     }
 
     /// What it decided, once it has.
     pub fn decision(&self) -> Option<SpinDecision> {
-        self.decision
+        match self.phase {
+            Phase::Decided(decision) => Some(decision),
+            _ => None,
+        }
+    }
+
+    /// Whether the next run should spin: during the trial, and after
+    /// deciding to.
+    pub fn wants_spinning(&self) -> bool {
+        match self.phase {
+            Phase::Asleep(_) => false,
+            Phase::Trial { .. } => true,
+            Phase::Decided(decision) => decision.spin,
+        }
     }
 
     /// Records a run that started at `started` and took `took`; returns the
     /// decision the first time there is enough to decide, `None` otherwise
     /// (and always after deciding).
     pub fn record(&mut self, started: Instant, took: Duration) -> Option<SpinDecision> {
-        if self.decision.is_some() {
-            return None;
-        }
-        self.seen += 1;
-        if self.seen <= WARM_UP_RUNS {
-            return None;
-        }
-        let first_start = match self.first_start {
-            Some(first_start) => first_start,
-            None => {
-                self.cpu_at_start = (self.read_cpu)();
-                *self.first_start.insert(started)
+        let read_cpu = self.read_cpu;
+        let decision = match &mut self.phase {
+            Phase::Decided(_) => return None,
+            Phase::Asleep(measuring) => {
+                let asleep = measuring.record(started, took, read_cpu)?;
+                if asleep.busy_share >= BUSY_SHARE_TO_SPIN && asleep.others_allow_spinning() {
+                    self.phase = Phase::Trial {
+                        asleep,
+                        spinning: Measuring::default(),
+                    };
+                    return None;
+                }
+                SpinDecision {
+                    spin: false,
+                    asleep,
+                    spinning: None,
+                }
+            }
+            Phase::Trial { asleep, spinning } => {
+                let tried = spinning.record(started, took, read_cpu)?;
+                SpinDecision {
+                    spin: tried.rate >= asleep.rate * (1.0 + SPIN_GAIN_TO_KEEP)
+                        && tried.others_allow_spinning(),
+                    asleep: *asleep,
+                    spinning: Some(tried),
+                }
             }
         };
-        let end = started + took;
-        self.running += took;
-        self.measured += 1;
-        let span = end.saturating_duration_since(first_start);
-        if self.measured < MEASURED_RUNS || span < MEASURED_TIME {
-            return None;
-        }
-        let busy_share = (self.running.as_secs_f64() / span.as_secs_f64()).min(1.0);
-        let others_share = self
-            .cpu_at_start
-            .zip((self.read_cpu)())
-            .and_then(|(start, now)| start.others_share_until(&now));
-        self.decision = Some(SpinDecision {
-            spin: busy_share >= BUSY_SHARE_TO_SPIN
-                && others_share.is_none_or(|share| share < OTHERS_SHARE_TO_SPIN),
-            busy_share,
-            others_share,
-            runs: self.measured,
-        });
-        self.decision
+        self.phase = Phase::Decided(decision);
+        Some(decision)
     }
 }
 
@@ -249,23 +333,54 @@ mod tests {
             .next()
     }
 
-    #[test]
-    fn a_model_that_runs_nearly_all_the_time_spins() {
-        let mut advisor = SpinAdvisor::with_cpu_counters(no_counters);
-        let decision = feed(&mut advisor, Instant::now(), 100, 20, 21).expect("decides");
-        assert!(decision.spin);
-        assert!(decision.busy_share > 0.9, "{decision:?}");
-        // The 24th measured run is the first to end 500 ms after the first began.
-        assert_eq!(decision.runs, 24);
+    /// Runs until the asleep window ends in a trial (panics otherwise).
+    fn start_trial(advisor: &mut SpinAdvisor, start: Instant) -> Instant {
+        assert_eq!(feed(advisor, start, 27, 20, 21), None);
+        assert!(advisor.wants_spinning(), "a busy model tries spinning");
+        start + Duration::from_millis(27 * 21)
     }
 
     #[test]
-    fn a_model_that_waits_for_frames_sleeps() {
+    fn a_model_that_runs_nearly_all_the_time_tries_spinning_and_keeps_what_is_faster() {
+        let mut advisor = SpinAdvisor::with_cpu_counters(no_counters);
+        let trial = start_trial(&mut advisor, Instant::now());
+        // Spinning, runs come every 18 ms instead of 21: 17% faster.
+        let decision = feed(&mut advisor, trial, 100, 17, 18).expect("decides");
+        assert!(decision.spin, "{decision:?}");
+        assert!(advisor.wants_spinning());
+        assert!(decision.asleep.busy_share > 0.9, "{decision:?}");
+        // The 24th measured run is the first to end 500 ms after the first began.
+        assert_eq!(decision.asleep.runs, 24);
+        assert!(
+            (decision.asleep.rate - 1000.0 / 21.0).abs() < 1.0,
+            "{decision:?}"
+        );
+        let spinning = decision.spinning.expect("a trial ran");
+        assert!((spinning.rate - 1000.0 / 18.0).abs() < 1.0, "{decision:?}");
+    }
+
+    #[test]
+    fn spinning_that_is_not_faster_is_given_back() {
+        for period_ms in [21, 24] {
+            let mut advisor = SpinAdvisor::with_cpu_counters(no_counters);
+            let trial = start_trial(&mut advisor, Instant::now());
+            // As fast, or slower.
+            let decision = feed(&mut advisor, trial, 100, 19, period_ms).expect("decides");
+            assert!(!decision.spin, "{decision:?}");
+            assert!(!advisor.wants_spinning());
+            assert!(decision.spinning.is_some());
+        }
+    }
+
+    #[test]
+    fn a_model_that_waits_for_frames_sleeps_without_a_trial() {
         let mut advisor = SpinAdvisor::with_cpu_counters(no_counters);
         let decision = feed(&mut advisor, Instant::now(), 100, 6, 45).expect("decides");
         assert!(!decision.spin);
+        assert_eq!(decision.spinning, None);
+        assert!(!advisor.wants_spinning());
         assert!(
-            (decision.busy_share - 6.0 / 45.0).abs() < 0.02,
+            (decision.asleep.busy_share - 6.0 / 45.0).abs() < 0.02,
             "{decision:?}"
         );
     }
@@ -299,11 +414,12 @@ mod tests {
     }
 
     #[test]
-    fn a_busy_model_spins_on_a_quiet_machine_only() {
+    fn a_busy_model_tries_spinning_on_a_quiet_machine_only() {
         let mut quiet = SpinAdvisor::with_cpu_counters(quiet_machine);
-        let decision = feed(&mut quiet, Instant::now(), 100, 20, 21).expect("decides");
+        let trial = start_trial(&mut quiet, Instant::now());
+        let decision = feed(&mut quiet, trial, 100, 17, 18).expect("decides");
         assert!(decision.spin, "{decision:?}");
-        assert!((decision.others_share.unwrap() - 0.03).abs() < 1e-9);
+        assert!((decision.asleep.others_share.unwrap() - 0.03).abs() < 1e-9);
 
         let mut shared = SpinAdvisor::with_cpu_counters(shared_machine);
         let decision = feed(&mut shared, Instant::now(), 100, 20, 21).expect("decides");
@@ -311,7 +427,8 @@ mod tests {
             !decision.spin,
             "other processes need the cores: {decision:?}"
         );
-        assert!((decision.others_share.unwrap() - 0.5).abs() < 1e-9);
+        assert_eq!(decision.spinning, None, "no trial: {decision:?}");
+        assert!((decision.asleep.others_share.unwrap() - 0.5).abs() < 1e-9);
     }
 
     #[test]
