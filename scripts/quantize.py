@@ -303,6 +303,21 @@ class RoundedWeight:
         return self.ints * self.scale.reshape(-1, *[1] * (weight.ndim - 1)) - weight
 
 
+def leading_nodes(model: onnx.ModelProto, convs: int) -> list:
+    """The nodes up to and including the `convs`-th convolution (ONNX keeps
+    nodes in topological order): the early layers to keep in float. They
+    see the finest detail at the highest resolution and cost the least
+    time; their int8 errors are what every later layer builds on. (Call
+    first_and_last_nodes first: it names unnamed nodes.)"""
+    names, seen = [], 0
+    for node in model.graph.node:
+        if seen >= convs:
+            break
+        names.append(node.name)
+        seen += node.op_type == "Conv"
+    return names
+
+
 def weight_scale(weight: np.ndarray) -> np.ndarray:
     """quantize_static's per-channel int8 weight scale: symmetric,
     max |w| / 127 per output channel (onnxruntime.quantization.quant_utils)."""
@@ -551,6 +566,7 @@ class Recipe:
     method: str = "minmax"  # activation ranges: minmax, entropy or percentile
     rounding: str = "gptq"  # int8 weights: gptq or nearest
     bias_correction: bool = True
+    float_convs: int = 0  # the first convolutions (and what precedes them) kept in float
 
 
 def quantize(model_path: Path, out: Path, image: ImageInput, tensors: list, recipe: Recipe, work: Path) -> None:
@@ -575,6 +591,12 @@ def quantize(model_path: Path, out: Path, image: ImageInput, tensors: list, reci
         prepared = model_path
     named = onnx.load(str(prepared))
     nodes_to_exclude = first_and_last_nodes(named)  # names unnamed nodes
+    total_convs = sum(node.op_type == "Conv" for node in named.graph.node)
+    if recipe.float_convs > total_convs:
+        raise QuantizeError(
+            f"--keep-float-convs {recipe.float_convs} asks for more than the model's {total_convs} convolutions"
+        )
+    nodes_to_exclude += [n for n in leading_nodes(named, recipe.float_convs) if n not in nodes_to_exclude]
     convs = quantised_convs(named, nodes_to_exclude)
     rounded = round_weights(named, convs, image, tensors, recipe.rounding) if convs else {}
     if recipe.bias_correction and convs:
@@ -755,12 +777,15 @@ def parse_args(argv):
     parser.add_argument("--method", choices=["minmax", "entropy", "percentile"], default="minmax", help="calibration method (default minmax)")
     parser.add_argument("--rounding", choices=["gptq", "nearest"], default="gptq", help="how weights become int8: gptq (default) rounds each convolution's weights so its outputs on the calibration frames move least; nearest rounds each weight on its own")
     parser.add_argument("--no-bias-correction", dest="bias_correction", action="store_false", help="leave the convolutions' biases as they are (by default each is moved to cancel its int8 weight rounding on the calibration frames' mean)")
+    parser.add_argument("--keep-float-convs", type=int, default=0, metavar="N", help="keep the first N convolutions, and the layers before them, in float: more accuracy for a little speed (default 0: only the first and last layers)")
     parser.add_argument("--save-calibration", type=Path, help="also write the calibration tensors here (.npy, [frames, ...])")
     parser.add_argument("--report", type=Path, help="also write the accuracy report here as JSON")
     args = parser.parse_args(argv)
     for name in ("frames", "holdout", "interval"):
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be at least 1")
+    if args.keep_float_convs < 0:
+        parser.error("--keep-float-convs must be 0 or more")
     return args
 
 
@@ -796,7 +821,7 @@ def main(argv=None) -> int:
             print(f"quantize.py: {args.frames} calibration tensors {shapes[0]} from '{args.video}'", file=sys.stderr)
             if args.save_calibration:
                 np.save(args.save_calibration, np.concatenate(tensors[: args.frames]))
-            recipe = Recipe(args.method, args.rounding, args.bias_correction)
+            recipe = Recipe(args.method, args.rounding, args.bias_correction, args.keep_float_convs)
             quantize(args.model, args.out, image, tensors[: args.frames], recipe, work)
             checks = [shlex.split(c) for c in args.check] or [[]]
             results = [evaluate(args, args.model, args.out, props, c, work, i) for i, c in enumerate(checks)]
