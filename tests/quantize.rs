@@ -269,22 +269,33 @@ fn int8_efficientnet_keeps_classes_and_features_on_held_back_frames() {
 /// correction kept 0.997 and 87%, without it 0.991 and 80%.
 #[test]
 fn int8_efficientnet_keeps_features_on_a_clip_not_used_for_calibration() {
-    let report = quantize_efficientnet_on_bigbuckbunny(&[
-        "--frames=60",
-        "--holdout=60",
-        "--eval-video",
-        path(&common::media("carphone_pristine.mp4")),
-    ]);
-    let top1 = &report["checks"][0]["top1"];
-    assert_eq!(top1["frames"], 60, "{top1}");
+    let (top1, features) = calibrated_on_bigbuckbunny_measured_on_carphone(&[]);
     assert!(top1["agreement"].as_f64().unwrap() >= 0.88, "{top1}");
     // FP32 is sure (p >= 0.5) of 11 of these frames: INT8 must keep them all.
     assert_eq!(top1["confident_agreement"], 1.0, "{top1}");
-    let features = &report["checks"][1]["features"];
     assert!(
         features["cosine_mean"].as_f64().unwrap() >= 0.997,
         "{features}"
     );
+}
+
+/// Quantises EfficientNet-Lite0 on 60 bigbuckbunny frames and measures it
+/// on 60 carphone frames: the report's top-1 and feature checks.
+fn calibrated_on_bigbuckbunny_measured_on_carphone(
+    more: &[&str],
+) -> (serde_json::Value, serde_json::Value) {
+    let carphone = common::media("carphone_pristine.mp4");
+    let mut args = vec![
+        "--frames=60",
+        "--holdout=60",
+        "--eval-video",
+        path(&carphone),
+    ];
+    args.extend_from_slice(more);
+    let report = quantize_efficientnet_on_bigbuckbunny(&args);
+    let top1 = report["checks"][0]["top1"].clone();
+    assert_eq!(top1["frames"], 60, "{top1}");
+    (top1, report["checks"][1]["features"].clone())
 }
 
 /// The 97% top-1 on a clip not used for calibration, bought with
@@ -295,17 +306,9 @@ fn int8_efficientnet_keeps_features_on_a_clip_not_used_for_calibration() {
 /// refused.
 #[test]
 fn keeping_the_first_convolutions_in_float_keeps_the_top1_class_on_another_clip() {
-    let report = quantize_efficientnet_on_bigbuckbunny(&[
-        "--frames=60",
-        "--holdout=60",
-        "--keep-float-convs=3",
-        "--eval-video",
-        path(&common::media("carphone_pristine.mp4")),
-    ]);
-    let top1 = &report["checks"][0]["top1"];
-    assert_eq!(top1["frames"], 60, "{top1}");
+    let (top1, features) =
+        calibrated_on_bigbuckbunny_measured_on_carphone(&["--keep-float-convs=3"]);
     assert!(top1["agreement"].as_f64().unwrap() >= 0.97, "{top1}");
-    let features = &report["checks"][1]["features"];
     assert!(
         features["cosine_mean"].as_f64().unwrap() >= 0.998,
         "{features}"
