@@ -291,6 +291,12 @@ def first_and_last_nodes(model: onnx.ModelProto) -> list:
     ]
 
 
+def per_output_channel(values: np.ndarray, ndim: int) -> np.ndarray:
+    """One value per output channel (axis 0), shaped to broadcast over a
+    weight of `ndim` dimensions."""
+    return values.reshape(-1, *[1] * (ndim - 1))
+
+
 @dataclass
 class RoundedWeight:
     """A convolution weight as int8 per output channel: ints * scale."""
@@ -300,7 +306,7 @@ class RoundedWeight:
 
     def error(self, weight: np.ndarray) -> np.ndarray:
         """What the rounding adds to `weight`."""
-        return self.ints * self.scale.reshape(-1, *[1] * (weight.ndim - 1)) - weight
+        return self.ints * per_output_channel(self.scale, weight.ndim) - weight
 
 
 def leading_nodes(model: onnx.ModelProto, convs: int) -> list:
@@ -329,7 +335,7 @@ def weight_scale(weight: np.ndarray) -> np.ndarray:
 def nearest_rounding(weight: np.ndarray) -> RoundedWeight:
     """Each weight to its nearest int8 step, as quantize_static rounds."""
     scale = weight_scale(weight)
-    ints = np.clip(np.round(weight / scale.reshape(-1, *[1] * (weight.ndim - 1))), -127, 127)
+    ints = np.clip(np.round(weight / per_output_channel(scale, weight.ndim)), -127, 127)
     return RoundedWeight(ints.astype(np.int8), scale)
 
 
@@ -552,7 +558,7 @@ def write_rounded_weights(path: Path, rounded: dict) -> int:
         if ints.dtype != np.int8 or ints.shape != chosen.ints.shape:
             continue
         same_scale = np.isclose(numpy_helper.to_array(weights[dequantize.input[1]]), chosen.scale, rtol=1e-5)
-        merged = np.where(same_scale.reshape(-1, *[1] * (ints.ndim - 1)), chosen.ints, ints)
+        merged = np.where(per_output_channel(same_scale, ints.ndim), chosen.ints, ints)
         stored.CopyFrom(numpy_helper.from_array(merged.astype(np.int8), stored.name))
         written += 1
     onnx.save(model, str(path))
