@@ -301,8 +301,8 @@ fn calibrated_on_bigbuckbunny_measured_on_carphone(
 /// The 97% top-1 on a clip not used for calibration, bought with
 /// the first three convolutions (EfficientNet-Lite0's stem and first block)
 /// in float: 98.3% of 60 carphone frames and cosine 0.999, where the
-/// all-INT8 model keeps 90%; bare it ran 1.94x FP32's speed against 1.81x
-/// all-INT8 (within the noise). A count beyond the model's convolutions is
+/// all-INT8 model keeps 90%; bare it ran 1.78x FP32's speed, as all-INT8
+/// did (scripts/bare_speed.py). A count beyond the model's convolutions is
 /// refused.
 #[test]
 fn keeping_the_first_convolutions_in_float_keeps_the_top1_class_on_another_clip() {
