@@ -29,6 +29,8 @@ pub struct ModelServer {
     pub grpc_port: u16,
     _workdir: tempfile::TempDir,
     log: PathBuf,
+    /// Whether `stop` ran (the group is killed once).
+    stopped: bool,
 }
 
 impl ModelServer {
@@ -66,6 +68,9 @@ impl ModelServer {
         for (name, file) in models {
             command.arg(format!("{name}={}", file.display()));
         }
+        // Its own process group, so that stopping it also stops what it
+        // started (Triton's python backend stubs outlive a killed server).
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
         let child = command.spawn().expect("the server starts");
         let mut server = Self {
             child,
@@ -73,6 +78,7 @@ impl ModelServer {
             grpc_port,
             _workdir: workdir,
             log,
+            stopped: false,
         };
         let names: Vec<&str> = models.iter().map(|(name, _)| *name).collect();
         server.wait_ready(&names, Duration::from_secs(120));
@@ -129,8 +135,20 @@ impl ModelServer {
         format!("grpc://127.0.0.1:{}/{model}", self.grpc_port)
     }
 
-    /// Stops the server now (SIGKILL to its PID) and waits for it.
+    /// Stops the server now (SIGKILL to its PID's process group: the server
+    /// and the processes it started) and waits for it.
     pub fn stop(&mut self) {
+        if self.stopped {
+            return;
+        }
+        self.stopped = true;
+        // The group first: Linux keeps its id from reuse while any of it
+        // lives, even when the server itself has exited.
+        let _ = Command::new("kill")
+            .args(["-s", "KILL", "--", &format!("-{}", self.child.id())])
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
