@@ -64,6 +64,9 @@ struct LocalModel {
 struct AutoSpin {
     advisor: Mutex<SpinAdvisor>,
     spare: Mutex<Option<Session>>,
+    /// Set once decided and the copy not chosen is dropped: from then on
+    /// runs take neither lock.
+    settled: AtomicBool,
 }
 
 /// A loaded model that any number of elements may run: a local ONNX file,
@@ -258,6 +261,7 @@ fn load_session(options: &SessionOptions) -> Result<SharedSession, SessionError>
             Box::new(AutoSpin {
                 advisor: Mutex::default(),
                 spare: Mutex::new(Some(spare)),
+                settled: AtomicBool::new(false),
             })
         });
     Ok(SharedSession {
@@ -455,7 +459,7 @@ impl SharedSession {
 impl LocalModel {
     /// Records a run that started at `started` and has just ended.
     fn ran(&self, started: Instant) {
-        let Some(auto) = &self.auto_spin else {
+        let Some(auto) = self.unsettled_auto_spin() else {
             return;
         };
         let Some(decision) = lock(&auto.advisor).record(started, started.elapsed()) else {
@@ -494,7 +498,7 @@ impl LocalModel {
     /// session's lock, so no run sees half a swap): the spinning copy for
     /// the trial, then the one decided on; the other is dropped once decided.
     fn follow_advisor(&self, session: &mut Session) {
-        let Some(auto) = &self.auto_spin else {
+        let Some(auto) = self.unsettled_auto_spin() else {
             return;
         };
         let (wanted, decided) = {
@@ -510,7 +514,15 @@ impl LocalModel {
         }
         if decided {
             *spare = None;
+            auto.settled.store(true, Ordering::Release);
         }
+    }
+
+    /// `spin=auto` while it still measures, tries or swaps.
+    fn unsettled_auto_spin(&self) -> Option<&AutoSpin> {
+        self.auto_spin
+            .as_deref()
+            .filter(|auto| !auto.settled.load(Ordering::Acquire))
     }
 }
 
