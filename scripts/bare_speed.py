@@ -4,8 +4,10 @@ and the INT8 models scripts/quantize.py made of it.
 
     scripts/bare_speed.py model.onnx model-int8.onnx [more.onnx ...]
 
-Each model runs on one random tensor of its input's shape (batch 1 where
-the batch is dynamic), default threads, in interleaved rounds so that a
+Each model runs on one random tensor of its input's shape (1 for each
+dynamic dimension, or --size for a detector's dynamic height and width,
+e.g. `--size 640x288` as dlinfer feeds CenterFace on bikes.mp4), default
+threads, in interleaved rounds so that a
 slow spell of the machine falls on every model alike. Prints each model's
 median runs per second and its ratio to the first model's."""
 
@@ -13,14 +15,31 @@ import argparse
 import sys
 import time
 
-import numpy as np
+import use_venv
+
+# Run by the system's python3 (`scripts/bare_speed.py ...`), restart under .venv.
+use_venv.ensure("numpy", "onnxruntime")
+
+import numpy as np  # noqa: E402 - after use_venv.ensure
 import onnxruntime
 
 
-def random_input(session: onnxruntime.InferenceSession) -> dict:
+def random_input(session: onnxruntime.InferenceSession, size: tuple | None) -> dict:
     (model_input,) = session.get_inputs()
     shape = [d if isinstance(d, int) else 1 for d in model_input.shape]
+    if size is not None and len(shape) == 4:
+        for axis, length in ((3, size[0]), (2, size[1])):  # NCHW: width last
+            if not isinstance(model_input.shape[axis], int):
+                shape[axis] = length
     return {model_input.name: np.random.default_rng(0).normal(size=shape).astype(np.float32)}
+
+
+def size_arg(text: str) -> tuple:
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not WIDTHxHEIGHT, e.g. 640x288") from None
+    return width, height
 
 
 def main(argv=None) -> int:
@@ -28,9 +47,10 @@ def main(argv=None) -> int:
     parser.add_argument("models", nargs="+", help="ONNX models with one float input; the first is the reference")
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (default 5)")
     parser.add_argument("--runs", type=int, default=150, help="runs per model per round (default 150)")
+    parser.add_argument("--size", type=size_arg, help="WIDTHxHEIGHT for an input with dynamic height and width")
     args = parser.parse_args(argv)
     sessions = [onnxruntime.InferenceSession(m, providers=["CPUExecutionProvider"]) for m in args.models]
-    inputs = [random_input(s) for s in sessions]
+    inputs = [random_input(s, args.size) for s in sessions]
     for session, feed in zip(sessions, inputs):
         for _ in range(20):  # warm-up
             session.run(None, feed)
