@@ -35,13 +35,14 @@
 //! the rows).
 //!
 //! Each row runs in a child process (this binary with `--row N`) so its peak
-//! RSS is its own; each makes one untimed warm-up pass, then RUNS timed ones.
+//! RSS is its own; each plays untimed for at least a pass and 2 s (model
+//! loading, caches, spin=auto's decision), then RUNS timed passes.
 
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use gst::prelude::*;
 use gstdl::frame::{FrameView, PixelFormat, Size};
@@ -54,6 +55,13 @@ mod served;
 mod tracking;
 
 const RUNS: usize = 5;
+/// The least time a pipeline row plays untimed before its timed runs (at
+/// least one pass): spin=auto measures its first runs asleep, then tries
+/// spinning, each for at least 0.5 s (`src/runtime/spin.rs`). With one
+/// warm-up pass of a 132-frame clip, INT8 EfficientNet-Lite0's timed pass
+/// was mostly its trial: 261 frames/s against 292 with `spin=false`, where
+/// auto then sleeps as well.
+const PIPELINE_WARM_UP: Duration = Duration::from_secs(2);
 const IMAGENET_MEAN: [f32; 3] = [123.675, 116.28, 103.53];
 const IMAGENET_STD: [f32; 3] = [58.395, 57.12, 57.375];
 
@@ -950,7 +958,14 @@ fn measure_row(row: &Row, runs: usize) -> Value {
         Row::Pipeline { name, launch, .. } => {
             let launch = expand(launch);
             let mut pipeline = LoopedPipeline::new(&launch);
-            pipeline.run(); // warm-up: loads the model, fills caches
+            // Warm-up: loads the model, fills caches, and plays on until
+            // spin=auto has decided (it measures about a second), so that
+            // every row times the steady state it will stay in.
+            let warm_up = Instant::now();
+            pipeline.run();
+            while warm_up.elapsed() < PIPELINE_WARM_UP {
+                pipeline.run();
+            }
             let results: Vec<(f64, usize)> = (0..runs).map(|_| pipeline.run()).collect();
             let fps: Vec<f64> = results.iter().map(|r| r.0).collect();
             json!({"name": name, "fps": fps, "frames": results[0].1, "launch": launch, "peak_rss_mb": peak_rss_mb()})
@@ -1421,7 +1436,7 @@ fn render(rows: &[&Row], ours: &[Value], python: &[Value], runs: usize, seconds:
     let mut md = String::new();
     md.push_str("# Benchmarks\n\nWritten by `cargo bench --bench benchmarks` (see `benches/benchmarks.rs`); every figure below comes from one run of it.\n\n");
     md.push_str(&format!(
-        "- Machine: {}; ONNX Runtime 1.31.1 (CPU wheel), default threads (one per core); release build.\n- Medians of {runs} runs (min-max), each after an untimed warm-up, in {runs} rounds: each round runs every row once, ours and the Python loop's, each in a process of its own, so a slow spell of the (shared, virtual) machine falls on all rows alike; peak RSS and others' CPU are the worst round's. The run took {seconds} s.\n- A pipeline row keeps its pipeline open and plays the clip again with a flushing seek for each run, so the model loads once, in the warm-up, as the Python loop opens its session once before timing.\n- fps counts every frame that reaches the sink (or is decoded, for the Python loop), inferred or not.\n- others' CPU: the share of the machine's CPU time that other processes (or the hypervisor) took while the row ran; above 5% (bold) the row did not have the machine to itself and reads low.\n\n",
+        "- Machine: {}; ONNX Runtime 1.31.1 (CPU wheel), default threads (one per core); release build.\n- Medians of {runs} runs (min-max), each after an untimed warm-up (a pipeline plays at least one pass and 2 s, so spin=auto has decided: it measures for about a second), in {runs} rounds: each round runs every row once, ours and the Python loop's, each in a process of its own, so a slow spell of the (shared, virtual) machine falls on all rows alike; peak RSS and others' CPU are the worst round's. The run took {seconds} s.\n- A pipeline row keeps its pipeline open and plays the clip again with a flushing seek for each run, so the model loads once, in the warm-up, as the Python loop opens its session once before timing.\n- fps counts every frame that reaches the sink (or is decoded, for the Python loop), inferred or not.\n- others' CPU: the share of the machine's CPU time that other processes (or the hypervisor) took while the row ran; above 5% (bold) the row did not have the machine to itself and reads low.\n\n",
         machine()
     ));
     md.push_str("- vs CPU-work bound: the row against 1 / (1/decode-only fps + 1/(N x bare runtime fps)) at inference-interval N, both measured in this run (in brackets): on these cores the decoder and the model take turns, so this, not bare runtime fps, is the most a pipeline can reach.\n\n");
