@@ -11,7 +11,9 @@ mode, colour order, layout, mean and std, dynamic sizes resolved the same
 way), with no second preprocessing implementation to drift.
 
 ONNX Runtime's quantisation tools then write a QDQ model (weights int8 per
-channel, activations uint8: the pairing x86 CPUs with VNNI run fastest).
+channel, activations uint8: the pairing x86 CPUs with VNNI run fastest;
+the stem and first block, `DEFAULT_FLOAT_CONVS`, and the last layer stay
+in float).
 Each convolution's int8 weights are chosen so that its outputs on the
 calibration frames move least (GPTQ, see `gptq_rounding`), and its bias
 is moved to cancel what that rounding still shifts on average (see
