@@ -237,45 +237,41 @@ fn int8_centerface_finds_the_same_faces_on_a_clip_not_used_for_calibration() {
 /// Quantises CenterFace calibrated on 30 frames of carphone (every 2nd)
 /// with `more` arguments; returns the report's detection check.
 fn quantize_centerface_on_carphone(more: &[&str]) -> serde_json::Value {
-    let dir = tempfile::tempdir().unwrap();
-    let report_file = dir.path().join("report.json");
-    let (model, video) = (
-        common::data("models/centerface.onnx"),
-        common::media("carphone_pristine.mp4"),
-    );
-    let out = dir.path().join("centerface-int8.onnx");
     let mut args = vec![
-        path(&model),
-        path(&video),
-        path(&out),
         "--dlinfer",
         "decoder=centerface input-std=1 iou-threshold=0.3",
         "--frames=30",
         "--holdout=30",
         "--interval=2",
-        "--report",
-        path(&report_file),
     ];
     args.extend_from_slice(more);
-    let output = quantize(&args);
-    report(&output, &report_file)["checks"][0]["detections"].clone()
+    quantize_and_report("centerface.onnx", "carphone_pristine.mp4", &args)["checks"][0]
+        ["detections"]
+        .clone()
+}
+
+/// Quantises `.data/models/<model>` calibrated on `<clip>` with `args`
+/// (besides the model, clip, output and report paths) and returns the
+/// report; the run must succeed.
+fn quantize_and_report(model: &str, clip: &str, args: &[&str]) -> serde_json::Value {
+    let dir = tempfile::tempdir().unwrap();
+    let report_file = dir.path().join("report.json");
+    let (model, video) = (
+        common::data(&format!("models/{model}")),
+        common::media(clip),
+    );
+    let out = dir.path().join("int8.onnx");
+    let mut all = vec![path(&model), path(&video), path(&out)];
+    all.extend_from_slice(args);
+    all.extend(["--report", path(&report_file)]);
+    report(&quantize(&all), &report_file)
 }
 
 /// Quantises EfficientNet-Lite0 calibrated on bigbuckbunny.mp4 (every 2nd
 /// frame, preprocessed as the benchmark runs it) with `more` arguments;
 /// checks top-1 (check 0) and features (check 1); returns the report.
 fn quantize_efficientnet_on_bigbuckbunny(more: &[&str]) -> serde_json::Value {
-    let dir = tempfile::tempdir().unwrap();
-    let report_file = dir.path().join("report.json");
-    let (model, video) = (
-        common::data("models/efficientnet_lite0.onnx"),
-        common::media("bigbuckbunny.mp4"),
-    );
-    let out = dir.path().join("efficientnet-int8.onnx");
     let mut args = vec![
-        path(&model),
-        path(&video),
-        path(&out),
         "--dlinfer",
         "scale-mode=center-crop input-mean=127 input-std=128",
         "--check",
@@ -283,11 +279,9 @@ fn quantize_efficientnet_on_bigbuckbunny(more: &[&str]) -> serde_json::Value {
         "--check",
         "decoder=features output-name=features",
         "--interval=2",
-        "--report",
-        path(&report_file),
     ];
     args.extend_from_slice(more);
-    report(&quantize(&args), &report_file)
+    quantize_and_report("efficientnet_lite0.onnx", "bigbuckbunny.mp4", &args)
 }
 
 #[test]
