@@ -39,6 +39,26 @@ fn publish_line(broker: &Broker, topic: &str, frames: u32, extra: &str) -> Strin
     )
 }
 
+/// Sets the pipeline playing; when it cannot, fails with the element's
+/// error and the broker's log, which say why.
+fn play(p: &gst::Pipeline, broker: &Broker) {
+    if p.set_state(gst::State::Playing).is_ok() {
+        return;
+    }
+    let error = p
+        .bus()
+        .unwrap()
+        .timed_pop_filtered(gst::ClockTime::from_seconds(5), &[gst::MessageType::Error])
+        .map(|m| match m.view() {
+            gst::MessageView::Error(e) => format!("{} {:?}", e.error(), e.debug()),
+            _ => unreachable!("filtered to errors"),
+        });
+    panic!(
+        "the pipeline did not start: {error:?}\nbroker log:\n{}",
+        broker.log()
+    );
+}
+
 #[test]
 fn every_frame_is_one_message_in_order_at_qos_1_and_0() {
     let broker = Broker::start();
@@ -81,7 +101,7 @@ fn a_broker_restart_mid_stream_loses_nothing() {
          dlpublish all-frames=true location={} mqtt-queue=200 ! fakesink",
         broker.url(topic)
     ));
-    p.set_state(gst::State::Playing).unwrap();
+    play(&p, &broker);
     let before = subscriber.collect(15, Duration::from_secs(20));
     assert_eq!(before.len(), 15, "messages flow before the restart");
     broker.stop();
@@ -115,10 +135,10 @@ fn a_broker_gone_for_good_ends_in_an_error_naming_the_queue() {
     let url = broker.url("gst-dl/gone");
     let p = pipeline(&format!(
         "videotestsrc is-live=true num-buffers=600 ! video/x-raw,width=64,height=48,framerate=30/1 ! \
-         dlpublish all-frames=true location={url} mqtt-queue=20 mqtt-timeout=1000 ! fakesink"
+         dlpublish all-frames=true location={url} mqtt-queue=20 mqtt-timeout=2000 ! fakesink"
     ));
     let started = Instant::now();
-    p.set_state(gst::State::Playing).unwrap();
+    play(&p, &broker);
     std::thread::sleep(Duration::from_millis(300));
     broker.stop();
     let outcome = run_to_end(&p, Duration::from_secs(30), |_, _| {});
@@ -130,7 +150,7 @@ fn a_broker_gone_for_good_ends_in_an_error_naming_the_queue() {
         message.contains("refused"),
         "the last connection error: {message}"
     );
-    // 20 frames (0.7 s) fill the queue, then 1 s of waiting: well before
+    // 20 frames (0.7 s) fill the queue, then 2 s of waiting: well before
     // the 20 s the stream would have lasted.
     assert!(started.elapsed() < Duration::from_secs(10));
 }

@@ -6,8 +6,9 @@ pub mod http_server;
 pub mod model_server;
 pub mod mosquitto;
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::sync::Once;
+use std::sync::{Mutex, Once};
 use std::time::{Duration, Instant};
 
 use gst::prelude::*;
@@ -132,11 +133,19 @@ pub fn run_to_end(
 }
 
 /// A loopback port nothing listens on now (for a server a test starts).
+/// Never the same port twice in one test binary: tests run side by side,
+/// and two servers told the same port would meet each other's clients.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free loopback port")
-        .port()
+    static HANDED_OUT: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+    loop {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free loopback port")
+            .port();
+        if HANDED_OUT.lock().unwrap().insert(port) {
+            return port;
+        }
+    }
 }
 
 /// Parses a launch line into a pipeline.

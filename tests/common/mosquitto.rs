@@ -43,16 +43,37 @@ impl Broker {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
         let mut broker = Broker {
-            port: free_port(),
+            port: 0,
             dir,
             child: None,
         };
-        broker.restart();
-        broker
+        // A free port can be taken by another program before mosquitto
+        // binds it; then it exits at once and another port is tried.
+        for _ in 0..5 {
+            broker.port = free_port();
+            match broker.launch() {
+                Launch::Running => return broker,
+                Launch::PortTaken => continue,
+            }
+        }
+        panic!("mosquitto found no free port in 5 tries: {}", broker.log())
     }
 
-    /// Starts the broker (again) on the same port and store.
+    /// Starts the broker again on the same port and store.
     pub fn restart(&mut self) {
+        match self.launch() {
+            Launch::Running => {}
+            Launch::PortTaken => panic!(
+                "mosquitto could not listen on {} again: {}",
+                self.port,
+                self.log()
+            ),
+        }
+    }
+
+    /// Starts mosquitto and waits until it says it runs (so the port is its
+    /// own, not another server's) and accepts connections.
+    fn launch(&mut self) -> Launch {
         assert!(self.child.is_none(), "the broker runs already");
         let config = self.dir.path().join("mosquitto.conf");
         std::fs::write(
@@ -66,22 +87,36 @@ impl Broker {
         )
         .unwrap();
         let log = std::fs::File::create(self.dir.path().join("mosquitto.log")).unwrap();
-        let child = Command::new(mosquitto_binary())
+        let mut child = Command::new(mosquitto_binary())
             .arg("-c")
             .arg(&config)
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
             .expect("mosquitto starts");
-        self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "mosquitto did not listen on {} within 10 s: {}",
-                self.port,
-                self.log()
-            );
+        loop {
+            if let Some(status) = child.try_wait().expect("mosquitto can be waited for") {
+                let log = self.log();
+                if log.contains("Address already in use") {
+                    return Launch::PortTaken;
+                }
+                panic!("mosquitto exited ({status}) on port {}: {log}", self.port);
+            }
+            if self.log().contains(" running")
+                && TcpStream::connect(("127.0.0.1", self.port)).is_ok()
+            {
+                self.child = Some(child);
+                return Launch::Running;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!(
+                    "mosquitto did not listen on {} within 10 s: {}",
+                    self.port,
+                    self.log()
+                );
+            }
             std::thread::sleep(Duration::from_millis(10));
         }
     }
@@ -159,6 +194,11 @@ fn signal(child: &Child, name: &str) {
         .arg(format!("-{name}"))
         .arg(child.id().to_string())
         .status();
+}
+
+enum Launch {
+    Running,
+    PortTaken,
 }
 
 /// A running `mosquitto_sub`: each message is a line.
