@@ -133,7 +133,7 @@ pub fn model_param_specs(docs: &ModelPropertyDocs) -> Vec<glib::ParamSpec> {
             .build(),
         glib::ParamSpecEnum::builder_with_default("spin", SpinChoice::Auto)
             .nick("Spin")
-            .blurb("Let idle ONNX Runtime threads spin for work instead of sleeping: faster when the model dominates (heavy model, light video), slower when decoding needs the cores. auto measures the model's share of the time over its first runs; where it is nearly all of it, auto tries spinning and keeps it if runs come faster (see spinning)")
+            .blurb("Let idle ONNX Runtime threads spin for work instead of sleeping: faster when the model dominates (heavy model, light video), slower when decoding needs the cores. auto measures the model's share of the time over its first runs; where it is nearly all of it, auto tries spinning and keeps it if runs come faster (see spinning); on other providers than cpu, auto sleeps")
             .mutable_ready()
             .build(),
         glib::ParamSpecBoolean::builder("spinning")

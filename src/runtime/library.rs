@@ -21,6 +21,10 @@ pub struct LoadedRuntime {
     pub path: PathBuf,
     /// The process-wide ONNX Runtime environment that sessions are built on.
     pub environment: ort::environment::Environment,
+    /// Whether the environment has one CPU arena for sessions to share (see
+    /// [`super::shared_arena`]); if registering it failed, each session
+    /// keeps its own, as ONNX Runtime does by default.
+    pub shared_cpu_arena: bool,
 }
 
 /// The oldest ONNX Runtime gst-dl can use is 1.`MINIMUM_MINOR`: `ort` asks
@@ -179,7 +183,14 @@ fn load_first_candidate() -> Result<LoadedRuntime, RuntimeLoadError> {
             continue;
         };
         match load_from(&path) {
-            Ok(environment) => return Ok(LoadedRuntime { path, environment }),
+            Ok(environment) => {
+                let shared_cpu_arena = super::shared_arena::register(&environment).is_ok();
+                return Ok(LoadedRuntime {
+                    path,
+                    environment,
+                    shared_cpu_arena,
+                });
+            }
             Err(LoadFailure::UnusableVersion(why)) => {
                 error.unusable_version.get_or_insert_with(|| why.clone());
                 error

@@ -4,6 +4,7 @@
 pub mod library;
 pub mod provider;
 pub mod session;
+mod shared_arena;
 pub mod spin;
 
 pub use library::{RuntimeLoadError, ensure_loaded};

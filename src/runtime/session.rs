@@ -60,7 +60,9 @@ struct LocalModel {
 /// taking over cost nothing mid-stream (loading it once decided took CPU
 /// from the pipeline for seconds: CenterFace's next pass on bikes.mp4 ran at
 /// 41 frames/s against 52 with `spin=true` from the start). The two swap
-/// places for the trial; the one not chosen is dropped once decided.
+/// places for the trial; the one not chosen is dropped once decided. Both
+/// take their tensors from the environment's one arena ([`Arena::Shared`]),
+/// so the copy that waits does not hold a second set of activations.
 struct AutoSpin {
     advisor: Mutex<SpinAdvisor>,
     spare: Mutex<Option<Session>>,
@@ -238,11 +240,16 @@ fn check_model_file(path: &Path) -> Result<(), SessionError> {
 
 fn load_session(options: &SessionOptions) -> Result<SharedSession, SessionError> {
     let runtime = ensure_loaded().map_err(|e| SessionError::Runtime(e.to_string()))?;
+    let arena = if options.spin == Spin::Auto {
+        Arena::Shared
+    } else {
+        Arena::Own
+    };
     let (session, active_provider, fallback_reason) =
-        match build(runtime, options, options.provider) {
+        match build(runtime, options, options.provider, arena) {
             Ok(session) => (session, options.provider, None),
             Err(why) if options.provider != ExecutionProvider::Cpu => {
-                let session = build(runtime, options, ExecutionProvider::Cpu)?;
+                let session = build(runtime, options, ExecutionProvider::Cpu, arena)?;
                 (session, ExecutionProvider::Cpu, Some(why.to_string()))
             }
             Err(why) => return Err(why),
@@ -252,10 +259,13 @@ fn load_session(options: &SessionOptions) -> Result<SharedSession, SessionError>
         spin: Spin::On,
         ..options.clone()
     };
-    // A copy that fails to load (it loaded once just now) only means auto
-    // never spins: slower, not broken.
-    let auto_spin = (options.spin == Spin::Auto)
-        .then(|| build(runtime, &spinning, active_provider).ok())
+    // Only ONNX Runtime's own CPU kernels run on the threads that spin;
+    // another provider runs the graph on its own threads, where a second
+    // copy would only cost a second compile (a TensorRT engine, an OpenVINO
+    // graph) and its memory. A copy that fails to load (it loaded once just
+    // now) only means auto never spins: slower, not broken.
+    let auto_spin = (options.spin == Spin::Auto && active_provider == ExecutionProvider::Cpu)
+        .then(|| build(runtime, &spinning, active_provider, Arena::Shared).ok())
         .flatten()
         .map(|spare| {
             Box::new(AutoSpin {
@@ -277,10 +287,20 @@ fn load_session(options: &SessionOptions) -> Result<SharedSession, SessionError>
     })
 }
 
+/// Where a CPU session keeps its tensors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Arena {
+    /// An arena of its own (ONNX Runtime's default).
+    Own,
+    /// The environment's one arena, shared with other sessions.
+    Shared,
+}
+
 fn build(
     runtime: &super::library::LoadedRuntime,
     options: &SessionOptions,
     provider: ExecutionProvider,
+    arena: Arena,
 ) -> Result<Session, SessionError> {
     let load_error = |e: &dyn std::fmt::Display| {
         SessionError::Model(format!(
@@ -292,6 +312,12 @@ fn build(
     builder = builder
         .with_intra_op_spinning(options.spin == Spin::On)
         .map_err(|e| load_error(&e))?;
+    // Every spin=auto session takes its tensors from the environment's one
+    // arena: a model's sleeping and spinning copies run one at a time, so
+    // they hold their activation memory once, not twice.
+    if arena == Arena::Shared && provider == ExecutionProvider::Cpu && runtime.shared_cpu_arena {
+        builder = builder.with_env_allocators().map_err(|e| load_error(&e))?;
+    }
     if options.threads > 0 {
         builder = builder
             .with_intra_threads(options.threads)
