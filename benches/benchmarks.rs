@@ -32,7 +32,8 @@
 //!
 //! `-- --launch '<pipeline>'` measures one pipeline of your own the same way
 //! (`$MEDIA`, `$MODELS`, `$CENTERFACE`, `$EFFICIENTNET`, `$FACE_FEATURES` expand as in
-//! the rows).
+//! the rows), and also prints the CPU milliseconds its timed passes took per
+//! frame (see `benches/decode_cpu.py`).
 //!
 //! Each row runs in a child process (this binary with `--row N`) so its peak
 //! RSS is its own; each plays untimed for at least a pass and 2 s (model
@@ -600,6 +601,40 @@ impl Drop for Mosquitto {
     }
 }
 
+/// Warm-up: loads the model, fills caches, and plays on until spin=auto has
+/// decided (it measures about a second), so that every measurement times
+/// the steady state it will stay in.
+fn warm_up(pipeline: &mut LoopedPipeline) {
+    let started = Instant::now();
+    pipeline.run();
+    while started.elapsed() < PIPELINE_WARM_UP {
+        pipeline.run();
+    }
+}
+
+/// CPU seconds (user + system, all threads) this process has used.
+fn process_cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may hold spaces): utime is the
+    // 12th, stime the 13th.
+    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    tick_seconds(after_name, 11, 2)
+}
+
+/// The sum of `take` clock-tick counts after the first `skip` fields of a
+/// /proc line, in seconds.
+fn tick_seconds(fields: &str, skip: usize, take: usize) -> f64 {
+    // Kernel clock ticks: USER_HZ, 100 on every Linux this runs on.
+    const TICKS: f64 = 100.0;
+    fields
+        .split_whitespace()
+        .skip(skip)
+        .take(take)
+        .filter_map(|v| v.parse::<f64>().ok())
+        .sum::<f64>()
+        / TICKS
+}
+
 /// Peak resident memory of this process, from the kernel's high-water mark.
 fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
@@ -622,28 +657,14 @@ struct CpuSnapshot {
 
 impl CpuSnapshot {
     fn now() -> Self {
-        // Kernel clock ticks: USER_HZ, 100 on every Linux this runs on.
-        const TICKS: f64 = 100.0;
-        let ticks = |text: &str, skip: usize, take: usize| -> f64 {
-            text.split_whitespace()
-                .skip(skip)
-                .take(take)
-                .filter_map(|v| v.parse::<f64>().ok())
-                .sum::<f64>()
-                / TICKS
-        };
         let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
         let cpu = stat.lines().next().unwrap_or_default();
         // user nice system idle iowait irq softirq steal: all but idle, iowait.
-        let machine_busy = ticks(cpu, 1, 3) + ticks(cpu, 6, 3);
-        let own_stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-        // Fields after the command name (which may hold spaces): utime is the 12th.
-        let after_name = own_stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-        let own = ticks(after_name, 11, 2);
+        let machine_busy = tick_seconds(cpu, 1, 3) + tick_seconds(cpu, 6, 3);
         Self {
             wall: Instant::now(),
             machine_busy,
-            own,
+            own: process_cpu_seconds(),
         }
     }
 
@@ -958,14 +979,7 @@ fn measure_row(row: &Row, runs: usize) -> Value {
         Row::Pipeline { name, launch, .. } => {
             let launch = expand(launch);
             let mut pipeline = LoopedPipeline::new(&launch);
-            // Warm-up: loads the model, fills caches, and plays on until
-            // spin=auto has decided (it measures about a second), so that
-            // every row times the steady state it will stay in.
-            let warm_up = Instant::now();
-            pipeline.run();
-            while warm_up.elapsed() < PIPELINE_WARM_UP {
-                pipeline.run();
-            }
+            warm_up(&mut pipeline);
             let results: Vec<(f64, usize)> = (0..runs).map(|_| pipeline.run()).collect();
             let fps: Vec<f64> = results.iter().map(|r| r.0).collect();
             json!({"name": name, "fps": fps, "frames": results[0].1, "launch": launch, "peak_rss_mb": peak_rss_mb()})
@@ -1060,10 +1074,17 @@ fn main() {
     // Ad hoc: one pipeline of your own, measured the same way as the rows.
     if let Some(launch) = arg("--launch") {
         let mut pipeline = LoopedPipeline::new(&expand(&launch));
-        pipeline.run();
-        let fps: Vec<f64> = (0..runs).map(|_| pipeline.run().0).collect();
+        warm_up(&mut pipeline);
+        // CPU time varies far less than frames/s on a shared machine.
+        let cpu_before = process_cpu_seconds();
+        let results: Vec<(f64, usize)> = (0..runs).map(|_| pipeline.run()).collect();
+        let frames: usize = results.iter().map(|r| r.1).sum();
+        let cpu_ms = (process_cpu_seconds() - cpu_before) * 1000.0 / frames.max(1) as f64;
+        let fps: Vec<f64> = results.iter().map(|r| r.0).collect();
         let (m, lo, hi) = stats(&fps);
-        println!("{m:.1} fps ({lo:.1}-{hi:.1}) over {runs} runs: {launch}");
+        println!(
+            "{m:.1} fps ({lo:.1}-{hi:.1}) over {runs} runs, {cpu_ms:.2} CPU ms/frame: {launch}"
+        );
         return;
     }
     if let Some(index) = arg("--row").and_then(|r| r.parse::<usize>().ok()) {
