@@ -719,17 +719,23 @@ struct LoopedPipeline {
 }
 
 impl LoopedPipeline {
+    /// Exits with the reason when `launch` is not a pipeline with a sink
+    /// (a typo in `--launch` is the user's to fix, not a crash).
     fn new(launch: &str) -> Self {
+        let refuse = |why: String| -> ! {
+            eprintln!("cannot measure '{launch}': {why}");
+            std::process::exit(2)
+        };
         let pipeline = gst::parse::launch(launch)
-            .expect("valid pipeline")
+            .unwrap_or_else(|e| refuse(e.to_string()))
             .downcast::<gst::Pipeline>()
-            .expect("a pipeline");
-        let sink = pipeline
-            .iterate_sinks()
-            .into_iter()
-            .next()
-            .expect("a sink")
-            .expect("sink iterates");
+            .unwrap_or_else(|_| {
+                refuse("one element is not a pipeline: link a source to a sink".into())
+            });
+        let sink = match pipeline.iterate_sinks().into_iter().next() {
+            Some(Ok(sink)) => sink,
+            _ => refuse("the pipeline has no sink: end it with fakesink".into()),
+        };
         let frames = Arc::new(AtomicUsize::new(0));
         let counter = frames.clone();
         sink.static_pad("sink").expect("sink pad").add_probe(
