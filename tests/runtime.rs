@@ -166,10 +166,7 @@ fn peak_rss_mib() -> f64 {
 #[test]
 #[ignore = "run by spin_auto_sessions_run_in_turn_hold_their_tensors_once in a child process"]
 fn child_two_auto_sessions_in_turn() {
-    assert!(
-        std::env::var_os(ARENA_CHILD_ENV).is_some(),
-        "run only as a child"
-    );
+    assert_child(ARENA_CHILD_ENV);
     let open = |threads| {
         open_shared_session(&SessionOptions {
             spin: Spin::Auto,
@@ -300,11 +297,17 @@ const CHILD_ENV: &str = "GSTDL_TEST_CHILD_MISSING_ORT";
 #[test]
 #[ignore = "run by a_missing_library_names_the_places_tried_and_the_fix in a child process"]
 fn child_load_missing_library() {
-    assert!(std::env::var_os(CHILD_ENV).is_some(), "run only as a child");
+    assert_child(CHILD_ENV);
     let err = gstdl::runtime::ensure_loaded()
         .err()
         .expect("the library is missing");
     println!("ERROR-TEXT-BEGIN\n{err}\nERROR-TEXT-END");
+}
+
+/// Stops a child test run by hand (`--ignored`) outside its parent, which
+/// sets `env` for it.
+fn assert_child(env: &str) {
+    assert!(std::env::var_os(env).is_some(), "run only as a child");
 }
 
 /// Runs the ignored test `name` of this binary in a child process with
@@ -379,10 +382,7 @@ const OLD_CHILD_ENV: &str = "GSTDL_TEST_CHILD_OLD_ORT";
 #[test]
 #[ignore = "run by a_too_old_library_is_a_clear_error_at_start in a child process"]
 fn child_start_with_old_library() {
-    assert!(
-        std::env::var_os(OLD_CHILD_ENV).is_some(),
-        "run only as a child"
-    );
+    assert_child(OLD_CHILD_ENV);
     let error = common::expect_error(&format!(
         "videotestsrc num-buffers=2 ! dlinfer model={} ! fakesink",
         common::test_model("classify.onnx").display()
